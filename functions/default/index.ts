@@ -1,1 +1,25 @@
-import { hello } from "chat-core"; export const handler = async () => ({ statusCode: 200, body: hello() });
+import { ChatError, USAGE, getConnection, getConnectionInfo, parseBody, reply, websocketHandler } from 'chat-core';
+
+/**
+ * $default: any frame no route matched. As in the tutorial, the sender is told to
+ * use sendmessage, with its connection info from the Management API's
+ * GetConnection. A chat.v1 client gets that as an `info` frame, or an `error`
+ * frame when it sent malformed JSON or an action that does not exist.
+ */
+export const handler = websocketHandler(async (event) => {
+  const { connectionId } = event.requestContext;
+  const [caller, info] = await Promise.all([getConnection(connectionId), getConnectionInfo(connectionId)]);
+  const protocol = caller?.protocol ?? 'plain';
+  if (protocol === 'chat.v1') rejectUnknownAction(event.body);
+  await reply({ connectionId, protocol }, { type: 'info', message: USAGE, ...info });
+});
+
+function rejectUnknownAction(body: string | null | undefined): void {
+  const request = parseBody(body);
+  if (!('action' in request)) return;
+  if (typeof request.action !== 'string') throw new ChatError('invalid_request', 'action must be a string');
+  throw new ChatError(
+    'unknown_action',
+    `unknown action "${request.action.slice(0, 64)}"; the actions are sendmessage, history and members`,
+  );
+}

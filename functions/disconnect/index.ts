@@ -1,1 +1,12 @@
-import { hello } from "chat-core"; export const handler = async () => ({ statusCode: 200, body: hello() });
+import { broadcast, deleteConnection, roomConnections, websocketHandler } from 'chat-core';
+
+/**
+ * $disconnect: removes the connection (whoever closed it) and tells the room's
+ * chat.v1 clients who left.
+ */
+export const handler = websocketHandler(async (event) => {
+  const left = await deleteConnection(event.requestContext.connectionId);
+  if (left) {
+    await broadcast(roomConnections(left.room), { type: 'presence', event: 'leave', room: left.room, name: left.name });
+  }
+});

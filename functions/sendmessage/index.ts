@@ -1,1 +1,30 @@
-import { hello } from "chat-core"; export const handler = async () => ({ statusCode: 200, body: hello() });
+import {
+  MetricUnit,
+  broadcast,
+  config,
+  logger,
+  metrics,
+  parseSendMessage,
+  recordMessageSent,
+  roomConnections,
+  saveMessage,
+  websocketHandler,
+} from 'chat-core';
+
+/**
+ * sendmessage: stores the message, then posts it to every connection in the
+ * sender's room. Plain (tutorial) senders don't get their own text back; chat.v1
+ * senders do, as the confirmation that it was stored.
+ */
+export const handler = websocketHandler(async (event) => {
+  const { connectionId } = event.requestContext;
+  const sender = await recordMessageSent(connectionId);
+  const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
+
+  const message = await saveMessage({ room: sender.room, name: sender.name, text, connectionId });
+  metrics.addMetric('Messages', MetricUnit.Count, 1);
+  const result = await broadcast(roomConnections(sender.room), { type: 'message', ...message }, {
+    skip: (recipient) => recipient.connectionId === connectionId && recipient.protocol === 'plain',
+  });
+  logger.info('message sent', { messageId: message.id, room: sender.room, ...result });
+});

@@ -1,1 +1,44 @@
-export const hello = (): string => "hi";
+/**
+ * chat-core: the shared layer of the chat's functions. Lambda installs it at
+ * /opt/nodejs/node_modules/chat-core; locally it is the npm workspace of the same
+ * name. Functions import only from here.
+ */
+export { config, loadConfig, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
+export { dynamodb, managementApi } from './aws';
+export { logger, metrics, tracer, MetricUnit } from './observability';
+export { ChatError, isChatError, isGone, type ErrorCode } from './errors';
+export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';
+export { DEFAULT_ROOM, defaultName, neutralizeControls, parseName, parseRoom } from './names';
+export {
+  CHAT_V1,
+  MAX_HISTORY_LIMIT,
+  USAGE,
+  encodeFrame,
+  errorFrame,
+  negotiateProtocol,
+  parseBody,
+  parseHistory,
+  parseMembers,
+  parseSendMessage,
+  type ChatMessage,
+  type ConnectionInfo,
+  type Frame,
+  type HistoryRequest,
+  type Protocol,
+} from './protocol';
+export {
+  ROOM_INDEX,
+  deleteConnection,
+  deleteConnections,
+  getConnection,
+  recordMessageSent,
+  requireConnection,
+  roomConnections,
+  saveConnection,
+  type Connection,
+  type Recipient,
+} from './connections';
+export { readHistory, saveMessage, type HistoryPage } from './messages';
+export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
+export { PostTimeoutError, getConnectionInfo, postToConnection } from './management';
+export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

@@ -1,0 +1,36 @@
+import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { config } from './config';
+import { tracer } from './observability';
+
+/**
+ * SDK clients, built once per function instance and reused across invocations so
+ * that their keep-alive connections are reused too. Locally only the environment
+ * differs: AWS_ENDPOINT_URL_DYNAMODB points the DynamoDB client at the local store.
+ */
+export const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+
+const managementClients = new Map<string, ApiGatewayManagementApiClient>();
+
+/**
+ * The Management API client for a stage endpoint. The endpoint comes from the
+ * template (the API's execute-api URL), not from the event's domainName, so that
+ * it also works when clients connect through a custom domain.
+ */
+export function managementApi(endpoint: string = config.CONNECTIONS_URL): ApiGatewayManagementApiClient {
+  let client = managementClients.get(endpoint);
+  if (!client) {
+    client = tracer.captureAWSv3Client(
+      new ApiGatewayManagementApiClient({
+        endpoint,
+        requestHandler: {
+          requestTimeout: config.POST_TIMEOUT_MS,
+          httpAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },
+          httpsAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },
+        },
+      }),
+    );
+    managementClients.set(endpoint, client);
+  }
+  return client;
+}

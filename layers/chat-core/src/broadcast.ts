@@ -1,0 +1,103 @@
+import { config } from './config';
+import { deleteConnections, type Recipient } from './connections';
+import { isGone } from './errors';
+import { postToConnection } from './management';
+import { logger, metrics, MetricUnit } from './observability';
+import { type Frame, type Protocol, encodeFrame } from './protocol';
+
+/** Frames serialized once per protocol, not once per recipient. */
+export class EncodedFrame {
+  private readonly encoded = new Map<Protocol, Uint8Array | undefined>();
+  constructor(readonly frame: Frame) {}
+
+  for(protocol: Protocol): Uint8Array | undefined {
+    if (!this.encoded.has(protocol)) {
+      const text = encodeFrame(this.frame, protocol);
+      this.encoded.set(protocol, text === undefined ? undefined : Buffer.from(text, 'utf8'));
+    }
+    return this.encoded.get(protocol);
+  }
+}
+
+export interface BroadcastOptions {
+  /** Recipients for whom this returns true are left out (for example the sender). */
+  skip?: (recipient: Recipient) => boolean;
+  concurrency?: number;
+}
+
+export interface BroadcastResult {
+  /** Recipients a post was attempted to. */
+  attempted: number;
+  delivered: number;
+  /** Connections that answered 410 Gone; removed from the table. */
+  gone: number;
+  failed: number;
+}
+
+/**
+ * Sends a frame to every recipient, page after page as they are read, with at most
+ * `concurrency` posts in flight. A connection that is gone is deleted (in
+ * batches, afterwards); any other failure is counted and logged and the rest go on.
+ */
+export async function broadcast(
+  recipients: AsyncIterable<Recipient[]> | Iterable<Recipient[]>,
+  frame: Frame,
+  { skip, concurrency = config.FANOUT_CONCURRENCY }: BroadcastOptions = {},
+): Promise<BroadcastResult> {
+  const encoded = new EncodedFrame(frame);
+  const result: BroadcastResult = { attempted: 0, delivered: 0, gone: 0, failed: 0 };
+  const gone: string[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  const deliver = async (recipient: Recipient, data: Uint8Array): Promise<void> => {
+    try {
+      await postToConnection(recipient.connectionId, data);
+      result.delivered += 1;
+    } catch (error: unknown) {
+      if (isGone(error)) {
+        gone.push(recipient.connectionId);
+      } else {
+        result.failed += 1;
+        logger.warn('post to connection failed', { recipient: recipient.connectionId, error: error as Error });
+      }
+    }
+  };
+
+  for await (const page of recipients) {
+    for (const recipient of page) {
+      if (skip?.(recipient)) continue;
+      const data = encoded.for(recipient.protocol);
+      if (data === undefined) continue;
+      result.attempted += 1;
+      const post = deliver(recipient, data).finally(() => inFlight.delete(post));
+      inFlight.add(post);
+      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+    }
+  }
+  await Promise.all(inFlight);
+
+  result.gone = gone.length;
+  if (gone.length > 0) {
+    try {
+      await deleteConnections(gone);
+    } catch (error: unknown) {
+      logger.error('could not remove stale connections', { count: gone.length, error: error as Error });
+    }
+  }
+  metrics.addMetric('Deliveries', MetricUnit.Count, result.delivered);
+  metrics.addMetric('DeliveryFailures', MetricUnit.Count, result.failed);
+  metrics.addMetric('StaleConnectionsRemoved', MetricUnit.Count, result.gone);
+  return result;
+}
+
+/** Sends one frame to one connection, in the protocol it chose. Gone callers are ignored. */
+export async function reply(to: { connectionId: string; protocol: Protocol }, frame: Frame): Promise<void> {
+  const text = encodeFrame(frame, to.protocol);
+  if (text === undefined) return;
+  try {
+    await postToConnection(to.connectionId, Buffer.from(text, 'utf8'));
+  } catch (error: unknown) {
+    if (!isGone(error)) throw error;
+    logger.info('caller left before the reply', { connectionId: to.connectionId });
+  }
+}

@@ -1,0 +1,171 @@
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  UpdateItemCommand,
+  paginateQuery,
+} from '@aws-sdk/client-dynamodb';
+import { dynamodb } from './aws';
+import { CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, config } from './config';
+import { ChatError } from './errors';
+import type { Protocol } from './protocol';
+
+/** One open WebSocket connection: an item of the connections table. */
+export interface Connection {
+  connectionId: string;
+  room: string;
+  name: string;
+  protocol: Protocol;
+}
+
+/** The attributes the room index projects: all that fan-out and members need. */
+export type Recipient = Connection;
+
+/** The room index of the connections table (partition key room, sort key connectionId). */
+export const ROOM_INDEX = 'byRoom';
+
+type Item = Record<string, AttributeValue>;
+
+function toConnection(item: Item): Connection {
+  return {
+    connectionId: item.connectionId?.S ?? '',
+    room: item.room?.S ?? '',
+    name: item.name?.S ?? '',
+    protocol: item.protocol?.S === 'chat.v1' ? 'chat.v1' : 'plain',
+  };
+}
+
+const key = (connectionId: string): Item => ({ connectionId: { S: connectionId } });
+
+export async function saveConnection(connection: Connection, now = Date.now()): Promise<void> {
+  await dynamodb.send(
+    new PutItemCommand({
+      TableName: config.CONNECTIONS_TABLE,
+      Item: {
+        ...key(connection.connectionId),
+        room: { S: connection.room },
+        name: { S: connection.name },
+        protocol: { S: connection.protocol },
+        connectedAt: { N: String(now) },
+        expiresAt: { N: String(Math.floor(now / 1000) + CONNECTION_TTL_SECONDS) },
+        rateWindow: { N: '0' },
+        rateCount: { N: '0' },
+      },
+    }),
+  );
+}
+
+/** Deletes a connection and returns what it was, if it existed. */
+export async function deleteConnection(connectionId: string): Promise<Connection | undefined> {
+  const { Attributes } = await dynamodb.send(
+    new DeleteItemCommand({ TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ReturnValues: 'ALL_OLD' }),
+  );
+  return Attributes ? toConnection(Attributes) : undefined;
+}
+
+export async function getConnection(connectionId: string): Promise<Connection | undefined> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({
+      TableName: config.CONNECTIONS_TABLE,
+      Key: key(connectionId),
+      ProjectionExpression: 'connectionId, room, #name, protocol',
+      ExpressionAttributeNames: { '#name': 'name' },
+    }),
+  );
+  return Item ? toConnection(Item) : undefined;
+}
+
+/** The caller's connection, or a `not_connected` error the caller can be told about. */
+export async function requireConnection(connectionId: string): Promise<Connection> {
+  const connection = await getConnection(connectionId);
+  if (!connection) throw new ChatError('not_connected', 'this connection is not registered; reconnect');
+  return connection;
+}
+
+/**
+ * Counts one message against the sender's rate limit and returns the sender, in
+ * one write on the common path. The limit is a fixed window of RATE_WINDOW_SECONDS.
+ */
+export async function recordMessageSent(connectionId: string, now = Date.now()): Promise<Connection> {
+  const window = String(Math.floor(now / 1000 / RATE_WINDOW_SECONDS));
+  const common = { TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ReturnValues: 'ALL_NEW' as const };
+  try {
+    const { Attributes } = await dynamodb.send(
+      new UpdateItemCommand({
+        ...common,
+        UpdateExpression: 'SET rateCount = rateCount + :one',
+        ConditionExpression: 'rateWindow = :window AND rateCount < :limit',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window }, ':limit': { N: String(config.MESSAGE_RATE_LIMIT) } },
+      }),
+    );
+    return toConnection(Attributes ?? {});
+  } catch (error: unknown) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  try {
+    const { Attributes } = await dynamodb.send(
+      new UpdateItemCommand({
+        ...common,
+        UpdateExpression: 'SET rateWindow = :window, rateCount = :one',
+        ConditionExpression: 'attribute_exists(connectionId) AND rateWindow <> :window',
+        ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window } },
+      }),
+    );
+    return toConnection(Attributes ?? {});
+  } catch (error: unknown) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+  await requireConnection(connectionId);
+  throw new ChatError(
+    'rate_limited',
+    `more than ${config.MESSAGE_RATE_LIMIT} messages in ${RATE_WINDOW_SECONDS} seconds; wait a moment`,
+  );
+}
+
+/**
+ * The connections of a room, a page at a time, from the room index: reads grow
+ * with the room, not with the table.
+ */
+export async function* roomConnections(room: string): AsyncGenerator<Recipient[]> {
+  const pages = paginateQuery(
+    { client: dynamodb },
+    {
+      TableName: config.CONNECTIONS_TABLE,
+      IndexName: ROOM_INDEX,
+      KeyConditionExpression: 'room = :room',
+      ProjectionExpression: 'connectionId, room, #name, protocol',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':room': { S: room } },
+    },
+  );
+  for await (const page of pages) {
+    yield (page.Items ?? []).map(toConnection);
+  }
+}
+
+const BATCH_SIZE = 25;
+const MAX_BATCH_ATTEMPTS = 5;
+
+/** Deletes connections in batches of 25, retrying what DynamoDB leaves unprocessed. */
+export async function deleteConnections(connectionIds: readonly string[]): Promise<void> {
+  for (let start = 0; start < connectionIds.length; start += BATCH_SIZE) {
+    let requests = connectionIds
+      .slice(start, start + BATCH_SIZE)
+      .map((connectionId) => ({ DeleteRequest: { Key: key(connectionId) } }));
+    for (let attempt = 1; requests.length > 0; attempt += 1) {
+      const { UnprocessedItems } = await dynamodb.send(
+        new BatchWriteItemCommand({ RequestItems: { [config.CONNECTIONS_TABLE]: requests } }),
+      );
+      requests = (UnprocessedItems?.[config.CONNECTIONS_TABLE] ?? []).flatMap((request) =>
+        request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
+      );
+      if (requests.length > 0) {
+        if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`${requests.length} stale connections left undeleted`);
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { Context } from 'aws-lambda';
+import { getConnection } from './connections';
+import { reply } from './broadcast';
+import { type ChatError, isChatError } from './errors';
+import type { WebSocketEvent, WebSocketResult } from './event';
+import { logger, metrics, tracer } from './observability';
+import { errorFrame } from './protocol';
+
+export type RouteHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult | void>;
+export type LambdaHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult>;
+
+const OK: WebSocketResult = { statusCode: 200 };
+
+/**
+ * What every route's function shares: Powertools context (logger keys with the
+ * connection and request ids, a traced handler subsegment, metrics flushed at the
+ * end) and the mapping of errors to answers. A ChatError is the client's to fix:
+ * $connect refuses with 400 and its message; other routes send the caller an
+ * `error` frame. Anything else is logged and rethrown, which API Gateway answers
+ * with "Internal server error" and no detail.
+ */
+export function websocketHandler(route: RouteHandler): LambdaHandler {
+  return async (event, context) => {
+    const { connectionId, routeKey, requestId, eventType } = event.requestContext;
+    logger.addContext(context);
+    logger.appendKeys({ connectionId, routeKey, requestId });
+    const segment = tracer.getSegment();
+    const subsegment = segment?.addNewSubsegment(`## ${routeKey}`);
+    if (subsegment) tracer.setSegment(subsegment);
+    tracer.annotateColdStart();
+    tracer.putAnnotation('routeKey', routeKey);
+    metrics.captureColdStartMetric();
+    try {
+      return (await route(event, context)) ?? OK;
+    } catch (error: unknown) {
+      if (!isChatError(error)) {
+        logger.error('request failed', error as Error);
+        subsegment?.addError(error as Error);
+        throw error;
+      }
+      logger.info('request refused', { code: error.code, reason: error.message });
+      if (eventType === 'CONNECT') return { statusCode: 400, body: error.message };
+      if (eventType === 'MESSAGE') await answerError(connectionId, error);
+      return OK;
+    } finally {
+      subsegment?.close();
+      if (segment) tracer.setSegment(segment);
+      metrics.publishStoredMetrics();
+      logger.removeKeys(['connectionId', 'routeKey', 'requestId']);
+    }
+  };
+}
+
+async function answerError(connectionId: string, error: ChatError): Promise<void> {
+  const caller = await getConnection(connectionId);
+  await reply({ connectionId, protocol: caller?.protocol ?? 'plain' }, errorFrame(error));
+}

@@ -1,0 +1,148 @@
+import { z } from 'zod';
+import { ChatError } from './errors';
+import { neutralizeControls } from './names';
+
+/**
+ * How a connection wants its frames: `plain` is the tutorial's raw text (what a
+ * bare `wscat -c URL` gets); `chat.v1` is JSON frames, chosen with the WebSocket
+ * subprotocol of that name.
+ */
+export type Protocol = 'plain' | 'chat.v1';
+export const CHAT_V1 = 'chat.v1';
+
+/** The subprotocol a $connect asked for; a client that asks only for others is refused. */
+export function negotiateProtocol(requested: string | undefined): Protocol {
+  if (requested === undefined || requested.trim() === '') return 'plain';
+  const offered = requested.split(',').map((token) => token.trim());
+  if (offered.includes(CHAT_V1)) return CHAT_V1;
+  throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
+}
+
+export interface ChatMessage {
+  id: string;
+  room: string;
+  name: string;
+  text: string;
+  /** ISO 8601. */
+  sentAt: string;
+}
+
+export type Frame =
+  | ({ type: 'message' } & ChatMessage)
+  | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
+  | { type: 'members'; room: string; members: { name: string }[] }
+  | { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
+  | { type: 'error'; code: string; message: string }
+  | ({ type: 'info'; message: string } & ConnectionInfo);
+
+/** What the $default route reports, in the tutorial's field names and order. */
+export interface ConnectionInfo {
+  ConnectedAt?: Date | string;
+  Identity: { SourceIp?: string; UserAgent: string | null };
+  LastActiveAt?: Date | string;
+  connectionID: string;
+}
+
+export const USAGE = 'Use the sendmessage route to send a message.';
+
+/**
+ * A frame as the given protocol receives it, or undefined when that protocol does
+ * not receive this kind of frame (presence is for chat.v1 clients only).
+ */
+export function encodeFrame(frame: Frame, protocol: Protocol): string | undefined {
+  if (protocol === CHAT_V1) return JSON.stringify(frame);
+  switch (frame.type) {
+    case 'message':
+      return frame.text;
+    case 'history':
+      return frame.messages.length === 0
+        ? `No messages in ${frame.room}.`
+        : frame.messages.map((m) => `[${m.sentAt}] ${m.name}: ${m.text}`).join('\n');
+    case 'members':
+      return `In ${frame.room}: ${frame.members.map((m) => m.name).join(', ')}`;
+    case 'presence':
+      return undefined;
+    case 'error':
+      return `Error: ${frame.message}`;
+    case 'info': {
+      const { ConnectedAt, Identity, LastActiveAt, connectionID } = frame;
+      return `${USAGE} Your info: ${JSON.stringify({ ConnectedAt, Identity, LastActiveAt, connectionID })}`;
+    }
+  }
+}
+
+export function errorFrame(error: ChatError): Frame {
+  return { type: 'error', code: error.code, message: error.message };
+}
+
+// ------------------------------------------------------------------ requests
+
+/** The JSON body of a frame; anything that is not a JSON object is refused. */
+export function parseBody(body: string | null | undefined): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(body ?? '');
+  } catch {
+    throw new ChatError('invalid_json', 'the frame is not valid JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ChatError('invalid_request', 'the frame must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, body: string | null | undefined): T {
+  const result = schema.safeParse(parseBody(body));
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new ChatError('invalid_request', `${where}${issue?.message ?? 'invalid request'}`);
+  }
+  return result.data;
+}
+
+const sendMessageRequest = z.object({
+  action: z.literal('sendmessage'),
+  message: z.string({ error: 'message must be a string' }).min(1, { error: 'message must not be empty' }),
+});
+
+/** A sendmessage request; the text is returned with control characters neutralized. */
+export function parseSendMessage(body: string | null | undefined, maxBytes: number): string {
+  const { message } = parseWith(sendMessageRequest, body);
+  const bytes = Buffer.byteLength(message, 'utf8');
+  if (bytes > maxBytes) {
+    throw new ChatError('message_too_long', `message is ${bytes} bytes; the limit is ${maxBytes} UTF-8 bytes`);
+  }
+  return neutralizeControls(message);
+}
+
+export const MAX_HISTORY_LIMIT = 100;
+const messageId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, { error: 'must be a message id' });
+
+const historyRequest = z
+  .object({
+    action: z.literal('history'),
+    limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).default(50),
+    before: messageId.optional(),
+    after: messageId.optional(),
+  })
+  .refine((request) => request.before === undefined || request.after === undefined, {
+    error: 'give before or after, not both',
+  });
+
+export interface HistoryRequest {
+  limit: number;
+  before?: string;
+  after?: string;
+}
+
+export function parseHistory(body: string | null | undefined): HistoryRequest {
+  const { limit, before, after } = parseWith(historyRequest, body);
+  return { limit, ...(before !== undefined && { before }), ...(after !== undefined && { after }) };
+}
+
+const membersRequest = z.object({ action: z.literal('members') });
+
+export function parseMembers(body: string | null | undefined): void {
+  parseWith(membersRequest, body);
+}
