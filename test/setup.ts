@@ -1,0 +1,21 @@
+/**
+ * Loaded by mocha before any test file (see .mocharc.json): the environment the
+ * template gives every function, set before chat-core reads it at import time,
+ * and Powertools in dev mode (no X-Ray, no EMF output) with quiet logs.
+ */
+Object.assign(process.env, {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  CONNECTIONS_TABLE: 'connections-table',
+  MESSAGES_TABLE: 'messages-table',
+  CONNECTIONS_URL: 'https://abcdef123.execute-api.us-east-1.amazonaws.com/production',
+  MAX_MESSAGE_BYTES: '4096',
+  MESSAGE_RETENTION_DAYS: '7',
+  MESSAGE_RATE_LIMIT: '20',
+  POWERTOOLS_SERVICE_NAME: 'chat',
+  POWERTOOLS_METRICS_NAMESPACE: 'ServerlessChat',
+  POWERTOOLS_DEV: 'true',
+  POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'SILENT',
+  POWERTOOLS_TRACE_ENABLED: 'false',
+});
