@@ -1,10 +1,9 @@
 import {
-  broadcast,
+  fanOut,
   header,
   negotiateProtocol,
   parseName,
   parseRoom,
-  roomConnections,
   saveConnection,
   websocketHandler,
 } from 'chat-core';
@@ -12,7 +11,8 @@ import {
 /**
  * $connect: validates the room, name and subprotocol the client asked for, stores
  * the connection (the tutorial's "store the connection id"), and tells the room's
- * chat.v1 clients who joined. Anything invalid refuses the connection with 400.
+ * chat.v1 clients who joined (rooms above the fan-out threshold go without
+ * presence). Anything invalid refuses the connection with 400.
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
@@ -22,8 +22,9 @@ export const handler = websocketHandler(async (event) => {
   const name = parseName(query.name, connectionId);
 
   await saveConnection({ connectionId, room, name, protocol });
-  await broadcast(roomConnections(room), { type: 'presence', event: 'join', room, name }, {
+  await fanOut(room, { type: 'presence', event: 'join', room, name }, {
     skip: (recipient) => recipient.connectionId === connectionId,
+    large: 'skip',
   });
   return protocol === 'chat.v1'
     ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': protocol } }

@@ -1,4 +1,4 @@
-import { broadcast, deleteConnection, roomConnections, websocketHandler } from 'chat-core';
+import { deleteConnection, fanOut, websocketHandler } from 'chat-core';
 
 /**
  * $disconnect: removes the connection (whoever closed it) and tells the room's
@@ -7,6 +7,6 @@ import { broadcast, deleteConnection, roomConnections, websocketHandler } from '
 export const handler = websocketHandler(async (event) => {
   const left = await deleteConnection(event.requestContext.connectionId);
   if (left) {
-    await broadcast(roomConnections(left.room), { type: 'presence', event: 'leave', room: left.room, name: left.name });
+    await fanOut(left.room, { type: 'presence', event: 'leave', room: left.room, name: left.name }, { large: 'skip' });
   }
 });

@@ -1,12 +1,11 @@
 import {
   MetricUnit,
-  broadcast,
   config,
+  fanOut,
   logger,
   metrics,
   parseSendMessage,
   recordMessageSent,
-  roomConnections,
   saveMessage,
   websocketHandler,
 } from 'chat-core';
@@ -14,7 +13,8 @@ import {
 /**
  * sendmessage: stores the message, then posts it to every connection in the
  * sender's room. Plain (tutorial) senders don't get their own text back; chat.v1
- * senders do, as the confirmation that it was stored.
+ * senders do, as the confirmation that it was stored. Rooms above the fan-out
+ * threshold are handed to the fan-out queue in shards.
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
@@ -23,8 +23,9 @@ export const handler = websocketHandler(async (event) => {
 
   const message = await saveMessage({ room: sender.room, name: sender.name, text, connectionId });
   metrics.addMetric('Messages', MetricUnit.Count, 1);
-  const result = await broadcast(roomConnections(sender.room), { type: 'message', ...message }, {
+  const result = await fanOut(sender.room, { type: 'message', ...message }, {
     skip: (recipient) => recipient.connectionId === connectionId && recipient.protocol === 'plain',
+    large: 'queue',
   });
   logger.info('message sent', { messageId: message.id, room: sender.room, ...result });
 });

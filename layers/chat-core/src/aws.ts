@@ -1,5 +1,6 @@
 import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config';
 import { tracer } from './observability';
 
@@ -9,6 +10,9 @@ import { tracer } from './observability';
  * differs: AWS_ENDPOINT_URL_DYNAMODB points the DynamoDB client at the local store.
  */
 export const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+
+/** The fan-out queue's client (AWS_ENDPOINT_URL_SQS points it at the local runtime). */
+export const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 
 const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 

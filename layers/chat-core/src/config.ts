@@ -15,6 +15,12 @@ const environment = z.object({
   MESSAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
   /** Most Management API posts in flight at once during a broadcast. */
   FANOUT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Rooms with more recipients than this are fanned out through the queue, in shards. */
+  FANOUT_THRESHOLD: z.coerce.number().int().min(1).default(1000),
+  /** Recipients per shard message on the fan-out queue. */
+  FANOUT_SHARD_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  /** The fan-out queue; without it large rooms are served directly. */
+  FANOUT_QUEUE_URL: z.url().optional(),
   /** Upper bound on a single Management API call, retries included. */
   POST_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
 });

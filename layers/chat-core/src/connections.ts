@@ -21,8 +21,8 @@ export interface Connection {
   protocol: Protocol;
 }
 
-/** The attributes the room index projects: all that fan-out and members need. */
-export type Recipient = Connection;
+/** What a broadcast needs to know of a connection. */
+export type Recipient = Pick<Connection, 'connectionId' | 'protocol'>;
 
 /** The room index of the connections table (partition key room, sort key connectionId). */
 export const ROOM_INDEX = 'byRoom';
@@ -126,10 +126,11 @@ export async function recordMessageSent(connectionId: string, now = Date.now()):
 }
 
 /**
- * The connections of a room, a page at a time, from the room index: reads grow
- * with the room, not with the table.
+ * The connections of a room, a page at a time, from the room index (which
+ * projects just what fan-out and members need): reads grow with the room, not
+ * with the table.
  */
-export async function* roomConnections(room: string): AsyncGenerator<Recipient[]> {
+export async function* roomConnections(room: string): AsyncGenerator<Connection[]> {
   const pages = paginateQuery(
     { client: dynamodb },
     {

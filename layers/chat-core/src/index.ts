@@ -4,7 +4,7 @@
  * name. Functions import only from here.
  */
 export { config, loadConfig, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
-export { dynamodb, managementApi } from './aws';
+export { dynamodb, managementApi, sqs } from './aws';
 export { logger, metrics, tracer, MetricUnit } from './observability';
 export { ChatError, isChatError, isGone, type ErrorCode } from './errors';
 export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';
@@ -41,4 +41,5 @@ export {
 export { readHistory, saveMessage, type HistoryPage } from './messages';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { PostTimeoutError, getConnectionInfo, postToConnection } from './management';
+export { fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

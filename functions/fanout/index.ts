@@ -1,0 +1,31 @@
+import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
+import { broadcast, logger, metrics, parseShard, shardRecipients, tracer } from 'chat-core';
+
+/**
+ * Fan-out for large rooms: each SQS message is a shard (one frame, up to
+ * FANOUT_SHARD_SIZE recipients) that sendmessage queued. Shards are independent,
+ * so a room of 100,000 is served by many invocations at once. A shard that cannot
+ * be processed is reported back (partial batch response) and retried, then
+ * dead-lettered; recipients that fail individually are counted, as in any broadcast.
+ */
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  tracer.annotateColdStart();
+  metrics.captureColdStartMetric();
+  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+  try {
+    for (const record of event.Records) {
+      try {
+        const shard = parseShard(record.body);
+        const result = await broadcast([shardRecipients(shard)], shard.frame);
+        logger.info('shard delivered', { messageId: record.messageId, ...result });
+      } catch (error: unknown) {
+        logger.error('shard failed', { messageId: record.messageId, error: error as Error });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
+      }
+    }
+  } finally {
+    metrics.publishStoredMetrics();
+  }
+  return { batchItemFailures };
+};

@@ -1,0 +1,128 @@
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { sqs } from './aws';
+import { type BroadcastResult, broadcast } from './broadcast';
+import { config } from './config';
+import { type Recipient, roomConnections } from './connections';
+import { logger, metrics, MetricUnit } from './observability';
+import type { Frame, Protocol } from './protocol';
+
+/**
+ * A shard: one frame and up to FANOUT_SHARD_SIZE recipients, the body of one
+ * fan-out queue message. Recipients are [connectionId, protocol] pairs to keep
+ * the message small.
+ */
+export interface Shard {
+  frame: Frame;
+  recipients: [connectionId: string, protocol: Protocol][];
+}
+
+export type FanOutResult =
+  | ({ mode: 'direct' } & BroadcastResult)
+  | { mode: 'queued'; recipients: number; shards: number }
+  | { mode: 'skipped'; recipients: number };
+
+export interface FanOutOptions {
+  skip?: (recipient: Recipient) => boolean;
+  /**
+   * What to do with a room larger than FANOUT_THRESHOLD: `queue` it in shards for
+   * the fan-out function (messages), or `skip` it (presence, which large rooms do
+   * without).
+   */
+  large: 'queue' | 'skip';
+}
+
+/**
+ * Delivers a frame to a room. Rooms up to FANOUT_THRESHOLD recipients are served
+ * here, directly; larger ones are split into shards on the fan-out queue, which
+ * many fan-out invocations serve in parallel.
+ */
+export async function fanOut(room: string, frame: Frame, { skip, large }: FanOutOptions): Promise<FanOutResult> {
+  const direct: Recipient[] = [];
+  const pages = roomConnections(room)[Symbol.asyncIterator]();
+  for (let page = await pages.next(); !page.done; page = await pages.next()) {
+    direct.push(...page.value.filter((recipient) => !skip?.(recipient)));
+    if (direct.length > config.FANOUT_THRESHOLD && config.FANOUT_QUEUE_URL !== undefined) {
+      if (large === 'skip') return { mode: 'skipped', recipients: direct.length };
+      return enqueueShards(frame, rest(direct, pages, skip), config.FANOUT_QUEUE_URL);
+    }
+  }
+  return { mode: 'direct', ...(await broadcast([direct], frame)) };
+}
+
+/** The recipients read so far, then the rest of the room's pages. */
+async function* rest(
+  read: Recipient[],
+  pages: AsyncIterator<Recipient[]>,
+  skip: ((recipient: Recipient) => boolean) | undefined,
+): AsyncGenerator<Recipient> {
+  yield* read;
+  for (let page = await pages.next(); !page.done; page = await pages.next()) {
+    for (const recipient of page.value) if (!skip?.(recipient)) yield recipient;
+  }
+}
+
+/** SQS takes at most 10 entries and 256 KiB per SendMessageBatch. */
+const MAX_BATCH_ENTRIES = 10;
+const MAX_BATCH_BYTES = 256 * 1024;
+
+async function enqueueShards(frame: Frame, recipients: AsyncIterable<Recipient>, queueUrl: string): Promise<FanOutResult> {
+  let count = 0;
+  let shards = 0;
+  let shard: Shard['recipients'] = [];
+  let batch: string[] = [];
+  let batchBytes = 0;
+  const flush = async (): Promise<void> => {
+    if (batch.length > 0) shards += await sendShards(queueUrl, batch);
+    batch = [];
+    batchBytes = 0;
+  };
+  const close = async (): Promise<void> => {
+    const body = JSON.stringify({ frame, recipients: shard } satisfies Shard);
+    shard = [];
+    const bytes = Buffer.byteLength(body, 'utf8');
+    if (batch.length === MAX_BATCH_ENTRIES || batchBytes + bytes > MAX_BATCH_BYTES) await flush();
+    batch.push(body);
+    batchBytes += bytes;
+  };
+  for await (const recipient of recipients) {
+    shard.push([recipient.connectionId, recipient.protocol]);
+    count += 1;
+    if (shard.length === config.FANOUT_SHARD_SIZE) await close();
+  }
+  if (shard.length > 0) await close();
+  await flush();
+  metrics.addMetric('FanOutShards', MetricUnit.Count, shards);
+  return { mode: 'queued', recipients: count, shards };
+}
+
+const MAX_BATCH_ATTEMPTS = 5;
+
+/** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused. */
+async function sendShards(queueUrl: string, bodies: string[]): Promise<number> {
+  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body }));
+  for (let attempt = 1; entries.length > 0; attempt += 1) {
+    const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+    const failed = new Set((Failed ?? []).map((entry) => entry.Id));
+    entries = entries.filter((entry) => failed.has(entry.Id));
+    if (entries.length > 0) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`${entries.length} fan-out shards could not be queued`);
+      logger.warn('retrying refused shards', { count: entries.length, attempt });
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
+  return bodies.length;
+}
+
+/** A shard read back from a queue message; throws on anything else. */
+export function parseShard(body: string): Shard {
+  const value = JSON.parse(body) as Partial<Shard>;
+  if (typeof value.frame !== 'object' || value.frame === null || !Array.isArray(value.recipients)) {
+    throw new Error('not a fan-out shard');
+  }
+  return value as Shard;
+}
+
+/** The recipients of a shard in the shape broadcast takes. */
+export function shardRecipients(shard: Shard): Recipient[] {
+  return shard.recipients.map(([connectionId, protocol]) => ({ connectionId, protocol }));
+}
