@@ -1,0 +1,143 @@
+/**
+ * The chat.v1 wire protocol as the page sees it: frame types, defensive parsing of
+ * what the server sends, the requests the page makes, and the connect-time rules for
+ * room and name (the same rules the server enforces with a 400).
+ */
+
+export const SUBPROTOCOL = 'chat.v1';
+export const DEFAULT_ROOM = 'lobby';
+export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
+export const MAX_HISTORY_LIMIT = 100;
+
+export interface ChatMessage {
+  id: string;
+  room: string;
+  name: string;
+  text: string;
+  /** ISO 8601. */
+  sentAt: string;
+}
+
+export type ServerFrame =
+  | ({ type: 'message' } & ChatMessage)
+  | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
+  | { type: 'members'; room: string; members: { name: string }[] }
+  | { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
+  | { type: 'error'; code: string; message: string }
+  | { type: 'info'; [key: string]: unknown };
+
+export type ClientRequest =
+  | { action: 'sendmessage'; message: string }
+  | { action: 'history'; limit: number; after?: string; before?: string }
+  | { action: 'members' };
+
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isString = (value: unknown): value is string => typeof value === 'string';
+
+function toMessage(value: unknown): ChatMessage | null {
+  if (!isObject(value)) return null;
+  const { id, room, name, text, sentAt } = value;
+  if (!isString(id) || !isString(room) || !isString(name) || !isString(text) || !isString(sentAt)) return null;
+  return { id, room, name, text, sentAt };
+}
+
+/** A server frame, or null for anything that is not one (never throws). */
+export function parseServerFrame(data: string): ServerFrame | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    return null;
+  }
+  if (!isObject(value)) return null;
+  switch (value.type) {
+    case 'message': {
+      const message = toMessage(value);
+      return message && { type: 'message', ...message };
+    }
+    case 'history': {
+      if (!isString(value.room) || !Array.isArray(value.messages)) return null;
+      const messages = value.messages.map(toMessage).filter((m): m is ChatMessage => m !== null);
+      return { type: 'history', room: value.room, messages, hasMore: value.hasMore === true };
+    }
+    case 'members': {
+      if (!isString(value.room) || !Array.isArray(value.members)) return null;
+      const members = value.members.filter(isObject).map((m) => m.name).filter(isString);
+      return { type: 'members', room: value.room, members: members.map((name) => ({ name })) };
+    }
+    case 'presence':
+      if ((value.event !== 'join' && value.event !== 'leave') || !isString(value.room) || !isString(value.name)) {
+        return null;
+      }
+      return { type: 'presence', event: value.event, room: value.room, name: value.name };
+    case 'error':
+      return {
+        type: 'error',
+        code: isString(value.code) ? value.code : 'unknown',
+        message: isString(value.message) ? value.message : 'Unknown error',
+      };
+    case 'info':
+      return { ...value, type: 'info' };
+    default:
+      return null;
+  }
+}
+
+export const request = {
+  send: (message: string): ClientRequest => ({ action: 'sendmessage', message }),
+  members: (): ClientRequest => ({ action: 'members' }),
+  history: (limit: number, cursor?: { after: string } | { before: string }): ClientRequest => ({
+    action: 'history',
+    limit: Math.min(Math.max(1, Math.floor(limit)), MAX_HISTORY_LIMIT),
+    ...cursor,
+  }),
+};
+
+// ---------------------------------------------------------------- validation
+
+const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_NAME_LENGTH = 32;
+/** C0 and C1 controls, DEL and the bidirectional overrides (as the server refuses them). */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+/** What the server replaces in message text; the page does the same so its echo matches. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
+
+/** An error message for people, or null when the room is valid. */
+export function roomProblem(room: string): string | null {
+  if (room.length === 0) return 'Enter a room.';
+  return ROOM.test(room) ? null : 'A room is 1–64 letters, digits, “_” or “-” (no spaces).';
+}
+
+export function nameProblem(name: string): string | null {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) return 'Enter a name.';
+  if ([...trimmed].length > MAX_NAME_LENGTH) return `A name is at most ${MAX_NAME_LENGTH} characters.`;
+  return CONTROL.test(trimmed) ? 'A name cannot contain control characters.' : null;
+}
+
+export function normalizeText(text: string): string {
+  return text.replace(/^\s*\n|\s+$/g, '').replace(TEXT_CONTROL, '\ufffd');
+}
+
+const encoder = new TextEncoder();
+export const utf8Length = (text: string): number => encoder.encode(text).length;
+
+// --------------------------------------------------------------- message ids
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** A ULID before every message: `history` `after` it reads a room from its beginning. */
+export const BEGINNING = '0'.repeat(26);
+
+/** The millisecond timestamp a ULID carries, or null if the id is not a ULID. */
+export function ulidTime(id: string): number | null {
+  if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return null;
+  let time = 0;
+  for (const char of id.slice(0, 10)) time = time * 32 + CROCKFORD.indexOf(char);
+  return time;
+}

@@ -1,0 +1,284 @@
+/**
+ * One visit to one room: connects, loads recent history, catches up after every
+ * reconnect (history `after` the last contiguous id, looping while `hasMore`), keeps
+ * messages unique by id, and tracks the page's own messages until their echo.
+ */
+import { ReconnectingSocket, type CloseInfo } from './connection';
+import {
+  BEGINNING,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  SUBPROTOCOL,
+  normalizeText,
+  parseServerFrame,
+  request,
+  utf8Length,
+} from './protocol';
+import type { ChatMessage, ClientRequest, ServerFrame } from './protocol';
+import { Outbox, Timeline, type Pending } from './timeline';
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
+
+export interface ChatView {
+  setState(state: ConnectionState, detail: string): void;
+  setSynced(synced: boolean): void;
+  showMessage(message: ChatMessage, options: { beforeId: string | undefined; own: boolean; live: boolean }): void;
+  showPending(item: Pending): void;
+  removePending(localId: string): void;
+  showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): void;
+  setMembers(names: string[]): void;
+  setHasOlder(hasOlder: boolean): void;
+}
+
+export interface SessionOptions {
+  wsUrl: string;
+  room: string;
+  name: string;
+  maxMessageBytes?: number;
+}
+
+const FIRST_PAGE = 50;
+const CATCH_UP_PAGE = 100;
+/** How far before the newest message a catch-up starts, for deliveries a drop cut short. */
+const CATCH_UP_MARGIN_MS = 10_000;
+const CONFIRM_TIMEOUT_MS = 15_000;
+const KEEPALIVE_MS = 5 * 60_000;
+const SEND_ERRORS = new Set(['message_too_long', 'rate_limited']);
+
+type HistoryMode = 'latest' | 'after' | 'before';
+
+export class ChatSession {
+  readonly maxMessageBytes: number;
+  private readonly socket: ReconnectingSocket;
+  private readonly timeline = new Timeline();
+  private readonly outbox = new Outbox();
+  /** Everything up to this id is held (the end of the last completed history chain). */
+  private cursor: string | undefined;
+  private synced = false;
+  private historyInFlight: HistoryMode | null = null;
+  private connections = 0;
+  private lastSend = 0;
+  private membersTimer: number | undefined;
+  private keepaliveTimer: number | undefined;
+
+  constructor(
+    private readonly options: SessionOptions,
+    private readonly view: ChatView,
+  ) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    const url = new URL(options.wsUrl);
+    url.searchParams.set('room', options.room);
+    url.searchParams.set('name', options.name.trim());
+    this.socket = new ReconnectingSocket(url.toString(), SUBPROTOCOL, {
+      onConnecting: (attempt) =>
+        this.view.setState('connecting', attempt > 1 ? `Reconnecting (attempt ${attempt})…` : 'Connecting…'),
+      onOpen: () => this.onOpen(),
+      onMessage: (data) => this.onFrame(data),
+      onClose: (info) => this.onClose(info),
+    });
+  }
+
+  get name(): string {
+    return this.options.name.trim();
+  }
+
+  start(): void {
+    this.socket.start();
+    this.keepaliveTimer = window.setInterval(() => {
+      if (Date.now() - this.lastSend > KEEPALIVE_MS - 1000) this.request(request.members());
+    }, KEEPALIVE_MS);
+  }
+
+  stop(): void {
+    window.clearInterval(this.keepaliveTimer);
+    window.clearTimeout(this.membersTimer);
+    this.socket.stop();
+  }
+
+  /** For tests and the debug hook: drops the connection as a network failure would. */
+  drop(): void {
+    this.socket.drop();
+  }
+
+  retryNow(): void {
+    this.socket.retryNow();
+  }
+
+  /** Why a text cannot be sent, or null. */
+  problemWith(text: string): string | null {
+    const normalized = normalizeText(text);
+    if (normalized.length === 0) return 'Type a message first.';
+    const bytes = utf8Length(normalized);
+    return bytes > this.maxMessageBytes
+      ? `Too long: ${bytes} of at most ${this.maxMessageBytes} bytes (UTF-8).`
+      : null;
+  }
+
+  send(text: string): boolean {
+    if (this.problemWith(text) !== null) return false;
+    const item = this.outbox.add(normalizeText(text));
+    this.view.showPending(item);
+    this.flushItem(item);
+    return true;
+  }
+
+  retry(localId: string): void {
+    const item = this.outbox.get(localId);
+    if (!item || item.status !== 'failed') return;
+    item.status = 'queued';
+    delete item.error;
+    this.view.showPending(item);
+    this.flushItem(item);
+  }
+
+  loadOlder(): void {
+    const oldest = this.timeline.oldestId;
+    if (this.historyInFlight || oldest === undefined) return;
+    this.requestHistory('before', request.history(FIRST_PAGE, { before: oldest }));
+  }
+
+  // ------------------------------------------------------------------ events
+
+  private onOpen(): void {
+    this.connections += 1;
+    this.synced = false;
+    this.historyInFlight = null;
+    this.view.setSynced(false);
+    this.view.setState('connected', `Connected to #${this.options.room}`);
+    this.request(request.members());
+    if (this.cursor === undefined) this.requestHistory('latest', request.history(FIRST_PAGE));
+    else this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: this.cursor }));
+  }
+
+  private onClose(info: CloseInfo): void {
+    if (this.synced) {
+      const safe = this.timeline.idBefore(CATCH_UP_MARGIN_MS);
+      if (safe !== undefined && (this.cursor === undefined || safe > this.cursor)) this.cursor = safe;
+    }
+    this.synced = false;
+    this.historyInFlight = null;
+    this.view.setSynced(false);
+    const seconds = Math.max(1, Math.round(info.retryInMs / 1000));
+    const why = !navigator.onLine ? 'You are offline.' : info.wasOpen ? 'Connection lost.' : 'Could not connect.';
+    this.view.setState('disconnected', `${why} Retrying in ${seconds}s…`);
+  }
+
+  private onFrame(data: string): void {
+    const frame = parseServerFrame(data);
+    if (!frame) {
+      this.view.showNotice('info', data);
+      return;
+    }
+    this.handle(frame);
+  }
+
+  private handle(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'message':
+        this.addMessage(frame, true);
+        break;
+      case 'history':
+        this.onHistory(frame.messages, frame.hasMore);
+        break;
+      case 'members':
+        this.view.setMembers(frame.members.map((member) => member.name));
+        break;
+      case 'presence':
+        this.view.showNotice(frame.event, `${frame.name} ${frame.event === 'join' ? 'joined' : 'left'}`);
+        window.clearTimeout(this.membersTimer);
+        this.membersTimer = window.setTimeout(() => this.request(request.members()), 200);
+        break;
+      case 'error':
+        this.onError(frame.code, frame.message);
+        break;
+      case 'info':
+        break;
+    }
+  }
+
+  private addMessage(message: ChatMessage, live: boolean): void {
+    const own = message.name === this.name;
+    if (own) {
+      const confirmed = this.outbox.confirm(message.text);
+      if (confirmed) this.view.removePending(confirmed.localId);
+    }
+    const beforeId = this.timeline.add(message);
+    if (beforeId !== false) this.view.showMessage(message, { beforeId, own, live });
+  }
+
+  private onHistory(messages: ChatMessage[], hasMore: boolean): void {
+    const mode = this.historyInFlight;
+    this.historyInFlight = null;
+    for (const message of messages) this.addMessage(message, false);
+    const last = messages[messages.length - 1];
+    if (mode === 'before') {
+      this.view.setHasOlder(hasMore);
+      return;
+    }
+    if (mode === 'latest') this.view.setHasOlder(hasMore);
+    if (last && (this.cursor === undefined || last.id > this.cursor)) this.cursor = last.id;
+    // An empty room: everything from now on is new, so a catch-up can start at the beginning.
+    if (mode === 'latest' && !last && !hasMore) this.cursor ??= BEGINNING;
+    if (mode === 'after' && hasMore && last) {
+      this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: last.id }));
+      return;
+    }
+    if (mode !== null) this.onSynced();
+  }
+
+  private onSynced(): void {
+    this.synced = true;
+    this.view.setSynced(true);
+    for (const item of this.outbox.with('sent')) {
+      if (item.connection !== this.connections) this.fail(item, 'Not delivered (the connection dropped).');
+    }
+    for (const item of this.outbox.with('queued')) this.flushItem(item);
+  }
+
+  private onError(code: string, message: string): void {
+    const sent = this.outbox.with('sent')[0];
+    if (sent && (SEND_ERRORS.has(code) || !this.historyInFlight)) {
+      this.fail(sent, message);
+      return;
+    }
+    if (this.historyInFlight) {
+      const mode = this.historyInFlight;
+      this.historyInFlight = null;
+      this.view.showNotice('error', `Could not load history: ${message}`);
+      if (mode !== 'before') this.onSynced();
+      return;
+    }
+    this.view.showNotice('error', message);
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private flushItem(item: Pending): void {
+    if (!this.synced || !this.request(request.send(item.text))) return;
+    item.status = 'sent';
+    item.connection = this.connections;
+    item.sends += 1;
+    const sends = item.sends;
+    this.view.showPending(item);
+    window.setTimeout(() => {
+      if (item.status === 'sent' && item.sends === sends && this.outbox.get(item.localId)) {
+        this.fail(item, 'No confirmation from the server.');
+      }
+    }, CONFIRM_TIMEOUT_MS);
+  }
+
+  private fail(item: Pending, error: string): void {
+    item.status = 'failed';
+    item.error = error;
+    this.view.showPending(item);
+  }
+
+  private requestHistory(mode: HistoryMode, body: ClientRequest): void {
+    if (this.request(body)) this.historyInFlight = mode;
+  }
+
+  private request(body: ClientRequest): boolean {
+    const sent = this.socket.send(JSON.stringify(body));
+    if (sent) this.lastSend = Date.now();
+    return sent;
+  }
+}

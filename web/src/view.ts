@@ -1,0 +1,165 @@
+/** The chat view: status, members, messages, the outbox of own messages, announcements. */
+import { byId, el, hueOf, timeElement } from './dom';
+import type { ChatMessage } from './protocol';
+import type { ChatView, ConnectionState } from './session';
+import type { Pending } from './timeline';
+
+const PENDING_LABEL: Record<Pending['status'], string> = {
+  queued: 'Waiting for the connection…',
+  sent: 'Sending…',
+  failed: 'Not sent',
+};
+
+export class DomChatView implements ChatView {
+  private readonly timeline = byId('timeline');
+  private readonly list = byId<HTMLOListElement>('messages');
+  private readonly outbox = byId<HTMLOListElement>('outbox');
+  private readonly empty = byId('empty');
+  private readonly status = byId('status');
+  private readonly retryButton = byId<HTMLButtonElement>('retry-now');
+  private readonly members = byId<HTMLUListElement>('members');
+  private readonly membersCount = byId('members-count');
+  private readonly loadOlder = byId<HTMLButtonElement>('load-older');
+  private readonly announcer = byId('announcer');
+  private readonly elements = new Map<string, HTMLElement>();
+
+  constructor(
+    private readonly me: string,
+    private readonly onRetry: (localId: string) => void,
+  ) {}
+
+  reset(): void {
+    this.list.replaceChildren();
+    this.outbox.replaceChildren();
+    this.members.replaceChildren();
+    this.membersCount.textContent = '';
+    this.elements.clear();
+    this.empty.hidden = false;
+    this.loadOlder.hidden = true;
+  }
+
+  setState(state: ConnectionState, detail: string): void {
+    document.body.dataset.state = state;
+    this.status.textContent = detail;
+    this.status.dataset.state = state;
+    this.retryButton.hidden = state !== 'disconnected';
+  }
+
+  setSynced(synced: boolean): void {
+    document.body.dataset.synced = String(synced);
+  }
+
+  showMessage(message: ChatMessage, { beforeId, own, live }: { beforeId: string | undefined; own: boolean; live: boolean }): void {
+    const item = el(
+      'li',
+      { className: own ? 'message own' : 'message', attrs: { 'data-testid': 'message', 'data-id': message.id } },
+      el('span', { className: 'avatar', text: initial(message.name), attrs: { 'aria-hidden': 'true' } }),
+      el(
+        'div',
+        { className: 'body' },
+        el(
+          'div',
+          { className: 'meta' },
+          el('span', { className: 'author', text: message.name, attrs: { 'data-testid': 'message-name' } }),
+          timeElement(message.sentAt),
+        ),
+        el('p', { className: 'text', text: message.text, attrs: { 'data-testid': 'message-text' } }),
+      ),
+    );
+    item.style.setProperty('--hue', String(hueOf(message.name)));
+    const before = beforeId === undefined ? null : (this.elements.get(beforeId) ?? null);
+    const prepending = before !== null && before === this.list.firstElementChild;
+    this.keepScroll(own, prepending, () => this.list.insertBefore(item, before));
+    this.elements.set(message.id, item);
+    this.empty.hidden = true;
+    if (live && !own) this.announce(`${message.name}: ${message.text}`);
+  }
+
+  showPending(pending: Pending): void {
+    const existing = this.outbox.querySelector<HTMLElement>(`[data-local-id="${pending.localId}"]`);
+    const state = el('span', { className: 'pending-state', text: pending.error ?? PENDING_LABEL[pending.status] });
+    const item = el(
+      'li',
+      {
+        className: `message own pending ${pending.status}`,
+        attrs: { 'data-testid': 'pending', 'data-local-id': pending.localId, 'data-status': pending.status },
+      },
+      el('span', { className: 'avatar', text: initial(this.me), attrs: { 'aria-hidden': 'true' } }),
+      el(
+        'div',
+        { className: 'body' },
+        el('div', { className: 'meta' }, el('span', { className: 'author', text: this.me }), state),
+        el('p', { className: 'text', text: pending.text }),
+      ),
+    );
+    item.style.setProperty('--hue', String(hueOf(this.me)));
+    if (pending.status === 'failed') {
+      const retry = el('button', { className: 'quiet small', text: 'Retry', attrs: { type: 'button' } });
+      retry.addEventListener('click', () => this.onRetry(pending.localId));
+      state.after(retry);
+      this.announce(`Not sent: ${pending.error ?? ''}`);
+    }
+    if (existing) existing.replaceWith(item);
+    else this.keepScroll(true, false, () => this.outbox.append(item));
+  }
+
+  removePending(localId: string): void {
+    this.outbox.querySelector(`[data-local-id="${localId}"]`)?.remove();
+  }
+
+  showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): void {
+    const item = el(
+      'li',
+      { className: `notice ${kind}`, attrs: { 'data-testid': 'notice', 'data-kind': kind } },
+      el('span', { text }),
+      timeElement(new Date().toISOString()),
+    );
+    this.keepScroll(false, false, () => this.list.append(item));
+    this.announce(text);
+  }
+
+  setMembers(names: string[]): void {
+    const counts = new Map<string, number>();
+    for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
+    const sorted = [...counts.keys()].sort((a, b) =>
+      a === this.me ? -1 : b === this.me ? 1 : a.localeCompare(b, undefined, { sensitivity: 'base' }),
+    );
+    this.members.replaceChildren(
+      ...sorted.map((name) => {
+        const item = el(
+          'li',
+          { attrs: { 'data-testid': 'member', 'data-name': name } },
+          el('span', { className: 'dot', attrs: { 'aria-hidden': 'true' } }),
+          el('span', { className: 'member-name', text: name }),
+        );
+        const count = counts.get(name) ?? 1;
+        if (count > 1) item.append(el('span', { className: 'count', text: `×${count}` }));
+        if (name === this.me) item.append(el('span', { className: 'you', text: '(you)' }));
+        item.style.setProperty('--hue', String(hueOf(name)));
+        return item;
+      }),
+    );
+    this.membersCount.textContent = String(counts.size);
+  }
+
+  setHasOlder(hasOlder: boolean): void {
+    this.loadOlder.hidden = !hasOlder;
+  }
+
+  private announce(text: string): void {
+    this.announcer.textContent = text;
+  }
+
+  /** Runs a change, then sticks to the bottom if the reader was there (or `follow`), or keeps their place. */
+  private keepScroll(follow: boolean, prepending: boolean, change: () => void): void {
+    const { scrollHeight, scrollTop, clientHeight } = this.timeline;
+    const atBottom = scrollHeight - scrollTop - clientHeight < 80;
+    change();
+    if (prepending && !atBottom) this.timeline.scrollTop = scrollTop + (this.timeline.scrollHeight - scrollHeight);
+    else if (follow || atBottom) this.timeline.scrollTop = this.timeline.scrollHeight;
+  }
+}
+
+function initial(name: string): string {
+  return ([...name.trim()][0] ?? '?').toUpperCase();
+}
