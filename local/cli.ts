@@ -1,0 +1,125 @@
+/**
+ * `npm start`: the whole chat locally. Prints the WebSocket URL, the chat page, the DynamoDB
+ * endpoint and the start-up time, then one line per invocation; Ctrl+C (or SIGTERM) stops it.
+ *
+ *   npm start -- [--template template.yaml] [--port 3001] [--host 127.0.0.1]
+ *                [--dynamodb-port 8000] [--data-dir [.local-data]] [--parameter-overrides Name=Value ...]
+ *
+ * Environment: PORT, HOST, DYNAMODB_PORT, LOCAL_DATA_DIR (as the options).
+ */
+import { parseArgs } from 'node:util';
+import { startLocalRuntime, type LocalRuntime } from './index.js';
+
+const HELP = `Usage: npm start -- [options]
+
+  --template <file>             SAM template (default: template.yaml)
+  --port <port>                 WebSocket API, @connections and chat page (default: $PORT or 3001)
+  --host <address>              interface to listen on (default: $HOST or 127.0.0.1)
+  --dynamodb-port <port>        embedded DynamoDB (default: $DYNAMODB_PORT or 8000)
+  --data-dir [dir]              keep DynamoDB data on disk (default dir: .local-data; env LOCAL_DATA_DIR)
+  --parameter-overrides <k=v>   template parameter values, repeatable or space-separated
+  --quiet                       no invocation lines and no function logs
+  --help
+`;
+
+function parameterOverrides(values: string[]): Record<string, string> {
+  const pairs = values.flatMap((v) => v.split(/\s+/)).filter(Boolean);
+  return Object.fromEntries(pairs.map((pair) => {
+    const at = pair.indexOf('=');
+    if (at < 1) throw new Error(`--parameter-overrides expects Name=Value, got "${pair}"`);
+    return [pair.slice(0, at).replace(/^ParameterKey=/, ''), pair.slice(at + 1)];
+  }));
+}
+
+function portOf(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return port;
+}
+
+function dataDirOf(argv: string[], env: string | undefined): string | undefined {
+  const at = argv.findIndex((a) => a === '--data-dir' || a.startsWith('--data-dir='));
+  if (at < 0) return env || undefined;
+  const arg = argv[at] as string;
+  if (arg.includes('=')) return arg.slice(arg.indexOf('=') + 1);
+  const next = argv[at + 1];
+  return next && !next.startsWith('--') ? next : '.local-data';
+}
+
+function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined): string {
+  const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
+  const routes = [...runtime.template.routes.values()].map((r) => `${r.routeKey} → ${r.functionId}`).join(', ');
+  const tables = Object.values(runtime.tables).join(', ');
+  const lines = [
+    `Serverless chat, local runtime (${runtime.template.path}, stage ${runtime.stage})`,
+    '',
+    `  WebSocket API   ${shown(runtime.wsUrl)}      (wscat -c ${shown(runtime.wsUrl)})`,
+    `  Chat page       ${shown(runtime.httpUrl)}`,
+    `  @connections    ${shown(runtime.connectionsUrl)}/@connections/{connectionId}`,
+    `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
+    `  Routes          ${routes}`,
+    '',
+    `Ready in ${Math.round(runtime.startupMs)} ms. Ctrl+C stops.`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  // The runtime's own DynamoDB client: Lambda runs Node.js 24, so the SDK's note about older ones is noise.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const argv = process.argv.slice(2);
+  const { values } = parseArgs({
+    args: argv.filter((a, i) => !(a === '--data-dir' || a.startsWith('--data-dir=') || (argv[i - 1] === '--data-dir' && !a.startsWith('--')))),
+    options: {
+      template: { type: 'string' },
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      'parameter-overrides': { type: 'string', multiple: true },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return;
+  }
+  const host = values.host ?? process.env.HOST ?? '127.0.0.1';
+  const dataDir = dataDirOf(argv, process.env.LOCAL_DATA_DIR);
+  const runtime = await startLocalRuntime({
+    templatePath: values.template ?? 'template.yaml',
+    port: portOf(values.port ?? process.env.PORT, 3001, 'PORT'),
+    host,
+    dynamodbPort: portOf(values['dynamodb-port'] ?? process.env.DYNAMODB_PORT, 8000, 'DYNAMODB_PORT'),
+    dataDir,
+    quiet: values.quiet ?? false,
+    parameterOverrides: parameterOverrides(values['parameter-overrides'] ?? []),
+  });
+  process.stdout.write(banner(runtime, host, dataDir));
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      process.stdout.write('Stopping at once.\n');
+      process.exit(1);
+    }
+    stopping = true;
+    process.stdout.write(`\n${signal}: closing connections and stopping...\n`);
+    runtime.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`error while stopping: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`npm start: ${(e as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,204 @@
+/**
+ * The local runtime: API Gateway's WebSocket API (and its Management API), Lambda, DynamoDB and
+ * SQS as the template declares them, on 127.0.0.1, with no AWS account, Docker or Java.
+ *
+ *   const runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true });
+ *   const ws = new WebSocket(runtime.wsUrl);
+ *   ...
+ *   await runtime.close();
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { buildAll, defaultBuildRoot } from './build.js';
+import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
+import { createFunctionPools } from './lambda-env.js';
+import type { FunctionPool, InvokeOutcome } from './lambda-pool.js';
+import { DEFAULT_LIMITS, type Limits } from './limits.js';
+import { createLog, type RuntimeLog } from './log.js';
+import { ManagementApi } from './management-api.js';
+import { LocalSqs } from './sqs.js';
+import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './store.js';
+import { loadTemplate, type TemplateModel } from './template.js';
+import { WebSocketGateway } from './websocket-server.js';
+
+export type { Limits } from './limits.js';
+export type { InvokeOutcome } from './lambda-pool.js';
+export type { TemplateModel } from './template.js';
+
+export interface LocalRuntimeOptions {
+  /** The SAM template (default: template.yaml in the current directory). */
+  templatePath?: string;
+  /** Port of the WebSocket API, the Management API and the chat page (default 3001; 0: any free port). */
+  port?: number;
+  /** Interface to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Port of the embedded DynamoDB (default 8000; 0: any free port). */
+  dynamodbPort?: number;
+  /** Keep the DynamoDB data in this directory (default: in memory). */
+  dataDir?: string;
+  /** API Gateway's limits and the runtime's timings, for tests. */
+  limits?: Partial<Limits>;
+  /** No output at all: no invocation lines, no function logs. */
+  quiet?: boolean;
+  /** Template parameter values, as `sam deploy --parameter-overrides`. */
+  parameterOverrides?: Record<string, string>;
+  /** Extra environment variables for every function (win over the template's). */
+  env?: Record<string, string>;
+  /** Most sandboxes (concurrent invocations) per function (default 8). */
+  maxConcurrency?: number;
+  /** Start one sandbox per function ahead of the first request (default true). */
+  prewarm?: boolean;
+  /** Where builds go (default: a directory under the OS temporary directory). */
+  buildDir?: string;
+}
+
+export interface LocalRuntime {
+  /** ws://<host>:<port>/<stage> */
+  wsUrl: string;
+  /** http://<host>:<port>/ (the chat page) */
+  httpUrl: string;
+  /** http://<host>:<port>/<stage>: the Management API endpoint (CONNECTIONS_URL) */
+  connectionsUrl: string;
+  /** http://127.0.0.1:<port> of the DynamoDB store */
+  dynamodbEndpoint: string;
+  stage: string;
+  /** Table logical id → local table name. */
+  tables: Record<string, string>;
+  template: TemplateModel;
+  /** Milliseconds from the call to ready. */
+  startupMs: number;
+  /** Runs one function on one event (what `npm run invoke` does). */
+  invoke(functionId: string, event: unknown): Promise<InvokeOutcome>;
+  close(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'EADDRINUSE' ? new Error(`port ${port} is in use on ${host}: stop what uses it or set PORT`) : e);
+    });
+    server.listen(port, host, () => resolvePort((server.address() as AddressInfo).port));
+  });
+}
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((done) => {
+    server.closeAllConnections();
+    server.close(() => done());
+  });
+
+interface Services {
+  gateway?: WebSocketGateway;
+  management?: ManagementApi;
+  sqs?: LocalSqs;
+  page?: Map<string, PageFile>;
+}
+
+function requestHandler(services: Services, log: RuntimeLog) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const { gateway, management, sqs, page } = services;
+    if (!gateway || !management || !sqs || !page) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('Starting\n');
+      return;
+    }
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const handled = sqs.matches(req)
+      ? sqs.handle(req, res)
+      : management.matches(pathname)
+        ? management.handle(req, res, pathname)
+        : gateway.isStagePath(pathname)
+          ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
+          : Promise.resolve(serveChatPage(page, req, res, pathname));
+    handled.catch((e: unknown) => {
+      log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
+    });
+  };
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const started = performance.now();
+  const host = options.host ?? '127.0.0.1';
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const log = createLog(options.quiet ?? false);
+  const model = await loadTemplate(resolve(options.templatePath ?? 'template.yaml'), {
+    parameterOverrides: options.parameterOverrides,
+  });
+  model.warnings.forEach((w) => log.warn(w));
+  const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
+
+  const services: Services = {};
+  const server = createServer(requestHandler(services, log));
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if (services.gateway) services.gateway.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+
+  let store: LocalStore | undefined;
+  let pools = new Map<string, FunctionPool>();
+  let stopSweeper: () => Promise<void> = async () => undefined;
+  const shutdown = async (): Promise<void> => {
+    await services.gateway?.shutdown();
+    services.sqs?.close();
+    await stopSweeper();
+    await Promise.all([...pools.values()].map((p) => p.close()));
+    await closeServer(server);
+    await store?.close();
+  };
+
+  try {
+    const [port, startedStore, build, page] = await Promise.all([
+      listen(server, options.port ?? 3001, host),
+      startStore({ port: options.dynamodbPort ?? 8000, host: '127.0.0.1', dataDir: options.dataDir }),
+      buildAll(model, buildRoot),
+      loadChatPage(model.dir, `/${model.stage}`),
+    ]);
+    store = startedStore;
+    if (page.problem) log.warn(`chat page: ${page.problem}`);
+    await ensureTables(store.client, model);
+    const origin = `http://${host}:${port}`;
+    pools = createFunctionPools(model, build, {
+      localOrigin: origin,
+      dynamodbEndpoint: store.endpoint,
+      envOverrides: options.env,
+      buildRoot,
+    }, {
+      maxConcurrency: options.maxConcurrency ?? 8,
+      output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
+    });
+    const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
+      const pool = pools.get(functionId);
+      if (!pool) return Promise.reject(new Error(`no function ${functionId} in ${model.path}`));
+      return pool.invoke(event);
+    };
+    services.gateway = new WebSocketGateway({ model, limits, log, invoke, port: () => port });
+    services.management = new ManagementApi({ stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes });
+    services.sqs = new LocalSqs({ model, log, origin: () => origin, invoke, maxConcurrency: options.maxConcurrency ?? 8 });
+    services.page = page.files;
+    stopSweeper = startTtlSweeper(store.client, model, limits.ttlSweepMs, log);
+    if (options.prewarm ?? true) void prewarm([...pools.values()]);
+
+    return {
+      wsUrl: `ws://${host}:${port}/${model.stage}`,
+      httpUrl: `${origin}/`,
+      connectionsUrl: `${origin}/${model.stage}`,
+      dynamodbEndpoint: store.endpoint,
+      stage: model.stage,
+      tables: Object.fromEntries([...model.tables.values()].map((t) => [t.logicalId, t.tableName])),
+      template: model,
+      startupMs: performance.now() - started,
+      invoke,
+      close: shutdown,
+    };
+  } catch (e: unknown) {
+    await shutdown().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Starts one sandbox per function, one function after another, so start-up stays responsive. */
+async function prewarm(pools: FunctionPool[]): Promise<void> {
+  for (const pool of pools) await pool.warm();
+}

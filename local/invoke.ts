@@ -1,0 +1,105 @@
+/**
+ * `npm run invoke -- <FunctionLogicalId> <event.json>`: `sam local invoke` without Docker. Runs
+ * one function of the template once, on one event file, against the local DynamoDB (the one
+ * `npm start` runs on DYNAMODB_PORT if it is up, else an embedded one with the tables created),
+ * and prints the result on stdout (the function's logs and a REPORT line go to stderr).
+ * The Management API calls go to `npm start`'s port (PORT, default 3001).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { buildAll, defaultBuildRoot } from './build.js';
+import { createFunctionPools } from './lambda-env.js';
+import { ensureTables, existingStore, startStore } from './store.js';
+import { loadTemplate } from './template.js';
+
+const HELP = `Usage: npm run invoke -- <FunctionLogicalId> <event.json | -> [options]
+
+  --template <file>             SAM template (default: template.yaml)
+  --env-vars <file>             JSON as for sam local invoke: {"Parameters": {...}, "<FunctionLogicalId>": {...}}
+  --parameter-overrides <k=v>   template parameter values, repeatable or space-separated
+  --data-dir <dir>              DynamoDB data on disk, when no store runs on DYNAMODB_PORT
+
+Environment: DYNAMODB_PORT (default 8000), PORT of npm start (default 3001).
+`;
+
+async function readEvent(file: string): Promise<unknown> {
+  if (file === '-') {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  }
+  return JSON.parse(await readFile(file, 'utf8'));
+}
+
+async function envVars(file: string | undefined, functionId: string): Promise<Record<string, string>> {
+  if (!file) return {};
+  const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  const merged = { ...json.Parameters, ...json[functionId] };
+  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
+}
+
+async function main(): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      template: { type: 'string' },
+      'env-vars': { type: 'string' },
+      'parameter-overrides': { type: 'string', multiple: true },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  const [functionId, eventFile] = positionals;
+  if (values.help || !functionId || !eventFile) {
+    process.stdout.write(HELP);
+    return values.help ? 0 : 2;
+  }
+  const overrides = Object.fromEntries((values['parameter-overrides'] ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const model = await loadTemplate(values.template ?? 'template.yaml', { parameterOverrides: overrides });
+  if (!model.functions.has(functionId)) {
+    throw new Error(`no function ${functionId} in ${model.path}; there are: ${[...model.functions.keys()].join(', ')}`);
+  }
+  const event = await readEvent(eventFile);
+
+  const dynamodbPort = Number(process.env.DYNAMODB_PORT || 8000);
+  const store = (await existingStore(`http://127.0.0.1:${dynamodbPort}`))
+    ?? (await startStore({ port: dynamodbPort, dataDir: values['data-dir'] }));
+  process.stderr.write(store.embedded
+    ? `DynamoDB: started on ${store.endpoint} (${values['data-dir'] ? `on disk in ${values['data-dir']}` : 'in memory'})\n`
+    : `DynamoDB: using the store already on ${store.endpoint}\n`);
+  try {
+    await ensureTables(store.client, model);
+    const buildRoot = defaultBuildRoot(model.dir);
+    const build = await buildAll(model, buildRoot, [functionId]);
+    const pools = createFunctionPools(model, build, {
+      localOrigin: `http://127.0.0.1:${Number(process.env.PORT || 3001)}`,
+      dynamodbEndpoint: store.endpoint,
+      envOverrides: await envVars(values['env-vars'], functionId),
+      buildRoot,
+    }, { maxConcurrency: 1, output: { stdout: process.stderr, stderr: process.stderr } });
+    const pool = pools.get(functionId);
+    if (!pool) throw new Error(`${functionId} was not built`);
+    const outcome = await pool.invoke(event);
+    await pool.close();
+    const init = outcome.initMs === undefined ? '' : `\tInit Duration: ${outcome.initMs.toFixed(2)} ms`;
+    process.stderr.write(`REPORT RequestId: ${outcome.requestId}\tDuration: ${outcome.durationMs.toFixed(2)} ms${init}\n`);
+    if (outcome.error) {
+      process.stdout.write(`${JSON.stringify({ errorType: outcome.error.errorType, errorMessage: outcome.error.errorMessage })}\n`);
+      return 1;
+    }
+    process.stdout.write(`${outcome.payload === undefined ? 'null' : JSON.stringify(outcome.payload, null, 2)}\n`);
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`npm run invoke: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

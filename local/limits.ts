@@ -1,0 +1,24 @@
+/** API Gateway's WebSocket limits, and the runtime's own timings; all can be changed for tests. */
+export interface Limits {
+  /** Largest WebSocket frame a client may send (API Gateway: 32 KB). Larger: close 1009. */
+  frameBytes: number;
+  /** Largest message, fragments included (API Gateway: 128 KB); also the @connections payload limit. */
+  messageBytes: number;
+  /** A connection with no message from its client for this long is closed (API Gateway: 10 minutes). */
+  idleTimeoutMs: number;
+  /** Connections are closed after this long (API Gateway: 2 hours). */
+  maxConnectionMs: number;
+  /** API Gateway answers "Endpoint request timed out" after this long (29 seconds). */
+  integrationTimeoutMs: number;
+  /** How often expired items are deleted from tables with TTL enabled. */
+  ttlSweepMs: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  frameBytes: 32 * 1024,
+  messageBytes: 128 * 1024,
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxConnectionMs: 2 * 60 * 60 * 1000,
+  integrationTimeoutMs: 29 * 1000,
+  ttlSweepMs: 30 * 1000,
+};
