@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Write the fully transformed CloudFormation template of template.yaml, offline.
+
+Runs the AWS SAM translator (the `samtranslator` package that `sam` and older
+cfn-lint releases use) the way cfn-lint did before it validated SAM directly:
+
+* no AWS account: a boto3 session pinned to a region (default us-east-1), an empty
+  managed-policy map (nothing is looked up in IAM; SAM's own policies such as the
+  basic execution role and X-Ray are referenced by ARN anyway);
+* no upload: every local CodeUri / ContentUri / DefinitionUri is replaced by an
+  S3-like placeholder, s3://<bucket>/<the local path>, so the generated template
+  still shows which directory each function and layer comes from.
+
+The result has no Transform and no AWS::Serverless::* resource left: plain
+CloudFormation, as the stack would see it after `sam deploy` (modulo the S3 keys).
+
+Usage: python3 scripts/generate-template.py [--template template.yaml]
+           [--output dist/cloudformation.json] [--region us-east-1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+PLACEHOLDER_BUCKET = "sam-offline-placeholder"
+
+# Properties holding a local path that `sam package` would upload, per SAM resource type.
+LOCAL_URI_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "AWS::Serverless::Function": ("CodeUri",),
+    "AWS::Serverless::LayerVersion": ("ContentUri",),
+    "AWS::Serverless::Api": ("DefinitionUri",),
+    "AWS::Serverless::HttpApi": ("DefinitionUri",),
+    "AWS::Serverless::StateMachine": ("DefinitionUri",),
+}
+# Only these properties must exist even when the template leaves them out.
+REQUIRED_URI_PROPERTIES = {("AWS::Serverless::Function", "CodeUri"), ("AWS::Serverless::LayerVersion", "ContentUri")}
+
+
+def fail(message: str) -> None:
+    print(f"generate-template: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+try:
+    import boto3
+    import yaml
+    from samtranslator.model.exceptions import InvalidDocumentException
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+except ImportError as error:  # pragma: no cover - environment problem, not a bug
+    fail(
+        f"{error}. Install the pinned tools first: pip install aws-sam-cli==1.170.0 cfn-lint==1.58.0 "
+        "(they bring samtranslator, boto3 and PyYAML), or run .ci/run."
+    )
+
+
+# --------------------------------------------------------------------------- YAML
+class CfnYamlLoader(yaml.SafeLoader):
+    """SafeLoader that understands CloudFormation's short-form intrinsics (!Ref, !Sub, ...)."""
+
+
+# CloudFormation keeps dates such as AWSTemplateFormatVersion as strings.
+CfnYamlLoader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _intrinsic(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":  # !GetAtt Resource.Attribute -> [Resource, Attribute]
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnYamlLoader.add_multi_constructor("!", _intrinsic)
+
+
+def load_template(path: Path) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        template = yaml.load(stream, Loader=CfnYamlLoader)  # noqa: S506 - SafeLoader subclass
+    if not isinstance(template, dict):
+        fail(f"{path} is not a template (expected a mapping at the top level)")
+    return template
+
+
+# --------------------------------------------------------------------------- local paths
+def _is_local_path(value: Any) -> bool:
+    return isinstance(value, str) and not value.startswith(("s3://", "https://", "http://"))
+
+
+def _to_s3_uri(local_path: str) -> str:
+    key = local_path.strip().removeprefix("./").rstrip("/") or "."
+    return f"s3://{PLACEHOLDER_BUCKET}/{key}"
+
+
+def replace_local_uris(template: dict[str, Any]) -> None:
+    """Point every local artifact path at an S3-like placeholder, as `sam package` would."""
+    global_function = (template.get("Globals") or {}).get("Function") or {}
+    if _is_local_path(global_function.get("CodeUri")):
+        global_function["CodeUri"] = _to_s3_uri(global_function["CodeUri"])
+
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        if not isinstance(resource, dict):
+            continue
+        resource_type = resource.get("Type")
+        properties = resource.setdefault("Properties", {})
+        for prop in LOCAL_URI_PROPERTIES.get(resource_type, ()):
+            if resource_type == "AWS::Serverless::Function" and (
+                "InlineCode" in properties or properties.get("PackageType") == "Image"
+            ):
+                continue
+            value = properties.get(prop)
+            if value is None:
+                if (resource_type, prop) in REQUIRED_URI_PROPERTIES and not (
+                    prop == "CodeUri" and "CodeUri" in global_function
+                ):
+                    properties[prop] = _to_s3_uri(".")
+                continue
+            if _is_local_path(value):
+                properties[prop] = _to_s3_uri(value)
+            elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("Ref", "Fn::Sub"):
+                # A parameter or Sub cannot be resolved offline: the same placeholder cfn-lint used.
+                properties[prop] = _to_s3_uri(f"{logical_id}/{prop}")
+
+
+# --------------------------------------------------------------------------- translate
+def translate(template: dict[str, Any], region: str) -> dict[str, Any]:
+    # samtranslator asks boto for the region and partition; give it a session that
+    # needs no credentials, and the environment variable for code paths that read it.
+    os.environ.setdefault("AWS_DEFAULT_REGION", region)
+    session = boto3.session.Session(region_name=region)
+    translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=session)
+    return translator.translate(sam_template=template, parameter_values={})
+
+
+def main(argv: list[str] | None = None) -> int:
+    root = Path(__file__).resolve().parent.parent
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--template", type=Path, default=root / "template.yaml")
+    parser.add_argument("--output", type=Path, default=root / "dist" / "cloudformation.json")
+    parser.add_argument("--region", default="us-east-1")
+    args = parser.parse_args(argv)
+
+    template = load_template(args.template)
+    replace_local_uris(template)
+    try:
+        output = translate(template, args.region)
+    except InvalidDocumentException as error:
+        causes = "\n".join(f"  - {cause.message}" for cause in error.causes)
+        fail(f"{args.template} is not a valid SAM template:\n{causes}")
+
+    leftover = sorted(
+        f"{logical_id} ({resource.get('Type')})"
+        for logical_id, resource in output.get("Resources", {}).items()
+        if str(resource.get("Type", "")).startswith("AWS::Serverless::")
+    )
+    if "Transform" in output or leftover:
+        fail(f"the transform left SAM constructs behind: Transform={output.get('Transform')!r} {leftover}")
+
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
+    types: dict[str, int] = {}
+    for resource in output["Resources"].values():
+        types[resource["Type"]] = types.get(resource["Type"], 0) + 1
+    summary = ", ".join(f"{count} {name}" for name, count in sorted(types.items()))
+    try:
+        shown = args.output.resolve().relative_to(Path.cwd())
+    except ValueError:
+        shown = args.output
+    print(f"Wrote {shown}: {len(output['Resources'])} resources ({summary})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,233 @@
+/**
+ * Shared helpers of the template tests: where things are, how to run the SAM tools, and
+ * what template.yaml declares. Every list of functions, routes and layers comes from the
+ * template itself (never written down a second time here).
+ */
+import { execFile } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from "yaml";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const TEMPLATE_PATH = path.join(ROOT, "template.yaml");
+/** `sam build`'s default output directory, the one `sam deploy` and the README use. */
+export const BUILD_DIR = path.join(ROOT, ".aws-sam", "build");
+/** What `npm run template:generate` writes. */
+export const GENERATED_PATH = path.join(ROOT, "dist", "cloudformation.json");
+
+/** Generous: a cold `sam build` of every function plus the layer. */
+export const TOOL_TIMEOUT_MS = 300_000;
+
+// ----------------------------------------------------------------------------- processes
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a command to completion (never throws on a non-zero exit: the test asserts on it). */
+export function run(command: string, args: string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      {
+        cwd: ROOT,
+        timeout: options.timeoutMs ?? TOOL_TIMEOUT_MS,
+        maxBuffer: 64 * 1024 * 1024,
+        env: { ...process.env, SAM_CLI_TELEMETRY: "0", AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
+      },
+      (error, stdout, stderr) => {
+        if (error && typeof error.code !== "number") {
+          // Not an exit status: the tool is missing (ENOENT) or timed out.
+          const hint = error.code === "ENOENT" ? ` (is ${command} installed and on PATH? .ci/run installs it)` : "";
+          reject(new Error(`${command} ${args.join(" ")}: ${error.message}${hint}\n${stderr}`));
+          return;
+        }
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr, ms: Date.now() - started });
+      },
+    );
+  });
+}
+
+/** A result's output for an assertion message. */
+export function output(result: RunResult): string {
+  return `exit ${result.code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+}
+
+// ----------------------------------------------------------------------------- CloudFormation YAML
+/** An intrinsic function as CloudFormation's JSON form has it: `{ "Ref": ... }`, `{ "Fn::Sub": ... }`. */
+export type Intrinsic = Record<string, unknown>;
+
+const INTRINSICS = [
+  "Ref", "Condition", "Base64", "Cidr", "And", "Equals", "If", "Not", "Or", "FindInMap", "GetAtt", "GetAZs",
+  "ImportValue", "Join", "Select", "Split", "Sub", "Transform", "ToJsonString", "Length",
+];
+
+function intrinsicName(short: string): string {
+  return short === "Ref" || short === "Condition" ? short : `Fn::${short}`;
+}
+
+/** `yaml` custom tags for CloudFormation's short forms, in scalar, sequence and mapping shape. */
+export const CLOUDFORMATION_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.flatMap((short) => {
+  const name = intrinsicName(short);
+  const scalar: ScalarTag = {
+    tag: `!${short}`,
+    resolve: (value: string) => ({ [name]: short === "GetAtt" ? value.split(/\.(.*)/s, 2) : value }),
+  };
+  const collection = (kind: "seq" | "map"): CollectionTag => ({
+    tag: `!${short}`,
+    collection: kind,
+    resolve: (value: YAMLMap.Parsed | YAMLSeq.Parsed) => ({ [name]: value.toJSON() }),
+  });
+  return [scalar, collection("seq"), collection("map")];
+});
+
+export interface Resource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+  DependsOn?: string | string[];
+}
+
+export interface Template {
+  Transform?: string | string[];
+  Globals?: { Function?: Record<string, unknown> };
+  Parameters?: Record<string, Record<string, unknown>>;
+  Resources: Record<string, Resource>;
+  Outputs?: Record<string, { Value: unknown; Description?: string }>;
+  Metadata?: Record<string, unknown>;
+}
+
+export function loadTemplate(file = TEMPLATE_PATH): Template {
+  return parse(readFileSync(file, "utf8"), { customTags: CLOUDFORMATION_TAGS, maxAliasCount: -1 }) as Template;
+}
+
+export function loadGenerated(file = GENERATED_PATH): Template {
+  return JSON.parse(readFileSync(file, "utf8")) as Template;
+}
+
+export function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {
+  return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+}
+
+/** The logical ids an intrinsic refers to: `Ref X`, `GetAtt X.Y`, `Sub "...${X}...${X.Arn}..."`. */
+export function referencedIds(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(referencedIds);
+  if (value === null || typeof value !== "object") return [];
+  const object = value as Intrinsic;
+  const ids: string[] = [];
+  if (typeof object.Ref === "string") ids.push(object.Ref);
+  const getAtt = object["Fn::GetAtt"];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === "string") ids.push(getAtt[0]);
+  if (typeof getAtt === "string") ids.push(getAtt.split(".")[0] ?? "");
+  const sub = object["Fn::Sub"];
+  const subText = typeof sub === "string" ? sub : Array.isArray(sub) && typeof sub[0] === "string" ? sub[0] : undefined;
+  if (subText !== undefined) {
+    for (const match of subText.matchAll(/\$\{([^!][^}.]*)(?:\.[^}]*)?\}/g)) ids.push(match[1] ?? "");
+  }
+  for (const [key, inner] of Object.entries(object)) {
+    if (key !== "Ref" && key !== "Fn::GetAtt" && key !== "Fn::Sub") ids.push(...referencedIds(inner));
+    if (key === "Fn::Sub" && Array.isArray(inner)) ids.push(...referencedIds(inner[1]));
+  }
+  return ids.filter((id) => !id.startsWith("AWS::"));
+}
+
+/** The string of a `Fn::Sub` (short or long form), or undefined for anything else. */
+export function subText(value: unknown): string | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const sub = (value as Intrinsic)["Fn::Sub"];
+  if (typeof sub === "string") return sub;
+  if (Array.isArray(sub) && typeof sub[0] === "string") return sub[0];
+  return undefined;
+}
+
+// ----------------------------------------------------------------------------- the application, as declared
+export interface FunctionInfo {
+  logicalId: string;
+  /** CodeUri without the trailing slash, e.g. `functions/connect`. */
+  codeUri: string;
+  properties: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+}
+
+export interface LayerInfo {
+  logicalId: string;
+  /** ContentUri without the trailing slash, e.g. `layers/chat-core`. */
+  contentUri: string;
+  /** The package the layer's build puts in nodejs/node_modules (its package.json name). */
+  packageName: string;
+  metadata: Record<string, unknown>;
+}
+
+export interface RouteInfo {
+  logicalId: string;
+  routeKey: string;
+  integrationId: string;
+  /** The function the route's AWS_PROXY integration invokes. */
+  functionId: string;
+}
+
+export interface AppInfo {
+  template: Template;
+  apiId: string;
+  functions: FunctionInfo[];
+  layers: LayerInfo[];
+  routes: RouteInfo[];
+}
+
+function trimSlash(uri: unknown, owner: string): string {
+  if (typeof uri !== "string") throw new Error(`${owner}: expected a local path, got ${JSON.stringify(uri)}`);
+  return uri.replace(/^\.\//, "").replace(/\/+$/, "");
+}
+
+export function describeApp(template = loadTemplate()): AppInfo {
+  const apis = resourcesOfType(template, "AWS::ApiGatewayV2::Api").filter(
+    ([, api]) => api.Properties?.ProtocolType === "WEBSOCKET",
+  );
+  if (apis.length !== 1) throw new Error(`expected one WebSocket API in template.yaml, found ${apis.length}`);
+  const apiId = apis[0]![0];
+  const globalCodeUri = template.Globals?.Function?.CodeUri;
+
+  const functions = resourcesOfType(template, "AWS::Serverless::Function").map(([logicalId, resource]) => ({
+    logicalId,
+    codeUri: trimSlash(resource.Properties?.CodeUri ?? globalCodeUri, logicalId),
+    properties: resource.Properties ?? {},
+    metadata: resource.Metadata ?? {},
+  }));
+
+  const layers = resourcesOfType(template, "AWS::Serverless::LayerVersion").map(([logicalId, resource]) => {
+    const contentUri = trimSlash(resource.Properties?.ContentUri, logicalId);
+    const manifest = path.join(ROOT, contentUri, "package.json");
+    const packageName = existsSync(manifest)
+      ? String((JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name)
+      : path.basename(contentUri);
+    return { logicalId, contentUri, packageName, metadata: resource.Metadata ?? {} };
+  });
+
+  const routes = resourcesOfType(template, "AWS::ApiGatewayV2::Route").map(([logicalId, resource]) => {
+    const props = resource.Properties ?? {};
+    const target = subText(props.Target) ?? "";
+    const integrationId = /^integrations\/\$\{([^}]+)\}$/.exec(target)?.[1];
+    if (!integrationId) throw new Error(`${logicalId}: Target ${JSON.stringify(props.Target)} is not integrations/\${Integration}`);
+    const integration = template.Resources[integrationId];
+    const uri = subText(integration?.Properties?.IntegrationUri) ?? "";
+    const functionId = /\/functions\/\$\{([^}.]+)\.Arn\}\/invocations$/.exec(uri)?.[1];
+    if (!functionId) throw new Error(`${integrationId}: IntegrationUri ${JSON.stringify(uri)} invokes no function of this template`);
+    return { logicalId, routeKey: String(props.RouteKey), integrationId, functionId };
+  });
+
+  return { template, apiId, functions, layers, routes };
+}
+
+/** The directory name a route's function lives in: `$connect` -> `connect`, `sendmessage` -> `sendmessage`. */
+export function routeDirectory(routeKey: string): string {
+  return routeKey.replace(/^\$/, "");
+}
+
+export function kib(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KiB`;
+}
