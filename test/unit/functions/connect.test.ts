@@ -1,0 +1,187 @@
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { BatchWriteItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
+import { expect } from 'chai';
+import { handler } from '../../../functions/connect';
+import {
+  CALLER_ID,
+  apiMock,
+  connectionItem,
+  ddbMock,
+  expectRejection,
+  framesTo,
+  lambdaContext,
+  loadEvent,
+  resetMocks,
+} from '../helpers';
+
+/** The item $connect stored. */
+function stored(): Record<string, unknown> | undefined {
+  return ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item;
+}
+
+describe('function: connect ($connect)', () => {
+  beforeEach(() => {
+    resetMocks();
+    ddbMock.on(PutItemCommand).resolves({});
+    ddbMock.on(QueryCommand).resolves({ Items: [] });
+    ddbMock.on(BatchWriteItemCommand).resolves({});
+    apiMock.on(PostToConnectionCommand).resolves({});
+  });
+
+  it('tutorial: stores the connection id, in room lobby, protocol plain, and accepts (200, no subprotocol)', async () => {
+    // Prepare
+    const event = loadEvent('connect');
+
+    // Act
+    const result = await handler(event, lambdaContext('connect'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    const calls = ddbMock.commandCalls(PutItemCommand);
+    expect(calls).to.have.length(1);
+    expect(calls[0]?.args[0].input.TableName).to.equal('connections-table');
+    expect(stored()).to.deep.include({
+      connectionId: { S: CALLER_ID },
+      room: { S: 'lobby' },
+      name: { S: 'guest-Mgug' },
+      protocol: { S: 'plain' },
+    });
+  });
+
+  it('chat.v1: negotiates the subprotocol with the Sec-WebSocket-Protocol header and stores room and name', async () => {
+    // Prepare
+    const event = loadEvent('connect-chat-v1');
+
+    // Act
+    const result = await handler(event, lambdaContext('connect'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'chat.v1' } });
+    expect(stored()).to.deep.include({
+      connectionId: { S: CALLER_ID },
+      room: { S: 'general' },
+      name: { S: 'alice' },
+      protocol: { S: 'chat.v1' },
+    });
+  });
+
+  it('answers chat.v1 when the client offers several subprotocols, in any header case', async () => {
+    // Prepare
+    const event = loadEvent('connect');
+    event.headers = { ...event.headers, 'sec-websocket-protocol': 'chat.v2, chat.v1' };
+
+    // Act
+    const result = await handler(event, lambdaContext('connect'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'chat.v1' } });
+  });
+
+  it('trims the name', async () => {
+    // Prepare
+    const event = loadEvent('connect');
+    event.queryStringParameters = { name: '  bob  ' };
+
+    // Act
+    await handler(event, lambdaContext('connect'));
+
+    // Assess
+    expect(stored()).to.deep.include({ name: { S: 'bob' }, room: { S: 'lobby' } });
+  });
+
+  it('tells the room\'s chat.v1 clients who joined: not plain clients, not the newcomer', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves({
+      Items: [
+        connectionItem({ connectionId: CALLER_ID, room: 'general', name: 'alice', protocol: 'chat.v1' }),
+        connectionItem({ connectionId: 'bob-1', room: 'general', name: 'bob', protocol: 'chat.v1' }),
+        connectionItem({ connectionId: 'carol-1', room: 'general', name: 'carol', protocol: 'plain' }),
+      ],
+    });
+
+    // Act
+    await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
+
+    // Assess
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'general' } });
+    expect(apiMock.commandCalls(PostToConnectionCommand).map((c) => c.args[0].input.ConnectionId)).to.deep.equal(['bob-1']);
+    expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', event: 'join', room: 'general', name: 'alice' }]);
+  });
+
+  it('stores the connection before telling the room', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'general', protocol: 'chat.v1' })] });
+
+    // Act
+    await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
+
+    // Assess
+    const put = ddbMock.commandCalls(PutItemCommand)[0];
+    const post = apiMock.commandCalls(PostToConnectionCommand)[0];
+    expect(put && post && put.calledBefore(post)).to.equal(true);
+  });
+
+  it('still accepts when a room member is gone, and removes that member', async () => {
+    // Prepare
+    ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'stale-1', room: 'general', protocol: 'chat.v1' })] });
+    apiMock.on(PostToConnectionCommand).rejects(new GoneException({ message: 'Gone', $metadata: {} }));
+
+    // Act
+    const result = await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
+
+    // Assess
+    expect(result.statusCode).to.equal(200);
+    const deletes = ddbMock.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.['connections-table'];
+    expect(deletes).to.deep.equal([{ DeleteRequest: { Key: { connectionId: { S: 'stale-1' } } } }]);
+  });
+
+  for (const [label, query, body] of [
+    ['an invalid room', { room: 'no spaces' }, 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -'],
+    ['an empty room', { room: '' }, 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -'],
+    ['a room of 65 characters', { room: 'r'.repeat(65) }, 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -'],
+    ['a blank name', { name: '   ' }, 'name must be 1-32 characters after trimming'],
+    ['a name of 33 characters', { name: 'n'.repeat(33) }, 'name must be 1-32 characters after trimming'],
+    ['a name with a control character', { name: 'eve\u001b[2J' }, 'name must not contain control characters'],
+  ] as const) {
+    it(`refuses ${label} with 400 and says why, storing nothing`, async () => {
+      // Prepare
+      const event = loadEvent('connect');
+      event.queryStringParameters = { ...query };
+
+      // Act
+      const result = await handler(event, lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 400, body });
+      expect(ddbMock.calls()).to.have.length(0);
+      expect(apiMock.calls()).to.have.length(0);
+    });
+  }
+
+  it('refuses a client that offers only subprotocols it does not speak (400), storing nothing', async () => {
+    // Prepare
+    const event = loadEvent('connect-chat-v1');
+    event.headers = { ...event.headers, 'Sec-WebSocket-Protocol': 'mqtt' };
+
+    // Act
+    const result = await handler(event, lambdaContext('connect'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 400, body: 'unsupported subprotocol; this API speaks chat.v1' });
+    expect(ddbMock.calls()).to.have.length(0);
+  });
+
+  it('rethrows a DynamoDB failure (API Gateway refuses with 500), with no 400 and no detail', async () => {
+    // Prepare
+    const failure = new Error('ResourceNotFoundException: Requested resource not found');
+    ddbMock.on(PutItemCommand).rejects(failure);
+
+    // Act
+    const error = await expectRejection(handler(loadEvent('connect'), lambdaContext('connect')));
+
+    // Assess
+    expect(error.message).to.equal('ResourceNotFoundException: Requested resource not found');
+    expect(apiMock.calls()).to.have.length(0);
+  });
+});

@@ -1,0 +1,309 @@
+import {
+  ApiGatewayManagementApiServiceException,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { expect } from 'chai';
+import { handler } from '../../../functions/sendmessage';
+import {
+  CALLER_ID,
+  type ConnectionFields,
+  type Item,
+  apiMock,
+  connectionItem,
+  connectionItems,
+  ddbMock,
+  expectRejection,
+  framesTo,
+  lambdaContext,
+  loadEvent,
+  posts,
+  resetMocks,
+} from '../helpers';
+
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** The sender, as the rate-limit UpdateItem returns it (ALL_NEW). */
+function sender(fields: Partial<ConnectionFields> = {}): void {
+  ddbMock.on(UpdateItemCommand).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
+  ddbMock.on(GetItemCommand).resolves({ Item: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
+}
+
+/** The room index answers with these pages in order (the paginator reuses its input, so keys are copied as sent). */
+function roomPages(...pages: Item[][]): unknown[] {
+  const starts: unknown[] = [];
+  ddbMock.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+    const index = starts.length;
+    starts.push(structuredClone(input.ExclusiveStartKey));
+    const last = index >= pages.length - 1;
+    return {
+      Items: pages[index] ?? [],
+      ...(last ? {} : { LastEvaluatedKey: { room: { S: 'lobby' }, connectionId: { S: `key-${index}` } } }),
+    };
+  });
+  return starts;
+}
+
+function withMessage(message: string): ReturnType<typeof loadEvent> {
+  const event = loadEvent('sendmessage');
+  event.body = JSON.stringify({ action: 'sendmessage', message });
+  return event;
+}
+
+function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+describe('function: sendmessage', () => {
+  beforeEach(() => {
+    resetMocks();
+    ddbMock.on(PutItemCommand).resolves({});
+    ddbMock.on(BatchWriteItemCommand).resolves({});
+    apiMock.on(PostToConnectionCommand).resolves({});
+  });
+
+  it('tutorial: posts the raw text "hello, everyone!" to every other connection, the plain sender excluded', async () => {
+    // Prepare
+    sender();
+    roomPages([connectionItem({ connectionId: CALLER_ID, name: 'alice' }), ...connectionItems(3, 'other-')]);
+
+    // Act
+    const result = await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    expect(posts()).to.deep.equal([
+      { to: 'other-0', text: 'hello, everyone!' },
+      { to: 'other-1', text: 'hello, everyone!' },
+      { to: 'other-2', text: 'hello, everyone!' },
+    ]);
+  });
+
+  it('a chat.v1 sender receives its own message as JSON (its confirmation); plain members the raw text', async () => {
+    // Prepare
+    sender({ protocol: 'chat.v1' });
+    roomPages([
+      connectionItem({ connectionId: CALLER_ID, name: 'alice', protocol: 'chat.v1' }),
+      connectionItem({ connectionId: 'bob-1', name: 'bob', protocol: 'chat.v1' }),
+      connectionItem({ connectionId: 'carol-1', name: 'carol', protocol: 'plain' }),
+    ]);
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    const [own] = framesTo(CALLER_ID);
+    expect(own).to.deep.include({ type: 'message', room: 'lobby', name: 'alice', text: 'hello, everyone!' });
+    expect(own?.id).to.match(ULID);
+    expect(new Date(String(own?.sentAt)).toISOString()).to.equal(own?.sentAt);
+    expect(framesTo('bob-1')).to.deep.equal([own]);
+    expect(posts().filter((p) => p.to === 'carol-1')).to.deep.equal([{ to: 'carol-1', text: 'hello, everyone!' }]);
+    expect(posts()).to.have.length(3);
+  });
+
+  it('stores the message (with the id it is sent with) before anyone receives it', async () => {
+    // Prepare
+    sender({ protocol: 'chat.v1', room: 'dev' });
+    roomPages([connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'alice', protocol: 'chat.v1' })]);
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    const put = ddbMock.commandCalls(PutItemCommand)[0];
+    const post = apiMock.commandCalls(PostToConnectionCommand)[0];
+    expect(put?.args[0].input.TableName).to.equal('messages-table');
+    expect(put?.args[0].input.Item).to.deep.include({ room: { S: 'dev' }, name: { S: 'alice' }, text: { S: 'hello, everyone!' }, connectionId: { S: CALLER_ID } });
+    expect(put && post && put.calledBefore(post)).to.equal(true);
+    expect(framesTo(CALLER_ID)[0]?.id).to.equal(put?.args[0].input.Item?.id?.S);
+  });
+
+  it('sends to the sender\'s room only (rooms are isolated)', async () => {
+    // Prepare
+    sender({ room: 'dev' });
+    roomPages([]);
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+    expect(input?.IndexName).to.equal('byRoom');
+    expect(input?.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'dev' } });
+  });
+
+  it('reaches the connections of every page of the room (LastEvaluatedKey followed)', async () => {
+    // Prepare
+    sender();
+    const starts = roomPages(connectionItems(3, 'a'), connectionItems(3, 'b'), connectionItems(2, 'c'));
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(starts).to.deep.equal([
+      undefined,
+      { room: { S: 'lobby' }, connectionId: { S: 'key-0' } },
+      { room: { S: 'lobby' }, connectionId: { S: 'key-1' } },
+    ]);
+    expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'c0', 'c1']);
+  });
+
+  it('a 410 GoneException (the SDK\'s class) deletes exactly the stale connections in one BatchWriteItem', async () => {
+    // Prepare
+    sender();
+    roomPages(connectionItems(5, 'a'), connectionItems(5, 'b'));
+    for (const stale of ['a1', 'b3']) {
+      apiMock.on(PostToConnectionCommand, { ConnectionId: stale }).rejects(new GoneException({ message: 'Gone', $metadata: {} }));
+    }
+
+    // Act
+    const result = await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    const batches = ddbMock.commandCalls(BatchWriteItemCommand);
+    expect(batches).to.have.length(1);
+    const keys = batches[0]?.args[0].input.RequestItems?.['connections-table']?.map((r) => r.DeleteRequest?.Key);
+    expect(keys).to.have.deep.members([{ connectionId: { S: 'a1' } }, { connectionId: { S: 'b3' } }]);
+    expect(keys).to.have.length(2);
+  });
+
+  it('one failing recipient (500) among many does not stop the others, nor the sender\'s success', async () => {
+    // Prepare
+    sender();
+    roomPages(connectionItems(20));
+    apiMock.on(PostToConnectionCommand, { ConnectionId: 'conn-7' }).rejects(
+      new ApiGatewayManagementApiServiceException({ name: 'InternalServerError', $fault: 'server', message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
+    );
+
+    // Act
+    const result = await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(20);
+    expect(ddbMock.commandCalls(BatchWriteItemCommand)).to.have.length(0);
+  });
+
+  it('accepts a multibyte message of exactly MAX_MESSAGE_BYTES (4096) bytes', async () => {
+    // Prepare: 1024 four-byte characters
+    sender();
+    roomPages(connectionItems(1));
+    const text = '😀'.repeat(1024);
+
+    // Act
+    await handler(withMessage(text), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(posts()).to.deep.equal([{ to: 'conn-0', text }]);
+  });
+
+  it('refuses one byte more with message_too_long, storing and sending nothing else', async () => {
+    // Prepare
+    sender({ protocol: 'chat.v1' });
+    roomPages(connectionItems(3));
+    const text = `${'😀'.repeat(1023)}€ab`; // 4092 + 3 + 2 = 4097 bytes
+
+    // Act
+    const result = await handler(withMessage(text), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    expect(posts().map((p) => p.to)).to.deep.equal([CALLER_ID]);
+    expect(framesTo(CALLER_ID)).to.deep.equal([
+      { type: 'error', code: 'message_too_long', message: 'message is 4097 bytes; the limit is 4096 UTF-8 bytes' },
+    ]);
+    expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+    expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
+  });
+
+  it('answers malformed JSON and wrong types with an error, to the sender only', async () => {
+    // Prepare
+    sender();
+    roomPages(connectionItems(3));
+    const malformed = loadEvent('sendmessage');
+    malformed.body = '{"action":"sendmessage","message":';
+    const wrongType = loadEvent('sendmessage');
+    wrongType.body = '{"action":"sendmessage","message":["hello"]}';
+
+    // Act
+    await handler(malformed, lambdaContext('sendmessage'));
+    await handler(wrongType, lambdaContext('sendmessage'));
+
+    // Assess
+    expect(posts()).to.deep.equal([
+      { to: CALLER_ID, text: 'Error: the frame is not valid JSON' },
+      { to: CALLER_ID, text: 'Error: message: message must be a string' },
+    ]);
+    expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+  });
+
+  it('neutralizes control characters before storing and sending', async () => {
+    // Prepare
+    sender();
+    roomPages(connectionItems(1));
+
+    // Act
+    await handler(withMessage('hi\u001b[2J there'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(posts()).to.deep.equal([{ to: 'conn-0', text: 'hi\ufffd[2J there' }]);
+    expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item?.text).to.deep.equal({ S: 'hi\ufffd[2J there' });
+  });
+
+  it('a sender over the rate limit gets rate_limited and nothing is stored or sent', async () => {
+    // Prepare
+    sender({ protocol: 'chat.v1' });
+    ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+    roomPages(connectionItems(3));
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(framesTo(CALLER_ID)).to.deep.equal([
+      { type: 'error', code: 'rate_limited', message: 'more than 20 messages in 10 seconds; wait a moment' },
+    ]);
+    expect(posts()).to.have.length(1);
+    expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+  });
+
+  it('an unregistered sender gets not_connected, as plain text', async () => {
+    // Prepare
+    ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand).resolves({});
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(posts()).to.deep.equal([{ to: CALLER_ID, text: 'Error: this connection is not registered; reconnect' }]);
+    expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+  });
+
+  it('rethrows an unexpected failure, sending nobody anything (no stack reaches a client)', async () => {
+    // Prepare
+    sender();
+    roomPages(connectionItems(3));
+    const failure = new Error('InternalServerError');
+    failure.stack = 'InternalServerError\n    at saveMessage (/opt/nodejs/node_modules/chat-core/index.js:1:1)';
+    ddbMock.on(PutItemCommand).rejects(failure);
+
+    // Act
+    const error = await expectRejection(handler(loadEvent('sendmessage'), lambdaContext('sendmessage')));
+
+    // Assess
+    expect(error).to.equal(failure);
+    expect(apiMock.calls()).to.have.length(0);
+  });
+});

@@ -1,0 +1,205 @@
+/**
+ * Shared helpers of the unit tests: the SDK mocks (one per client class, created once:
+ * `mockClient` replaces an existing stub, so a second call in another file would leave
+ * this one dead), the sample events of `events/` loaded and typed, a typed dummy Lambda
+ * Context, DynamoDB item builders, and small async tools.
+ */
+import { readFileSync } from 'node:fs';
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { type AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { expect } from 'chai';
+import type { WebSocketEvent } from 'chat-core';
+
+/** Every DynamoDB client (the layer builds one) answers from here. */
+export const ddbMock = mockClient(DynamoDBClient);
+/** Every Management API client (one per endpoint) answers from here. */
+export const apiMock = mockClient(ApiGatewayManagementApiClient);
+/** The fan-out queue's client. */
+export const sqsMock = mockClient(SQSClient);
+
+/**
+ * Powertools Metrics (dev mode: the global console) warns on every invocation that
+ * publishes no metric (default, history, members, every refused request). That
+ * warning, and only that one, is kept out of the test output.
+ */
+const EMPTY_METRICS_WARNING = 'No application metrics to publish.';
+const warn = console.warn.bind(console);
+console.warn = (...args: unknown[]): void => {
+  if (typeof args[0] === 'string' && args[0].startsWith(EMPTY_METRICS_WARNING)) return;
+  warn(...args);
+};
+
+/** Every mock back to "no behaviour, no calls": call it in every `beforeEach`. */
+export function resetMocks(): void {
+  ddbMock.reset();
+  apiMock.reset();
+  sqsMock.reset();
+}
+
+// ------------------------------------------------------------------------------ events
+
+export type EventName =
+  | 'connect'
+  | 'connect-chat-v1'
+  | 'disconnect'
+  | 'sendmessage'
+  | 'default'
+  | 'history'
+  | 'members';
+
+const EVENTS_DIR = new URL('../../events/', import.meta.url);
+const loaded = new Map<EventName, WebSocketEvent>();
+
+/** A fresh deep copy of `events/<name>.json`, free to be changed by the test. */
+export function loadEvent(name: EventName): WebSocketEvent {
+  let event = loaded.get(name);
+  if (!event) {
+    event = JSON.parse(readFileSync(new URL(`${name}.json`, EVENTS_DIR), 'utf8')) as WebSocketEvent;
+    loaded.set(name, event);
+  }
+  return structuredClone(event);
+}
+
+/** The connection id every sample event carries. */
+export const CALLER_ID = 'Mg_ugfpqPHcCIVA=';
+
+// ----------------------------------------------------------------------------- context
+
+/** A typed dummy Lambda context (Powertools Logger reads its fields). */
+export function lambdaContext(functionName = 'chat-test'): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2022/01/25/[$LATEST]abcdef0123456789',
+    getRemainingTimeInMillis: () => 10_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+// ------------------------------------------------------------------------------- items
+
+export type Item = Record<string, AttributeValue>;
+
+export interface ConnectionFields {
+  connectionId: string;
+  room?: string;
+  name?: string;
+  protocol?: 'plain' | 'chat.v1';
+}
+
+/** A connections-table item (or room-index projection) as DynamoDB returns it. */
+export function connectionItem({ connectionId, room = 'lobby', name, protocol = 'plain' }: ConnectionFields): Item {
+  return {
+    connectionId: { S: connectionId },
+    room: { S: room },
+    name: { S: name ?? `user-${connectionId}` },
+    protocol: { S: protocol },
+  };
+}
+
+/** `count` room-index items with ids `${prefix}0`, `${prefix}1`, … */
+export function connectionItems(count: number, prefix = 'conn-', fields: Omit<ConnectionFields, 'connectionId'> = {}): Item[] {
+  return Array.from({ length: count }, (_, i) => connectionItem({ ...fields, connectionId: `${prefix}${i}` }));
+}
+
+// --------------------------------------------------------------------------- assertions
+
+/**
+ * Awaits a promise that must reject and returns its reason; fails the test when it
+ * resolves. Optionally checks the reason's class.
+ */
+export async function expectRejection<E extends Error = Error>(
+  promise: Promise<unknown>,
+  type?: abstract new (...args: never[]) => E,
+): Promise<E> {
+  let settled: { ok: true; value: unknown } | { ok: false; reason: unknown };
+  try {
+    settled = { ok: true, value: await promise };
+  } catch (reason: unknown) {
+    settled = { ok: false, reason };
+  }
+  if (settled.ok) expect.fail(`expected a rejection, got a resolution with ${JSON.stringify(settled.value)}`);
+  if (type) expect(settled.reason).to.be.instanceOf(type);
+  return settled.reason as E;
+}
+
+/** Calls a function that must throw synchronously and returns what it threw. */
+export function expectThrow<E extends Error = Error>(fn: () => unknown, type?: abstract new (...args: never[]) => E): E {
+  let thrown: { error: unknown } | undefined;
+  try {
+    fn();
+  } catch (error: unknown) {
+    thrown = { error };
+  }
+  if (!thrown) return expect.fail('expected a throw, nothing was thrown');
+  if (type) expect(thrown.error).to.be.instanceOf(type);
+  return thrown.error as E;
+}
+
+// ------------------------------------------------------------------------ Management API
+
+/** Every PostToConnection sent, as (connection id, UTF-8 text), in call order. */
+export function posts(): { to: string; text: string }[] {
+  return apiMock.commandCalls(PostToConnectionCommand).map((call) => ({
+    to: call.args[0].input.ConnectionId ?? '',
+    text: Buffer.from(call.args[0].input.Data as Uint8Array).toString('utf8'),
+  }));
+}
+
+/** The posts to one connection, parsed as JSON frames. */
+export function framesTo(connectionId: string): Record<string, unknown>[] {
+  return posts()
+    .filter((post) => post.to === connectionId)
+    .map((post) => JSON.parse(post.text) as Record<string, unknown>);
+}
+
+// ----------------------------------------------------------------------------- async
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (value: T) => void;
+  reject: (reason: unknown) => void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Lets every pending promise callback and I/O callback run. */
+export function flush(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Watches a promise: `state.settled` turns true once it has settled (read it after
+ * `flush()` or a fake-clock tick). Its rejection is handled, so nothing is reported as
+ * unhandled while the test is still waiting for it.
+ */
+export function watch(promise: Promise<unknown>): { settled: boolean } {
+  const state = { settled: false };
+  promise.then(
+    () => {
+      state.settled = true;
+    },
+    () => {
+      state.settled = true;
+    },
+  );
+  return state;
+}

@@ -1,0 +1,231 @@
+import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { expect } from 'chai';
+import { type Frame, type Shard, config, fanOut, parseShard, shardRecipients } from 'chat-core';
+import sinon from 'sinon';
+import { type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
+
+const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
+const MESSAGE: Frame = {
+  type: 'message',
+  id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
+  room: 'lobby',
+  name: 'alice',
+  text: 'hello, everyone!',
+  sentAt: '2022-01-25T18:50:07.642Z',
+};
+
+/** The room index answers with these pages, in order (the paginator reuses its input). */
+function roomPages(...pages: Item[][]): void {
+  let call = 0;
+  ddbMock.on(QueryCommand).callsFake((_input: QueryCommandInput) => {
+    const index = call;
+    call += 1;
+    const last = index >= pages.length - 1;
+    return {
+      Items: pages[index] ?? [],
+      ...(last ? {} : { LastEvaluatedKey: { room: { S: 'lobby' }, connectionId: { S: `page-${index}` } } }),
+    };
+  });
+}
+
+/** Every shard queued, in order. */
+function queuedShards(): Shard[] {
+  return sqsMock
+    .commandCalls(SendMessageBatchCommand)
+    .flatMap((call) => call.args[0].input.Entries ?? [])
+    .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard);
+}
+
+describe('layer: fanout', () => {
+  beforeEach(() => {
+    resetMocks();
+    apiMock.on(PostToConnectionCommand).resolves({});
+    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+  });
+
+  afterEach(() => {
+    sinon.restore();
+  });
+
+  describe('fanOut, a room within the threshold (or no queue)', () => {
+    it('posts directly to every connection of every page, leaving out those skipped', async () => {
+      // Prepare
+      roomPages(connectionItems(3, 'a'), connectionItems(2, 'b'));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'a1', large: 'queue' });
+
+      // Assess
+      expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0 });
+      expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a2', 'b0', 'b1']);
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+
+    it('serves a large room directly when no fan-out queue is configured', async () => {
+      // Prepare
+      sinon.replace(config, 'FANOUT_THRESHOLD', 3);
+      roomPages(connectionItems(4, 'a'), connectionItems(4, 'b'));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { large: 'queue' });
+
+      // Assess
+      expect(config.FANOUT_QUEUE_URL).to.equal(undefined);
+      expect(result).to.deep.include({ mode: 'direct', delivered: 8 });
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+  });
+
+  describe('fanOut, a room above the threshold with a queue', () => {
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_THRESHOLD', 5);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 3);
+    });
+
+    it('queues the whole room in shards of FANOUT_SHARD_SIZE, posting nothing itself', async () => {
+      // Prepare: the threshold is crossed on the 2nd page; the 3rd is read afterwards
+      roomPages(connectionItems(4, 'a'), connectionItems(4, 'b', { protocol: 'chat.v1' }), connectionItems(3, 'c'));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'c0', large: 'queue' });
+
+      // Assess
+      expect(result).to.deep.equal({ mode: 'queued', recipients: 10, shards: 4 });
+      expect(apiMock.calls()).to.have.length(0);
+      const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+      expect(calls).to.have.length(1);
+      expect(calls[0]?.args[0].input.QueueUrl).to.equal(QUEUE_URL);
+      expect(calls[0]?.args[0].input.Entries?.map((e) => e.Id)).to.deep.equal(['0', '1', '2', '3']);
+      const shards = queuedShards();
+      expect(shards.map((s) => s.frame)).to.deep.equal([MESSAGE, MESSAGE, MESSAGE, MESSAGE]);
+      expect(shards.map((s) => s.recipients)).to.deep.equal([
+        [['a0', 'plain'], ['a1', 'plain'], ['a2', 'plain']],
+        [['a3', 'plain'], ['b0', 'chat.v1'], ['b1', 'chat.v1']],
+        [['b2', 'chat.v1'], ['b3', 'chat.v1'], ['c1', 'plain']],
+        [['c2', 'plain']],
+      ]);
+    });
+
+    it('skips a large room altogether for presence (large: skip)', async () => {
+      // Prepare
+      roomPages(connectionItems(4, 'a'), connectionItems(4, 'b'), connectionItems(4, 'c'));
+
+      // Act
+      const result = await fanOut('lobby', { type: 'presence', event: 'join', room: 'lobby', name: 'x' }, { large: 'skip' });
+
+      // Assess
+      expect(result).to.deep.equal({ mode: 'skipped', recipients: 8 });
+      expect(apiMock.calls()).to.have.length(0);
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+
+    it('sends at most 10 shards per SendMessageBatch', async () => {
+      // Prepare: shards of one recipient, 25 of them
+      sinon.restore();
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_THRESHOLD', 5);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 1);
+      roomPages(connectionItems(25));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { large: 'queue' });
+
+      // Assess
+      expect(result).to.deep.equal({ mode: 'queued', recipients: 25, shards: 25 });
+      const sizes = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries?.length);
+      expect(sizes).to.deep.equal([10, 10, 5]);
+      expect(queuedShards().map((s) => s.recipients[0]?.[0])).to.deep.equal(connectionItems(25).map((i) => i.connectionId?.S));
+    });
+
+    it('keeps each SendMessageBatch within 256 KiB', async () => {
+      // Prepare: shards of 2,000 recipients with long ids, ~110 KB each
+      sinon.restore();
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_THRESHOLD', 5);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 2000);
+      roomPages(connectionItems(10_000, `${'x'.repeat(40)}-`));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { large: 'queue' });
+
+      // Assess
+      expect(result).to.deep.equal({ mode: 'queued', recipients: 10_000, shards: 5 });
+      const batches = sqsMock.commandCalls(SendMessageBatchCommand).map((c) => c.args[0].input.Entries ?? []);
+      expect(batches.length).to.be.greaterThan(1);
+      for (const entries of batches) {
+        const bytes = entries.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody ?? '', 'utf8'), 0);
+        expect(bytes).to.be.at.most(256 * 1024);
+      }
+      expect(queuedShards().flatMap((s) => s.recipients)).to.have.length(10_000);
+    });
+
+    it('retries the entries SQS refused, and only those', async () => {
+      // Prepare
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout'] });
+      roomPages(connectionItems(9));
+      sqsMock
+        .on(SendMessageBatchCommand)
+        .resolvesOnce({ Successful: [], Failed: [{ Id: '1', Code: 'InternalError', SenderFault: false }] })
+        .resolves({ Successful: [], Failed: [] });
+
+      // Act
+      const done = fanOut('lobby', MESSAGE, { large: 'queue' });
+      await clock.tickAsync(100);
+      const result = await done;
+
+      // Assess
+      expect(result).to.deep.equal({ mode: 'queued', recipients: 9, shards: 3 });
+      const calls = sqsMock.commandCalls(SendMessageBatchCommand);
+      expect(calls).to.have.length(2);
+      expect(calls[1]?.args[0].input.Entries?.map((e) => e.Id)).to.deep.equal(['1']);
+      expect(JSON.parse(calls[1]?.args[0].input.Entries?.[0]?.MessageBody ?? '').recipients).to.deep.equal([
+        ['conn-3', 'plain'],
+        ['conn-4', 'plain'],
+        ['conn-5', 'plain'],
+      ]);
+    });
+
+    it('fails after 5 refused attempts rather than dropping shards silently', async () => {
+      // Prepare
+      const clock = sinon.useFakeTimers({ toFake: ['setTimeout'] });
+      roomPages(connectionItems(6));
+      sqsMock.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
+
+      // Act
+      const done = expectRejection(fanOut('lobby', MESSAGE, { large: 'queue' }));
+      await clock.tickAsync(100 + 200 + 400 + 800);
+      const error = await done;
+
+      // Assess
+      expect(error.message).to.equal('1 fan-out shards could not be queued');
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)).to.have.length(5);
+    });
+  });
+
+  describe('parseShard / shardRecipients', () => {
+    it('reads a shard back into broadcast recipients', () => {
+      // Prepare
+      const body = JSON.stringify({ frame: MESSAGE, recipients: [['c1', 'plain'], ['c2', 'chat.v1']] });
+
+      // Act
+      const shard = parseShard(body);
+
+      // Assess
+      expect(shard.frame).to.deep.equal(MESSAGE);
+      expect(shardRecipients(shard)).to.deep.equal([
+        { connectionId: 'c1', protocol: 'plain' },
+        { connectionId: 'c2', protocol: 'chat.v1' },
+      ]);
+    });
+
+    it('refuses a body that is not a shard', () => {
+      // Assess
+      expect(expectThrow(() => parseShard('{"frame":null,"recipients":[]}')).message).to.equal('not a fan-out shard');
+      expect(expectThrow(() => parseShard('{"frame":{}}')).message).to.equal('not a fan-out shard');
+      expect(expectThrow(() => parseShard('not json'))).to.be.instanceOf(SyntaxError);
+    });
+  });
+});

@@ -1,0 +1,239 @@
+import { PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { expect } from 'chai';
+import { readHistory, saveMessage } from 'chat-core';
+import sinon from 'sinon';
+import { decodeTime } from 'ulid';
+import { type Item, ddbMock, expectRejection, resetMocks } from '../helpers';
+
+const TABLE = 'messages-table';
+const NOW = 1643136607642; // 2022-01-25T18:50:07.642Z
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A stored message item; `n` orders them (its id sorts by n). */
+function messageItem(n: number, room = 'lobby'): Item {
+  return {
+    room: { S: room },
+    id: { S: `01HQ3Z9V5X8G2M4N6P7R8S${String(n).padStart(4, '0')}` },
+    name: { S: `user${n}` },
+    text: { S: `message ${n}` },
+    sentAt: { S: new Date(NOW + n * 1000).toISOString() },
+  };
+}
+
+/** Items numbered from..to, in the order given (DynamoDB returns newest first when reading backwards). */
+function range(from: number, to: number): Item[] {
+  const step = from <= to ? 1 : -1;
+  const items: Item[] = [];
+  for (let n = from; n !== to + step; n += step) items.push(messageItem(n));
+  return items;
+}
+
+describe('layer: messages', () => {
+  let clock: sinon.SinonFakeTimers;
+
+  beforeEach(() => {
+    resetMocks();
+    clock = sinon.useFakeTimers({ now: NOW, toFake: ['Date'] });
+  });
+
+  afterEach(() => {
+    clock.restore();
+  });
+
+  describe('saveMessage', () => {
+    it('stores the message with a ULID id, the time, the sender and a TTL, before returning it', async () => {
+      // Prepare: ids are monotonic per instance, so this uses a time later than any id made before
+      ddbMock.on(PutItemCommand).resolves({});
+      const now = Date.UTC(2100, 0, 1, 12, 0, 0, 250);
+
+      // Act
+      const message = await saveMessage({ room: 'dev', name: 'alice', text: 'hello, everyone!', connectionId: 'c1' }, now);
+
+      // Assess
+      expect(message.id).to.match(ULID);
+      expect(decodeTime(message.id)).to.equal(now);
+      expect(message).to.deep.equal({ id: message.id, room: 'dev', name: 'alice', text: 'hello, everyone!', sentAt: '2100-01-01T12:00:00.250Z' });
+      const calls = ddbMock.commandCalls(PutItemCommand);
+      expect(calls).to.have.length(1);
+      expect(calls[0]?.args[0].input).to.deep.equal({
+        TableName: TABLE,
+        Item: {
+          room: { S: 'dev' },
+          id: { S: message.id },
+          name: { S: 'alice' },
+          text: { S: 'hello, everyone!' },
+          sentAt: { S: '2100-01-01T12:00:00.250Z' },
+          connectionId: { S: 'c1' },
+          expiresAt: { N: String(Math.floor(now / 1000) + 7 * 24 * 60 * 60) },
+        },
+        ConditionExpression: 'attribute_not_exists(id)',
+      });
+    });
+
+    it('never hands out an id below one it gave before, even for an earlier clock reading', async () => {
+      // Prepare
+      ddbMock.on(PutItemCommand).resolves({});
+      const draft = { room: 'dev', name: 'alice', text: 'x', connectionId: 'c1' };
+
+      // Act
+      const later = await saveMessage(draft, Date.UTC(2100, 0, 2));
+      const earlier = await saveMessage(draft, Date.UTC(2100, 0, 1));
+
+      // Assess
+      expect(earlier.id > later.id).to.equal(true);
+      expect(earlier.sentAt).to.equal('2100-01-01T00:00:00.000Z');
+    });
+
+    it('gives messages of the same millisecond distinct, increasing ids', async () => {
+      // Prepare
+      ddbMock.on(PutItemCommand).resolves({});
+      const draft = { room: 'dev', name: 'alice', text: 'x', connectionId: 'c1' };
+
+      // Act
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i += 1) ids.push((await saveMessage(draft, NOW + 60_000)).id);
+
+      // Assess
+      expect(new Set(ids).size).to.equal(5);
+      expect([...ids].sort()).to.deep.equal(ids);
+    });
+
+    it('rejects when the write fails (nothing is sent of an unstored message)', async () => {
+      // Prepare
+      ddbMock.on(PutItemCommand).rejects(new Error('InternalServerError'));
+
+      // Act
+      const error = await expectRejection(saveMessage({ room: 'dev', name: 'a', text: 'x', connectionId: 'c1' }, NOW));
+
+      // Assess
+      expect(error.message).to.equal('InternalServerError');
+    });
+  });
+
+  describe('readHistory', () => {
+    it('latest: reads backwards limit + 1 and returns the latest `limit`, oldest first, with hasMore', async () => {
+      // Prepare: DynamoDB returns newest first
+      ddbMock.on(QueryCommand).resolves({ Items: range(30, 10) }); // 21 items
+
+      // Act
+      const page = await readHistory('lobby', { limit: 20 });
+
+      // Assess
+      expect(page.messages.map((m) => m.text)).to.deep.equal(range(11, 30).map((i) => i.text?.S));
+      expect(page.hasMore).to.equal(true);
+      expect(page.messages[0]).to.deep.equal({
+        id: '01HQ3Z9V5X8G2M4N6P7R8S0011',
+        room: 'lobby',
+        name: 'user11',
+        text: 'message 11',
+        sentAt: new Date(NOW + 11_000).toISOString(),
+      });
+      const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+      expect(input).to.deep.include({
+        TableName: TABLE,
+        KeyConditionExpression: 'room = :room',
+        FilterExpression: 'expiresAt > :now',
+        ScanIndexForward: false,
+        Limit: 21,
+      });
+      expect(input?.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'lobby' }, ':now': { N: '1643136607' } });
+    });
+
+    it('latest: hasMore is false when the room has no more than `limit`', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: range(3, 1) });
+
+      // Act
+      const page = await readHistory('lobby', { limit: 3 });
+
+      // Assess
+      expect(page.messages.map((m) => m.text)).to.deep.equal(['message 1', 'message 2', 'message 3']);
+      expect(page.hasMore).to.equal(false);
+    });
+
+    it('before: the `limit` just before that id, oldest first', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: range(9, 5) });
+      const before = '01HQ3Z9V5X8G2M4N6P7R8S0010';
+
+      // Act
+      const page = await readHistory('lobby', { limit: 5, before });
+
+      // Assess
+      expect(page.messages.map((m) => m.text)).to.deep.equal(['message 5', 'message 6', 'message 7', 'message 8', 'message 9']);
+      expect(page.hasMore).to.equal(false);
+      const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+      expect(input?.KeyConditionExpression).to.equal('room = :room AND id < :before');
+      expect(input?.ExpressionAttributeValues?.[':before']).to.deep.equal({ S: before });
+      expect(input?.ScanIndexForward).to.equal(false);
+      expect(input?.Limit).to.equal(6);
+    });
+
+    it('after: reads forwards and returns the `limit` just after that id, oldest first', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: range(11, 14) });
+      const after = '01HQ3Z9V5X8G2M4N6P7R8S0010';
+
+      // Act
+      const page = await readHistory('lobby', { limit: 3, after });
+
+      // Assess
+      expect(page.messages.map((m) => m.text)).to.deep.equal(['message 11', 'message 12', 'message 13']);
+      expect(page.hasMore).to.equal(true);
+      const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
+      expect(input?.KeyConditionExpression).to.equal('room = :room AND id > :after');
+      expect(input?.ExpressionAttributeValues?.[':after']).to.deep.equal({ S: after });
+      expect(input?.ExpressionAttributeValues).not.to.have.property(':before');
+      expect(input?.ScanIndexForward).to.equal(true);
+      expect(input?.Limit).to.equal(4);
+    });
+
+    it('reads further pages when expired messages were filtered out, asking only for what is missing', async () => {
+      // Prepare: 2 of 6 then 4 more
+      const lastKey = { room: { S: 'lobby' }, id: { S: 'k' } };
+      ddbMock
+        .on(QueryCommand)
+        .resolvesOnce({ Items: range(20, 19), LastEvaluatedKey: lastKey })
+        .resolvesOnce({ Items: range(18, 15), LastEvaluatedKey: { room: { S: 'lobby' }, id: { S: 'k2' } } });
+
+      // Act
+      const page = await readHistory('lobby', { limit: 5 });
+
+      // Assess
+      const calls = ddbMock.commandCalls(QueryCommand);
+      expect(calls).to.have.length(2);
+      expect(calls[0]?.args[0].input.Limit).to.equal(6);
+      expect(calls[1]?.args[0].input.Limit).to.equal(4);
+      expect(calls[1]?.args[0].input.ExclusiveStartKey).to.deep.equal(lastKey);
+      expect(page.messages.map((m) => m.text)).to.deep.equal(['message 16', 'message 17', 'message 18', 'message 19', 'message 20']);
+      expect(page.hasMore).to.equal(true);
+    });
+
+    it('stops at the end of the room', async () => {
+      // Prepare
+      ddbMock
+        .on(QueryCommand)
+        .resolvesOnce({ Items: [], LastEvaluatedKey: { room: { S: 'lobby' }, id: { S: 'k' } } })
+        .resolvesOnce({ Items: range(2, 1) });
+
+      // Act
+      const page = await readHistory('lobby', { limit: 50 });
+
+      // Assess
+      expect(ddbMock.commandCalls(QueryCommand)).to.have.length(2);
+      expect(page.messages.map((m) => m.text)).to.deep.equal(['message 1', 'message 2']);
+      expect(page.hasMore).to.equal(false);
+    });
+
+    it('an empty room: no messages, nothing more', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({});
+
+      // Act
+      const page = await readHistory('empty', { limit: 10 });
+
+      // Assess
+      expect(page).to.deep.equal({ messages: [], hasMore: false });
+    });
+  });
+});

@@ -1,0 +1,131 @@
+import { expect } from 'chai';
+import { ChatError, DEFAULT_ROOM, defaultName, neutralizeControls, parseName, parseRoom } from 'chat-core';
+import { CALLER_ID, expectThrow } from '../helpers';
+
+describe('layer: names', () => {
+  describe('parseRoom', () => {
+    it('defaults to lobby when no room is asked for', () => {
+      // Assess
+      expect(DEFAULT_ROOM).to.equal('lobby');
+      expect(parseRoom(undefined)).to.equal('lobby');
+    });
+
+    it('accepts 1 to 64 of A-Z a-z 0-9 _ -', () => {
+      // Assess
+      expect(parseRoom('a')).to.equal('a');
+      expect(parseRoom('Team_42-dev')).to.equal('Team_42-dev');
+      expect(parseRoom('x'.repeat(64))).to.equal('x'.repeat(64));
+    });
+
+    for (const [label, room] of [
+      ['empty', ''],
+      ['65 characters', 'x'.repeat(65)],
+      ['a space', 'my room'],
+      ['a slash', 'a/b'],
+      ['a dot', 'a.b'],
+      ['non-ASCII letters', 'café'],
+      ['a trailing newline', 'lobby\n'],
+    ] as const) {
+      it(`refuses a room with ${label} (invalid_room)`, () => {
+        // Act
+        const error = expectThrow(() => parseRoom(room), ChatError);
+
+        // Assess
+        expect(error.code).to.equal('invalid_room');
+        expect(error.message).to.equal('room must be 1-64 characters of A-Z, a-z, 0-9, _ or -');
+      });
+    }
+  });
+
+  describe('parseName', () => {
+    it('generates a default name from the connection id when none is given', () => {
+      // Assess
+      expect(parseName(undefined, CALLER_ID)).to.equal('guest-Mgug');
+    });
+
+    it('trims the name', () => {
+      // Assess
+      expect(parseName('  alice \t', CALLER_ID)).to.equal('alice');
+    });
+
+    it('counts characters, not UTF-16 units: 32 emoji are fine', () => {
+      // Prepare
+      const name = '😀'.repeat(32);
+
+      // Assess
+      expect(name.length).to.equal(64);
+      expect(parseName(name, CALLER_ID)).to.equal(name);
+    });
+
+    it('refuses 33 characters', () => {
+      // Act
+      const error = expectThrow(() => parseName('a'.repeat(33), CALLER_ID), ChatError);
+
+      // Assess
+      expect(error.code).to.equal('invalid_name');
+      expect(error.message).to.equal('name must be 1-32 characters after trimming');
+    });
+
+    it('refuses a name that is empty after trimming', () => {
+      // Act
+      const error = expectThrow(() => parseName('   ', CALLER_ID), ChatError);
+
+      // Assess
+      expect(error.code).to.equal('invalid_name');
+      expect(error.message).to.equal('name must be 1-32 characters after trimming');
+    });
+
+    for (const [label, name] of [
+      ['an escape (terminal control)', 'bob\u001b[2J'],
+      ['a NUL', 'bo\u0000b'],
+      ['DEL', 'bob\u007f'],
+      ['a C1 control', 'bob\u009b'],
+      ['a right-to-left override', 'bob\u202egpj.exe'],
+      ['a bidi isolate', '\u2066bob'],
+      ['an inner newline', 'bo\nb'],
+    ] as const) {
+      it(`refuses a name with ${label}`, () => {
+        // Act
+        const error = expectThrow(() => parseName(name, CALLER_ID), ChatError);
+
+        // Assess
+        expect(error.code).to.equal('invalid_name');
+        expect(error.message).to.equal('name must not contain control characters');
+      });
+    }
+  });
+
+  describe('defaultName', () => {
+    it('is guest- and the first 4 letters or digits of the connection id', () => {
+      // Assess
+      expect(defaultName('Mg_ugfpqPHcCIVA=')).to.equal('guest-Mgug');
+      expect(defaultName('a-b')).to.equal('guest-ab');
+    });
+
+    it('falls back to anon when the id has no letter or digit', () => {
+      // Assess
+      expect(defaultName('_=-')).to.equal('guest-anon');
+    });
+  });
+
+  describe('neutralizeControls', () => {
+    it('keeps tab and newline and ordinary text, including non-ASCII', () => {
+      // Prepare
+      const text = 'line 1\n\tline 2: héllo, 世界 😀';
+
+      // Assess
+      expect(neutralizeControls(text)).to.equal(text);
+    });
+
+    it('replaces every other control character and bidi override with U+FFFD', () => {
+      // Prepare
+      const text = 'a\u0000b\u001b[31mc\rd\u007fe\u0085f\u202eg\u2069h';
+
+      // Act
+      const neutralized = neutralizeControls(text);
+
+      // Assess
+      expect(neutralized).to.equal('a\ufffdb\ufffd[31mc\ufffdd\ufffde\ufffdf\ufffdg\ufffdh');
+    });
+  });
+});
