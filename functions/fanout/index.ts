@@ -25,7 +25,7 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       }
     }
   } finally {
-    metrics.publishStoredMetrics();
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
   return { batchItemFailures };
 };

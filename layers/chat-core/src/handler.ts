@@ -45,7 +45,7 @@ export function websocketHandler(route: RouteHandler): LambdaHandler {
     } finally {
       subsegment?.close();
       if (segment) tracer.setSegment(segment);
-      metrics.publishStoredMetrics();
+      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.removeKeys(['connectionId', 'routeKey', 'requestId']);
     }
   };
