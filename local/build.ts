@@ -8,6 +8,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
@@ -17,6 +18,12 @@ import { build, type BuildOptions, type Loader, type OutputFile } from 'esbuild'
 import type { EsbuildProperties, FunctionModel, LayerModel, TemplateModel } from './template.js';
 
 const run = promisify(execFile);
+
+/** The node_modules the local runtime itself was installed in (holds esbuild and the AWS SDK). */
+const ownNodeModules = (): string => {
+  const require = createRequire(import.meta.url);
+  return dirname(dirname(require.resolve('esbuild/package.json')));
+};
 
 export interface BuiltFunction {
   logicalId: string;
@@ -158,7 +165,8 @@ async function buildLayer(layer: LayerModel, model: TemplateModel, root: string)
   if (existsSync(join(dir, '.complete'))) return dir;
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(temp, { recursive: true });
-  const env = { ...process.env, PATH: [join(model.dir, 'node_modules', '.bin'), process.env.PATH ?? ''].join(delimiter) };
+  const bins = [join(model.dir, 'node_modules', '.bin'), join(ownNodeModules(), '.bin')];
+  const env = { ...process.env, PATH: [...bins, process.env.PATH ?? ''].join(delimiter) };
   try {
     await run('make', [`build-${layer.logicalId}`, `ARTIFACTS_DIR=${temp}`], { cwd: layer.contentUri, env, maxBuffer: 16 << 20 });
   } catch (e: unknown) {
@@ -187,9 +195,9 @@ async function buildWorkerScript(root: string): Promise<string> {
   return join(dir, 'lambda-worker.cjs');
 }
 
-async function linkRuntimeSdk(model: TemplateModel, root: string): Promise<string> {
+async function linkRuntimeSdk(root: string): Promise<string> {
   const modules = join(root, 'runtime', 'node_modules');
-  const sdk = join(model.dir, 'node_modules', '@aws-sdk');
+  const sdk = join(ownNodeModules(), '@aws-sdk');
   await mkdir(modules, { recursive: true });
   if (existsSync(sdk) && !existsSync(join(modules, '@aws-sdk'))) {
     await symlink(sdk, join(modules, '@aws-sdk'), 'junction').catch((e: NodeJS.ErrnoException) => {
@@ -208,7 +216,7 @@ export async function buildAll(model: TemplateModel, root: string, only?: string
     Promise.all(wanted.map((fn) => buildFunction(fn, root))),
     Promise.all(layers.map(async (layer) => [layer.logicalId, await buildLayer(layer, model, root)] as const)),
     buildWorkerScript(root),
-    linkRuntimeSdk(model, root),
+    linkRuntimeSdk(root),
   ]);
   return {
     functions: new Map(functions.map((f) => [f.logicalId, f])),

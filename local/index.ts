@@ -9,7 +9,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { buildAll, defaultBuildRoot } from './build.js';
 import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
 import { createFunctionPools } from './lambda-env.js';
@@ -21,6 +22,9 @@ import { LocalSqs } from './sqs.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './store.js';
 import { loadTemplate, type TemplateModel } from './template.js';
 import { WebSocketGateway } from './websocket-server.js';
+
+/** This project (the chat page's web/ is part of it, whatever template runs). */
+const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type { Limits } from './limits.js';
 export type { InvokeOutcome } from './lambda-pool.js';
@@ -153,7 +157,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       listen(server, options.port ?? 3001, host),
       startStore({ port: options.dynamodbPort ?? 8000, host: '127.0.0.1', dataDir: options.dataDir }),
       buildAll(model, buildRoot),
-      loadChatPage(model.dir, `/${model.stage}`),
+      loadChatPage(PROJECT_DIR, `/${model.stage}`),
     ]);
     store = startedStore;
     if (page.problem) log.warn(`chat page: ${page.problem}`);

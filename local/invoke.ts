@@ -3,12 +3,16 @@
  * one function of the template once, on one event file, against the local DynamoDB (the one
  * `npm start` runs on DYNAMODB_PORT if it is up, else an embedded one with the tables created),
  * and prints the result on stdout (the function's logs and a REPORT line go to stderr).
- * The Management API calls go to `npm start`'s port (PORT, default 3001).
+ * The Management API calls go to `npm start`'s port (PORT, default 3001); when it is not running,
+ * they get 410 GoneException, as for connections that no longer exist.
  */
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { parseArgs } from 'node:util';
 import { buildAll, defaultBuildRoot } from './build.js';
 import { createFunctionPools } from './lambda-env.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import { ManagementApi } from './management-api.js';
 import { ensureTables, existingStore, startStore } from './store.js';
 import { loadTemplate } from './template.js';
 
@@ -38,6 +42,24 @@ async function envVars(file: string | undefined, functionId: string): Promise<Re
   return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
 }
 
+/**
+ * Without `npm start` on its port, a Management API with no connections takes it, so that the
+ * function's posts get what they would get for a connection that is gone (410 GoneException)
+ * rather than "connection refused". Undefined when the port is taken (npm start serves it).
+ */
+async function goneManagementApi(stage: string, port: number): Promise<Server | undefined> {
+  const api = new ManagementApi({ stage, gateway: { open: () => undefined, close: () => undefined }, maxPayloadBytes: DEFAULT_LIMITS.messageBytes });
+  const server = createServer((req, res) => {
+    const { pathname } = new URL(req.url ?? '/', 'http://localhost');
+    if (api.matches(pathname)) void api.handle(req, res, pathname);
+    else res.writeHead(404).end();
+  });
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(undefined));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
 async function main(): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values, positionals } = parseArgs({
@@ -64,6 +86,7 @@ async function main(): Promise<number> {
   const event = await readEvent(eventFile);
 
   const dynamodbPort = Number(process.env.DYNAMODB_PORT || 8000);
+  const managementPort = Number(process.env.PORT || 3001);
   const store = (await existingStore(`http://127.0.0.1:${dynamodbPort}`))
     ?? (await startStore({ port: dynamodbPort, dataDir: values['data-dir'] }));
   process.stderr.write(store.embedded
@@ -74,15 +97,18 @@ async function main(): Promise<number> {
     const buildRoot = defaultBuildRoot(model.dir);
     const build = await buildAll(model, buildRoot, [functionId]);
     const pools = createFunctionPools(model, build, {
-      localOrigin: `http://127.0.0.1:${Number(process.env.PORT || 3001)}`,
+      localOrigin: `http://127.0.0.1:${managementPort}`,
       dynamodbEndpoint: store.endpoint,
       envOverrides: await envVars(values['env-vars'], functionId),
       buildRoot,
     }, { maxConcurrency: 1, output: { stdout: process.stderr, stderr: process.stderr } });
     const pool = pools.get(functionId);
     if (!pool) throw new Error(`${functionId} was not built`);
+    const management = await goneManagementApi(model.stage, managementPort);
     const outcome = await pool.invoke(event);
     await pool.close();
+    management?.closeAllConnections();
+    management?.close();
     const init = outcome.initMs === undefined ? '' : `\tInit Duration: ${outcome.initMs.toFixed(2)} ms`;
     process.stderr.write(`REPORT RequestId: ${outcome.requestId}\tDuration: ${outcome.durationMs.toFixed(2)} ms${init}\n`);
     if (outcome.error) {

@@ -7,11 +7,18 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
-import type { WebSocketGateway } from './websocket-server.js';
+import type { Connection } from './websocket-server.js';
+
+/** What the Management API needs of the WebSocket side (WebSocketGateway). */
+export interface ConnectionRegistry {
+  /** The connection if it can receive posts, else undefined (gone). */
+  open(connectionId: string): Connection | undefined;
+  close(conn: Connection, code: number, reason: string): void;
+}
 
 export interface ManagementApiOptions {
   stage: string;
-  gateway: WebSocketGateway;
+  gateway: ConnectionRegistry;
   /** Largest POST payload (API Gateway: 128 KB). */
   maxPayloadBytes: number;
 }
@@ -27,7 +34,8 @@ function reply(res: ServerResponse, status: number, body: unknown, errorType?: s
   res.writeHead(status, headers).end(text);
 }
 
-const gone = (res: ServerResponse): void => reply(res, 410, {}, 'GoneException');
+/** AWS answers an unknown or closed connection with 410, x-amzn-errortype and an empty body. */
+const gone = (res: ServerResponse): void => reply(res, 410, undefined, 'GoneException');
 
 /** Reads a request body up to `limit` bytes; undefined when it is longer. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {

@@ -154,7 +154,13 @@ export class WebSocketGateway {
     socket.prependListener('data', (chunk: Buffer) => guard.push(chunk));
     conn.timers.max = setTimeout(() => this.close(conn, 1001, 'Going away'), limits.maxConnectionMs).unref();
     this.resetIdle(conn);
-    ws.on('error', () => undefined);
+    // ws closes the connection itself on protocol errors (a message over maxPayload, invalid
+    // UTF-8, ...); $disconnect reports the code it closed with.
+    ws.on('error', (e: Error & { code?: string }) => {
+      const code = e.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 1009 : e.code === 'WS_ERR_INVALID_UTF8' ? 1007 : 1002;
+      conn.closing ??= { code, reason: code === 1009 ? 'Message too big' : '' };
+      this.connections.delete(conn.connectionId);
+    });
     ws.on('message', (data: Buffer, isBinary: boolean) => this.message(conn, data, isBinary));
     ws.on('close', (code: number, reason: Buffer) => {
       Object.values(conn.timers).forEach((t) => clearTimeout(t));
