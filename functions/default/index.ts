@@ -1,4 +1,4 @@
-import { ChatError, USAGE, getConnection, getConnectionInfo, parseBody, reply, websocketHandler } from 'chat-core';
+import { ChatError, USAGE, getConnection, getConnectionInfo, isGone, logger, parseBody, reply, websocketHandler } from 'chat-core';
 
 /**
  * $default: any frame no route matched. As in the tutorial, the sender is told to
@@ -8,11 +8,19 @@ import { ChatError, USAGE, getConnection, getConnectionInfo, parseBody, reply, w
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
-  const [caller, info] = await Promise.all([getConnection(connectionId), getConnectionInfo(connectionId)]);
+  const [caller, info] = await Promise.all([getConnection(connectionId), getConnectionInfo(connectionId).catch(leftAlready)]);
+  if (info === undefined) return;
   const protocol = caller?.protocol ?? 'plain';
   if (protocol === 'chat.v1') rejectUnknownAction(event.body);
   await reply({ connectionId, protocol }, { type: 'info', message: USAGE, ...info });
 });
+
+/** A caller that disconnected right after sending has nobody left to answer. */
+function leftAlready(error: unknown): undefined {
+  if (!isGone(error)) throw error;
+  logger.info('caller left before the reply');
+  return undefined;
+}
 
 function rejectUnknownAction(body: string | null | undefined): void {
   const request = parseBody(body);

@@ -18,6 +18,7 @@ import {
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
+  // Every frame counts against the rate limit, valid or not: a flood of bad frames is a flood too.
   const sender = await recordMessageSent(connectionId);
   const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 

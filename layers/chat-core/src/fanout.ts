@@ -37,11 +37,14 @@ export interface FanOutOptions {
  * many fan-out invocations serve in parallel.
  */
 export async function fanOut(room: string, frame: Frame, { skip, large }: FanOutOptions): Promise<FanOutResult> {
+  if (config.FANOUT_QUEUE_URL === undefined) {
+    return { mode: 'direct', ...(await broadcast(roomConnections(room), frame, { skip })) };
+  }
   const direct: Recipient[] = [];
   const pages = roomConnections(room)[Symbol.asyncIterator]();
   for (let page = await pages.next(); !page.done; page = await pages.next()) {
     direct.push(...page.value.filter((recipient) => !skip?.(recipient)));
-    if (direct.length > config.FANOUT_THRESHOLD && config.FANOUT_QUEUE_URL !== undefined) {
+    if (direct.length > config.FANOUT_THRESHOLD) {
       if (large === 'skip') return { mode: 'skipped', recipients: direct.length };
       return enqueueShards(frame, rest(direct, pages, skip), config.FANOUT_QUEUE_URL);
     }

@@ -40,6 +40,6 @@ export {
 } from './connections';
 export { readHistory, saveMessage, type HistoryPage } from './messages';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
-export { PostTimeoutError, getConnectionInfo, postToConnection } from './management';
+export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
 export { fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

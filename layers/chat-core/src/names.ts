@@ -1,35 +1,40 @@
-import { ChatError } from './errors';
+import { z } from 'zod';
+import { ChatError, type ErrorCode } from './errors';
 
 export const DEFAULT_ROOM = 'lobby';
-const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_NAME_LENGTH = 32;
 /** C0 and C1 control characters, DEL, and the bidirectional overrides that can disguise text. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 
+const room = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -' });
+const name = z
+  .string()
+  .trim()
+  .refine((value) => value.length > 0 && [...value].length <= MAX_NAME_LENGTH, {
+    error: `name must be 1-${MAX_NAME_LENGTH} characters after trimming`,
+  })
+  .refine((value) => !CONTROL.test(value), { error: 'name must not contain control characters' });
+
+function check<T>(schema: z.ZodType<T>, value: unknown, code: ErrorCode): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ChatError(code, result.error.issues[0]?.message ?? `invalid ${code}`);
+  return result.data;
+}
+
+/** The room asked for at connect (query `room`), or the lobby. */
 export function parseRoom(value: string | undefined): string {
-  if (value === undefined) return DEFAULT_ROOM;
-  if (!ROOM.test(value)) {
-    throw new ChatError('invalid_room', 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -');
-  }
-  return value;
+  return value === undefined ? DEFAULT_ROOM : check(room, value, 'invalid_room');
 }
 
+/** The display name asked for at connect (query `name`), trimmed, or a generated one. */
 export function parseName(value: string | undefined, connectionId: string): string {
-  if (value === undefined) return defaultName(connectionId);
-  const name = value.trim();
-  if (name.length === 0 || [...name].length > MAX_NAME_LENGTH) {
-    throw new ChatError('invalid_name', `name must be 1-${MAX_NAME_LENGTH} characters after trimming`);
-  }
-  if (CONTROL.test(name)) {
-    throw new ChatError('invalid_name', 'name must not contain control characters');
-  }
-  return name;
+  return value === undefined ? defaultName(connectionId) : check(name, value, 'invalid_name');
 }
 
-/** A readable default such as `guest-Mg_u`, stable for the connection. */
+/** A readable default such as `guest-Mgugfp` (from `Mg_ugfpqPHcCIVA=`), stable for the connection. */
 export function defaultName(connectionId: string): string {
-  const tag = connectionId.replace(/[^A-Za-z0-9]/g, '').slice(0, 4) || 'anon';
+  const tag = connectionId.replace(/[^A-Za-z0-9]/g, '').slice(0, 6) || 'anon';
   return `guest-${tag}`;
 }
 

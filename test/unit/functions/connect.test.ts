@@ -44,7 +44,7 @@ describe('function: connect ($connect)', () => {
     expect(stored()).to.deep.include({
       connectionId: { S: CALLER_ID },
       room: { S: 'lobby' },
-      name: { S: 'guest-Mgug' },
+      name: { S: 'guest-Mgugfp' },
       protocol: { S: 'plain' },
     });
   });

@@ -1,4 +1,4 @@
-import { GetConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/default';
@@ -128,6 +128,19 @@ describe('function: default ($default)', () => {
 
     // Assess
     expect(framesTo(CALLER_ID)[0]?.message).to.equal(`unknown action "${'x'.repeat(64)}"; the actions are sendmessage, history and members`);
+  });
+
+  it('answers nobody, and succeeds, when the caller left before GetConnection (410)', async () => {
+    // Prepare
+    caller('plain');
+    apiMock.on(GetConnectionCommand).rejects(new GoneException({ message: 'Gone', $metadata: {} }));
+
+    // Act
+    const result = await handler(loadEvent('default'), lambdaContext('default'));
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    expect(posts()).to.deep.equal([]);
   });
 
   it('rethrows a Management API failure other than Gone, telling the client nothing', async () => {

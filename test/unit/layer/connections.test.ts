@@ -49,7 +49,7 @@ describe('layer: connections', () => {
       ddbMock.on(PutItemCommand).resolves({});
 
       // Act
-      await saveConnection({ connectionId: 'Mg_ugfpqPHcCIVA=', room: 'lobby', name: 'guest-Mgug', protocol: 'plain' }, NOW);
+      await saveConnection({ connectionId: 'Mg_ugfpqPHcCIVA=', room: 'lobby', name: 'guest-Mgugfp', protocol: 'plain' }, NOW);
 
       // Assess
       const calls = ddbMock.commandCalls(PutItemCommand);
@@ -59,7 +59,7 @@ describe('layer: connections', () => {
         Item: {
           connectionId: { S: 'Mg_ugfpqPHcCIVA=' },
           room: { S: 'lobby' },
-          name: { S: 'guest-Mgug' },
+          name: { S: 'guest-Mgugfp' },
           protocol: { S: 'plain' },
           connectedAt: { N: '1643136607642' },
           expiresAt: { N: String(1643136607 + 8100) },

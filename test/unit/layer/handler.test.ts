@@ -1,7 +1,7 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import { ChatError, logger, metrics, websocketHandler } from 'chat-core';
+import { ChatError, MetricUnit, logger, metrics, websocketHandler } from 'chat-core';
 import sinon from 'sinon';
 import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
@@ -145,6 +145,7 @@ describe('layer: websocketHandler', () => {
     // Prepare
     const publish = sinon.stub(metrics, 'publishStoredMetrics');
     const handler = websocketHandler(async () => {
+      metrics.addMetric('Messages', MetricUnit.Count, 1);
       throw new Error('boom');
     });
 
@@ -153,5 +154,18 @@ describe('layer: websocketHandler', () => {
 
     // Assess
     expect(publish.callCount).to.equal(1);
+    metrics.clearMetrics();
+  });
+
+  it('publishes nothing (and warns of nothing) when the route recorded no metrics', async () => {
+    // Prepare
+    const publish = sinon.stub(metrics, 'publishStoredMetrics');
+    const handler = websocketHandler(async () => undefined);
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext());
+
+    // Assess
+    expect(publish.callCount).to.equal(0);
   });
 });

@@ -5,7 +5,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
-import { PostTimeoutError, getConnectionInfo, isGone, managementApi, postToConnection } from 'chat-core';
+import { ManagementTimeoutError, getConnectionInfo, isGone, managementApi, postToConnection } from 'chat-core';
 import sinon from 'sinon';
 import { apiMock, expectRejection, resetMocks, watch } from '../helpers';
 
@@ -106,11 +106,11 @@ describe('layer: management', () => {
       await clock.tickAsync(499);
       const settledBefore = state.settled;
       await clock.tickAsync(1);
-      const error = await expectRejection(post, PostTimeoutError);
+      const error = await expectRejection(post, ManagementTimeoutError);
 
       // Assess
       expect(settledBefore).to.equal(false);
-      expect(error.name).to.equal('PostTimeoutError');
+      expect(error.name).to.equal('ManagementTimeoutError');
       expect(error.message).to.equal('PostToConnection c1 took over 500 ms');
       expect(isGone(error)).to.equal(false);
       expect(sendOptions(0)?.abortSignal?.aborted).to.equal(true);
@@ -127,7 +127,7 @@ describe('layer: management', () => {
       await clock.tickAsync(2999);
       const settledBefore = state.settled;
       await clock.tickAsync(1);
-      const error = await expectRejection(post, PostTimeoutError);
+      const error = await expectRejection(post, ManagementTimeoutError);
 
       // Assess
       expect(settledBefore).to.equal(false);
@@ -152,7 +152,7 @@ describe('layer: management', () => {
       // Assess
       expect(state.settled).to.equal(true);
       const error = await expectRejection(post);
-      expect(['PostTimeoutError', 'AbortError']).to.include(error.name);
+      expect(error.name).to.equal('ManagementTimeoutError');
       expect(isGone(error)).to.equal(false);
     });
   });
@@ -190,6 +190,25 @@ describe('layer: management', () => {
 
       // Assess
       expect(info.Identity).to.deep.equal({ SourceIp: '198.51.100.7', UserAgent: 'wscat/5' });
+    });
+
+    it('bounds a GetConnection that never settles by timeoutMs', async () => {
+      // Prepare
+      clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+      apiMock.on(GetConnectionCommand).callsFake(() => new Promise(() => undefined));
+
+      // Act
+      const info = getConnectionInfo('c1', 300);
+      const state = watch(info);
+      await clock.tickAsync(299);
+      const settledBefore = state.settled;
+      await clock.tickAsync(1);
+      const error = await expectRejection(info, ManagementTimeoutError);
+
+      // Assess
+      expect(settledBefore).to.equal(false);
+      expect(error.message).to.equal('GetConnection c1 took over 300 ms');
+      expect(sendOptions(0)?.abortSignal?.aborted).to.equal(true);
     });
 
     it('lets a GoneException through', async () => {

@@ -40,7 +40,7 @@ describe('layer: names', () => {
   describe('parseName', () => {
     it('generates a default name from the connection id when none is given', () => {
       // Assess
-      expect(parseName(undefined, CALLER_ID)).to.equal('guest-Mgug');
+      expect(parseName(undefined, CALLER_ID)).to.equal('guest-Mgugfp');
     });
 
     it('trims the name', () => {
@@ -96,9 +96,9 @@ describe('layer: names', () => {
   });
 
   describe('defaultName', () => {
-    it('is guest- and the first 4 letters or digits of the connection id', () => {
+    it('is guest- and the first 6 letters or digits of the connection id', () => {
       // Assess
-      expect(defaultName('Mg_ugfpqPHcCIVA=')).to.equal('guest-Mgug');
+      expect(defaultName('Mg_ugfpqPHcCIVA=')).to.equal('guest-Mgugfp');
       expect(defaultName('a-b')).to.equal('guest-ab');
     });
 
