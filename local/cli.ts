@@ -18,6 +18,7 @@ const HELP = `Usage: npm start -- [options]
   --dynamodb-port <port>        embedded DynamoDB (default: $DYNAMODB_PORT or 8000)
   --data-dir [dir]              keep DynamoDB data on disk (default dir: .local-data; env LOCAL_DATA_DIR)
   --parameter-overrides <k=v>   template parameter values, repeatable or space-separated
+  --no-watch                    do not rebuild and reload functions when their sources change
   --quiet                       no invocation lines and no function logs
   --help
 `;
@@ -47,7 +48,7 @@ function dataDirOf(argv: string[], env: string | undefined): string | undefined 
   return next && !next.startsWith('--') ? next : '.local-data';
 }
 
-function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined): string {
+function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined, watching: boolean): string {
   const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
   const routes = [...runtime.template.routes.values()].map((r) => `${r.routeKey} → ${r.functionId}`).join(', ');
   const tables = Object.values(runtime.tables).join(', ');
@@ -60,7 +61,7 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Routes          ${routes}`,
     '',
-    `Ready in ${Math.round(runtime.startupMs)} ms. Ctrl+C stops.`,
+    `Ready in ${Math.round(runtime.startupMs)} ms.${watching ? ' Functions reload when their sources change.' : ''} Ctrl+C stops.`,
     '',
   ];
   return lines.join('\n');
@@ -79,6 +80,7 @@ async function main(): Promise<void> {
       'dynamodb-port': { type: 'string' },
       'parameter-overrides': { type: 'string', multiple: true },
       quiet: { type: 'boolean' },
+      'no-watch': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -95,17 +97,21 @@ async function main(): Promise<void> {
     dynamodbPort: portOf(values['dynamodb-port'] ?? process.env.DYNAMODB_PORT, 8000, 'DYNAMODB_PORT'),
     dataDir,
     quiet: values.quiet ?? false,
+    watch: !values['no-watch'],
     parameterOverrides: parameterOverrides(values['parameter-overrides'] ?? []),
   });
-  process.stdout.write(banner(runtime, host, dataDir));
+  process.stdout.write(banner(runtime, host, dataDir, !values['no-watch']));
 
-  let stopping = false;
+  let stoppingSince = 0;
   const stop = (signal: string): void => {
-    if (stopping) {
+    // Ctrl+C reaches this process twice (from the terminal and relayed by tsx): only a
+    // second signal a moment later means "stop at once".
+    if (stoppingSince > 0) {
+      if (Date.now() - stoppingSince < 1000) return;
       process.stdout.write('Stopping at once.\n');
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     process.stdout.write(`\n${signal}: closing connections and stopping...\n`);
     runtime.close().then(
       () => process.exit(0),

@@ -21,6 +21,7 @@ import { ManagementApi } from './management-api.js';
 import { LocalSqs } from './sqs.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './store.js';
 import { loadTemplate, type TemplateModel } from './template.js';
+import { reloadOnChange } from './watch.js';
 import { WebSocketGateway } from './websocket-server.js';
 
 /** This project (the chat page's web/ is part of it, whatever template runs). */
@@ -55,6 +56,8 @@ export interface LocalRuntimeOptions {
   prewarm?: boolean;
   /** Where builds go (default: a directory under the OS temporary directory). */
   buildDir?: string;
+  /** Rebuild and reload functions when their sources (or their layers') change (default false). */
+  watch?: boolean;
 }
 
 export interface LocalRuntime {
@@ -143,7 +146,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   let store: LocalStore | undefined;
   let pools = new Map<string, FunctionPool>();
   let stopSweeper: () => Promise<void> = async () => undefined;
+  let stopWatching = (): void => undefined;
   const shutdown = async (): Promise<void> => {
+    stopWatching();
     await services.gateway?.shutdown();
     services.sqs?.close();
     await stopSweeper();
@@ -162,16 +167,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     store = startedStore;
     if (page.problem) log.warn(`chat page: ${page.problem}`);
     await ensureTables(store.client, model);
-    const origin = `http://${host}:${port}`;
-    pools = createFunctionPools(model, build, {
-      localOrigin: origin,
-      dynamodbEndpoint: store.endpoint,
-      envOverrides: options.env,
-      buildRoot,
-    }, {
+    const origin = `http://${reachable(host)}:${port}`;
+    const wiring = { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, buildRoot };
+    const poolOptions = {
       maxConcurrency: options.maxConcurrency ?? 8,
       output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
-    });
+    };
+    pools = createFunctionPools(model, build, wiring, poolOptions);
+    if (options.watch) {
+      stopWatching = reloadOnChange({
+        model, buildRoot, log, pools, initial: build, createPools: (next) => createFunctionPools(model, next, wiring, poolOptions),
+      });
+    }
     const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
       const pool = pools.get(functionId);
       if (!pool) return Promise.reject(new Error(`no function ${functionId} in ${model.path}`));
@@ -185,7 +192,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
 
     return {
-      wsUrl: `ws://${host}:${port}/${model.stage}`,
+      wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
       httpUrl: `${origin}/`,
       connectionsUrl: `${origin}/${model.stage}`,
       dynamodbEndpoint: store.endpoint,
@@ -200,6 +207,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     await shutdown().catch(() => undefined);
     throw e;
   }
+}
+
+/** The address to reach a server listening on `host` (a wildcard address is reached on loopback). */
+function reachable(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** Starts one sandbox per function, one function after another, so start-up stays responsive. */

@@ -120,6 +120,7 @@ export class FunctionPool {
   private readonly all = new Set<Sandbox>();
   private readonly waiting: { resolve: (s: Sandbox) => void; reject: (e: Error) => void }[] = [];
   private closed = false;
+  private inFlight = 0;
 
   constructor(readonly config: FunctionSandboxConfig) {}
 
@@ -163,12 +164,23 @@ export class FunctionPool {
   }
 
   async invoke(event: unknown, requestId: string = randomUUID()): Promise<InvokeOutcome> {
-    const sandbox = await this.acquire();
+    this.inFlight += 1;
     try {
-      return await sandbox.invoke(event, requestId);
+      const sandbox = await this.acquire();
+      try {
+        return await sandbox.invoke(event, requestId);
+      } finally {
+        this.release(sandbox);
+      }
     } finally {
-      this.release(sandbox);
+      this.inFlight -= 1;
     }
+  }
+
+  /** Closes the pool once the invocations it has (running or queued) are done: after a reload. */
+  async retire(): Promise<void> {
+    while (this.inFlight > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    await this.close();
   }
 
   async close(): Promise<void> {
