@@ -171,6 +171,9 @@ async function buildLayer(layer: LayerModel, model: TemplateModel, root: string)
     await run('make', [`build-${layer.logicalId}`, `ARTIFACTS_DIR=${temp}`], { cwd: layer.contentUri, env, maxBuffer: 16 << 20 });
   } catch (e: unknown) {
     await rm(temp, { recursive: true, force: true });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new Error(`building layer ${layer.logicalId} needs make (its BuildMethod is makefile, as for sam build): install make`, { cause: e });
+    }
     const detail = e && typeof e === 'object' && 'stderr' in e ? String(e.stderr).trim() : String(e);
     throw new Error(`building layer ${layer.logicalId} (make build-${layer.logicalId} in ${layer.contentUri}) failed:\n${detail}`, { cause: e });
   }

@@ -7,6 +7,7 @@
  *   ...
  *   await runtime.close();
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -181,8 +182,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
       const pool = pools.get(functionId);
-      if (!pool) return Promise.reject(new Error(`no function ${functionId} in ${model.path}`));
-      return pool.invoke(event);
+      if (pool) return pool.invoke(event);
+      const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
+      return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
     };
     services.gateway = new WebSocketGateway({ model, limits, log, invoke, port: () => port });
     services.management = new ManagementApi({ stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes });

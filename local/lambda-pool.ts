@@ -89,6 +89,10 @@ class Sandbox {
       return { requestId, error: e as LambdaError, durationMs: performance.now() - started };
     }
     this.initReported = true;
+    if (this.dead) {
+      const error = this.exitError ?? { errorType: 'Runtime.ExitError', errorMessage: 'Runtime exited' };
+      return { requestId, error, durationMs: performance.now() - started };
+    }
     const invokeStarted = performance.now();
     const id = ++this.nextId;
     const deadline = Date.now() + this.config.timeoutMs;
@@ -163,10 +167,18 @@ export class FunctionPool {
     else this.idle.push(sandbox);
   }
 
+  /** Runs one invocation; never rejects (failures are outcomes with an error, as Lambda reports them). */
   async invoke(event: unknown, requestId: string = randomUUID()): Promise<InvokeOutcome> {
     this.inFlight += 1;
+    const started = performance.now();
     try {
-      const sandbox = await this.acquire();
+      let sandbox: Sandbox;
+      try {
+        sandbox = await this.acquire();
+      } catch (e: unknown) {
+        const error = { errorType: 'Runtime.Unavailable', errorMessage: (e as Error).message };
+        return { requestId, error, durationMs: performance.now() - started };
+      }
       try {
         return await sandbox.invoke(event, requestId);
       } finally {
