@@ -184,8 +184,11 @@ describe('chat page (headless Chromium)', function () {
     const room = uniqueRoom('reload');
     const ada = await join(room, 'Ada');
     const sent = ['first', 'second', 'third'];
-    for (const text of sent) await send(ada, text);
-    await waitForMessage(ada, 'third');
+    for (const text of sent) {
+      // One at a time: the server orders by id, and concurrent sends may be stored in any order.
+      await send(ada, text);
+      await waitForMessage(ada, text);
+    }
 
     const bob = await join(room, 'Bob');
     expect(await messageTexts(bob)).to.deep.equal(sent);

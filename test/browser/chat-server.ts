@@ -1,7 +1,9 @@
 /**
- * The server the browser tests run against. Switching between the stand-in and the
- * real local runtime is the one line marked below.
+ * The server the browser tests run against: the real local runtime (`npm start`'s), or
+ * with BROWSER_TEST_SERVER=fake the stand-in of ./fake-chat-server.ts, which needs no
+ * build of the functions and helps tell a page bug from a server bug.
  */
+import { startLocalRuntime } from '../../local/index';
 import { startFakeChatServer } from './fake-chat-server';
 
 export interface ChatServer {
@@ -12,4 +14,7 @@ export interface ChatServer {
   close(): Promise<void>;
 }
 
-export const startChatServer = (): Promise<ChatServer> => startFakeChatServer(); // the line to switch
+export const startChatServer = (): Promise<ChatServer> =>
+  process.env.BROWSER_TEST_SERVER === 'fake'
+    ? startFakeChatServer()
+    : startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true });

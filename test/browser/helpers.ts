@@ -95,32 +95,55 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = WAIT_MS
 /** Messages one connection sends before the next takes over: under the server's rate limit (20 per 10 s). */
 const PER_CONNECTION = 15;
 
+async function openBot(server: ChatServer, room: string, name: string): Promise<WebSocket> {
+  const url = new URL(server.wsUrl);
+  url.searchParams.set('room', room);
+  url.searchParams.set('name', name);
+  const socket = new WebSocket(url, 'chat.v1');
+  await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+  return socket;
+}
+
+function sendAndConfirm(socket: WebSocket, text: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      socket.off('message', onMessage);
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`no echo of ${text}`)), WAIT_MS);
+    const onMessage = (data: Buffer) => {
+      let frame: { type?: string; text?: string; message?: string };
+      try {
+        frame = JSON.parse(data.toString()) as typeof frame;
+      } catch {
+        return done(new Error(`${text}: a frame that is not chat.v1 JSON: ${data.toString().slice(0, 120)}`));
+      }
+      if (frame.type === 'error') done(new Error(`${text}: ${frame.message}`));
+      else if (frame.type === 'message' && frame.text === text) done();
+    };
+    socket.on('message', onMessage);
+    socket.send(JSON.stringify({ action: 'sendmessage', message: text }));
+  });
+}
+
 /**
  * Sends `texts` to a room from plain `ws` clients speaking chat.v1 (several, to stay
  * under the rate limit), each waiting for the echo that confirms its message is stored.
+ * The clients stay connected until all is sent, then leave together.
  */
 export async function postFromBots(server: ChatServer, room: string, texts: string[]): Promise<void> {
-  for (let start = 0, bot = 1; start < texts.length; start += PER_CONNECTION, bot += 1) {
-    const url = new URL(server.wsUrl);
-    url.searchParams.set('room', room);
-    url.searchParams.set('name', `bot-${bot}`);
-    const socket = new WebSocket(url, 'chat.v1');
-    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
-    for (const text of texts.slice(start, start + PER_CONNECTION)) {
-      const echoed = new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no echo of ${text}`)), WAIT_MS);
-        socket.on('message', function onMessage(data) {
-          const frame = JSON.parse(data.toString()) as { type: string; text?: string; message?: string };
-          if (frame.type === 'error') reject(new Error(`${text}: ${frame.message}`));
-          if (frame.type !== 'message' || frame.text !== text) return;
-          clearTimeout(timer);
-          socket.off('message', onMessage);
-          resolve();
-        });
-      });
-      socket.send(JSON.stringify({ action: 'sendmessage', message: text }));
-      await echoed;
+  const bots: WebSocket[] = [];
+  try {
+    for (let start = 0; start < texts.length; start += PER_CONNECTION) {
+      const bot = await openBot(server, room, `bot-${bots.length + 1}`);
+      bots.push(bot);
+      for (const text of texts.slice(start, start + PER_CONNECTION)) await sendAndConfirm(bot, text);
     }
-    socket.close();
+  } finally {
+    await Promise.all(
+      bots.map((bot) => new Promise((resolve) => bot.once('close', resolve).close())),
+    );
   }
 }

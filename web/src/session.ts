@@ -43,6 +43,8 @@ const CATCH_UP_MARGIN_MS = 10_000;
 const CONFIRM_TIMEOUT_MS = 15_000;
 const KEEPALIVE_MS = 5 * 60_000;
 const SEND_ERRORS = new Set(['message_too_long', 'rate_limited']);
+/** Reconnects in a row after `not_connected` before the page gives up and says so. */
+const MAX_REREGISTER = 3;
 
 type HistoryMode = 'latest' | 'after' | 'before';
 
@@ -59,6 +61,8 @@ export class ChatSession {
   private lastSend = 0;
   private membersTimer: number | undefined;
   private keepaliveTimer: number | undefined;
+  private notConnectedStreak = 0;
+  private notConnectedOn = 0;
 
   constructor(
     private readonly options: SessionOptions,
@@ -165,7 +169,10 @@ export class ChatSession {
   private onFrame(data: string): void {
     const frame = parseServerFrame(data);
     if (!frame) {
-      this.view.showNotice('info', data);
+      // A plain-text error on a chat.v1 socket: the server no longer knows this connection
+      // (nor so its format). Reconnecting registers it again.
+      if (data.startsWith('Error: ')) this.onNotConnected(data.slice('Error: '.length));
+      else this.view.showNotice('info', data);
       return;
     }
     this.handle(frame);
@@ -199,7 +206,10 @@ export class ChatSession {
     const own = message.name === this.name;
     if (own) {
       const confirmed = this.outbox.confirm(message.text);
-      if (confirmed) this.view.removePending(confirmed.localId);
+      if (confirmed) {
+        this.view.removePending(confirmed.localId);
+        this.notConnectedStreak = 0;
+      }
     }
     const beforeId = this.timeline.add(message);
     if (beforeId !== false) this.view.showMessage(message, { beforeId, own, live });
@@ -227,6 +237,7 @@ export class ChatSession {
 
   private onSynced(): void {
     this.synced = true;
+    if (this.outbox.with('queued').length === 0) this.notConnectedStreak = 0;
     this.view.setSynced(true);
     for (const item of this.outbox.with('sent')) {
       if (item.connection !== this.connections) this.fail(item, 'Not delivered (the connection dropped).');
@@ -235,6 +246,7 @@ export class ChatSession {
   }
 
   private onError(code: string, message: string): void {
+    if (code === 'not_connected') return this.onNotConnected(message);
     const sent = this.outbox.with('sent')[0];
     if (sent && (SEND_ERRORS.has(code) || !this.historyInFlight)) {
       this.fail(sent, message);
@@ -248,6 +260,23 @@ export class ChatSession {
       return;
     }
     this.view.showNotice('error', message);
+  }
+
+  /**
+   * The server lost this connection's registration: nothing the page sent on it was
+   * stored, so it reconnects, catches up and sends again (a few times, then it says so).
+   */
+  private onNotConnected(message: string): void {
+    if (this.notConnectedOn === this.connections) return; // Once per connection: it is going anyway.
+    this.notConnectedOn = this.connections;
+    this.notConnectedStreak += 1;
+    if (this.notConnectedStreak > MAX_REREGISTER) {
+      this.view.showNotice('error', message);
+      for (const item of this.outbox.with('sent')) this.fail(item, message);
+      return;
+    }
+    for (const item of this.outbox.with('sent')) item.status = 'queued';
+    this.socket.drop();
   }
 
   // ---------------------------------------------------------------- requests
