@@ -5,14 +5,9 @@
  */
 import { startLocalRuntime } from '../../local/index';
 import { startFakeChatServer } from './fake-chat-server';
+import type { ChatServer } from './helpers';
 
-export interface ChatServer {
-  /** ws://127.0.0.1:<port>/production */
-  wsUrl: string;
-  /** http://127.0.0.1:<port>/ (serves the chat page) */
-  httpUrl: string;
-  close(): Promise<void>;
-}
+export type { ChatServer };
 
 export const startChatServer = (): Promise<ChatServer> =>
   process.env.BROWSER_TEST_SERVER === 'fake'

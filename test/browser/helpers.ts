@@ -1,7 +1,15 @@
 /** Headless Chromium (the system's, never a download) and small page helpers for the chat page. */
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import type { ChatServer } from './chat-server';
+
+/** What the tests need of a chat server: the local runtime and the stand-in both give it. */
+export interface ChatServer {
+  /** ws://127.0.0.1:<port>/production */
+  wsUrl: string;
+  /** http://127.0.0.1:<port>/ (serves the chat page) */
+  httpUrl: string;
+  close(): Promise<void>;
+}
 
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 800 };

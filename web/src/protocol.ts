@@ -110,7 +110,7 @@ const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u206
 /** An error message for people, or null when the room is valid. */
 export function roomProblem(room: string): string | null {
   if (room.length === 0) return 'Enter a room.';
-  return ROOM.test(room) ? null : 'A room is 1–64 letters, digits, “_” or “-” (no spaces).';
+  return ROOM.test(room) ? null : 'Use only letters, digits, “_” or “-” (no spaces), at most 64.';
 }
 
 export function nameProblem(name: string): string | null {

@@ -147,7 +147,7 @@ export class ChatSession {
     this.synced = false;
     this.historyInFlight = null;
     this.view.setSynced(false);
-    this.view.setState('connected', `Connected to #${this.options.room}`);
+    this.view.setState('connected', 'Connected');
     this.request(request.members());
     if (this.cursor === undefined) this.requestHistory('latest', request.history(FIRST_PAGE));
     else this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: this.cursor }));
