@@ -52,6 +52,8 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
   const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
   const routes = [...runtime.template.routes.values()].map((r) => `${r.routeKey} → ${r.functionId}`).join(', ');
   const tables = Object.values(runtime.tables).join(', ');
+  const queues = runtime.template.queueMappings
+    .map((m) => `${runtime.template.queues.get(m.queueId)?.queueName ?? m.queueId} → ${m.functionId}`).join(', ');
   const lines = [
     `Serverless chat, local runtime (${runtime.template.path}, stage ${runtime.stage})`,
     '',
@@ -60,6 +62,7 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  @connections    ${shown(runtime.connectionsUrl)}/@connections/{connectionId}`,
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Routes          ${routes}`,
+    ...(queues ? [`  Queues          ${queues}`] : []),
     '',
     `Ready in ${Math.round(runtime.startupMs)} ms.${watching ? ' Functions reload when their sources change.' : ''} Ctrl+C stops.`,
     '',

@@ -61,6 +61,12 @@ export interface LocalRuntimeOptions {
   watch?: boolean;
 }
 
+export interface FunctionStats {
+  invocations: number;
+  errors: number;
+  coldStarts: number;
+}
+
 export interface LocalRuntime {
   /** ws://<host>:<port>/<stage> */
   wsUrl: string;
@@ -78,6 +84,8 @@ export interface LocalRuntime {
   startupMs: number;
   /** Runs one function on one event (what `npm run invoke` does). */
   invoke(functionId: string, event: unknown): Promise<InvokeOutcome>;
+  /** Invocations so far, per function logical id (every route, queue and invoke() call). */
+  stats(): Record<string, FunctionStats>;
   close(): Promise<void>;
 }
 
@@ -169,6 +177,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (page.problem) log.warn(`chat page: ${page.problem}`);
     await ensureTables(store.client, model);
     const origin = `http://${reachable(host)}:${port}`;
+    const stats: Record<string, FunctionStats> = {};
     const wiring = { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, buildRoot };
     const poolOptions = {
       maxConcurrency: options.maxConcurrency ?? 8,
@@ -182,7 +191,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
     const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
       const pool = pools.get(functionId);
-      if (pool) return pool.invoke(event);
+      if (pool) {
+        return pool.invoke(event).then((outcome) => {
+          const entry = (stats[functionId] ??= { invocations: 0, errors: 0, coldStarts: 0 });
+          entry.invocations += 1;
+          if (outcome.error) entry.errors += 1;
+          if (outcome.initMs !== undefined) entry.coldStarts += 1;
+          return outcome;
+        });
+      }
       const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
       return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
     };
@@ -203,6 +220,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       template: model,
       startupMs: performance.now() - started,
       invoke,
+      stats: () => structuredClone(stats),
       close: shutdown,
     };
   } catch (e: unknown) {
