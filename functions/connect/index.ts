@@ -1,5 +1,5 @@
 import {
-  fanOut,
+  announce,
   header,
   negotiateProtocol,
   parseName,
@@ -22,9 +22,8 @@ export const handler = websocketHandler(async (event) => {
   const name = parseName(query.name, connectionId);
 
   await saveConnection({ connectionId, room, name, protocol });
-  await fanOut(room, { type: 'presence', event: 'join', room, name }, {
+  await announce(room, { type: 'presence', event: 'join', room, name }, {
     skip: (recipient) => recipient.connectionId === connectionId,
-    large: 'skip',
   });
   return protocol === 'chat.v1'
     ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': protocol } }

@@ -1,4 +1,4 @@
-import { deleteConnection, fanOut, websocketHandler } from 'chat-core';
+import { deleteConnection, announce, websocketHandler } from 'chat-core';
 
 /**
  * $disconnect: removes the connection (whoever closed it) and tells the room's
@@ -7,6 +7,6 @@ import { deleteConnection, fanOut, websocketHandler } from 'chat-core';
 export const handler = websocketHandler(async (event) => {
   const left = await deleteConnection(event.requestContext.connectionId);
   if (left) {
-    await fanOut(left.room, { type: 'presence', event: 'leave', room: left.room, name: left.name }, { large: 'skip' });
+    await announce(left.room, { type: 'presence', event: 'leave', room: left.room, name: left.name });
   }
 });

@@ -26,7 +26,6 @@ export const handler = websocketHandler(async (event) => {
   metrics.addMetric('Messages', MetricUnit.Count, 1);
   const result = await fanOut(sender.room, { type: 'message', ...message }, {
     skip: (recipient) => recipient.connectionId === connectionId && recipient.protocol === 'plain',
-    large: 'queue',
   });
   logger.info('message sent', { messageId: message.id, room: sender.room, ...result });
 });

@@ -22,34 +22,52 @@ export type FanOutResult =
   | { mode: 'skipped'; recipients: number };
 
 export interface FanOutOptions {
+  /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
-  /**
-   * What to do with a room larger than FANOUT_THRESHOLD: `queue` it in shards for
-   * the fan-out function (messages), or `skip` it (presence, which large rooms do
-   * without).
-   */
-  large: 'queue' | 'skip';
 }
 
 /**
- * Delivers a frame to a room. Rooms up to FANOUT_THRESHOLD recipients are served
- * here, directly; larger ones are split into shards on the fan-out queue, which
- * many fan-out invocations serve in parallel.
+ * Delivers a message to a room. Rooms up to FANOUT_THRESHOLD recipients are
+ * served here, directly; larger ones are split into shards on the fan-out queue,
+ * which many fan-out invocations serve in parallel.
  */
-export async function fanOut(room: string, frame: Frame, { skip, large }: FanOutOptions): Promise<FanOutResult> {
-  if (config.FANOUT_QUEUE_URL === undefined) {
+export async function fanOut(room: string, frame: Frame, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+  const queueUrl = config.FANOUT_QUEUE_URL;
+  if (queueUrl === undefined) {
     return { mode: 'direct', ...(await broadcast(roomConnections(room), frame, { skip })) };
   }
-  const direct: Recipient[] = [];
+  const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
+  if (more === undefined) return { mode: 'direct', ...(await broadcast([first], frame)) };
+  return enqueueShards(frame, rest(first, more, skip), queueUrl);
+}
+
+/**
+ * Delivers a presence frame to a room, unless the room is larger than
+ * FANOUT_THRESHOLD: large rooms do without join and leave notices, which would
+ * otherwise cost a whole fan-out per connect and disconnect.
+ */
+export async function announce(room: string, frame: Frame, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+  const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
+  if (more !== undefined) return { mode: 'skipped', recipients: first.length };
+  return { mode: 'direct', ...(await broadcast([first], frame)) };
+}
+
+/**
+ * A room's recipients, read until there are more than `limit`; then `more` holds
+ * the pages not read yet.
+ */
+async function readRoom(
+  room: string,
+  skip: ((recipient: Recipient) => boolean) | undefined,
+  limit: number,
+): Promise<{ first: Recipient[]; more?: AsyncIterator<Recipient[]> }> {
+  const first: Recipient[] = [];
   const pages = roomConnections(room)[Symbol.asyncIterator]();
   for (let page = await pages.next(); !page.done; page = await pages.next()) {
-    direct.push(...page.value.filter((recipient) => !skip?.(recipient)));
-    if (direct.length > config.FANOUT_THRESHOLD) {
-      if (large === 'skip') return { mode: 'skipped', recipients: direct.length };
-      return enqueueShards(frame, rest(direct, pages, skip), config.FANOUT_QUEUE_URL);
-    }
+    first.push(...page.value.filter((recipient) => !skip?.(recipient)));
+    if (first.length > limit) return { first, more: pages };
   }
-  return { mode: 'direct', ...(await broadcast([direct], frame)) };
+  return { first };
 }
 
 /** The recipients read so far, then the rest of the room's pages. */

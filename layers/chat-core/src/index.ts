@@ -41,5 +41,5 @@ export {
 export { readHistory, saveMessage, type HistoryPage } from './messages';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
-export { fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
+export { announce, fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

@@ -2,7 +2,7 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { type Frame, type Shard, config, fanOut, parseShard, shardRecipients } from 'chat-core';
+import { type Frame, type Shard, announce, config, fanOut, parseShard, shardRecipients } from 'chat-core';
 import sinon from 'sinon';
 import { type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
 
@@ -55,7 +55,7 @@ describe('layer: fanout', () => {
       roomPages(connectionItems(3, 'a'), connectionItems(2, 'b'));
 
       // Act
-      const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'a1', large: 'queue' });
+      const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'a1' });
 
       // Assess
       expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0 });
@@ -69,7 +69,7 @@ describe('layer: fanout', () => {
       roomPages(connectionItems(4, 'a'), connectionItems(4, 'b'));
 
       // Act
-      const result = await fanOut('lobby', MESSAGE, { large: 'queue' });
+      const result = await fanOut('lobby', MESSAGE, {});
 
       // Assess
       expect(config.FANOUT_QUEUE_URL).to.equal(undefined);
@@ -90,7 +90,7 @@ describe('layer: fanout', () => {
       roomPages(connectionItems(4, 'a'), connectionItems(4, 'b', { protocol: 'chat.v1' }), connectionItems(3, 'c'));
 
       // Act
-      const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'c0', large: 'queue' });
+      const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'c0' });
 
       // Assess
       expect(result).to.deep.equal({ mode: 'queued', recipients: 10, shards: 4 });
@@ -109,12 +109,12 @@ describe('layer: fanout', () => {
       ]);
     });
 
-    it('skips a large room altogether for presence (large: skip)', async () => {
+    it('announce skips a large room altogether (presence)', async () => {
       // Prepare
       roomPages(connectionItems(4, 'a'), connectionItems(4, 'b'), connectionItems(4, 'c'));
 
       // Act
-      const result = await fanOut('lobby', { type: 'presence', event: 'join', room: 'lobby', name: 'x' }, { large: 'skip' });
+      const result = await announce('lobby', { type: 'presence', event: 'join', room: 'lobby', name: 'x' });
 
       // Assess
       expect(result).to.deep.equal({ mode: 'skipped', recipients: 8 });
@@ -131,7 +131,7 @@ describe('layer: fanout', () => {
       roomPages(connectionItems(25));
 
       // Act
-      const result = await fanOut('lobby', MESSAGE, { large: 'queue' });
+      const result = await fanOut('lobby', MESSAGE, {});
 
       // Assess
       expect(result).to.deep.equal({ mode: 'queued', recipients: 25, shards: 25 });
@@ -149,7 +149,7 @@ describe('layer: fanout', () => {
       roomPages(connectionItems(10_000, `${'x'.repeat(40)}-`));
 
       // Act
-      const result = await fanOut('lobby', MESSAGE, { large: 'queue' });
+      const result = await fanOut('lobby', MESSAGE, {});
 
       // Assess
       expect(result).to.deep.equal({ mode: 'queued', recipients: 10_000, shards: 5 });
@@ -172,7 +172,7 @@ describe('layer: fanout', () => {
         .resolves({ Successful: [], Failed: [] });
 
       // Act
-      const done = fanOut('lobby', MESSAGE, { large: 'queue' });
+      const done = fanOut('lobby', MESSAGE, {});
       await clock.tickAsync(100);
       const result = await done;
 
@@ -195,7 +195,7 @@ describe('layer: fanout', () => {
       sqsMock.on(SendMessageBatchCommand).resolves({ Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] });
 
       // Act
-      const done = expectRejection(fanOut('lobby', MESSAGE, { large: 'queue' }));
+      const done = expectRejection(fanOut('lobby', MESSAGE, {}));
       await clock.tickAsync(100 + 200 + 400 + 800);
       const error = await done;
 
