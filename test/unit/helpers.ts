@@ -95,15 +95,20 @@ export interface ConnectionFields {
   room?: string;
   name?: string;
   protocol?: 'plain' | 'chat.v1';
+  connectedAt?: number;
 }
 
+/** When the sample events' connection connected: long enough ago to be past the connect grace. */
+export const CONNECTED_AT = 1643136604673;
+
 /** A connections-table item (or room-index projection) as DynamoDB returns it. */
-export function connectionItem({ connectionId, room = 'lobby', name, protocol = 'plain' }: ConnectionFields): Item {
+export function connectionItem({ connectionId, room = 'lobby', name, protocol = 'plain', connectedAt = CONNECTED_AT }: ConnectionFields): Item {
   return {
     connectionId: { S: connectionId },
     room: { S: room },
     name: { S: name ?? `user-${connectionId}` },
     protocol: { S: protocol },
+    connectedAt: { N: String(connectedAt) },
   };
 }
 

@@ -5,6 +5,18 @@ import { postToConnection } from './management';
 import { logger, metrics, MetricUnit } from './observability';
 import { type Frame, type Protocol, encodeFrame } from './protocol';
 
+/**
+ * API Gateway answers 410 for a connection whose $connect has not finished yet,
+ * so a connection stored moments ago is not deleted for it: that would unregister
+ * a client that is just joining. If it really is gone, $disconnect, a later
+ * broadcast or the TTL removes it.
+ */
+export const CONNECT_GRACE_MS = 30_000;
+
+function stillConnecting(recipient: Recipient, now = Date.now()): boolean {
+  return recipient.connectedAt !== undefined && now - recipient.connectedAt < CONNECT_GRACE_MS;
+}
+
 /** Frames serialized once per protocol, not once per recipient. */
 export class EncodedFrame {
   private readonly encoded = new Map<Protocol, Uint8Array | undefined>();
@@ -54,7 +66,7 @@ export async function broadcast(
       await postToConnection(recipient.connectionId, data);
       result.delivered += 1;
     } catch (error: unknown) {
-      if (isGone(error)) {
+      if (isGone(error) && !stillConnecting(recipient)) {
         gone.push(recipient.connectionId);
       } else {
         result.failed += 1;

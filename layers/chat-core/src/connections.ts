@@ -19,10 +19,12 @@ export interface Connection {
   room: string;
   name: string;
   protocol: Protocol;
+  /** Epoch milliseconds of the $connect that stored it. */
+  connectedAt: number;
 }
 
 /** What a broadcast needs to know of a connection. */
-export type Recipient = Pick<Connection, 'connectionId' | 'protocol'>;
+export type Recipient = Pick<Connection, 'connectionId' | 'protocol'> & Partial<Pick<Connection, 'connectedAt'>>;
 
 /** The room index of the connections table (partition key room, sort key connectionId). */
 export const ROOM_INDEX = 'byRoom';
@@ -35,12 +37,13 @@ function toConnection(item: Item): Connection {
     room: item.room?.S ?? '',
     name: item.name?.S ?? '',
     protocol: item.protocol?.S === 'chat.v1' ? 'chat.v1' : 'plain',
+    connectedAt: Number(item.connectedAt?.N ?? 0),
   };
 }
 
 const key = (connectionId: string): Item => ({ connectionId: { S: connectionId } });
 
-export async function saveConnection(connection: Connection, now = Date.now()): Promise<void> {
+export async function saveConnection(connection: Omit<Connection, 'connectedAt'>, now = Date.now()): Promise<void> {
   await dynamodb.send(
     new PutItemCommand({
       TableName: config.CONNECTIONS_TABLE,
@@ -71,7 +74,7 @@ export async function getConnection(connectionId: string): Promise<Connection | 
     new GetItemCommand({
       TableName: config.CONNECTIONS_TABLE,
       Key: key(connectionId),
-      ProjectionExpression: 'connectionId, room, #name, protocol',
+      ProjectionExpression: 'connectionId, room, #name, protocol, connectedAt',
       ExpressionAttributeNames: { '#name': 'name' },
     }),
   );
@@ -137,7 +140,7 @@ export async function* roomConnections(room: string): AsyncGenerator<Connection[
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,
       KeyConditionExpression: 'room = :room',
-      ProjectionExpression: 'connectionId, room, #name, protocol',
+      ProjectionExpression: 'connectionId, room, #name, protocol, connectedAt',
       ExpressionAttributeNames: { '#name': 'name' },
       ExpressionAttributeValues: { ':room': { S: room } },
     },

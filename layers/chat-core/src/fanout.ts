@@ -13,7 +13,7 @@ import type { Frame, Protocol } from './protocol';
  */
 export interface Shard {
   frame: Frame;
-  recipients: [connectionId: string, protocol: Protocol][];
+  recipients: [connectionId: string, protocol: Protocol, connectedAt?: number][];
 }
 
 export type FanOutResult =
@@ -106,7 +106,7 @@ async function enqueueShards(frame: Frame, recipients: AsyncIterable<Recipient>,
     batchBytes += bytes;
   };
   for await (const recipient of recipients) {
-    shard.push([recipient.connectionId, recipient.protocol]);
+    shard.push([recipient.connectionId, recipient.protocol, recipient.connectedAt]);
     count += 1;
     if (shard.length === config.FANOUT_SHARD_SIZE) await close();
   }
@@ -145,5 +145,5 @@ export function parseShard(body: string): Shard {
 
 /** The recipients of a shard in the shape broadcast takes. */
 export function shardRecipients(shard: Shard): Recipient[] {
-  return shard.recipients.map(([connectionId, protocol]) => ({ connectionId, protocol }));
+  return shard.recipients.map(([connectionId, protocol, connectedAt]) => ({ connectionId, protocol, connectedAt }));
 }

@@ -183,6 +183,20 @@ describe('layer: broadcast', () => {
       expect(deletedIds().sort()).to.deep.equal(['c1', 'c4']);
     });
 
+    it('does not delete a connection that answers 410 while its $connect may still be running', async () => {
+      // Prepare: c0 connected a second ago (API Gateway answers 410 until $connect returns), c1 long ago
+      apiMock.on(PostToConnectionCommand).rejects(gone());
+      const joining: Recipient = { connectionId: 'c0', protocol: 'chat.v1', connectedAt: Date.now() - 1000 };
+      const old: Recipient = { connectionId: 'c1', protocol: 'chat.v1', connectedAt: Date.now() - 60_000 };
+
+      // Act
+      const result = await broadcast([[joining, old]], MESSAGE);
+
+      // Assess
+      expect(result).to.deep.equal({ attempted: 2, delivered: 0, gone: 1, failed: 1 });
+      expect(deletedIds()).to.deep.equal(['c1']);
+    });
+
     it('deletes stale connections from every page in batches of 25', async () => {
       // Prepare
       apiMock.on(PostToConnectionCommand).rejects(gone());

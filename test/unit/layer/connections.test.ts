@@ -21,7 +21,7 @@ import {
   saveConnection,
 } from 'chat-core';
 import sinon from 'sinon';
-import { connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
+import { CONNECTED_AT, connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
 
 const TABLE = 'connections-table';
 /** 2022-01-25T18:50:07.642Z: the window is floor(1643136607.642 / 10) = 164313660. */
@@ -90,7 +90,7 @@ describe('layer: connections', () => {
       const deleted = await deleteConnection('c1');
 
       // Assess
-      expect(deleted).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' });
+      expect(deleted).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' , connectedAt: CONNECTED_AT });
       expect(ddbMock.commandCalls(DeleteItemCommand)[0]?.args[0].input).to.deep.equal({
         TableName: TABLE,
         Key: { connectionId: { S: 'c1' } },
@@ -120,11 +120,11 @@ describe('layer: connections', () => {
       const connection = await getConnection('c1');
 
       // Assess
-      expect(connection).to.deep.equal({ connectionId: 'c1', room: 'lobby', name: 'alice', protocol: 'chat.v1' });
+      expect(connection).to.deep.equal({ connectionId: 'c1', room: 'lobby', name: 'alice', protocol: 'chat.v1' , connectedAt: CONNECTED_AT });
       const input = ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input;
       expect(input?.TableName).to.equal(TABLE);
       expect(input?.Key).to.deep.equal({ connectionId: { S: 'c1' } });
-      expect(input?.ProjectionExpression).to.equal('connectionId, room, #name, protocol');
+      expect(input?.ProjectionExpression).to.equal('connectionId, room, #name, protocol, connectedAt');
       expect(input?.ExpressionAttributeNames).to.deep.equal({ '#name': 'name' });
     });
 
@@ -171,7 +171,7 @@ describe('layer: connections', () => {
       const sender = await recordMessageSent('c1', NOW);
 
       // Assess
-      expect(sender).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1' });
+      expect(sender).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1' , connectedAt: CONNECTED_AT });
       const calls = ddbMock.commandCalls(UpdateItemCommand);
       expect(calls).to.have.length(1);
       expect(calls[0]?.args[0].input).to.deep.equal({
@@ -274,7 +274,7 @@ describe('layer: connections', () => {
       const pages = await collect(roomConnections('dev'));
 
       // Assess
-      expect(pages).to.deep.equal([[{ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'plain' }]]);
+      expect(pages).to.deep.equal([[{ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'plain', connectedAt: CONNECTED_AT }]]);
       const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
       expect(input).to.deep.include({
         TableName: TABLE,

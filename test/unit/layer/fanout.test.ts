@@ -4,7 +4,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { type Frame, type Shard, announce, config, fanOut, parseShard, shardRecipients } from 'chat-core';
 import sinon from 'sinon';
-import { type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
+import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
 const MESSAGE: Frame = {
@@ -102,10 +102,10 @@ describe('layer: fanout', () => {
       const shards = queuedShards();
       expect(shards.map((s) => s.frame)).to.deep.equal([MESSAGE, MESSAGE, MESSAGE, MESSAGE]);
       expect(shards.map((s) => s.recipients)).to.deep.equal([
-        [['a0', 'plain'], ['a1', 'plain'], ['a2', 'plain']],
-        [['a3', 'plain'], ['b0', 'chat.v1'], ['b1', 'chat.v1']],
-        [['b2', 'chat.v1'], ['b3', 'chat.v1'], ['c1', 'plain']],
-        [['c2', 'plain']],
+        [['a0', 'plain', CONNECTED_AT], ['a1', 'plain', CONNECTED_AT], ['a2', 'plain', CONNECTED_AT]],
+        [['a3', 'plain', CONNECTED_AT], ['b0', 'chat.v1', CONNECTED_AT], ['b1', 'chat.v1', CONNECTED_AT]],
+        [['b2', 'chat.v1', CONNECTED_AT], ['b3', 'chat.v1', CONNECTED_AT], ['c1', 'plain', CONNECTED_AT]],
+        [['c2', 'plain', CONNECTED_AT]],
       ]);
     });
 
@@ -182,9 +182,9 @@ describe('layer: fanout', () => {
       expect(calls).to.have.length(2);
       expect(calls[1]?.args[0].input.Entries?.map((e) => e.Id)).to.deep.equal(['1']);
       expect(JSON.parse(calls[1]?.args[0].input.Entries?.[0]?.MessageBody ?? '').recipients).to.deep.equal([
-        ['conn-3', 'plain'],
-        ['conn-4', 'plain'],
-        ['conn-5', 'plain'],
+        ['conn-3', 'plain', CONNECTED_AT],
+        ['conn-4', 'plain', CONNECTED_AT],
+        ['conn-5', 'plain', CONNECTED_AT],
       ]);
     });
 
@@ -208,7 +208,7 @@ describe('layer: fanout', () => {
   describe('parseShard / shardRecipients', () => {
     it('reads a shard back into broadcast recipients', () => {
       // Prepare
-      const body = JSON.stringify({ frame: MESSAGE, recipients: [['c1', 'plain'], ['c2', 'chat.v1']] });
+      const body = JSON.stringify({ frame: MESSAGE, recipients: [['c1', 'plain', CONNECTED_AT], ['c2', 'chat.v1', CONNECTED_AT]] });
 
       // Act
       const shard = parseShard(body);
@@ -216,8 +216,8 @@ describe('layer: fanout', () => {
       // Assess
       expect(shard.frame).to.deep.equal(MESSAGE);
       expect(shardRecipients(shard)).to.deep.equal([
-        { connectionId: 'c1', protocol: 'plain' },
-        { connectionId: 'c2', protocol: 'chat.v1' },
+        { connectionId: 'c1', protocol: 'plain', connectedAt: CONNECTED_AT },
+        { connectionId: 'c2', protocol: 'chat.v1', connectedAt: CONNECTED_AT },
       ]);
     });
 
