@@ -272,6 +272,10 @@ function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | '
       reader.warnings.push(`route ${routeKey} (${routeId}) has no Lambda integration the local runtime can run: skipped`);
       continue;
     }
+    const auth = String(reader.resolve(route.Properties?.AuthorizationType ?? 'NONE'));
+    if (auth !== 'NONE' || route.Properties?.AuthorizerId !== undefined) {
+      reader.warnings.push(`route ${routeKey}: authorization (${auth}) is not emulated locally; the route is open`);
+    }
     const twoWay = route.Properties?.RouteResponseSelectionExpression !== undefined && routeResponses.has(routeId);
     routes.set(routeKey, { routeKey, functionId, twoWay });
   }
