@@ -167,18 +167,25 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    const [port, startedStore, build, page] = await Promise.all([
+    // All four settle before going on, so that a failure leaves nothing listening behind.
+    const [listening, storeStart, building, paging] = await Promise.allSettled([
       listen(server, options.port ?? 3001, host),
       startStore({ port: options.dynamodbPort ?? 8000, host: '127.0.0.1', dataDir: options.dataDir }),
       buildAll(model, buildRoot),
       loadChatPage(PROJECT_DIR, `/${model.stage}`),
     ]);
-    store = startedStore;
+    if (storeStart.status === 'fulfilled') store = storeStart.value;
+    const failed = [listening, storeStart, building, paging].find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const port = (listening as PromiseFulfilledResult<number>).value;
+    const build = (building as PromiseFulfilledResult<Awaited<ReturnType<typeof buildAll>>>).value;
+    const page = (paging as PromiseFulfilledResult<Awaited<ReturnType<typeof loadChatPage>>>).value;
+    const startedStore = (storeStart as PromiseFulfilledResult<LocalStore>).value;
     if (page.problem) log.warn(`chat page: ${page.problem}`);
-    await ensureTables(store.client, model);
+    await ensureTables(startedStore.client, model);
     const origin = `http://${reachable(host)}:${port}`;
     const stats: Record<string, FunctionStats> = {};
-    const wiring = { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, buildRoot };
+    const wiring = { localOrigin: origin, dynamodbEndpoint: startedStore.endpoint, envOverrides: options.env, buildRoot };
     const poolOptions = {
       maxConcurrency: options.maxConcurrency ?? 8,
       output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
@@ -207,14 +214,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     services.management = new ManagementApi({ stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes });
     services.sqs = new LocalSqs({ model, log, origin: () => origin, invoke, maxConcurrency: options.maxConcurrency ?? 8 });
     services.page = page.files;
-    stopSweeper = startTtlSweeper(store.client, model, limits.ttlSweepMs, log);
+    stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
 
     return {
       wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
       httpUrl: `${origin}/`,
       connectionsUrl: `${origin}/${model.stage}`,
-      dynamodbEndpoint: store.endpoint,
+      dynamodbEndpoint: startedStore.endpoint,
       stage: model.stage,
       tables: Object.fromEntries([...model.tables.values()].map((t) => [t.logicalId, t.tableName])),
       template: model,
