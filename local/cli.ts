@@ -5,9 +5,11 @@
  *   npm start -- [--template template.yaml] [--port 3001] [--host 127.0.0.1]
  *                [--dynamodb-port 8000] [--data-dir [.local-data]] [--parameter-overrides Name=Value ...]
  *
- * Environment: PORT, HOST, DYNAMODB_PORT, LOCAL_DATA_DIR (as the options).
+ * Environment: PORT, HOST, DYNAMODB_PORT, LOCAL_DATA_DIR, LOCAL_IAM, LOCAL_FAULTS (as the options).
  */
 import { parseArgs } from 'node:util';
+import { describeFaults, parseFaults } from './faults.js';
+import type { IamMode } from './iam.js';
 import { startLocalRuntime, type LocalRuntime } from './index.js';
 
 const HELP = `Usage: npm start -- [options]
@@ -19,6 +21,11 @@ const HELP = `Usage: npm start -- [options]
   --data-dir [dir]              keep DynamoDB data on disk (default dir: .local-data; env LOCAL_DATA_DIR)
   --parameter-overrides <k=v>   template parameter values, repeatable or space-separated
   --no-watch                    do not rebuild and reload functions when their sources change
+  --iam <enforce|audit|off>     the functions' IAM policies: deny what they do not allow (default),
+                                only record it, or neither (env LOCAL_IAM)
+  --faults <spec>               inject faults, e.g. post429=10%,dynamodbThrottling=5%,timeout=1%
+                                (env LOCAL_FAULTS; see local/faults.ts)
+  --no-throttling               ignore the stage's throttling settings
   --quiet                       no invocation lines and no function logs
   --help
 `;
@@ -48,6 +55,12 @@ function dataDirOf(argv: string[], env: string | undefined): string | undefined 
   return next && !next.startsWith('--') ? next : '.local-data';
 }
 
+function iamMode(value: string | undefined): IamMode {
+  const mode = value || 'enforce';
+  if (mode !== 'enforce' && mode !== 'audit' && mode !== 'off') throw new Error(`--iam (LOCAL_IAM) is enforce, audit or off, got "${mode}"`);
+  return mode;
+}
+
 function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined, watching: boolean): string {
   const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
   const routes = [...runtime.template.routes.values()].map((r) => `${r.routeKey} → ${r.functionId}`).join(', ');
@@ -63,6 +76,9 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
+    `  IAM             ${runtime.iam.mode === 'enforce' ? 'enforced' : runtime.iam.mode === 'audit' ? 'audited (denials logged, not enforced)' : 'off'}` +
+      ' (each function has its template policies; --iam audit|off to relax)',
+    ...(describeFaults(runtime.faults.current()) ? [`  Faults          ${describeFaults(runtime.faults.current())}`] : []),
     '',
     `Ready in ${Math.round(runtime.startupMs)} ms.${watching ? ' Functions reload when their sources change.' : ''} Ctrl+C stops.`,
     '',
@@ -84,6 +100,9 @@ async function main(): Promise<void> {
       'parameter-overrides': { type: 'string', multiple: true },
       quiet: { type: 'boolean' },
       'no-watch': { type: 'boolean' },
+      iam: { type: 'string' },
+      faults: { type: 'string' },
+      'no-throttling': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -102,6 +121,9 @@ async function main(): Promise<void> {
     quiet: values.quiet ?? false,
     watch: !values['no-watch'],
     parameterOverrides: parameterOverrides(values['parameter-overrides'] ?? []),
+    iam: iamMode(values.iam ?? process.env.LOCAL_IAM),
+    faults: parseFaults(values.faults ?? process.env.LOCAL_FAULTS),
+    throttling: !values['no-throttling'],
   });
   process.stdout.write(banner(runtime, host, dataDir, !values['no-watch']));
 

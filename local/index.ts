@@ -12,8 +12,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AwsFrontDoor } from './aws-gateway.js';
 import { buildAll, defaultBuildRoot } from './build.js';
 import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
+import { Faults, type FaultOptions, type FaultStats } from './faults.js';
+import { LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam.js';
 import { createFunctionPools } from './lambda-env.js';
 import type { FunctionPool, InvokeOutcome } from './lambda-pool.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -22,6 +25,7 @@ import { ManagementApi } from './management-api.js';
 import { LocalSqs } from './sqs.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './store.js';
 import { loadTemplate, type TemplateModel } from './template.js';
+import { readStageThrottling, StageThrottle } from './throttle.js';
 import { reloadOnChange } from './watch.js';
 import { WebSocketGateway } from './websocket-server.js';
 
@@ -31,6 +35,8 @@ const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export type { Limits } from './limits.js';
 export type { InvokeOutcome } from './lambda-pool.js';
 export type { TemplateModel } from './template.js';
+export type { FaultOptions, FaultStats } from './faults.js';
+export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam.js';
 
 export interface LocalRuntimeOptions {
   /** The SAM template (default: template.yaml in the current directory). */
@@ -59,6 +65,15 @@ export interface LocalRuntimeOptions {
   buildDir?: string;
   /** Rebuild and reload functions when their sources (or their layers') change (default false). */
   watch?: boolean;
+  /**
+   * Local IAM (local/iam.ts): 'enforce' (default) denies what a function's policies do not
+   * allow, as AWS does; 'audit' only records it; 'off' does neither.
+   */
+  iam?: IamMode;
+  /** Faults to inject (local/faults.ts); none by default. runtime.faults.set() changes them later. */
+  faults?: FaultOptions;
+  /** Emulate the stage's route throttling (DefaultRouteSettings/RouteSettings) (default true). */
+  throttling?: boolean;
 }
 
 export interface FunctionStats {
@@ -86,6 +101,26 @@ export interface LocalRuntime {
   invoke(functionId: string, event: unknown): Promise<InvokeOutcome>;
   /** Invocations so far, per function logical id (every route, queue and invoke() call). */
   stats(): Record<string, FunctionStats>;
+  /** The AWS calls the functions made, as IAM sees them. */
+  iam: {
+    mode: IamMode;
+    /** Every (function, action, resource) called, with counts. */
+    usage(): UsageEntry[];
+    /** Calls the functions' policies did not allow. */
+    denied(): DeniedCall[];
+    /** Per function: its grants (each with the calls it allowed), its calls and its denials. */
+    report(): FunctionReport[];
+    reset(): void;
+  };
+  /** The faults injected (see LocalRuntimeOptions.faults). */
+  faults: {
+    set(options: FaultOptions): void;
+    current(): FaultOptions;
+    stats(): FaultStats;
+    resetStats(): void;
+  };
+  /** Requests accepted and throttled by the stage, per route key. */
+  throttling(): Record<string, { accepted: number; throttled: number }>;
   close(): Promise<void>;
 }
 
@@ -105,6 +140,7 @@ const closeServer = (server: Server): Promise<void> =>
   });
 
 interface Services {
+  aws?: AwsFrontDoor;
   gateway?: WebSocketGateway;
   management?: ManagementApi;
   sqs?: LocalSqs;
@@ -113,16 +149,16 @@ interface Services {
 
 function requestHandler(services: Services, log: RuntimeLog) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const { gateway, management, sqs, page } = services;
-    if (!gateway || !management || !sqs || !page) {
+    const { aws, gateway, management, sqs, page } = services;
+    if (!aws || !gateway || !management || !sqs || !page) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('Starting\n');
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     const handled = sqs.matches(req)
-      ? sqs.handle(req, res)
+      ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
       : management.matches(pathname)
-        ? management.handle(req, res, pathname)
+        ? aws.management(req, res, pathname, () => management.handle(req, res, pathname))
         : gateway.isStagePath(pathname)
           ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
           : Promise.resolve(serveChatPage(page, req, res, pathname));
@@ -142,9 +178,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     parameterOverrides: options.parameterOverrides,
   });
   model.warnings.forEach((w) => log.warn(w));
+  const iam = new LocalIam(model, options.iam ?? 'enforce');
+  iam.warnings().forEach((w) => log.warn(w));
+  const faults = new Faults(options.faults ?? {});
+  const throttle = new StageThrottle(readStageThrottling(model));
+  const throttling = (options.throttling ?? true) && throttle.active;
   const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
 
   const services: Services = {};
+  services.aws = new AwsFrontDoor({ model, iam, faults, log, connection: (id) => services.gateway?.open(id) });
   const server = createServer(requestHandler(services, log));
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
@@ -170,7 +212,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // All four settle before going on, so that a failure leaves nothing listening behind.
     const [listening, storeStart, building, paging] = await Promise.allSettled([
       listen(server, options.port ?? 3001, host),
-      startStore({ port: options.dynamodbPort ?? 8000, host: '127.0.0.1', dataDir: options.dataDir }),
+      startStore({
+        port: options.dynamodbPort ?? 8000,
+        host: '127.0.0.1',
+        dataDir: options.dataDir,
+        intercept: (listener) => (services.aws as AwsFrontDoor).wrapStore(listener),
+      }),
       buildAll(model, buildRoot),
       loadChatPage(PROJECT_DIR, `/${model.stage}`),
     ]);
@@ -199,7 +246,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
       const pool = pools.get(functionId);
       if (pool) {
-        return pool.invoke(event).then((outcome) => {
+        const timeoutMs = faults.invocationTimeout(functionId);
+        return pool.invoke(event, undefined, timeoutMs === undefined ? {} : { timeoutMs }).then((outcome) => {
           const entry = (stats[functionId] ??= { invocations: 0, errors: 0, coldStarts: 0 });
           entry.invocations += 1;
           if (outcome.error) entry.errors += 1;
@@ -210,9 +258,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
       return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
     };
-    services.gateway = new WebSocketGateway({ model, limits, log, invoke, port: () => port });
+    services.gateway = new WebSocketGateway({
+      model, limits, log, invoke, port: () => port, ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
+    });
     services.management = new ManagementApi({ stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes });
-    services.sqs = new LocalSqs({ model, log, origin: () => origin, invoke, maxConcurrency: options.maxConcurrency ?? 8 });
+    services.sqs = new LocalSqs({
+      model,
+      log,
+      origin: () => origin,
+      invoke,
+      maxConcurrency: options.maxConcurrency ?? 8,
+      authorize: (functionId, action, queueName) => (services.aws as AwsFrontDoor).poller(functionId, action, queueName),
+    });
     services.page = page.files;
     stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
@@ -228,6 +285,22 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       startupMs: performance.now() - started,
       invoke,
       stats: () => structuredClone(stats),
+      iam: {
+        get mode() {
+          return iam.mode;
+        },
+        usage: () => iam.usage(),
+        denied: () => iam.denied(),
+        report: () => iam.report(),
+        reset: () => iam.reset(),
+      },
+      faults: {
+        set: (next) => faults.set(next),
+        current: () => faults.current,
+        stats: () => faults.stats(),
+        resetStats: () => faults.resetStats(),
+      },
+      throttling: () => throttle.stats(),
       close: shutdown,
     };
   } catch (e: unknown) {

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
 import type { BuildOutput } from './build.js';
+import { accessKeyIdFor, secretAccessKeyFor } from './iam.js';
 import { FunctionPool } from './lambda-pool.js';
 import type { FunctionModel, TemplateModel } from './template.js';
 
@@ -60,9 +61,9 @@ export function lambdaEnvironment(fn: FunctionModel, model: TemplateModel, build
     LAMBDA_TASK_ROOT: built?.taskRoot ?? fn.codeUri,
     _HANDLER: fn.handler,
     NODE_PATH: [...layerPaths, build.runtimeNodeModules].join(delimiter),
-    // Local wiring.
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
+    // Local wiring. The credentials are the function's own: local/iam.ts attributes its calls by them.
+    AWS_ACCESS_KEY_ID: accessKeyIdFor(fn.logicalId),
+    AWS_SECRET_ACCESS_KEY: secretAccessKeyFor(fn.logicalId),
     AWS_CONFIG_FILE: noAwsConfig,
     AWS_SHARED_CREDENTIALS_FILE: noAwsConfig,
     AWS_EC2_METADATA_DISABLED: 'true',

@@ -77,7 +77,8 @@ class Sandbox {
     else stream.resume();
   }
 
-  async invoke(event: unknown, requestId: string): Promise<InvokeOutcome> {
+  /** `timeoutMs` cuts this invocation's time short (an injected timeout); the function's Timeout otherwise. */
+  async invoke(event: unknown, requestId: string, timeoutMs = this.config.timeoutMs): Promise<InvokeOutcome> {
     const started = performance.now();
     let initMs: number | undefined;
     try {
@@ -95,7 +96,7 @@ class Sandbox {
     }
     const invokeStarted = performance.now();
     const id = ++this.nextId;
-    const deadline = Date.now() + this.config.timeoutMs;
+    const deadline = Date.now() + timeoutMs;
     const message: InvokeMessage = { type: 'invoke', id, event: JSON.stringify(event), requestId, deadline };
     let timer: NodeJS.Timeout | undefined;
     const reply = await new Promise<WorkerMessage>((resolve) => {
@@ -105,7 +106,7 @@ class Sandbox {
         void this.worker.terminate();
         const seconds = (this.config.timeoutMs / 1000).toFixed(2);
         resolve({ type: 'error', id, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${seconds} seconds` } });
-      }, this.config.timeoutMs);
+      }, timeoutMs);
       this.worker.postMessage(message);
     });
     clearTimeout(timer);
@@ -168,7 +169,7 @@ export class FunctionPool {
   }
 
   /** Runs one invocation; never rejects (failures are outcomes with an error, as Lambda reports them). */
-  async invoke(event: unknown, requestId: string = randomUUID()): Promise<InvokeOutcome> {
+  async invoke(event: unknown, requestId: string = randomUUID(), options: { timeoutMs?: number } = {}): Promise<InvokeOutcome> {
     this.inFlight += 1;
     const started = performance.now();
     try {
@@ -180,7 +181,7 @@ export class FunctionPool {
         return { requestId, error, durationMs: performance.now() - started };
       }
       try {
-        return await sandbox.invoke(event, requestId);
+        return await sandbox.invoke(event, requestId, options.timeoutMs);
       } finally {
         this.release(sandbox);
       }

@@ -35,6 +35,11 @@ export interface SqsOptions {
   invoke(functionId: string, event: unknown): Promise<InvokeOutcome>;
   /** Most batches one mapping has in flight at once (unless the mapping says fewer). */
   maxConcurrency: number;
+  /**
+   * What the event source mapping does with the function's execution role (local/iam.ts):
+   * false when `action` (sqs:ReceiveMessage, sqs:DeleteMessage, ...) is denied on the queue.
+   */
+  authorize?(functionId: string, action: string, queueName: string): boolean;
 }
 
 class SqsError extends Error {
@@ -219,7 +224,10 @@ export class LocalSqs {
     const queue = [...this.queues.values()].find((q) => q.model.logicalId === mapping.queueId);
     if (!queue) return;
     const limit = Math.min(mapping.maximumConcurrency ?? Infinity, this.options.maxConcurrency);
+    const may = (action: string): boolean => this.options.authorize?.(mapping.functionId, action, queue.model.queueName) ?? true;
     while ((this.inFlight.get(mapping) ?? 0) < limit && !this.closed) {
+      // Lambda reads the queue's attributes, then polls, with the function's role.
+      if (!may('sqs:GetQueueAttributes') || !may('sqs:ReceiveMessage')) return;
       const batch = this.receive(queue, mapping.batchSize);
       if (batch.length === 0) return;
       this.inFlight.set(mapping, (this.inFlight.get(mapping) ?? 0) + 1);
@@ -258,8 +266,9 @@ export class LocalSqs {
       const failures = (outcome.payload as { batchItemFailures?: { itemIdentifier?: string }[] } | undefined)?.batchItemFailures ?? [];
       failed = new Set(failures.map((f) => String(f.itemIdentifier)));
     }
-    for (const message of batch) {
-      if (!failed.has(message.messageId) && message.receiptHandle) this.delete(queue, message.receiptHandle);
+    const done = batch.filter((message) => !failed.has(message.messageId) && message.receiptHandle);
+    if (done.length > 0 && (this.options.authorize?.(mapping.functionId, 'sqs:DeleteMessage', queue.model.queueName) ?? true)) {
+      for (const message of done) this.delete(queue, message.receiptHandle as string);
     }
     const status = outcome.error ? 'error' : failed.size > 0 ? `${failed.size}/${batch.length} failed` : `${batch.length} message(s)`;
     this.options.log.invocation({ route: `sqs:${queue.model.queueName}`, functionId: mapping.functionId, outcome, status });

@@ -3,6 +3,7 @@
  * 127.0.0.1 for the functions and for any other tool; the template's tables created in it; and
  * TTL deletion, which dynalite lacks, emulated by a periodic sweep.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,8 +38,11 @@ export function storeClient(endpoint: string): DynamoDBClient {
   });
 }
 
+/** What every request to the store passes through first (local/aws-gateway.ts: IAM, faults). */
+export type StoreInterceptor = (listener: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => void;
+
 /** Starts dynalite on host:port (0: any free port); `dataDir` keeps the data on disk. */
-export async function startStore(options: { port: number; host?: string; dataDir?: string }): Promise<LocalStore> {
+export async function startStore(options: { port: number; host?: string; dataDir?: string; intercept?: StoreInterceptor }): Promise<LocalStore> {
   const host = options.host ?? '127.0.0.1';
   let path: string | undefined;
   if (options.dataDir) {
@@ -46,6 +50,13 @@ export async function startStore(options: { port: number; host?: string; dataDir
     mkdirSync(path, { recursive: true });
   }
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path ? { path } : {}) });
+  if (options.intercept) {
+    const [listener] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+    if (listener) {
+      server.removeAllListeners('request');
+      server.on('request', options.intercept(listener));
+    }
+  }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
       reject(e.code === 'EADDRINUSE'

@@ -105,14 +105,22 @@ export interface TemplateModel {
   pseudo: PseudoParameters;
   /** Warnings about what the local runtime skips. */
   warnings: string[];
+  /** The template's resources as written (for what the model does not carry: IAM policies, stage settings). */
+  resources: Record<string, TemplateResource>;
+  /** The template's Globals section as written. */
+  globals: Record<string, unknown>;
+  /** Resolves intrinsic functions in a value taken from `resources`, with this model's parameters. */
+  resolve(value: unknown): unknown;
 }
+
+export interface TemplateResource { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
 
 export interface TemplateOptions {
   parameterOverrides?: Record<string, string>;
   region?: string;
 }
 
-interface Resource { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+type Resource = TemplateResource;
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -426,5 +434,8 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
 
   return {
     path: absolute, dir, ...api, functions, layers, tables, queues, queueMappings, pseudo: reader.ctx.pseudo, warnings: reader.warnings,
+    resources: reader.resources,
+    globals: isRecord(reader.doc.Globals) ? reader.doc.Globals : {},
+    resolve: (value) => reader.resolve(value),
   };
 }

@@ -38,6 +38,8 @@ export interface GatewayOptions {
   invoke(functionId: string, event: WebSocketEvent): Promise<InvokeOutcome>;
   /** The port the server listens on (X-Forwarded-Port). */
   port(): number;
+  /** Stage throttling (local/throttle.ts): false when the route's bucket is empty (429). */
+  admit?(routeKey: string): boolean;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -120,6 +122,10 @@ export class WebSocketGateway {
       stage: model.stage,
       apiId: model.apiId,
     };
+    if (this.options.admit && !this.options.admit('$connect')) {
+      this.options.log.info('$connect throttled: 429 Too Many Requests');
+      return refuse(socket, 429, '{"message":"Too Many Requests"}');
+    }
     const route = model.routes.get('$connect');
     if (route) {
       const requestId = gatewayId();
@@ -204,6 +210,9 @@ export class WebSocketGateway {
     if (!route || routeKey === undefined) {
       this.options.log.info(`message on ${conn.connectionId}: no route and no $default: Forbidden`);
       return this.send(conn, gatewayErrorFrame('Forbidden', conn.connectionId, requestId));
+    }
+    if (this.options.admit && !this.options.admit(routeKey)) {
+      return this.send(conn, gatewayErrorFrame('Too Many Requests', conn.connectionId, requestId));
     }
     void this.route(conn, routeKey, route.functionId, route.twoWay, body, requestId);
   }

@@ -1,0 +1,316 @@
+/**
+ * Faults injected by the local runtime (off unless asked for): what AWS does on a bad day, so
+ * that the handlers' answer to it can be tested locally.
+ *
+ * - Management API posts (PostToConnection from a function): a share answered 410 Gone (the
+ *   connection is then really gone: the runtime drops it, the client sees 1006 and $disconnect
+ *   runs, as for a client whose network vanished), 429 LimitExceededException or 500.
+ * - DynamoDB calls from a function: a share answered ProvisionedThroughputExceededException,
+ *   ThrottlingException (both 400) or 500 InternalServerError, before they reach the store (so
+ *   a faulted call has no effect); `down` makes the store unreachable for every caller (each
+ *   request's connection is reset, as if the store had stopped).
+ * - Handler timeouts: a share of invocations run out of time after `afterMs` (default at once):
+ *   the sandbox is ended as Lambda ends a function that reaches its Timeout.
+ *
+ * A share is chosen per logical call (the SDK's amz-sdk-invocation-id): the chosen call fails
+ * on its first `attempts` attempts (default 1) and then goes through, which is what a transient
+ * throttle looks like to the SDK's retries. With `attempts` at the SDK's maxAttempts or more it
+ * never goes through. Choices come from a seeded generator: the same seed and the same traffic
+ * give the same faults.
+ *
+ * `npm start` takes them from LOCAL_FAULTS (or --faults), e.g.
+ *   LOCAL_FAULTS='post429=10%,post500=5%,dynamodbThrottling=10%,timeout=1%,seed=7'
+ */
+
+export interface PostFaults {
+  /** Share of posts answered 410 GoneException (the connection is dropped). */
+  gone?: number;
+  /** Share answered 429 LimitExceededException. */
+  throttle?: number;
+  /** Share answered 500. */
+  error?: number;
+  /** Attempts of a chosen call that fail before it goes through (default 1). */
+  attempts?: number;
+}
+
+export interface DynamoDbFaults {
+  /** Share answered 400 ProvisionedThroughputExceededException. */
+  throughput?: number;
+  /** Share answered 400 ThrottlingException. */
+  throttling?: number;
+  /** Share answered 500 InternalServerError. */
+  error?: number;
+  attempts?: number;
+  /** The store is unreachable: every request (from anyone) has its connection reset. */
+  down?: boolean;
+}
+
+export interface TimeoutFaults {
+  /** Share of invocations that time out. */
+  share: number;
+  /** Only these functions (logical ids); default: every function. */
+  functions?: string[];
+  /** When the chosen invocation times out (default 0: at once, before it can do anything). */
+  afterMs?: number;
+}
+
+export interface FaultOptions {
+  seed?: number;
+  post?: PostFaults;
+  dynamodb?: DynamoDbFaults;
+  timeout?: TimeoutFaults;
+}
+
+export type PostFault = 'gone' | 'throttle' | 'error';
+export type DynamoDbFault = 'throughput' | 'throttling' | 'error';
+
+export interface FaultKindStats {
+  /** Logical calls that reached the fault injector (retries not counted again). */
+  calls: number;
+  /** Attempts answered with a fault, by kind. */
+  injected: Record<string, number>;
+  /** Logical calls that were faulted at least once. */
+  faultedCalls: number;
+  /** Faulted calls whose later attempt went through (the SDK retried). */
+  recovered: number;
+  /** Milliseconds between a faulted attempt and the retry that followed (min, median, max). */
+  retryDelayMs: { min: number; median: number; max: number } | undefined;
+}
+
+export interface FaultStats {
+  post: FaultKindStats;
+  dynamodb: FaultKindStats;
+  /** Invocations made to time out, per function. */
+  timeouts: Record<string, number>;
+  /** Requests refused while the store was down. */
+  storeDownRequests: number;
+}
+
+/** mulberry32: small, fast, seedable. */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The attempt number and invocation id the SDK puts on each request (amz-sdk-request, amz-sdk-invocation-id). */
+export function sdkAttempt(headers: Record<string, string | string[] | undefined>): { invocationId?: string; attempt: number } {
+  const request = String(headers['amz-sdk-request'] ?? '');
+  const attempt = Number(/attempt=(\d+)/.exec(request)?.[1] ?? 1);
+  const id = headers['amz-sdk-invocation-id'];
+  return { invocationId: typeof id === 'string' ? id : undefined, attempt };
+}
+
+interface Tracked { kind: string; failuresLeft: number; lastFaultAt: number; recovered: boolean }
+
+class FaultTrack<K extends string> {
+  readonly stats: FaultKindStats = { calls: 0, injected: {}, faultedCalls: 0, recovered: 0, retryDelayMs: undefined };
+  private readonly calls = new Map<string, Tracked>();
+  private readonly delays: number[] = [];
+
+  /**
+   * The fault for this attempt, if any. `choose` draws the kind for a new logical call;
+   * `attempts` is how many of its attempts fail.
+   */
+  decide(headers: Record<string, string | string[] | undefined>, choose: () => K | undefined, attempts: number): K | undefined {
+    const { invocationId, attempt } = sdkAttempt(headers);
+    const tracked = invocationId ? this.calls.get(invocationId) : undefined;
+    if (tracked) {
+      if (tracked.failuresLeft > 0) {
+        tracked.failuresLeft -= 1;
+        this.delays.push(Date.now() - tracked.lastFaultAt);
+        tracked.lastFaultAt = Date.now();
+        this.count(tracked.kind);
+        return tracked.kind as K;
+      }
+      if (!tracked.recovered) {
+        tracked.recovered = true;
+        this.stats.recovered += 1;
+        this.delays.push(Date.now() - tracked.lastFaultAt);
+      }
+      return undefined;
+    }
+    if (attempt > 1 && invocationId) return undefined; // a retry of a call seen before tracking began
+    this.stats.calls += 1;
+    const kind = choose();
+    if (kind === undefined) return undefined;
+    this.stats.faultedCalls += 1;
+    this.count(kind);
+    if (invocationId) {
+      if (this.calls.size > 50_000) this.calls.clear();
+      this.calls.set(invocationId, { kind, failuresLeft: Math.max(0, attempts - 1), lastFaultAt: Date.now(), recovered: false });
+    }
+    return kind;
+  }
+
+  /** A call that will not be retried (410): it is not waited for. */
+  final(headers: Record<string, string | string[] | undefined>): void {
+    const { invocationId } = sdkAttempt(headers);
+    if (invocationId) this.calls.delete(invocationId);
+  }
+
+  private count(kind: string): void {
+    this.stats.injected[kind] = (this.stats.injected[kind] ?? 0) + 1;
+  }
+
+  snapshot(): FaultKindStats {
+    const sorted = [...this.delays].sort((a, b) => a - b);
+    return {
+      ...this.stats,
+      injected: { ...this.stats.injected },
+      retryDelayMs: sorted.length === 0 ? undefined : {
+        min: sorted[0] as number,
+        median: sorted[Math.floor(sorted.length / 2)] as number,
+        max: sorted[sorted.length - 1] as number,
+      },
+    };
+  }
+}
+
+export class Faults {
+  private options: FaultOptions = {};
+  private random: () => number = generator(1);
+  private post = new FaultTrack<PostFault>();
+  private dynamodb = new FaultTrack<DynamoDbFault>();
+  private timeouts: Record<string, number> = {};
+  private storeDown = 0;
+
+  constructor(options: FaultOptions = {}) {
+    this.set(options);
+  }
+
+  /** Replaces the faults (and restarts the generator from the seed); counters are kept. */
+  set(options: FaultOptions): void {
+    this.options = structuredClone(options);
+    this.random = generator(options.seed ?? 1);
+  }
+
+  get current(): FaultOptions {
+    return structuredClone(this.options);
+  }
+
+  /** True when some fault is configured. */
+  get active(): boolean {
+    const { post, dynamodb, timeout } = this.options;
+    return Boolean((post && (post.gone || post.throttle || post.error)) ||
+      (dynamodb && (dynamodb.throughput || dynamodb.throttling || dynamodb.error || dynamodb.down)) || (timeout && timeout.share));
+  }
+
+  private pick<K extends string>(shares: [K, number | undefined][]): K | undefined {
+    const r = this.random();
+    let sum = 0;
+    for (const [kind, share] of shares) {
+      sum += share ?? 0;
+      if (r < sum) return kind;
+    }
+    return undefined;
+  }
+
+  /** The fault for a PostToConnection attempt by a function, if any. */
+  postFault(headers: Record<string, string | string[] | undefined>): PostFault | undefined {
+    const p = this.options.post;
+    if (!p) return undefined;
+    const fault = this.post.decide(headers, () => this.pick<PostFault>([['gone', p.gone], ['throttle', p.throttle], ['error', p.error]]), p.attempts ?? 1);
+    if (fault === 'gone') this.post.final(headers);
+    return fault;
+  }
+
+  /** The fault for a DynamoDB attempt by a function, if any. */
+  dynamodbFault(headers: Record<string, string | string[] | undefined>): DynamoDbFault | undefined {
+    const d = this.options.dynamodb;
+    if (!d) return undefined;
+    return this.dynamodb.decide(headers, () => this.pick<DynamoDbFault>([['throughput', d.throughput], ['throttling', d.throttling], ['error', d.error]]), d.attempts ?? 1);
+  }
+
+  /** True while the store is to look stopped (counts the request refused). */
+  storeIsDown(): boolean {
+    if (!this.options.dynamodb?.down) return false;
+    this.storeDown += 1;
+    return true;
+  }
+
+  /** For an invocation about to start: the timeout to impose (ms), or undefined to run normally. */
+  invocationTimeout(functionId: string): number | undefined {
+    const t = this.options.timeout;
+    if (!t || !t.share) return undefined;
+    if (t.functions && !t.functions.includes(functionId)) return undefined;
+    if (this.random() >= t.share) return undefined;
+    this.timeouts[functionId] = (this.timeouts[functionId] ?? 0) + 1;
+    return Math.max(0, t.afterMs ?? 0);
+  }
+
+  stats(): FaultStats {
+    return { post: this.post.snapshot(), dynamodb: this.dynamodb.snapshot(), timeouts: { ...this.timeouts }, storeDownRequests: this.storeDown };
+  }
+
+  /** Forgets the counters. */
+  resetStats(): void {
+    this.post = new FaultTrack<PostFault>();
+    this.dynamodb = new FaultTrack<DynamoDbFault>();
+    this.timeouts = {};
+    this.storeDown = 0;
+  }
+}
+
+/** Reads `post429=10%,post500=0.05,dynamodbThrottling=10%,timeout=1%,timeoutFunctions=A+B,seed=7` (LOCAL_FAULTS). */
+export function parseFaults(spec: string | undefined): FaultOptions | undefined {
+  if (!spec || !spec.trim()) return undefined;
+  const options: FaultOptions = {};
+  const share = (key: string, value: string): number => {
+    const n = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
+    if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`LOCAL_FAULTS: ${key} must be a share (0..1 or 0%..100%), got "${value}"`);
+    return n;
+  };
+  const int = (key: string, value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`LOCAL_FAULTS: ${key} must be a whole number, got "${value}"`);
+    return n;
+  };
+  for (const pair of spec.split(/[,\s]+/).filter(Boolean)) {
+    const at = pair.indexOf('=');
+    const key = at < 0 ? pair : pair.slice(0, at);
+    const value = at < 0 ? 'true' : pair.slice(at + 1);
+    const post = (options.post ??= {});
+    const dynamodb = (options.dynamodb ??= {});
+    switch (key) {
+      case 'seed': options.seed = int(key, value); break;
+      case 'post410': post.gone = share(key, value); break;
+      case 'post429': post.throttle = share(key, value); break;
+      case 'post500': post.error = share(key, value); break;
+      case 'postAttempts': post.attempts = int(key, value); break;
+      case 'dynamodbThroughput': dynamodb.throughput = share(key, value); break;
+      case 'dynamodbThrottling': dynamodb.throttling = share(key, value); break;
+      case 'dynamodb500': dynamodb.error = share(key, value); break;
+      case 'dynamodbAttempts': dynamodb.attempts = int(key, value); break;
+      case 'dynamodbDown': dynamodb.down = value !== 'false' && value !== '0'; break;
+      case 'timeout': options.timeout = { ...options.timeout, share: share(key, value) }; break;
+      case 'timeoutFunctions': options.timeout = { share: 0, ...options.timeout, functions: value.split('+').filter(Boolean) }; break;
+      case 'timeoutAfterMs': options.timeout = { share: 0, ...options.timeout, afterMs: int(key, value) }; break;
+      default:
+        throw new Error(`LOCAL_FAULTS: unknown fault "${key}" (post410, post429, post500, postAttempts, dynamodbThroughput, ` +
+          'dynamodbThrottling, dynamodb500, dynamodbAttempts, dynamodbDown, timeout, timeoutFunctions, timeoutAfterMs, seed)');
+    }
+  }
+  return options;
+}
+
+/** One line for the banner: what is injected. */
+export function describeFaults(options: FaultOptions): string {
+  const pct = (n: number | undefined): string => `${Math.round((n ?? 0) * 1000) / 10}%`;
+  const parts: string[] = [];
+  const { post, dynamodb, timeout } = options;
+  if (post?.gone) parts.push(`${pct(post.gone)} posts 410`);
+  if (post?.throttle) parts.push(`${pct(post.throttle)} posts 429`);
+  if (post?.error) parts.push(`${pct(post.error)} posts 500`);
+  if (dynamodb?.throughput) parts.push(`${pct(dynamodb.throughput)} DynamoDB ProvisionedThroughputExceeded`);
+  if (dynamodb?.throttling) parts.push(`${pct(dynamodb.throttling)} DynamoDB Throttling`);
+  if (dynamodb?.error) parts.push(`${pct(dynamodb.error)} DynamoDB 500`);
+  if (dynamodb?.down) parts.push('DynamoDB down');
+  if (timeout?.share) parts.push(`${pct(timeout.share)} invocations time out${timeout.functions ? ` (${timeout.functions.join(', ')})` : ''}`);
+  return parts.join(', ');
+}
