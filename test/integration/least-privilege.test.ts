@@ -1,0 +1,175 @@
+/**
+ * Least privilege, proven on the real handlers: template.yaml behind the local runtime with
+ * IAM enforced (local/iam.ts), every route and the fan-out path driven by real ws clients
+ * through the behaviours that need each permission, then, for each function, every (action,
+ * resource) its policies grant was used at least once, and no call was denied. And statically:
+ * no grant is a wildcard action or "*" resource, and every resource is one of this stack's
+ * tables, indexes, queues or its API stage's @connections.
+ *
+ * Out of scope: the X-Ray write policy SAM adds for `Tracing: Active` (not in the template's
+ * Policies; traces are not emulated), and CloudWatch Logs (AWSLambdaBasicExecutionRole).
+ */
+import { PutItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { expect } from 'chai';
+import type { FunctionReport, LocalRuntime } from '../../local/index';
+import { connect, eventually, PROJECT_TEMPLATE, startRuntime, storeClient, type Client } from './helpers';
+
+const V1 = ['chat.v1'];
+
+interface Frame { type: string; [key: string]: unknown }
+
+/** The next chat.v1 frame of `type` (other frames, e.g. presence, are skipped). */
+async function frameOf(client: Client, type: string, timeoutMs = 10_000): Promise<Frame> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = await client.next(Math.max(1, deadline - Date.now()));
+    const frame = JSON.parse(text) as Frame;
+    if (frame.type === type) return frame;
+  }
+}
+
+describe('least privilege (template.yaml, IAM enforced, every route and the fan-out path)', function () {
+  this.timeout(60_000);
+  let runtime: LocalRuntime;
+  let db: DynamoDBClient;
+  const clients: Client[] = [];
+  let reports: FunctionReport[] = [];
+  const room = (label: string): string => `lp-${label}-${process.pid.toString(36)}-${Date.now().toString(36)}`;
+
+  const join = async (r: string, name: string, protocols: string[] = V1): Promise<Client> => {
+    const client = await connect(`${runtime.wsUrl}?room=${r}&name=${name}`, { protocols } as never);
+    clients.push(client);
+    return client;
+  };
+
+  /** A connection the table has but API Gateway no longer knows (its $disconnect was lost), past the connect grace. */
+  const staleConnection = async (r: string, id: string): Promise<string> => {
+    const now = Date.now();
+    await db.send(new PutItemCommand({
+      TableName: runtime.tables.ConnectionsTable,
+      Item: {
+        connectionId: { S: id }, room: { S: r }, name: { S: 'ghost' }, protocol: { S: 'chat.v1' },
+        connectedAt: { N: String(now - 5 * 60_000) }, expiresAt: { N: String(Math.floor(now / 1000) + 3600) },
+        rateWindow: { N: '0' }, rateCount: { N: '0' },
+      },
+    }));
+    return id;
+  };
+
+  const removed = (id: string, what: string): Promise<true> => eventually(async () => {
+    const { Item } = await db.send(new GetItemCommand({ TableName: runtime.tables.ConnectionsTable, Key: { connectionId: { S: id } } }));
+    return Item === undefined ? true : undefined;
+  }, 10_000, what);
+
+  before(async () => {
+    runtime = await startRuntime({
+      templatePath: PROJECT_TEMPLATE,
+      iam: 'enforce',
+      prewarm: true,
+      // Rooms of more than 2 recipients go through the fan-out queue; 3 messages per 10 s per connection.
+      parameterOverrides: { FanoutThreshold: '2', FanoutShardSize: '2', MessageRateLimit: '3' },
+    });
+    db = storeClient(runtime);
+  });
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close()));
+    db?.destroy();
+    await runtime?.close();
+  });
+
+  it('drives every route and the fan-out path through the behaviours that need each permission', async () => {
+    // $connect: presence to the room, and a stale connection found on the way (BatchWriteItem).
+    const small = room('small');
+    const alice = await join(small, 'alice');
+    const ghost1 = await staleConnection(small, 'ghost1AAAAAAAAA=');
+    const bob = await join(small, 'bob');
+    expect(await frameOf(alice, 'presence')).to.include({ event: 'join', name: 'bob' });
+    await removed(ghost1, '$connect removes the stale connection it posted to');
+
+    // sendmessage, direct (2 recipients, the threshold): stored, posted, a stale connection removed.
+    alice.send({ action: 'sendmessage', message: 'hello small room' }); // 3 recipients: through the queue
+    expect(await frameOf(bob, 'message')).to.include({ text: 'hello small room' });
+    const solo = room('solo');
+    const dave = await join(solo, 'dave');
+    const ghost2 = await staleConnection(solo, 'ghost2AAAAAAAAA=');
+    dave.send({ action: 'sendmessage', message: 'hello solo room' });
+    expect(await frameOf(dave, 'message')).to.include({ text: 'hello solo room' });
+    await removed(ghost2, 'sendmessage removes the stale connection it posted to');
+
+    // sendmessage past the rate limit: the rate_limited error (GetItem on the way).
+    const limited = await join(room('rate'), 'carol');
+    for (let i = 0; i < 4; i += 1) limited.send({ action: 'sendmessage', message: `m${i}` });
+    expect(await frameOf(limited, 'error')).to.include({ code: 'rate_limited' });
+
+    // $default (GetConnection, then the info reply), history, members.
+    bob.send({ hello: 'there' }); // no action: $default
+    expect(await frameOf(bob, 'info')).to.have.property('connectionID');
+    bob.send({ action: 'history', limit: 10 });
+    const page = await frameOf(bob, 'history');
+    expect((page.messages as { text: string }[]).map((m) => m.text)).to.include('hello small room');
+    bob.send({ action: 'members' });
+    expect((await frameOf(bob, 'members')).members).to.deep.include({ name: 'alice' });
+
+    // The fan-out path: a room larger than the threshold, sharded through the queue, a stale
+    // connection in a shard removed by FanoutFunction.
+    const large = room('large');
+    const members = [await join(large, 'l1'), await join(large, 'l2'), await join(large, 'l3')];
+    const ghost3 = await staleConnection(large, 'ghost3AAAAAAAAA=');
+    members[0]?.send({ action: 'sendmessage', message: 'hello large room' });
+    for (const member of members) expect(await frameOf(member, 'message', 15_000)).to.include({ text: 'hello large room' });
+    await removed(ghost3, 'FanoutFunction removes the stale connection of its shard');
+
+    // $disconnect: removed, the leave announced, a stale connection removed on the way.
+    const ghost4 = await staleConnection(small, 'ghost4AAAAAAAAA=');
+    await bob.close();
+    expect(await frameOf(alice, 'presence')).to.include({ event: 'leave', name: 'bob' });
+    await removed(ghost4, '$disconnect removes the stale connection it posted to');
+
+    await eventually(async () => (runtime.stats().FanoutFunction?.invocations ?? 0) > 0 ? true : undefined, 10_000, 'FanoutFunction ran');
+    reports = runtime.iam.report();
+  });
+
+  it('denied no call of any function', () => {
+    expect(reports, 'the scenario ran').to.not.be.empty;
+    const denied = reports.flatMap((r) => r.denied.map((d) => `${d.functionId}: ${d.action} on ${d.resource} (${d.reason})`));
+    expect(denied, 'calls the template does not allow').to.deep.equal([]);
+  });
+
+  it('used every permission each function is granted (an unused one is excess)', () => {
+    expect(reports, 'the scenario ran').to.not.be.empty;
+    const lines: string[] = [];
+    const unused: string[] = [];
+    for (const report of reports) {
+      expect(report.enforceable, `${report.functionId} is enforced (${report.notes.join('; ')})`).to.equal(true);
+      const used = report.grants.filter((g) => g.used > 0).length;
+      lines.push(`${report.functionId.padEnd(20)} ${used}/${report.grants.length} grants used, ${report.used.length} (action, resource) called, ${report.denied.length} denied`);
+      for (const grant of report.grants) if (grant.used === 0) unused.push(`${report.functionId}: ${grant.action} on ${grant.resource} (${grant.source})`);
+    }
+    console.log(`      least privilege:\n${lines.map((l) => `        ${l}`).join('\n')}`);
+    expect(unused, 'granted but never used').to.deep.equal([]);
+  });
+
+  it('grants no wildcard action, no "*" resource, only this stack\'s tables, indexes, queues and API stage', () => {
+    const { pseudo, apiId, stage } = runtime.template;
+    const arn = (service: string, rest: string): string => `arn:${pseudo.partition}:${service}:${pseudo.region}:${pseudo.accountId}:${rest}`;
+    const scoped = new Set<string>();
+    for (const table of runtime.template.tables.values()) {
+      const tableArn = arn('dynamodb', `table/${table.tableName}`);
+      scoped.add(tableArn);
+      for (const index of [...table.globalSecondaryIndexes, ...table.localSecondaryIndexes]) scoped.add(`${tableArn}/index/${index.IndexName}`);
+    }
+    for (const queue of runtime.template.queues.values()) scoped.add(queue.arn);
+    const connections = new RegExp(`^${arn('execute-api', `${apiId}/${stage}`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(GET|POST|DELETE)/@connections/\\*$`);
+    const problems: string[] = [];
+    for (const report of runtime.iam.report()) {
+      for (const grant of report.grants) {
+        const where = `${report.functionId} ${grant.source}: ${grant.action} on ${grant.resource}`;
+        if (/[*?]/.test(grant.action)) problems.push(`${where}: wildcard action`);
+        if (grant.resource === '*') problems.push(`${where}: every resource`);
+        else if (!scoped.has(grant.resource) && !connections.test(grant.resource)) problems.push(`${where}: not one of this stack's resources`);
+      }
+    }
+    expect(problems).to.deep.equal([]);
+  });
+});
