@@ -33,7 +33,6 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
   let runtime: LocalRuntime;
   let db: DynamoDBClient;
   const clients: Client[] = [];
-  let reports: FunctionReport[] = [];
   const room = (label: string): string => `lp-${label}-${process.pid.toString(36)}-${Date.now().toString(36)}`;
 
   const join = async (r: string, name: string, protocols: string[] = V1): Promise<Client> => {
@@ -127,24 +126,26 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
     await removed(ghost4, '$disconnect removes the stale connection it posted to');
 
     await eventually(async () => (runtime.stats().FanoutFunction?.invocations ?? 0) > 0 ? true : undefined, 10_000, 'FanoutFunction ran');
-    reports = runtime.iam.report();
   });
 
+  // Read after the scenario, however far it went: a denial that stopped it shows here.
+  const report = (): FunctionReport[] => runtime.iam.report();
+
   it('denied no call of any function', () => {
-    expect(reports, 'the scenario ran').to.not.be.empty;
+    const reports = report();
     const denied = reports.flatMap((r) => r.denied.map((d) => `${d.functionId}: ${d.action} on ${d.resource} (${d.reason})`));
     expect(denied, 'calls the template does not allow').to.deep.equal([]);
   });
 
   it('used every permission each function is granted (an unused one is excess)', () => {
-    expect(reports, 'the scenario ran').to.not.be.empty;
+    const reports = report();
     const lines: string[] = [];
     const unused: string[] = [];
-    for (const report of reports) {
-      expect(report.enforceable, `${report.functionId} is enforced (${report.notes.join('; ')})`).to.equal(true);
-      const used = report.grants.filter((g) => g.used > 0).length;
-      lines.push(`${report.functionId.padEnd(20)} ${used}/${report.grants.length} grants used, ${report.used.length} (action, resource) called, ${report.denied.length} denied`);
-      for (const grant of report.grants) if (grant.used === 0) unused.push(`${report.functionId}: ${grant.action} on ${grant.resource} (${grant.source})`);
+    for (const fn of reports) {
+      expect(fn.enforceable, `${fn.functionId} is enforced (${fn.notes.join('; ')})`).to.equal(true);
+      const used = fn.grants.filter((g) => g.used > 0).length;
+      lines.push(`${fn.functionId.padEnd(20)} ${used}/${fn.grants.length} grants used, ${fn.used.length} (action, resource) called, ${fn.denied.length} denied`);
+      for (const grant of fn.grants) if (grant.used === 0) unused.push(`${fn.functionId}: ${grant.action} on ${grant.resource} (${grant.source})`);
     }
     console.log(`      least privilege:\n${lines.map((l) => `        ${l}`).join('\n')}`);
     expect(unused, 'granted but never used').to.deep.equal([]);
@@ -162,9 +163,9 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
     for (const queue of runtime.template.queues.values()) scoped.add(queue.arn);
     const connections = new RegExp(`^${arn('execute-api', `${apiId}/${stage}`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/(GET|POST|DELETE)/@connections/\\*$`);
     const problems: string[] = [];
-    for (const report of runtime.iam.report()) {
-      for (const grant of report.grants) {
-        const where = `${report.functionId} ${grant.source}: ${grant.action} on ${grant.resource}`;
+    for (const fn of report()) {
+      for (const grant of fn.grants) {
+        const where = `${fn.functionId} ${grant.source}: ${grant.action} on ${grant.resource}`;
         if (/[*?]/.test(grant.action)) problems.push(`${where}: wildcard action`);
         if (grant.resource === '*') problems.push(`${where}: every resource`);
         else if (!scoped.has(grant.resource) && !connections.test(grant.resource)) problems.push(`${where}: not one of this stack's resources`);
