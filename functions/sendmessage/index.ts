@@ -22,10 +22,12 @@ export const handler = websocketHandler(async (event) => {
   const sender = await recordMessageSent(connectionId);
   const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 
-  const message = await saveMessage({ room: sender.room, name: sender.name, text, connectionId });
-  metrics.addMetric('Messages', MetricUnit.Count, 1);
-  const result = await fanOut(sender.room, { type: 'message', ...message }, {
+  // The room is read while the message is stored; posting waits for the write.
+  const stored = saveMessage({ room: sender.room, name: sender.name, text, connectionId });
+  const result = await fanOut(sender.room, stored.then((message) => ({ type: 'message', ...message }) as const), {
     skip: (recipient) => recipient.connectionId === connectionId && recipient.protocol === 'plain',
   });
+  const message = await stored;
+  metrics.addMetric('Messages', MetricUnit.Count, 1);
   logger.info('message sent', { messageId: message.id, room: sender.room, ...result });
 });

@@ -29,16 +29,17 @@ export interface FanOutOptions {
 /**
  * Delivers a message to a room. Rooms up to FANOUT_THRESHOLD recipients are
  * served here, directly; larger ones are split into shards on the fan-out queue,
- * which many fan-out invocations serve in parallel.
+ * which many fan-out invocations serve in parallel (without a queue, every room is
+ * served directly). `frame` may be a promise (the
+ * message being stored): the room is read meanwhile, and nothing is posted or
+ * queued before it resolves, so a message is always stored before anyone gets it.
  */
-export async function fanOut(room: string, frame: Frame, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+export async function fanOut(room: string, frame: Frame | PromiseLike<Frame>, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
-  if (queueUrl === undefined) {
-    return { mode: 'direct', ...(await broadcast(roomConnections(room), frame, { skip })) };
-  }
-  const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
-  if (more === undefined) return { mode: 'direct', ...(await broadcast([first], frame)) };
-  return enqueueShards(frame, rest(first, more, skip), queueUrl);
+  const limit = queueUrl === undefined ? Infinity : config.FANOUT_THRESHOLD;
+  const [ready, { first, more }] = await Promise.all([frame, readRoom(room, skip, limit)]);
+  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await broadcast([first], ready)) };
+  return enqueueShards(ready, rest(first, more, skip), queueUrl);
 }
 
 /**

@@ -22,7 +22,9 @@ import {
   connectionItem,
   connectionItems,
   ddbMock,
+  deferred,
   expectRejection,
+  flush,
   framesTo,
   lambdaContext,
   loadEvent,
@@ -125,6 +127,41 @@ describe('function: sendmessage', () => {
     expect(put?.args[0].input.Item).to.deep.include({ room: { S: 'dev' }, name: { S: 'alice' }, text: { S: 'hello, everyone!' }, connectionId: { S: CALLER_ID } });
     expect(put && post && put.calledBefore(post)).to.equal(true);
     expect(framesTo(CALLER_ID)[0]?.id).to.equal(put?.args[0].input.Item?.id?.S);
+  });
+
+  it('reads the room while the message is stored, and posts only once the write has succeeded', async () => {
+    // Prepare: the PutItem stays pending until the test lets it go
+    sender({ protocol: 'chat.v1', room: 'dev' });
+    roomPages(connectionItems(3, 'm', { room: 'dev', protocol: 'chat.v1' }));
+    const write = deferred<Record<string, never>>();
+    ddbMock.on(PutItemCommand).callsFake(() => write.promise);
+
+    // Act
+    const done = handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+    for (let i = 0; i < 5; i += 1) await flush();
+    const queriedBeforeStored = ddbMock.commandCalls(QueryCommand).length;
+    const postedBeforeStored = apiMock.commandCalls(PostToConnectionCommand).length;
+    write.resolve({});
+    await done;
+
+    // Assess
+    expect(queriedBeforeStored).to.equal(1);
+    expect(postedBeforeStored).to.equal(0);
+    expect(posts().map((p) => p.to).sort()).to.deep.equal(['m0', 'm1', 'm2']);
+  });
+
+  it('posts nothing when the message cannot be stored', async () => {
+    // Prepare
+    sender({ protocol: 'chat.v1', room: 'dev' });
+    roomPages(connectionItems(3, 'm', { room: 'dev', protocol: 'chat.v1' }));
+    ddbMock.on(PutItemCommand).rejects(new Error('InternalServerError'));
+
+    // Act
+    const error = await expectRejection(handler(loadEvent('sendmessage'), lambdaContext('sendmessage')));
+
+    // Assess
+    expect(error.message).to.equal('InternalServerError');
+    expect(posts()).to.deep.equal([]);
   });
 
   it('sends to the sender\'s room only (rooms are isolated)', async () => {
