@@ -41,6 +41,8 @@ export interface JoinOptions {
   name?: string;
   /** Ask for the chat.v1 subprotocol (and check that it was negotiated). */
   v1?: boolean;
+  /** Keep the client open across tests (closed by stop(), not by closeClients()). */
+  keep?: boolean;
 }
 
 /** The WebSocket URL with `room` and `name` in the query string (each only when given). */
@@ -65,6 +67,7 @@ export function refusalOf(url: string, protocols: string[] = []): Promise<{ stat
 export class ChatRuntime {
   private current: LocalRuntime | undefined;
   private clients: Client[] = [];
+  private kept: Client[] = [];
 
   get runtime(): LocalRuntime {
     if (this.current === undefined) throw new Error('the chat runtime is not started (before hook failed?)');
@@ -78,12 +81,12 @@ export class ChatRuntime {
   /** Connects to a room; with `v1`, fails unless chat.v1 was negotiated. */
   async join(options: JoinOptions = {}): Promise<Client> {
     const client = await connect(chatUrl(this.runtime, options), options.v1 ? { protocols: [CHAT_V1] } : {});
-    this.clients.push(client);
+    (options.keep ? this.kept : this.clients).push(client);
     expect(client.ws.protocol, 'negotiated subprotocol').to.equal(options.v1 ? CHAT_V1 : '');
     return client;
   }
 
-  /** Closes every client joined since the last call. */
+  /** Closes every client joined (without `keep`) since the last call. */
   async closeClients(): Promise<void> {
     const clients = this.clients.splice(0);
     await Promise.all(clients.map((client) => client.close()));
@@ -91,6 +94,7 @@ export class ChatRuntime {
 
   async stop(): Promise<void> {
     await this.closeClients();
+    await Promise.all(this.kept.splice(0).map((client) => client.close()));
     await this.current?.close();
     this.current = undefined;
   }
