@@ -90,36 +90,33 @@ export async function requireConnection(connectionId: string): Promise<Connectio
 
 /**
  * Counts one message against the sender's rate limit and returns the sender, in
- * one write on the common path. The limit is a fixed window of RATE_WINDOW_SECONDS.
+ * one write on the common path. The limit counts messages per fixed window of
+ * RATE_WINDOW_SECONDS: the first message of a window resets the count.
  */
 export async function recordMessageSent(connectionId: string, now = Date.now()): Promise<Connection> {
   const window = String(Math.floor(now / 1000 / RATE_WINDOW_SECONDS));
   const common = { TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ReturnValues: 'ALL_NEW' as const };
-  try {
-    const { Attributes } = await dynamodb.send(
-      new UpdateItemCommand({
-        ...common,
-        UpdateExpression: 'SET rateCount = rateCount + :one',
-        ConditionExpression: 'rateWindow = :window AND rateCount < :limit',
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window }, ':limit': { N: String(config.MESSAGE_RATE_LIMIT) } },
-      }),
-    );
-    return toConnection(Attributes ?? {});
-  } catch (error: unknown) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-  }
-  try {
-    const { Attributes } = await dynamodb.send(
-      new UpdateItemCommand({
-        ...common,
-        UpdateExpression: 'SET rateWindow = :window, rateCount = :one',
-        ConditionExpression: 'attribute_exists(connectionId) AND rateWindow <> :window',
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window } },
-      }),
-    );
-    return toConnection(Attributes ?? {});
-  } catch (error: unknown) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  const increment = new UpdateItemCommand({
+    ...common,
+    UpdateExpression: 'SET rateCount = rateCount + :one',
+    ConditionExpression: 'rateWindow = :window AND rateCount < :limit',
+    ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window }, ':limit': { N: String(config.MESSAGE_RATE_LIMIT) } },
+  });
+  const startWindow = new UpdateItemCommand({
+    ...common,
+    UpdateExpression: 'SET rateWindow = :window, rateCount = :one',
+    ConditionExpression: 'attribute_exists(connectionId) AND rateWindow <> :window',
+    ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window } },
+  });
+  // Increment; else start the window; else another message of this connection has
+  // just started it (they raced), so the increment is tried once more.
+  for (const update of [increment, startWindow, increment]) {
+    try {
+      const { Attributes } = await dynamodb.send(update);
+      return toConnection(Attributes ?? {});
+    } catch (error: unknown) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
   await requireConnection(connectionId);
   throw new ChatError(

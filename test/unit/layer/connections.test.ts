@@ -209,6 +209,28 @@ describe('layer: connections', () => {
       });
     });
 
+    it('two messages racing into a new window: the one that loses the reset is counted, not refused', async () => {
+      // Prepare: the increment fails (old window), the reset fails (the other message just did it), then the increment succeeds
+      ddbMock
+        .on(UpdateItemCommand)
+        .rejectsOnce(conditionFailed())
+        .rejectsOnce(conditionFailed())
+        .resolves({ Attributes: { ...SENDER, rateWindow: { N: WINDOW }, rateCount: { N: '2' } } });
+
+      // Act
+      const sender = await recordMessageSent('c1', NOW);
+
+      // Assess
+      expect(sender.name).to.equal('alice');
+      const expressions = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.UpdateExpression);
+      expect(expressions).to.deep.equal([
+        'SET rateCount = rateCount + :one',
+        'SET rateWindow = :window, rateCount = :one',
+        'SET rateCount = rateCount + :one',
+      ]);
+      expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(0);
+    });
+
     it('the window is 10 s: 9.999 s later is the same window, 10 s later the next', async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand).resolves({ Attributes: SENDER });
@@ -235,7 +257,7 @@ describe('layer: connections', () => {
       // Assess
       expect(error.code).to.equal('rate_limited');
       expect(error.message).to.equal('more than 20 messages in 10 seconds; wait a moment');
-      expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(2);
+      expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(3);
       expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(1);
     });
 
