@@ -35,7 +35,7 @@ const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export type { Limits } from './limits.js';
 export type { InvokeOutcome } from './lambda-pool.js';
 export type { TemplateModel } from './template.js';
-export type { FaultOptions, FaultStats } from './faults.js';
+export type { FaultKindStats, FaultOptions, FaultStats } from './faults.js';
 export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam.js';
 
 export interface LocalRuntimeOptions {

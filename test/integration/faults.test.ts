@@ -113,7 +113,7 @@ describe('faults injected through the local runtime (template.yaml, real handler
     await sleep(300); // a duplicate would show up now
 
     const stats = runtime.faults.stats();
-    const stored = await storedTexts(db, runtime.tables.MessagesTable, room);
+    const stored = await storedTexts(db, runtime.tables.MessagesTable as string, room);
     const deliveries = people.map((c) => messagesOf(c).map((f) => String(f.text)));
     const lost = [...expected].filter((t) => !stored.some((s) => s.text === t)).length +
       deliveries.reduce((sum, got) => sum + [...expected].filter((t) => !got.includes(t)).length, 0);
@@ -197,7 +197,7 @@ describe('faults injected through the local runtime (template.yaml, real handler
       }));
       return (Items ?? []).length === live.length ? (Items ?? []).length : undefined;
     }, 10_000, 'the room holds its live connections only');
-    const stored = await storedTexts(db, runtime.tables.MessagesTable, room);
+    const stored = await storedTexts(db, runtime.tables.MessagesTable as string, room);
     const storedTextsSorted = stored.map((s) => s.text).sort();
     for (const client of live) {
       await eventually(async () => (messagesOf(client).length >= stored.length ? true : undefined), 15_000, 'every stored message, live connection');
