@@ -1,0 +1,73 @@
+/** Command line of `npm run bench`, and how much each mode measures. */
+
+export interface Plan {
+  quick: boolean;
+  /** Write docs/PERFORMANCE.md and the chart. */
+  write: boolean;
+  /** Build with `sam build` when it is installed (else esbuild, as local/build.ts does). */
+  sam: boolean;
+  /** Recipients per room for the latency series. */
+  sizes: number[];
+  /** Measured messages per room size (after `warmup`), for the project and each floor. */
+  messages: (size: number) => number;
+  warmup: number;
+  /** Messages per row of "where the time goes" (largest room only). */
+  decompositionMessages: number;
+  /** Re-run the largest room and the throughput with the X-Ray SDK's promise hook off (lever.ts). */
+  lever: boolean;
+  /** The cost comparison: `rooms` rooms of `roomSize` connections. */
+  cost: { rooms: number; roomSize: number; messages: number };
+  throughput: { recipients: number; senders: number; window: number; seconds: number };
+  queue: { recipients: number; threshold: number; shardSize: number; messages: number; shardRuns: number };
+  coldStarts: number;
+  /** Sandboxes per function in the local runtime (undefined: its default, 8). */
+  maxConcurrency?: number;
+}
+
+export const USAGE = `usage: npm run bench [-- --quick] [-- --write | --no-write] [-- --no-sam]
+
+  (default)   full run (several minutes); writes docs/PERFORMANCE.md and docs/fanout-latency.svg
+  --quick     smaller counts, under a minute (what CI runs); writes nothing unless --write
+  --write     write the report even in --quick mode (it says it is a quick run)
+  --no-write  print the table only
+  --no-sam    bundle with esbuild as the local runtime does, even when sam is installed
+`;
+
+export function parseArgs(argv: readonly string[]): Plan {
+  const known = new Set(['--quick', '--write', '--no-write', '--no-sam', '--help', '-h']);
+  const unknown = argv.filter((a) => !known.has(a));
+  if (unknown.length > 0 || argv.includes('--help') || argv.includes('-h')) {
+    process.stderr.write(unknown.length ? `unknown option: ${unknown.join(' ')}\n${USAGE}` : USAGE);
+    process.exit(unknown.length ? 2 : 0);
+  }
+  const quick = argv.includes('--quick');
+  const write = argv.includes('--write') || (!quick && !argv.includes('--no-write'));
+  const sam = !argv.includes('--no-sam');
+  if (quick) {
+    return {
+      quick, write, sam,
+      sizes: [10, 30, 100],
+      messages: () => 10,
+      warmup: 2,
+      decompositionMessages: 5,
+      lever: false,
+      cost: { rooms: 10, roomSize: 10, messages: 8 },
+      throughput: { recipients: 30, senders: 3, window: 2, seconds: 2 },
+      queue: { recipients: 60, threshold: 15, shardSize: 20, messages: 5, shardRuns: 3 },
+      coldStarts: 1,
+      maxConcurrency: 2,
+    };
+  }
+  return {
+    quick, write, sam,
+    sizes: [10, 100, 1000],
+    messages: (size) => (size >= 1000 ? 40 : 100),
+    warmup: 5,
+    decompositionMessages: 20,
+    lever: true,
+    cost: { rooms: 10, roomSize: 100, messages: 50 },
+    throughput: { recipients: 100, senders: 8, window: 2, seconds: 10 },
+    queue: { recipients: 1000, threshold: 100, shardSize: 100, messages: 20, shardRuns: 20 },
+    coldStarts: 9,
+  };
+}

@@ -1,0 +1,128 @@
+/** What one run of the benchmark found, and how it compares with the targets of issue 5. */
+import { cpus, loadavg, totalmem } from 'node:os';
+import type { Bundles } from './bundles';
+import type { CostResult } from './cost';
+import type { Series } from './latency';
+import type { ModelInputs, ModelRow } from './model';
+import type { QueueResult } from './queue';
+import { ratio, summarize, type Summary } from './stats';
+import type { ThroughputResult } from './throughput';
+
+export interface SizeResult {
+  size: number;
+  /** Time to connect the room's recipients through $connect. */
+  connectMs?: number;
+  project: Series;
+  sdk: Series;
+  ws: Series;
+  sdkXray?: Series;
+  sdkToRuntime?: Series;
+  layerBroadcast?: Series;
+  layerBroadcastNoHook?: Series;
+  /** The lever experiment: sendmessage with the X-Ray SDK's promise hook off (lever.ts). */
+  projectNoHook?: Series;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  platform: string;
+  loadAtStart: number[];
+  loadAtEnd: number[];
+}
+
+export interface Results {
+  quick: boolean;
+  command: string;
+  startedAt: string;
+  seconds: number;
+  machine: Machine;
+  warmup: number;
+  concurrency: number;
+  sizes: SizeResult[];
+  cost: CostResult;
+  throughput: Omit<ThroughputResult, 'sockets'>;
+  /** The same throughput run with the X-Ray SDK's promise hook off (full runs only). */
+  throughputNoHook?: Omit<ThroughputResult, 'sockets'>;
+  bundles: Omit<Bundles, 'close'>;
+  queue: QueueResult;
+  modelInputs: Omit<ModelInputs, 'directMs'>;
+  model: ModelRow[];
+}
+
+export function machine(): Machine {
+  const list = cpus();
+  return {
+    cpu: list[0]?.model.trim() ?? 'unknown',
+    cores: list.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    loadAtStart: loadavg(),
+    loadAtEnd: [],
+  };
+}
+
+export const stats = (series: Pick<Series, 'samples'> | undefined): Summary => summarize(series?.samples ?? []);
+
+export interface Target {
+  name: string;
+  target: string;
+  measured: string;
+  met: boolean;
+  /** How far off, when missed. */
+  gap?: string;
+}
+
+export function targets(r: Results): Target[] {
+  const largest = r.sizes[r.sizes.length - 1] as SizeResult;
+  const floorRatio = stats(largest.project).p50 / stats(largest.sdk).p50;
+  const reads = r.cost.project.perMessage.readUnits / r.cost.baseline.perMessage.readUnits;
+  const biggest = Math.max(...r.bundles.functions.map((f) => f.bytes));
+  const slowest = Math.max(...r.bundles.functions.map((f) => f.initMs));
+  const rate = r.throughput.deliveredPerSecond;
+  const at = largest.size === 1000 ? '1,000' : `${largest.size} (quick run; the target is at 1,000)`;
+  return [
+    {
+      name: `latency vs SDK floor at ${at} recipients (p50)`,
+      target: '≤ 1.5×',
+      measured: ratio(floorRatio),
+      met: floorRatio <= 1.5,
+      gap: `${ratio(floorRatio / 1.5)} over the target`,
+    },
+    {
+      name: `reads per message vs the tutorial, ${r.cost.rooms} rooms of ${r.cost.roomSize}`,
+      target: '≤ 1/10',
+      measured: `1/${(1 / reads).toFixed(1)} (${r.cost.project.perMessage.readUnits.toFixed(2)} vs ${r.cost.baseline.perMessage.readUnits.toFixed(2)} RCU)`,
+      met: reads <= 0.1,
+      gap: `${(reads * 10).toFixed(2)}× the allowed reads`,
+    },
+    {
+      name: 'largest function bundle (layer external)',
+      target: '≤ 10 KB',
+      measured: `${(biggest / 1024).toFixed(1)} KiB`,
+      met: biggest <= 10 * 1024,
+      gap: `${((biggest - 10 * 1024) / 1024).toFixed(1)} KiB over`,
+    },
+    {
+      name: 'slowest cold init (median, template NODE_OPTIONS)',
+      target: '≤ 100 ms',
+      measured: `${slowest.toFixed(0)} ms`,
+      met: slowest <= 100,
+      gap: `${(slowest - 100).toFixed(0)} ms over`,
+    },
+    {
+      name: 'sustained deliveries through the local runtime',
+      target: '≥ 2,000 /s',
+      measured: `${rate.toFixed(0)} /s`,
+      met: rate >= 2000,
+      gap: `${(2000 - rate).toFixed(0)} /s short`,
+    },
+  ];
+}
+
+/** p50 of the project over p50 of the SDK floor. */
+export const floorRatio = (s: SizeResult): number => stats(s.project).p50 / stats(s.sdk).p50;
+
