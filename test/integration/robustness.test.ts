@@ -178,10 +178,10 @@ class NpmStart {
   err = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 
-  constructor(dataDir: string) {
+  constructor(dataDir: string, env: Record<string, string> = {}) {
     this.child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', '--data-dir', dataDir, '--no-watch', '--quiet'], {
       cwd: ROOT,
-      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_FAULTS: '' },
+      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_FAULTS: '', LOCAL_IAM: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
@@ -215,8 +215,8 @@ describe('npm start shuts down cleanly (tsx local/cli.ts as a child)', function 
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const start = (): NpmStart => {
-    const child = new NpmStart(dataDir);
+  const start = (env: Record<string, string> = {}): NpmStart => {
+    const child = new NpmStart(dataDir, env);
     children.push(child);
     return child;
   };
@@ -239,8 +239,10 @@ describe('npm start shuts down cleanly (tsx local/cli.ts as a child)', function 
   };
 
   it('on SIGTERM and SIGINT: closes connections with 1001, runs $disconnect, flushes the store, exits 0', async () => {
-    const first = start();
+    // Throttled posts too (LOCAL_FAULTS): the SDK retries them, and the shutdown is as clean.
+    const first = start({ LOCAL_FAULTS: 'post429=20%,seed=3' });
     const a = await first.ready();
+    expect(first.out).to.match(/IAM\s+enforced/).and.match(/Faults\s+20% posts 429/);
     // Sockets reset mid-frame and mid-request first: the process must survive them.
     await resetMidFrame(a.port, new URL(a.wsUrl).pathname);
     await resetMidRequest(Number(new URL(a.dynamodb).port), '/', 'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n');
