@@ -1,0 +1,80 @@
+/**
+ * The security settings docs/SECURITY.md relies on, read from template.yaml: encryption at
+ * rest, data retention (TTL, point-in-time recovery, queue retention), the stage's throttling
+ * and the chat's own limits wired to bounded parameters, no way into a function but its route,
+ * and the routes as open as the document says (no authorizer, as in the tutorial). A change to
+ * any of these changes the threat model: this test fails so that the document is updated too.
+ */
+import { expect } from 'chai';
+import { readTemplateFile } from '../../local/template-yaml';
+import { PROJECT_TEMPLATE } from './helpers';
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Parameter = { Type: string; Default?: unknown; MinValue?: number; MaxValue?: number };
+
+describe('hardening: security settings of template.yaml (as docs/SECURITY.md describes them)', () => {
+  let resources: Record<string, Resource>;
+  let parameters: Record<string, Parameter>;
+  let globals: Record<string, string | { Ref: string } | unknown>;
+  const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+  before(async () => {
+    const template = await readTemplateFile(PROJECT_TEMPLATE);
+    resources = template.Resources as Record<string, Resource>;
+    parameters = template.Parameters as Record<string, Parameter>;
+    globals = ((template.Globals as { Function: { Environment: { Variables: Record<string, unknown> } } }).Function.Environment.Variables);
+  });
+
+  it('encrypts every table and every queue at rest', () => {
+    const tables = ofType('AWS::DynamoDB::Table');
+    expect(tables.map(([id]) => id).sort()).to.deep.equal(['ConnectionsTable', 'MessagesTable']);
+    for (const [id, table] of tables) expect(table.Properties?.SSESpecification, id).to.deep.equal({ SSEEnabled: true });
+    const queues = ofType('AWS::SQS::Queue');
+    expect(queues).to.have.length.above(0);
+    for (const [id, queue] of queues) expect(queue.Properties?.SqsManagedSseEnabled, id).to.equal(true);
+  });
+
+  it('expires connections and messages with DynamoDB TTL on expiresAt; messages after MessageRetentionDays (1-365, default 7)', () => {
+    for (const [id, table] of ofType('AWS::DynamoDB::Table')) {
+      expect(table.Properties?.TimeToLiveSpecification, id).to.deep.equal({ AttributeName: 'expiresAt', Enabled: true });
+    }
+    expect(parameters.MessageRetentionDays).to.include({ Default: 7, MinValue: 1, MaxValue: 365 });
+    expect(globals.MESSAGE_RETENTION_DAYS).to.deep.equal({ Ref: 'MessageRetentionDays' });
+  });
+
+  it('keeps backups and dead letters for the periods the document states (PITR 35 days on messages, 14 days of dead-lettered shards, 1 hour on the fan-out queue)', () => {
+    expect(resources.MessagesTable?.Properties?.PointInTimeRecoverySpecification).to.deep.equal({ PointInTimeRecoveryEnabled: true });
+    expect(resources.ConnectionsTable?.Properties?.PointInTimeRecoverySpecification, 'no backups of connection ids').to.equal(undefined);
+    expect(resources.FanoutDeadLetterQueue?.Properties?.MessageRetentionPeriod).to.equal(1209600);
+    expect(resources.FanoutQueue?.Properties?.MessageRetentionPeriod).to.equal(3600);
+  });
+
+  it('throttles the stage from bounded parameters, and limits each connection\'s messages (MessageRateLimit) and their size (MaxMessageBytes < 32 KB frames)', () => {
+    const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    expect(stage.Properties?.DefaultRouteSettings).to.deep.equal({ ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' }, ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' } });
+    expect(parameters.ThrottlingBurstLimit).to.include({ Default: 500, MinValue: 1, MaxValue: 5000 });
+    expect(parameters.ThrottlingRateLimit).to.include({ Default: 1000, MinValue: 1, MaxValue: 10000 });
+    expect(parameters.MessageRateLimit).to.include({ Default: 20, MinValue: 1, MaxValue: 1000 });
+    expect(parameters.MaxMessageBytes).to.include({ Default: 4096, MinValue: 1, MaxValue: 30000 });
+    expect(globals.MESSAGE_RATE_LIMIT).to.deep.equal({ Ref: 'MessageRateLimit' });
+    expect(globals.MAX_MESSAGE_BYTES).to.deep.equal({ Ref: 'MaxMessageBytes' });
+  });
+
+  it('lets nothing call a function but its route or its queue: no function URL, every permission for API Gateway scoped to one route of this API', () => {
+    expect(ofType('AWS::Lambda::Url'), 'function URLs').to.deep.equal([]);
+    for (const [id, fn] of ofType('AWS::Serverless::Function')) expect(fn.Properties?.FunctionUrlConfig, `${id} FunctionUrlConfig`).to.equal(undefined);
+    const permissions = ofType('AWS::Lambda::Permission');
+    expect(permissions).to.have.length(ofType('AWS::ApiGatewayV2::Route').length);
+    for (const [id, permission] of permissions) {
+      expect(permission.Properties?.Principal, id).to.equal('apigateway.amazonaws.com');
+      expect(JSON.stringify(permission.Properties?.SourceArn), `${id} SourceArn`).to.match(/\$\{ChatApi\}\/\*\/[^*"]+"/);
+    }
+  });
+
+  it('leaves every route unauthenticated, as the tutorial does (docs/SECURITY.md: names are not identities; add an authorizer on $connect)', () => {
+    const routes = ofType('AWS::ApiGatewayV2::Route');
+    expect(routes.map(([, r]) => r.Properties?.RouteKey)).to.include.members(['$connect', '$disconnect', '$default', 'sendmessage', 'history', 'members']);
+    for (const [id, route] of routes) expect(route.Properties?.AuthorizationType, `${id}: update docs/SECURITY.md if this changes`).to.equal('NONE');
+    expect(ofType('AWS::ApiGatewayV2::Authorizer')).to.deep.equal([]);
+  });
+});
