@@ -6,15 +6,19 @@ import {
   metrics,
   parseSendMessage,
   recordMessageSent,
+  reply,
   saveMessage,
   websocketHandler,
 } from 'chat-core';
 
 /**
- * sendmessage: stores the message, then posts it to every connection in the
- * sender's room. Plain (tutorial) senders don't get their own text back; chat.v1
- * senders do, as the confirmation that it was stored. Rooms above the fan-out
- * threshold are handed to the fan-out queue in shards.
+ * sendmessage: stores the message, then posts it to every other connection in the
+ * sender's room. A chat.v1 sender then gets its own message back: its confirmation
+ * that the message was stored and handed to everyone. Sent after the room's posts
+ * (retries included) have settled, it also keeps one sender's messages in order for
+ * everyone, as long as the sender waits for each confirmation. Plain (tutorial)
+ * senders get no echo. Rooms above the fan-out threshold are handed to the fan-out
+ * queue in shards, and confirmed once queued.
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
@@ -25,9 +29,10 @@ export const handler = websocketHandler(async (event) => {
   // The room is read while the message is stored; posting waits for the write.
   const stored = saveMessage({ room: sender.room, name: sender.name, text, connectionId });
   const result = await fanOut(sender.room, stored.then((message) => ({ type: 'message', ...message }) as const), {
-    skip: (recipient) => recipient.connectionId === connectionId && recipient.protocol === 'plain',
+    skip: (recipient) => recipient.connectionId === connectionId,
   });
   const message = await stored;
   metrics.addMetric('Messages', MetricUnit.Count, 1);
+  if (sender.protocol === 'chat.v1') await reply(sender, { type: 'message', ...message });
   logger.info('message sent', { messageId: message.id, room: sender.room, ...result });
 });

@@ -42,8 +42,14 @@ export function defaultName(connectionId: string): string {
  * Message text with control characters other than tab and newline replaced by
  * U+FFFD, so that one user's message cannot drive another user's terminal (wscat
  * prints frames as they come) or hide itself behind bidirectional overrides.
+ * Lone UTF-16 surrogates are replaced as well, so that what is stored is valid UTF-8.
  */
 export function neutralizeControls(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\ufffd');
+  return (
+    text
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\ufffd')
+      // Lone surrogates are not text: they become U+FFFD too, as TextEncoder would make them.
+      .toWellFormed()
+  );
 }

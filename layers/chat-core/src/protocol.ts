@@ -106,14 +106,16 @@ const sendMessageRequest = z.object({
   message: z.string({ error: 'message must be a string' }).min(1, { error: 'message must not be empty' }),
 });
 
-/** A sendmessage request; the text is returned with control characters neutralized. */
+/** A sendmessage request; the text is returned with control characters and lone surrogates neutralized. */
 export function parseSendMessage(body: string | null | undefined, maxBytes: number): string {
   const { message } = parseWith(sendMessageRequest, body);
-  const bytes = Buffer.byteLength(message, 'utf8');
+  // Measured after neutralizing, so the limit bounds what is stored and delivered.
+  const text = neutralizeControls(message);
+  const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
     throw new ChatError('message_too_long', `message is ${bytes} bytes; the limit is ${maxBytes} UTF-8 bytes`);
   }
-  return neutralizeControls(message);
+  return text;
 }
 
 export const MAX_HISTORY_LIMIT = 100;

@@ -147,7 +147,28 @@ describe('function: sendmessage', () => {
     // Assess
     expect(queriedBeforeStored).to.equal(1);
     expect(postedBeforeStored).to.equal(0);
-    expect(posts().map((p) => p.to).sort()).to.deep.equal(['m0', 'm1', 'm2']);
+    expect(posts().map((p) => p.to).sort()).to.deep.equal([CALLER_ID, 'm0', 'm1', 'm2'].sort());
+  });
+
+  it('confirms to a chat.v1 sender only after every post to the room has settled', async () => {
+    // Prepare: the room's posts stay pending until the test lets them go
+    sender({ protocol: 'chat.v1', room: 'dev' });
+    roomPages([...connectionItems(3, 'm', { room: 'dev', protocol: 'chat.v1' }), connectionItem({ connectionId: CALLER_ID, room: 'dev', protocol: 'chat.v1' })]);
+    const delivery = deferred<Record<string, never>>();
+    apiMock.on(PostToConnectionCommand).callsFake(() => delivery.promise);
+
+    // Act
+    const done = handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+    for (let i = 0; i < 10; i += 1) await flush();
+    const whilePending = apiMock.commandCalls(PostToConnectionCommand).map((call) => call.args[0].input.ConnectionId);
+    delivery.resolve({});
+    await done;
+
+    // Assess
+    expect(whilePending.sort()).to.deep.equal(['m0', 'm1', 'm2']);
+    const order = apiMock.commandCalls(PostToConnectionCommand).map((call) => call.args[0].input.ConnectionId);
+    expect(order).to.have.length(4);
+    expect(order[3]).to.equal(CALLER_ID);
   });
 
   it('posts nothing when the message cannot be stored', async () => {

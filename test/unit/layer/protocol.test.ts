@@ -165,6 +165,23 @@ describe('layer: protocol', () => {
   });
 
   describe('parseSendMessage', () => {
+    it('measures the text after neutralizing: 4,096 control characters (12,288 bytes as U+FFFD) are too long', () => {
+      // Prepare
+      const body = JSON.stringify({ action: 'sendmessage', message: '\u0001'.repeat(4096) });
+
+      // Act
+      const error = expectThrow(() => parseSendMessage(body, 4096));
+
+      // Assess
+      expect((error as { code?: string }).code).to.equal('message_too_long');
+      expect(error.message).to.equal('message is 12288 bytes; the limit is 4096 UTF-8 bytes');
+    });
+
+    it('replaces a lone surrogate with U+FFFD (what is stored is valid UTF-8)', () => {
+      // Assess
+      expect(parseSendMessage('{"action":"sendmessage","message":"a\\ud800b"}', 4096)).to.equal('a\ufffdb');
+    });
+
     it('returns the message text', () => {
       // Assess
       expect(parseSendMessage('{"action":"sendmessage","message":"hello, everyone!"}', 4096)).to.equal('hello, everyone!');
