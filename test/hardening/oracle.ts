@@ -9,7 +9,7 @@
  *   gets `invalid_json` (not JSON), `invalid_request` (not an object, or an action that is not
  *   a string), `info` (no action) or `unknown_action`.
  * - sendmessage: `message` a non-empty string (`invalid_request`), at most MaxMessageBytes
- *   UTF-8 bytes (`message_too_long`); then stored and sent to the room.
+ *   UTF-8 bytes once neutralized (`message_too_long`); then stored and sent to the room.
  * - history: `limit` an integer 1-100 (default 50), `before`/`after` message ids (ULIDs), not
  *   both; else `invalid_request`.
  * - members: always the members of the room (unknown fields are ignored).
@@ -66,7 +66,7 @@ export function expectedOutcome(body: string, protocol: 'plain' | 'chat.v1', max
   if (route === 'sendmessage') {
     const { message } = request;
     if (typeof message !== 'string' || message.length === 0) return { kind: 'error', code: 'invalid_request' };
-    if (Buffer.byteLength(message, 'utf8') > maxMessageBytes) return { kind: 'error', code: 'message_too_long' };
+    if (Buffer.byteLength(neutralized(message), 'utf8') > maxMessageBytes) return { kind: 'error', code: 'message_too_long' };
     return { kind: 'accepted', text: message };
   }
   const { limit, before, after } = request;
@@ -81,11 +81,11 @@ export function expectedOutcome(body: string, protocol: 'plain' | 'chat.v1', max
 /**
  * Message text as recipients must get it (README: control characters other than tab and
  * newline are replaced by U+FFFD; chat-core also replaces the bidirectional overrides and
- * isolates, which can disguise text).
+ * isolates, which can disguise text, and lone surrogates, as README says).
  */
 export function neutralized(text: string): string {
   // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\ufffd');
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\ufffd').toWellFormed();
 }
 
 /** Characters no recipient may ever get in a message text: they drive terminals or disguise text. */
