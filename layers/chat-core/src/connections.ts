@@ -128,11 +128,11 @@ export async function recordMessageSent(connectionId: string, now = Date.now()):
 /**
  * The connections of a room, a page at a time, from the room index (which
  * projects just what fan-out and members need): reads grow with the room, not
- * with the table.
+ * with the table. `pageSize` bounds each page, for readers that may stop early.
  */
-export async function* roomConnections(room: string): AsyncGenerator<Connection[]> {
+export async function* roomConnections(room: string, pageSize?: number): AsyncGenerator<Connection[]> {
   const pages = paginateQuery(
-    { client: dynamodb },
+    { client: dynamodb, ...(pageSize !== undefined && { pageSize }) },
     {
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,

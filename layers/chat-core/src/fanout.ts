@@ -63,7 +63,9 @@ async function readRoom(
   limit: number,
 ): Promise<{ first: Recipient[]; more?: AsyncIterator<Recipient[]> }> {
   const first: Recipient[] = [];
-  const pages = roomConnections(room)[Symbol.asyncIterator]();
+  // Pages of limit + 1 entries: a room over the limit costs one small read, not a 1 MB page.
+  const pageSize = Number.isFinite(limit) ? limit + 1 : undefined;
+  const pages = roomConnections(room, pageSize)[Symbol.asyncIterator]();
   for (let page = await pages.next(); !page.done; page = await pages.next()) {
     first.push(...page.value.filter((recipient) => !skip?.(recipient)));
     if (first.length > limit) return { first, more: pages };

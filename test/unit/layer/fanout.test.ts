@@ -120,6 +120,8 @@ describe('layer: fanout', () => {
       expect(result).to.deep.equal({ mode: 'skipped', recipients: 8 });
       expect(apiMock.calls()).to.have.length(0);
       expect(sqsMock.calls()).to.have.length(0);
+      const limits = ddbMock.commandCalls(QueryCommand).map((call) => call.args[0].input.Limit);
+      expect(limits).to.deep.equal([config.FANOUT_THRESHOLD + 1, config.FANOUT_THRESHOLD + 1]);
     });
 
     it('sends at most 10 shards per SendMessageBatch', async () => {
