@@ -2,12 +2,13 @@
  * DynamoDB read cost and latency per message, the project against the tutorial's algorithm,
  * with `rooms` rooms of `roomSize` connections in one table. Both run against the same local
  * runtime (same store, same @connections, same sockets), with every DynamoDB request counted
- * by the capacity proxy (capacity.ts); their latencies include that proxy's hop.
+ * by the capacity proxy (capacity.ts); their latencies include that proxy's hop. The two are
+ * interleaved message by message, each message's requests counted for its own side.
  */
 import type WebSocket from 'ws';
 import { connectionIdOf, connectMany } from './clients';
 import { startCapacityProxy, totals, type OperationTally } from './capacity';
-import { timeSeries, type Series, type SeriesPlan } from './latency';
+import { interleave, type Series, type SeriesPlan, type Variant } from './latency';
 import type { Poster } from './poster';
 import { openRoom, roomSockets, startRuntime, stopRuntime } from './runtime';
 
@@ -29,6 +30,16 @@ export interface CostResult extends CostPlan {
   recipients: number;
   project: CostSide;
   baseline: CostSide;
+}
+
+function add(into: Record<string, OperationTally>, tally: Record<string, OperationTally>): void {
+  for (const [op, t] of Object.entries(tally)) {
+    const sum = (into[op] ??= { calls: 0, readUnits: 0, writeUnits: 0, items: 0 });
+    sum.calls += t.calls;
+    sum.readUnits += t.readUnits;
+    sum.writeUnits += t.writeUnits;
+    sum.items += t.items;
+  }
 }
 
 function perMessage(tally: Record<string, OperationTally>, messages: number): Pick<CostSide, 'perMessage' | 'byOperation'> {
@@ -59,19 +70,29 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
     const sender = await connectionIdOf(room.sender);
     const recipients = room.recipients.length;
 
-    const measure = async (tag: string, send: (text: string) => unknown): Promise<CostSide> => {
-      await timeSeries(room.receipts, recipients, { ...series, messages: series.warmup, warmup: 0 }, `${tag}-warm`, send);
-      proxy.reset();
-      const latency = await timeSeries(room.receipts, recipients, { ...series, messages: plan.messages, warmup: 0 }, tag, send);
-      return { latency, ...perMessage(proxy.tally(), plan.messages) };
-    };
-    const project = await measure('cost-project', (text) => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text })));
-    const baseline = await measure('cost-baseline', (text) =>
-      poster.run({
-        kind: 'tutorial',
-        dynamodbEndpoint: proxy.endpoint,
-        message: { table: runtime.tables.ConnectionsTable as string, room: room.name, sender, message: text, managementEndpoint: runtime.connectionsUrl },
-      }));
+    // Interleaved message by message; each message's DynamoDB requests are added to its own side.
+    const tallies: Record<string, Record<string, OperationTally>> = { project: {}, baseline: {} };
+    const variants: Variant[] = [
+      { name: 'project', receipts: room.receipts, recipients, send: (text) => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text })) },
+      {
+        name: 'baseline',
+        receipts: room.receipts,
+        recipients,
+        send: (text) => poster.run({
+          kind: 'tutorial',
+          dynamodbEndpoint: proxy.endpoint,
+          message: { table: runtime.tables.ConnectionsTable as string, room: room.name, sender, message: text, managementEndpoint: runtime.connectionsUrl },
+        }),
+      },
+    ];
+    const latency = await interleave(variants, { ...series, messages: plan.messages }, 'cost', {
+      before: () => proxy.reset(),
+      after: (variant, measured) => {
+        if (measured) add(tallies[variant.name] as Record<string, OperationTally>, proxy.tally());
+      },
+    });
+    const side = (name: string): CostSide => ({ latency: latency[name] as Series, ...perMessage(tallies[name] as Record<string, OperationTally>, plan.messages) });
+    const [project, baseline] = [side('project'), side('baseline')];
     return { ...plan, tableItems: sockets.length, recipients, project, baseline };
   } finally {
     await stopRuntime(runtime, sockets);

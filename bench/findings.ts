@@ -1,8 +1,8 @@
 /** The "Findings" of docs/PERFORMANCE.md: what the run's figures say, and the levers they point at. */
 import type { Series } from './latency';
-import { type Results, type SizeResult, floorRatio, stats, targets } from './results';
+import { type Results, type SizeResult, floorRatio, shippedThroughput, stats, targets } from './results';
 import { cpuShare } from './model';
-import { ms, ratio } from './stats';
+import { median, ms, ratio } from './stats';
 
 const pctMore = (a: number, b: number): string => `${Math.round((a / b - 1) * 100)}%`;
 
@@ -26,9 +26,10 @@ export function findings(r: Results): string {
       `chat-core's broadcast() without the X-Ray hook ${ms(layer0)} ms (its room Query, per-post timeout and abort signal); with the hook, as shipped, ${ms(layer)} ms (+${pctMore(layer, layer0)}); ` +
       `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms. On the floor alone the hook costs +${pctMore(xray, sdk)} (${ms(xray)} ms).`,
   );
+  const noHookThroughput = r.throughput[1]?.result;
   const lever = s.projectNoHook
     ? `Measured through the real sendmessage with only the environment changed (lever.ts): p50 ${ms(project0)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(project0 / sdk)} the floor instead of ${ratio(project / sdk)})` +
-      (r.throughputNoHook ? `, and ${Math.round(r.throughputNoHook.deliveredPerSecond)} deliveries/s instead of ${Math.round(r.throughput.deliveredPerSecond)}. ` : '. ')
+      (noHookThroughput ? `, and ${noHookThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shippedThroughput(r).cpuMsPerDelivery.toFixed(2)} in the throughput run. ` : '. ')
     : '';
   out.push(
     '- **Lever: the X-Ray SDK\'s promise hook.** `aws-xray-sdk-core`, which Powertools Tracer loads, creates its cls-hooked namespace (an `async_hooks` hook with a destroy callback on every promise) when it is imported, ' +
@@ -54,23 +55,34 @@ export function findings(r: Results): string {
           ? 'over the target either way: most of it is compiling and initialising the layer (AWS SDK clients, Powertools, zod); lazy-loading what a function does not use (SQS client outside sendmessage, the Tracer) is the lever.'
           : 'within the target.'),
   );
+  const t = shippedThroughput(r);
+  const floorCpu = median(s.sdk.cpuMs) / s.size;
+  const wsCpu = median(s.ws.cpuMs) / s.size;
+  const capacity = (x: { cpuMsPerDelivery: number }): number => Math.round((r.machine.cores * 1000) / x.cpuMsPerDelivery);
+  const bestVariant = r.throughput.slice(1).sort((a, b) => a.result.cpuMsPerDelivery - b.result.cpuMsPerDelivery)[0];
+  const best = bestVariant?.result;
   out.push(
-    `- **Throughput**: ${Math.round(r.throughput.deliveredPerSecond)} deliveries/s with ${r.throughput.senders} senders into a room of ${r.throughput.recipients}. ` +
-      `Everything shares ${r.machine.cores} cores here (the store, the gateway, up to 8 sandboxes, the clients): it is a CPU budget, ` +
-      'spent mostly in the SDK per post (middleware, signing) and in the store.',
+    `- **Throughput**: ${Math.round(t.deliveredPerSecond)} deliveries/s as shipped, at ${t.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery, so at most ~${capacity(t)}/s even with all ${r.machine.cores} cores of this machine to itself: the target needs ${(r.machine.cores * 1000 / 2000).toFixed(2)} ms or less here, ` +
+      `and the SDK floor itself costs ${floorCpu.toFixed(2)} ms per delivery at ${s.size} recipients (bare ws: ${wsCpu.toFixed(3)} ms), so the SDK per post is most of the budget. ` +
+      'The CPU goes to the SDK per post in the sandboxes (middleware, signing, and the X-Ray hook\'s promise bookkeeping and garbage) and to the runtime\'s main thread (HTTP, WebSocket frames, the store). ' +
+      (best
+        ? `Levers, measured: the X-Ray hook off, and one sandbox per core instead of 8 (each sandbox is a V8 isolate with its own copy of the layer, JIT and heap; more isolates than cores cost CPU per delivery). Best, ${bestVariant?.label}: ${best.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(best.deliveredPerSecond)}/s in this run (~${capacity(best)}/s with the cores to itself). ` +
+          'Proposed (local/, not changed here): default the runtime\'s sandboxes per function to the number of cores (os.availableParallelism()) rather than 8, and the tracer change above.'
+        : 'The full run measures the levers (X-Ray hook off, one sandbox per core).'),
   );
   const big = r.model[r.model.length - 1];
+  const batchSize = r.modelInputs.batchSize;
   out.push(
-    `- **Queue path**: a batch of ${Math.min(10, q.shardsPerMessage)} shards takes ${ms(batch)} ms in one FanoutFunction invocation, about ${(batch / shard).toFixed(1)}× one shard (${ms(shard)} ms): the handler serves a batch's shards one after another, and posting is CPU-bound (${r.modelInputs.perPostMs.toFixed(3)} ms of CPU per post here; a ${r.modelInputs.memoryMb} MB function gets ${cpuShare(r.modelInputs.memoryMb).toFixed(2)} of a vCPU). ` +
-      'So serving a batch\'s records concurrently inside one invocation would not help much; more invocations would: ' +
-      (big ? `with BatchSize 1 the model gives ${ms(big.latencyAwsBatchOneMs)} ms instead of ${ms(big.latencyAwsMs)} ms for ${big.recipients.toLocaleString('en-US')} recipients, for the same Lambda compute (only the request count grows). ` : '') +
-      'Proposed (template.yaml, FanoutEventSource): BatchSize 1 (or 2), or more memory for FanoutFunction (more CPU per post).',
+    `- **Queue path**: one FanoutFunction event of ${Math.min(10, q.shardsPerMessage)} shards takes ${ms(batch)} ms, about ${(batch / shard).toFixed(1)}× one shard (${ms(shard)} ms): the handler serves an event's records one after another, and posting is CPU-bound (${r.modelInputs.perPostMs.toFixed(3)} ms of CPU per post here; a ${r.modelInputs.memoryMb} MB function gets ${cpuShare(r.modelInputs.memoryMb).toFixed(2)} of a vCPU), so shards go faster on more invocations than one after another in one. ` +
+      (batchSize > 1
+        ? `Proposed (template.yaml, FanoutEventSource): BatchSize 1; the model gives ${big ? ms(big.latencyAwsAltMs) : '?'} ms instead of ${big ? ms(big.latencyAwsMs) : '?'} ms for ${big?.recipients.toLocaleString('en-US')} recipients, for the same Lambda compute (only requests grow).`
+        : `The template's event source has BatchSize 1 (one shard per invocation; ${q.fanoutInvocationsPerMessage.toFixed(1)} invocations per message measured here); with BatchSize 10 the model would give ${big ? ms(big.latencyAwsAltMs) : '?'} ms instead of ${big ? ms(big.latencyAwsMs) : '?'} ms for ${big?.recipients.toLocaleString('en-US')} recipients. More memory for FanoutFunction (more CPU per post) is the next lever.`),
   );
   const connect = s.connectMs;
   if (connect !== undefined) {
     out.push(
-      `- **Joining** costs grow with the room: each $connect reads the whole room index (to decide on the join notice), so filling a room of ${s.size} took ${(connect / 1000).toFixed(1)} s here (reads ~ N² / 2 entries in all). ` +
-        'A `Limit` of FanoutThreshold + 1 on that read would bound it for rooms above the threshold (which get no notice anyway).',
+      `- **Joining** costs grow with the room: each $connect reads the room index to send the join notice (up to FanoutThreshold + 1 entries; larger rooms get no notice), so filling a room of ${s.size} took ${(connect / 1000).toFixed(1)} s here, about N² / 2 index entries read in all for a room up to the threshold. ` +
+        'That is the price of presence; a room that does without it (plain clients only) could skip the read.',
     );
   }
   return out.join('\n');

@@ -1,33 +1,39 @@
 /**
- * A lever measured through the real handlers, without changing them: the X-Ray SDK's promise
- * hook. aws-xray-sdk-core (loaded by Powertools Tracer) creates its cls-hooked namespace, an
- * async_hooks hook with a destroy callback on every promise, when it is imported in automatic
- * mode, and again in its Lambda set-up whenever LAMBDA_TASK_ROOT is set, traced or not. These
- * variables keep it from doing either; only the environment differs from the shipped runtime,
- * and tracing is off locally anyway (AWS_SAM_LOCAL), so the handlers behave the same.
+ * Levers measured through the real handlers without changing them: only the environment or
+ * the runtime's options differ, and every variant runs in the same rounds as the shipped one.
+ *
+ * The X-Ray SDK's promise hook: aws-xray-sdk-core (loaded by Powertools Tracer) creates its
+ * cls-hooked namespace, an async_hooks hook with a destroy callback on every promise, when it
+ * is imported in automatic mode, and again in its Lambda set-up whenever LAMBDA_TASK_ROOT is
+ * set, traced or not. These variables keep it from doing either; tracing is off locally anyway
+ * (AWS_SAM_LOCAL), so the handlers behave the same.
+ *
+ * Sandboxes per function: the local runtime starts up to 8 worker threads per function, each
+ * its own V8 isolate with its own copy of the layer, JIT and heap; with fewer cores than
+ * sandboxes that costs CPU per delivery. The variant gives it one sandbox per core.
  */
-import type { LocalRuntime } from '../local/index';
-import { projectSeries, type Series, type SeriesPlan } from './latency';
-import { openRoom, roomSockets, startRuntime, stopRuntime } from './runtime';
-import { measureThroughput, type ThroughputPlan, type ThroughputResult } from './throughput';
+import { availableParallelism } from 'node:os';
+import type { RuntimeOptions } from './runtime';
+import type { ThroughputResult } from './throughput';
 
 export const NO_XRAY_HOOK: Record<string, string> = { AWS_XRAY_MANUAL_MODE: 'true', LAMBDA_TASK_ROOT: '' };
 
-export async function withoutXrayHook(
-  size: number,
-  series: SeriesPlan,
-  throughput: ThroughputPlan,
-): Promise<{ project: Series; throughput: Omit<ThroughputResult, 'sockets'> }> {
-  const runtime: LocalRuntime = await startRuntime({ env: NO_XRAY_HOOK });
-  const sockets = [];
-  try {
-    const room = await openRoom(runtime, `nohook${size}`, size);
-    sockets.push(...roomSockets(room));
-    const project = await projectSeries(room, series);
-    const { sockets: more, ...result } = await measureThroughput(runtime, throughput);
-    sockets.push(...more);
-    return { project, throughput: result };
-  } finally {
-    await stopRuntime(runtime, sockets);
-  }
+export interface ThroughputVariant {
+  label: string;
+  result: ThroughputResult;
+}
+
+export interface RuntimeVariant {
+  label: string;
+  options: RuntimeOptions;
+}
+
+/** The throughput variants beyond the shipped runtime: hook off, one sandbox per core, both. */
+export function leverVariants(): RuntimeVariant[] {
+  const cores = availableParallelism();
+  return [
+    { label: '8 sandboxes per function, X-Ray hook off', options: { env: NO_XRAY_HOOK } },
+    { label: `${cores} sandboxes per function (one per core), X-Ray hook on`, options: { maxConcurrency: cores } },
+    { label: `${cores} sandboxes per function (one per core), X-Ray hook off`, options: { env: NO_XRAY_HOOK, maxConcurrency: cores } },
+  ];
 }

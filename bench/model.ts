@@ -49,8 +49,9 @@ export interface ModelRow {
   invocations: number;
   latencyLocalMs: number;
   latencyAwsMs: number;
-  /** The AWS estimate with BatchSize 1 (one shard per invocation). */
-  latencyAwsBatchOneMs: number;
+  /** The AWS estimate with the other BatchSize (1 if the template's is larger, else 10). */
+  altBatchSize: number;
+  latencyAwsAltMs: number;
   cost: { apiGateway: number; lambda: number; sqs: number; dynamodb: number; total: number };
 }
 
@@ -65,10 +66,11 @@ function shardMs(inputs: ModelInputs, recipients: number, aws: boolean): number 
 
 export function modelRow(inputs: ModelInputs, recipients: number): ModelRow {
   const row = modelFor(inputs, recipients);
-  return { ...row, latencyAwsBatchOneMs: modelFor({ ...inputs, batchSize: 1 }, recipients).latencyAwsMs };
+  const altBatchSize = inputs.batchSize > 1 ? 1 : 10;
+  return { ...row, altBatchSize, latencyAwsAltMs: modelFor({ ...inputs, batchSize: altBatchSize }, recipients).latencyAwsMs };
 }
 
-function modelFor(inputs: ModelInputs, recipients: number): Omit<ModelRow, 'latencyAwsBatchOneMs'> {
+function modelFor(inputs: ModelInputs, recipients: number): Omit<ModelRow, 'altBatchSize' | 'latencyAwsAltMs'> {
   const queued = recipients > inputs.threshold;
   const shards = queued ? Math.ceil(recipients / inputs.shardSize) : 0;
   const batches = Math.ceil(shards / 10);

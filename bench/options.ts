@@ -11,13 +11,11 @@ export interface Plan {
   /** Measured messages per room size (after `warmup`), for the project and each floor. */
   messages: (size: number) => number;
   warmup: number;
-  /** Messages per row of "where the time goes" (largest room only). */
-  decompositionMessages: number;
-  /** Re-run the largest room and the throughput with the X-Ray SDK's promise hook off (lever.ts). */
+  /** Also measure the levers of lever.ts (X-Ray hook off, one sandbox per core) in the same rounds. */
   lever: boolean;
   /** The cost comparison: `rooms` rooms of `roomSize` connections. */
   cost: { rooms: number; roomSize: number; messages: number };
-  throughput: { recipients: number; senders: number; window: number; seconds: number };
+  throughput: { recipients: number; senders: number; window: number; seconds: number; rounds: number };
   queue: { recipients: number; threshold: number; shardSize: number; messages: number; shardRuns: number };
   coldStarts: number;
   /** Sandboxes per function in the local runtime (undefined: its default, 8). */
@@ -49,10 +47,9 @@ export function parseArgs(argv: readonly string[]): Plan {
       sizes: [10, 30, 100],
       messages: () => 10,
       warmup: 2,
-      decompositionMessages: 5,
       lever: false,
       cost: { rooms: 10, roomSize: 10, messages: 8 },
-      throughput: { recipients: 30, senders: 3, window: 2, seconds: 2 },
+      throughput: { recipients: 30, senders: 3, window: 2, seconds: 2, rounds: 1 },
       queue: { recipients: 60, threshold: 15, shardSize: 20, messages: 5, shardRuns: 3 },
       coldStarts: 1,
       maxConcurrency: 2,
@@ -61,12 +58,11 @@ export function parseArgs(argv: readonly string[]): Plan {
   return {
     quick, write, sam,
     sizes: [10, 100, 1000],
-    messages: (size) => (size >= 1000 ? 40 : 100),
+    messages: (size) => (size >= 1000 ? 30 : 100),
     warmup: 5,
-    decompositionMessages: 20,
     lever: true,
     cost: { rooms: 10, roomSize: 100, messages: 50 },
-    throughput: { recipients: 100, senders: 8, window: 2, seconds: 10 },
+    throughput: { recipients: 100, senders: 8, window: 2, seconds: 5, rounds: 2 },
     queue: { recipients: 1000, threshold: 100, shardSize: 100, messages: 20, shardRuns: 20 },
     coldStarts: 9,
   };

@@ -2,8 +2,8 @@
 import { type ChartLine, latencyChart } from './chart';
 import { cpuShare, PRICES } from './model';
 import type { Series } from './latency';
-import { type Results, type SizeResult, floorRatio, stats, targets } from './results';
-import { kib, markdownTable, ms, ratio, textTable } from './stats';
+import { type Results, type SizeResult, floorRatio, shippedThroughput, stats, targets } from './results';
+import { kib, markdownTable, median, ms, ratio, textTable } from './stats';
 
 const n = (value: number, digits = 2): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
 const usd = (value: number): string => (value === 0 ? '$0' : `$${value < 0.01 ? value.toPrecision(2) : value.toFixed(2)}`);
@@ -13,17 +13,24 @@ const count = (value: number): string => value.toLocaleString('en-US');
 export const CHART_FILE = 'fanout-latency.svg';
 
 function latencyRows(r: Results): string[][] {
+  const lever = r.sizes.every((s) => s.projectNoHook);
   return r.sizes.map((s) => {
     const p = stats(s.project);
     const f = stats(s.sdk);
+    const off = stats(s.projectNoHook);
     return [
       count(s.size), ...pct(p), ...pct(f), ratio(floorRatio(s)), ratio(p.p95 / f.p95), ms(stats(s.ws).p50),
+      ...(lever ? [ms(off.p50), ratio(off.p50 / f.p50)] : []),
       `${p.count}${s.project.lost ? ` (${s.project.lost} lost)` : ''}`,
     ];
   });
 }
 
-const LATENCY_HEADER = ['recipients', 'project p50', 'p95', 'p99', 'SDK floor p50', 'p95', 'p99', 'ratio p50', 'ratio p95', 'bare ws p50', 'messages'];
+const latencyHeader = (r: Results): string[] => [
+  'recipients', 'project p50', 'p95', 'p99', 'SDK floor p50', 'p95', 'p99', 'ratio p50', 'ratio p95', 'bare ws p50',
+  ...(r.sizes.every((s) => s.projectNoHook) ? ['project p50, X-Ray hook off', 'its ratio'] : []),
+  'messages',
+];
 
 export function chart(r: Results): string {
   const line = (label: string, color: string, pick: (s: SizeResult) => number, dashed = false): ChartLine => ({
@@ -35,6 +42,7 @@ export function chart(r: Results): string {
     line('SDK floor p50', '#2471a3', (s) => stats(s.sdk).p50),
     line('SDK floor p99', '#2471a3', (s) => stats(s.sdk).p99, true),
     line('bare ws p50', '#1e8449', (s) => stats(s.ws).p50),
+    ...(r.sizes.every((s) => s.projectNoHook) ? [line('project p50, X-Ray hook off', '#e67e22', (s) => stats(s.projectNoHook).p50)] : []),
     { label: `tutorial baseline p50 (${r.cost.rooms} rooms)`, color: '#7d3c98', points: [[r.cost.recipients, stats(r.cost.baseline.latency).p50]] },
     { label: `project p50 (${r.cost.rooms} rooms)`, color: '#e59866', points: [[r.cost.recipients, stats(r.cost.project.latency).p50]] },
     { label: `via queue p50 (${r.queue.shardsPerMessage} shards)`, color: '#b9770e', points: [[r.queue.recipients, stats(r.queue.latency).p50]] },
@@ -55,11 +63,12 @@ function decompositionSection(r: Results): string {
     ['side check: floor (a) with the X-Ray SDK loaded in the worker', 'the hook alone', s.sdkXray],
   ];
   const floor = stats(s.sdk).p50;
+  const cpu = (x: Series | undefined): string => n(median(x?.cpuMs ?? []) / s.size, 3);
   const table = markdownTable(
-    ['path', 'step', 'p50 ms', 'p95 ms', 'messages', '× SDK floor (p50)'],
-    rows.filter(([, , x]) => x !== undefined).map(([what, step, x]) => [what, step, ms(stats(x).p50), ms(stats(x).p95), String(stats(x).count), ratio(stats(x).p50 / floor)]),
+    ['path', 'step', 'p50 ms', 'p95 ms', 'messages', '× SDK floor (p50)', 'CPU ms per delivery'],
+    rows.filter(([, , x]) => x !== undefined).map(([what, step, x]) => [what, step, ms(stats(x).p50), ms(stats(x).p95), String(stats(x).count), ratio(stats(x).p50 / floor), cpu(x)]),
   );
-  return `### Where the time goes at ${count(s.size)} recipients\n\nThe same ${count(s.size)} recipients reached in steps from the SDK floor to the project, same run. Each step adds one thing to the step above it; the hook-off rows load the same code with the X-Ray SDK's cls-hooked namespace kept from being created (see the lever below).\n\n${table}\n`;
+  return `### Where the time goes at ${count(s.size)} recipients\n\nThe same ${count(s.size)} recipients reached in steps from the SDK floor to the project, same run. Each step adds one thing to the step above it; the hook-off rows load the same code with the X-Ray SDK's cls-hooked namespace kept from being created (see the lever below). All rows ran interleaved, message by message. CPU per delivery is the whole process's CPU time (every thread: poster or sandbox, the runtime's main thread, the clients) from the send to the last arrival, over the recipients (median).\n\n${table}\n`;
 }
 
 function costSection(r: Results): string {
@@ -73,6 +82,19 @@ function costSection(r: Results): string {
     [side('project (room index Query)', c.project), side('tutorial (Scan, Promise.all)', c.baseline)],
   );
   return `${table}\n\n${c.rooms} rooms of ${c.roomSize} connections (${count(c.tableItems)} items in the connections table); ${c.recipients} recipients per message; ${c.messages} messages each after warm-up. Capacity is DynamoDB's own accounting (\`ReturnConsumedCapacity: TOTAL\`, which dynalite computes the DynamoDB way: item sizes summed per request, 4 KB read units, eventually consistent reads at half, index reads included), added to every request by a counting proxy in front of the store; both latencies include that proxy's hop. The project's reads are its room-index Query; its writes are the sender's rate-limit counter (UpdateItem) and the stored message (PutItem), which the tutorial does not do.\n`;
+}
+
+function throughputSection(r: Results): string {
+  const t = shippedThroughput(r);
+  const cores = r.machine.cores;
+  const table = markdownTable(
+    ['configuration', 'deliveries / s', 'messages / s', 'CPU ms per delivery', `process CPU (of ${cores} cores)`, `deliveries / s if the process had the ${cores} cores`],
+    r.throughput.map(({ label, result: x }) => [label, `**${count(Math.round(x.deliveredPerSecond))}**`, n(x.messagesPerSecond, 1), n(x.cpuMsPerDelivery, 3), n(x.cpuSecondsPerSecond, 2), count(Math.round((cores * 1000) / x.cpuMsPerDelivery))]),
+  );
+  const errors = r.throughput.reduce((sum, v) => sum + v.result.errors, 0);
+  const firstError = r.throughput.find((v) => v.result.firstError)?.result.firstError;
+  return `${count(t.senders)} chat.v1 senders in a room of ${count(t.recipients)} plain recipients, each keeping ${t.window} messages in flight (the next one goes when the echo of an earlier one comes back), in ${t.rounds} measured window(s) of ${t.seconds} s per configuration after 1 s of warm-up each${r.throughput.length > 1 ? ', the configurations taking turns window by window' : ''}; every chat message any connection of the room receives is a delivery (senders included).${errors ? ` ${errors} error frames (first: \`${firstError ?? ''}\`).` : ''}\n\n${table}\n\n` +
+    'CPU ms per delivery is the CPU time of the whole benchmark process (runtime main thread with the store, the sandboxes, and the benchmark\'s own clients) over the deliveries: unlike deliveries per second it hardly depends on what else the machine runs, and the last column is what it would allow with every core to itself. The rows after the first are levers (lever.ts), each in its own runtime.\n';
 }
 
 function bundlesSection(r: Results): string {
@@ -91,7 +113,7 @@ function queueSection(r: Results): string {
     ['FanoutFunction invocations per message', n(q.fanoutInvocationsPerMessage)],
     [`FanoutFunction duration, one shard of ${q.shardSize} (median)`, `${ms(i.shardOverheadMs + q.shardSize * i.perPostMs)} ms → ${n(i.perPostMs, 3)} ms per post`],
     ['FanoutFunction duration, one shard of 1 (median)', `${ms(i.shardOverheadMs)} ms (per-shard overhead, one post included)`],
-    [`FanoutFunction duration, one batch of ${Math.min(10, q.shardsPerMessage)} shards (median)`, `${ms(stats({ samples: q.batchMs }).p50)} ms (shards of a batch run one after another)`],
+    [`FanoutFunction duration, one event of ${Math.min(10, q.shardsPerMessage)} shards (median)`, `${ms(stats({ samples: q.batchMs }).p50)} ms (the records of an event are served one after another)`],
     ['send → first recipient through the queue (p50): sendmessage, SendMessageBatch, the event source, the first post', `${ms(i.handOffMs)} ms`],
     [`send → first recipient, direct, ${count(r.sizes[r.sizes.length - 1]?.size ?? 0)} recipients (p50): what comes before the first post`, `${ms(i.directFirstMs)} ms`],
     ['reading the room index (local store)', `${n(i.queryMsPerRecipient, 4)} ms per recipient; ${n(q.indexItemBytes, 0)} bytes per index entry`],
@@ -99,11 +121,11 @@ function queueSection(r: Results): string {
     ['shard message body', `${n(i.shardBytesFixed, 0)} bytes + ${n(i.shardBytesPerRecipient, 1)} bytes per recipient`],
   ]);
   const rows = r.model.map((m) => [
-    count(m.recipients), m.path, String(m.shards), String(m.invocations), ms(m.latencyLocalMs), ms(m.latencyAwsMs), m.path === 'queued' ? ms(m.latencyAwsBatchOneMs) : '',
+    count(m.recipients), m.path, String(m.shards), String(m.invocations), ms(m.latencyLocalMs), ms(m.latencyAwsMs), m.path === 'queued' ? ms(m.latencyAwsAltMs) : '',
     usd(m.cost.apiGateway * 1e6), usd(m.cost.lambda * 1e6), usd(m.cost.sqs * 1e6), usd(m.cost.dynamodb * 1e6), usd(m.cost.total * 1e6),
   ]);
   const model = markdownTable(
-    ['recipients', 'path', 'shards', 'invocations', 'latency ms, local figures', 'latency ms, AWS estimate', 'AWS estimate, BatchSize 1', 'API Gateway', 'Lambda', 'SQS', 'DynamoDB', 'total'],
+    ['recipients', 'path', 'shards', 'invocations', 'latency ms, local figures', 'latency ms, AWS estimate', `AWS estimate with BatchSize ${r.model[0]?.altBatchSize ?? 1}`, 'API Gateway', 'Lambda', 'SQS', 'DynamoDB', 'total'],
     rows,
   );
   return `#### Measured (same run)\n\n${measured}\n\n#### Model: one message to a room of N (cost per million messages, USD)\n\n${model}\n\n` +
@@ -114,16 +136,16 @@ function queueSection(r: Results): string {
 
 export function markdown(r: Results, findings: string): string {
   const date = r.startedAt.slice(0, 10);
-  const targetTable = markdownTable(['target (issue 5)', 'wanted', 'measured', ''], targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `**missed** (${t.gap})`]));
+  const targetTable = markdownTable(['target (issue 5)', 'wanted', 'measured', '', 'lever measured in the same run'], targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `**missed** (${t.gap})`, t.note ?? '']));
   const m = r.machine;
-  const t = r.throughput;
+  const load = m.loadDuring.length ? m.loadDuring : m.loadAtStart.slice(0, 1);
   return `# Performance
 
 Measured by \`${r.command}\` on ${date}${r.quick ? ' (**quick run**: smaller counts; the full run is `npm run bench`)' : ''}, in one run of ${n(r.seconds / 60, 1)} minutes. Every figure below comes from that run.
 
-Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node.js ${m.node}. Load average ${m.loadAtStart.map((v) => n(v, 1)).join(' / ')} at the start and ${m.loadAtEnd.map((v) => n(v, 1)).join(' / ')} at the end (1 / 5 / 15 min): the machine was ${Math.max(...m.loadAtStart, ...m.loadAtEnd) > m.cores * 0.75 ? 'shared with other work, so absolute figures are noisy; ratios within the run are steadier' : 'otherwise quiet'}.
+Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node.js ${m.node}. The 1-minute load average, sampled at each phase, ranged from ${n(Math.min(...load), 1)} to ${n(Math.max(...load), 1)} (median ${n(median(load), 1)}) on ${m.cores} cores: ${Math.max(...load) > m.cores ? 'the machine was shared with other work (other test suites), so absolute times are inflated and noisy; ratios within a phase, and CPU per delivery, are steadier' : 'the machine was otherwise quiet'}.
 
-Everything runs on 127.0.0.1 in one Node.js process: the local runtime (WebSocket API, Management API, SQS and the embedded DynamoDB on its main thread, each function in worker-thread sandboxes, at most 8 per function), the benchmark's own \`ws\` clients, and the reference posters, which run in a worker thread as the functions do. Recipients are plain (tutorial) connections; each room also has one plain sender, which the tutorial's rules leave out of its own fan-out. Messages go one after another; the first ${r.warmup} of each series are warm-up and left out.
+Everything runs on 127.0.0.1 in one Node.js process: the local runtime (WebSocket API, Management API, SQS and the embedded DynamoDB on its main thread, each function in worker-thread sandboxes, at most 8 per function), the benchmark's own \`ws\` clients, and the reference posters, which run in a worker thread as the functions do. Recipients are plain (tutorial) connections; each room also has one plain sender, which the tutorial's rules leave out of its own fan-out. Messages go one after another, the variants of a room size interleaved message by message (so that they see the same machine); the first ${r.warmup} of each series are warm-up and left out.
 
 ## Targets
 
@@ -133,7 +155,7 @@ ${r.quick ? '\nA quick run measures smaller rooms with fewer messages: the targe
 
 Send → last recipient, milliseconds: the project is a \`sendmessage\` frame through the local runtime (rate-limit write, message write, room index Query, then at most ${r.concurrency} PostToConnection calls in flight); the SDK floor is the real \`PostToConnectionCommand\` (one reused client, keep-alive, the same ${r.concurrency} in flight) to the same number of sockets through a minimal @connections server; bare ws is a \`ws.send\` loop over them.
 
-${markdownTable(LATENCY_HEADER, latencyRows(r))}
+${markdownTable(latencyHeader(r), latencyRows(r))}
 
 ![send → last recipient latency against room size](${CHART_FILE})
 
@@ -143,9 +165,8 @@ ${decompositionSection(r)}
 ${costSection(r)}
 ## Sustained throughput
 
-${count(t.senders)} chat.v1 senders in a room of ${count(t.recipients)} plain recipients, each keeping ${t.window} messages in flight, for ${t.seconds} s after 1 s of warm-up: **${count(Math.round(t.deliveredPerSecond))} delivered messages per second** (${count(t.delivered)} deliveries to the room's connections, senders included), ${n(t.messagesPerSecond, 1)} messages sent per second${t.errors ? `, ${t.errors} error frames` : ''}.
-
-${r.throughputNoHook ? `With the X-Ray SDK's promise hook off (lever below), the same run gives **${count(Math.round(r.throughputNoHook.deliveredPerSecond))} delivered messages per second** (${n(r.throughputNoHook.messagesPerSecond, 1)} messages sent per second).\n\n` : ''}## Bundles and cold starts
+${throughputSection(r)}
+## Bundles and cold starts
 
 ${bundlesSection(r)}
 ## Past one invocation: the fan-out queue
@@ -165,12 +186,12 @@ export function terminal(r: Results): string {
   const lines = [
     '',
     `Fan-out latency, send → last recipient (ms), ${r.machine.cpu}, ${r.machine.cores} cores, Node.js ${r.machine.node}`,
-    textTable(LATENCY_HEADER, latencyRows(r)),
+    textTable(latencyHeader(r), latencyRows(r)),
     '',
-    textTable(['target', 'wanted', 'measured', ''], targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `MISSED (${t.gap})`])),
+    textTable(['target', 'wanted', 'measured', '', 'lever'], targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `MISSED (${t.gap})`, t.note ?? ''])),
     '',
     `baseline (${r.cost.rooms} rooms of ${r.cost.roomSize}): project ${ms(stats(r.cost.project.latency).p50)} ms p50, ${n(r.cost.project.perMessage.readUnits)} RCU/msg; tutorial ${ms(stats(r.cost.baseline.latency).p50)} ms p50, ${n(r.cost.baseline.perMessage.readUnits)} RCU/msg`,
-    `throughput: ${Math.round(r.throughput.deliveredPerSecond)} delivered/s (${r.throughput.senders} senders, room of ${r.throughput.recipients})${r.throughputNoHook ? `; ${Math.round(r.throughputNoHook.deliveredPerSecond)}/s with the X-Ray hook off` : ''}`,
+    ...r.throughput.map((v) => `throughput, ${v.label}: ${Math.round(v.result.deliveredPerSecond)} delivered/s, ${v.result.cpuMsPerDelivery.toFixed(2)} ms CPU per delivery`),
     `queue: ${r.queue.recipients} recipients in ${r.queue.shardsPerMessage} shards, p50 ${ms(stats(r.queue.latency).p50)} ms; bundles ≤ ${kib(Math.max(...r.bundles.functions.map((f) => f.bytes)))}; cold init ≤ ${ms(Math.max(...r.bundles.functions.map((f) => f.initMs)))} ms`,
     `run time ${n(r.seconds, 1)} s`,
     ...(r.quick ? ['(quick run: smaller rooms and counts; the targets are for the full run, `npm run bench`)'] : []),

@@ -2,11 +2,11 @@
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Bundles } from './bundles';
 import type { CostResult } from './cost';
+import type { ThroughputVariant } from './lever';
 import type { Series } from './latency';
 import type { ModelInputs, ModelRow } from './model';
 import type { QueueResult } from './queue';
 import { ratio, summarize, type Summary } from './stats';
-import type { ThroughputResult } from './throughput';
 
 export interface SizeResult {
   size: number;
@@ -31,6 +31,8 @@ export interface Machine {
   platform: string;
   loadAtStart: number[];
   loadAtEnd: number[];
+  /** 1-minute load average at the start of each phase. */
+  loadDuring: number[];
 }
 
 export interface Results {
@@ -43,9 +45,8 @@ export interface Results {
   concurrency: number;
   sizes: SizeResult[];
   cost: CostResult;
-  throughput: Omit<ThroughputResult, 'sockets'>;
-  /** The same throughput run with the X-Ray SDK's promise hook off (full runs only). */
-  throughputNoHook?: Omit<ThroughputResult, 'sockets'>;
+  /** The shipped runtime first, then the levers (full runs). */
+  throughput: ThroughputVariant[];
   bundles: Omit<Bundles, 'close'>;
   queue: QueueResult;
   modelInputs: Omit<ModelInputs, 'directMs'>;
@@ -62,6 +63,7 @@ export function machine(): Machine {
     platform: `${process.platform} ${process.arch}`,
     loadAtStart: loadavg(),
     loadAtEnd: [],
+    loadDuring: [],
   };
 }
 
@@ -74,6 +76,8 @@ export interface Target {
   met: boolean;
   /** How far off, when missed. */
   gap?: string;
+  /** What a measured lever gives. */
+  note?: string;
 }
 
 export function targets(r: Results): Target[] {
@@ -82,7 +86,7 @@ export function targets(r: Results): Target[] {
   const reads = r.cost.project.perMessage.readUnits / r.cost.baseline.perMessage.readUnits;
   const biggest = Math.max(...r.bundles.functions.map((f) => f.bytes));
   const slowest = Math.max(...r.bundles.functions.map((f) => f.initMs));
-  const rate = r.throughput.deliveredPerSecond;
+  const rate = shippedThroughput(r).deliveredPerSecond;
   const at = largest.size === 1000 ? '1,000' : `${largest.size} (quick run; the target is at 1,000)`;
   return [
     {
@@ -91,6 +95,7 @@ export function targets(r: Results): Target[] {
       measured: ratio(floorRatio),
       met: floorRatio <= 1.5,
       gap: `${ratio(floorRatio / 1.5)} over the target`,
+      ...(largest.projectNoHook ? { note: `${ratio(stats(largest.projectNoHook).p50 / stats(largest.sdk).p50)} with the X-Ray hook off` } : {}),
     },
     {
       name: `reads per message vs the tutorial, ${r.cost.rooms} rooms of ${r.cost.roomSize}`,
@@ -112,6 +117,7 @@ export function targets(r: Results): Target[] {
       measured: `${slowest.toFixed(0)} ms`,
       met: slowest <= 100,
       gap: `${(slowest - 100).toFixed(0)} ms over`,
+      note: `${Math.max(...r.bundles.functions.map((f) => f.initNoSourceMapsMs)).toFixed(0)} ms without --enable-source-maps`,
     },
     {
       name: 'sustained deliveries through the local runtime',
@@ -119,9 +125,13 @@ export function targets(r: Results): Target[] {
       measured: `${rate.toFixed(0)} /s`,
       met: rate >= 2000,
       gap: `${(2000 - rate).toFixed(0)} /s short`,
+      ...(r.throughput.length > 1 ? { note: `best lever: ${Math.min(...r.throughput.map((v) => v.result.cpuMsPerDelivery)).toFixed(2)} ms CPU per delivery, ~${Math.round((r.machine.cores * 1000) / Math.min(...r.throughput.map((v) => v.result.cpuMsPerDelivery)))}/s with the ${r.machine.cores} cores to itself` } : {}),
     },
   ];
 }
+
+/** Throughput of the runtime as shipped (the first variant). */
+export const shippedThroughput = (r: Results): ThroughputVariant['result'] => (r.throughput[0] as ThroughputVariant).result;
 
 /** p50 of the project over p50 of the SDK floor. */
 export const floorRatio = (s: SizeResult): number => stats(s.project).p50 / stats(s.sdk).p50;

@@ -7,44 +7,27 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import type { LocalRuntime } from '../local/index';
-import { loadTemplate, type TemplateModel } from '../local/template';
+import { loadTemplate } from '../local/template';
 import { measureBundles } from './bundles';
 import { measureCost } from './cost';
 import { findings } from './findings';
-import { startFloorServer } from './floor';
-import { decomposition, floorSeries, projectSeries, type SeriesPlan } from './latency';
-import { withoutXrayHook } from './lever';
 import { modelRow, type ModelInputs } from './model';
-import { parseArgs, type Plan } from './options';
+import { parseArgs } from './options';
 import { startPoster } from './poster';
 import { measureQueue } from './queue';
 import { CHART_FILE, chart, markdown, terminal } from './report';
 import { type Results, type SizeResult, machine, stats } from './results';
-import { openRoom, PROJECT_DIR, roomIds, roomSockets, runtimeDefaults, startRuntime, stopRuntime } from './runtime';
+import { PROJECT_DIR, runtimeDefaults } from './runtime';
+import { measureSizes } from './sizes';
 import { median } from './stats';
-import { measureThroughput } from './throughput';
 
 const started = performance.now();
+const info = machine();
 const log = (message: string): void => {
-  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s] ${message}\n`);
+  const load = loadavg()[0] ?? 0;
+  info.loadDuring.push(load);
+  process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(5)} s, load ${load.toFixed(1)}] ${message}\n`);
 };
-
-/** The environment of SendMessageFunction's sandboxes, for loading the layer in a poster worker. */
-function layerEnv(runtime: LocalRuntime, model: TemplateModel): Record<string, string> {
-  const fn = model.functions.get('SendMessageFunction');
-  return {
-    ...fn?.environment,
-    NODE_OPTIONS: '',
-    CONNECTIONS_TABLE: runtime.tables.ConnectionsTable ?? '',
-    MESSAGES_TABLE: runtime.tables.MessagesTable ?? '',
-    CONNECTIONS_URL: runtime.connectionsUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamodbEndpoint,
-    AWS_LAMBDA_FUNCTION_NAME: fn?.functionName ?? 'SendMessageFunction',
-    AWS_SAM_LOCAL: 'true',
-    POWERTOOLS_DEV: 'true',
-  };
-}
 
 /** Linear through the measured (size, p50) points, extended past the last two. */
 function directLatency(sizes: SizeResult[]): (recipients: number) => number {
@@ -56,63 +39,10 @@ function directLatency(sizes: SizeResult[]): (recipients: number) => number {
   };
 }
 
-const seriesPlan = (plan: Plan, size: number): SeriesPlan => ({ messages: plan.messages(size), warmup: plan.warmup, timeoutMs: 15_000 });
-
-async function latencyBySize(plan: Plan, model: TemplateModel, layerDir: string, concurrency: number): Promise<{ sizes: SizeResult[]; throughput: Results['throughput'] }> {
-  const series = (size: number): SeriesPlan => seriesPlan(plan, size);
-  const largest = Math.max(...plan.sizes);
-  const [clean, xray, floor] = await Promise.all([startPoster(PROJECT_DIR), startPoster(PROJECT_DIR, { xray: true }), startFloorServer()]);
-  const sizes: SizeResult[] = [];
-  try {
-    for (const size of plan.sizes) {
-      log(`floors, ${size} recipients`);
-      const posters = { clean, ...(size === largest ? { xray } : {}) };
-      sizes.push({ size, ...(await floorSeries(floor, size, series(size), posters, concurrency)), project: { samples: [], firsts: [], lost: 0 } });
-    }
-    const runtime = await startRuntime();
-    const sockets = [];
-    try {
-      for (const result of sizes) {
-        log(`project, ${result.size} recipients: connecting`);
-        const connectStarted = performance.now();
-        const room = await openRoom(runtime, `size${result.size}`, result.size);
-        result.connectMs = performance.now() - connectStarted;
-        sockets.push(...roomSockets(room));
-        log(`project, ${result.size} recipients: sending`);
-        result.project = await projectSeries(room, series(result.size));
-        if (result.size !== largest) continue;
-        log(`where the time goes, ${result.size} recipients`);
-        const env = layerEnv(runtime, model);
-        const [layer, layerNoHook] = await Promise.all([
-          startPoster(PROJECT_DIR, { layer: layerDir }, env),
-          startPoster(PROJECT_DIR, { layer: layerDir }, { ...env, AWS_XRAY_MANUAL_MODE: 'true' }),
-        ]);
-        try {
-          const ids = await roomIds(runtime, room.name);
-          const plan2 = { ...series(result.size), messages: plan.decompositionMessages };
-          Object.assign(result, await decomposition(runtime, room, ids, plan2, { clean, layer, layerNoHook }, concurrency));
-        } finally {
-          await Promise.all([layer.close(), layerNoHook.close()]);
-        }
-      }
-      log(`throughput, ${plan.throughput.seconds} s`);
-      const { sockets: tputSockets, ...throughput } = await measureThroughput(runtime, plan.throughput);
-      sockets.push(...tputSockets);
-      return { sizes, throughput };
-    } finally {
-      log('closing the runtime');
-      await stopRuntime(runtime, sockets);
-    }
-  } finally {
-    await Promise.all([clean.close(), xray.close(), floor.close()]);
-  }
-}
-
 async function main(): Promise<void> {
   const plan = parseArgs(process.argv.slice(2));
   runtimeDefaults.maxConcurrency = plan.maxConcurrency;
   const startedAt = new Date().toISOString();
-  const info = machine();
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const model = await loadTemplate(join(PROJECT_DIR, 'template.yaml'));
   const sendmessage = model.functions.get('SendMessageFunction');
@@ -122,15 +52,8 @@ async function main(): Promise<void> {
   const why = plan.quick ? 'quick runs skip sam build' : '--no-sam';
   const { close: removeBuilds, ...bundles } = await measureBundles(model, { sam: plan.sam && !plan.quick, why, coldStarts: plan.coldStarts });
   try {
-    const { sizes, throughput } = await latencyBySize(plan, model, join(bundles.opt, 'nodejs', 'node_modules', 'chat-core'), concurrency);
-    const largest = sizes[sizes.length - 1] as SizeResult;
-    let throughputNoHook: Results['throughputNoHook'];
-    if (plan.lever) {
-      log(`lever: the X-Ray SDK's promise hook off, ${largest.size} recipients and throughput`);
-      const lever = await withoutXrayHook(largest.size, seriesPlan(plan, largest.size), plan.throughput);
-      largest.projectNoHook = lever.project;
-      throughputNoHook = lever.throughput;
-    }
+    const layerDir = join(bundles.opt, 'nodejs', 'node_modules', 'chat-core');
+    const { sizes, throughput } = await measureSizes({ plan, model, layerDir, concurrency, log });
     const series = { warmup: plan.warmup, timeoutMs: 15_000 };
     log(`tutorial baseline, ${plan.cost.rooms} rooms of ${plan.cost.roomSize}`);
     const poster = await startPoster(PROJECT_DIR);
@@ -172,7 +95,6 @@ async function main(): Promise<void> {
       sizes,
       cost,
       throughput,
-      ...(throughputNoHook ? { throughputNoHook } : {}),
       bundles,
       queue,
       modelInputs: inputs,

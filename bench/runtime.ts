@@ -15,6 +15,8 @@ export const PROJECT_DIR = join(__dirname, '..');
 export interface RuntimeOptions {
   parameterOverrides?: Record<string, string>;
   env?: Record<string, string>;
+  /** Sandboxes per function (the runtime's default: 8). */
+  maxConcurrency?: number;
 }
 
 /** Set once by run.ts: quick runs start fewer sandboxes per function (each cold start compiles the layer). */
@@ -30,7 +32,7 @@ export function startRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime
     port: 0,
     dynamodbPort: 0,
     quiet: process.env.BENCH_VERBOSE !== '1',
-    ...(runtimeDefaults.maxConcurrency ? { maxConcurrency: runtimeDefaults.maxConcurrency } : {}),
+    ...((options.maxConcurrency ?? runtimeDefaults.maxConcurrency) ? { maxConcurrency: options.maxConcurrency ?? runtimeDefaults.maxConcurrency } : {}),
     parameterOverrides: { MessageRateLimit: '1000', ...options.parameterOverrides },
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env },
   });

@@ -2,7 +2,9 @@
  * Sustained delivery through the local runtime: several chat.v1 senders in one room of plain
  * recipients, each keeping `window` messages in flight (its next message goes when the echo
  * of an earlier one comes back, the chat.v1 confirmation that it was stored and fanned out),
- * for a fixed time. Every chat message any connection of the room receives is a delivery.
+ * in measured windows of a fixed time. Every chat message any connection of the room
+ * receives is a delivery. Several rooms (in several runtimes) can take turns, window by
+ * window, so that a machine whose load drifts treats them alike.
  */
 import type WebSocket from 'ws';
 import type { LocalRuntime } from '../local/index';
@@ -13,7 +15,10 @@ export interface ThroughputPlan {
   recipients: number;
   senders: number;
   window: number;
+  /** Seconds per measured window. */
   seconds: number;
+  /** Windows per room (taking turns with the other rooms). */
+  rounds: number;
 }
 
 export interface ThroughputResult extends ThroughputPlan {
@@ -21,32 +26,37 @@ export interface ThroughputResult extends ThroughputPlan {
   delivered: number;
   deliveredPerSecond: number;
   messagesPerSecond: number;
+  /** CPU time of this whole process (runtime, sandboxes, store, clients) per delivery, and per wall-clock second. */
+  cpuMsPerDelivery: number;
+  cpuSecondsPerSecond: number;
   /** Error frames the senders got (rate limit, …), and the first of them. */
   errors: number;
   firstError?: string;
-  sockets: WebSocket[];
 }
 
-/** Leaves the connections open (the caller closes them with the runtime). */
-export async function measureThroughput(runtime: LocalRuntime, plan: ThroughputPlan): Promise<ThroughputResult> {
-  const room = 'throughput';
+export interface ThroughputRoom {
+  sockets: WebSocket[];
+  /** One warmed-up, measured window. */
+  measure(): Promise<void>;
+  result(): ThroughputResult;
+}
+
+export async function openThroughputRoom(runtime: LocalRuntime, plan: ThroughputPlan, room = 'throughput'): Promise<ThroughputRoom> {
   const recipients = await connectMany((i) => `${runtime.wsUrl}?room=${room}&name=r${i}`, plan.recipients);
   const senders = await connectMany((i) => `${runtime.wsUrl}?room=${room}&name=s${i}`, plan.senders, { protocols: ['chat.v1'] });
-  let counting = false;
-  let running = true;
-  let delivered = 0;
-  let sent = 0;
-  let errors = 0;
+  const totals = { sent: 0, delivered: 0, errors: 0, seconds: 0, cpuMs: 0 };
   let firstError: string | undefined;
+  let counting = false;
+  let running = false;
   const count = (data: Buffer): void => {
-    if (counting && textOf(data)?.startsWith('t:')) delivered += 1;
+    if (counting && textOf(data)?.startsWith('t:')) totals.delivered += 1;
   };
   recipients.forEach((ws) => ws.on('message', count));
-  senders.forEach((ws, index) => {
+  const kicks = senders.map((ws, index) => {
     let seq = 0;
     const send = (): void => {
       if (!running) return;
-      sent += counting ? 1 : 0;
+      if (counting) totals.sent += 1;
       ws.send(JSON.stringify({ action: 'sendmessage', message: `t:${index}:${seq++}` }));
     };
     ws.on('message', (data: Buffer) => {
@@ -54,30 +64,51 @@ export async function measureThroughput(runtime: LocalRuntime, plan: ThroughputP
       const text = data.toString('utf8');
       if (text.includes(`"text":"t:${index}:`)) send();
       else if (text.includes('"type":"error"')) {
-        errors += 1;
+        if (counting) totals.errors += 1;
         firstError ??= text;
         setTimeout(send, 100);
       }
     });
-    for (let i = 0; i < plan.window; i += 1) send();
+    return () => {
+      for (let i = 0; i < plan.window; i += 1) send();
+    };
   });
-  // One second of warm-up (sandboxes started, JIT warm), then the measured window.
-  await sleep(1000);
-  counting = true;
-  const started = performance.now();
-  await sleep(plan.seconds * 1000);
-  counting = false;
-  const seconds = (performance.now() - started) / 1000;
-  running = false;
-  await sleep(500);
+
   return {
-    ...plan,
-    sent,
-    delivered,
-    deliveredPerSecond: delivered / seconds,
-    messagesPerSecond: sent / seconds,
-    errors,
-    ...(firstError ? { firstError } : {}),
     sockets: [...recipients, ...senders],
+    measure: async () => {
+      running = true;
+      kicks.forEach((kick) => kick());
+      await sleep(1000); // warm-up: sandboxes started, JIT warm
+      counting = true;
+      const started = performance.now();
+      const cpuBefore = process.cpuUsage();
+      await sleep(plan.seconds * 1000);
+      counting = false;
+      const cpu = process.cpuUsage(cpuBefore);
+      totals.cpuMs += (cpu.user + cpu.system) / 1000;
+      totals.seconds += (performance.now() - started) / 1000;
+      running = false;
+      await sleep(1000); // what is in flight lands before the next room's turn
+    },
+    result: () => ({
+      ...plan,
+      sent: totals.sent,
+      delivered: totals.delivered,
+      deliveredPerSecond: totals.delivered / totals.seconds,
+      messagesPerSecond: totals.sent / totals.seconds,
+      cpuMsPerDelivery: totals.cpuMs / Math.max(1, totals.delivered),
+      cpuSecondsPerSecond: totals.cpuMs / 1000 / totals.seconds,
+      errors: totals.errors,
+      ...(firstError ? { firstError } : {}),
+    }),
   };
+}
+
+/** Rooms take turns, window by window, `rounds` times. */
+export async function takeTurns(rooms: ThroughputRoom[], rounds: number): Promise<ThroughputResult[]> {
+  for (let round = 0; round < rounds; round += 1) {
+    for (const room of round % 2 ? [...rooms].reverse() : rooms) await room.measure();
+  }
+  return rooms.map((room) => room.result());
 }

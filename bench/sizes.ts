@@ -1,0 +1,132 @@
+/**
+ * The main phase: send → last recipient latency room size by room size, and sustained
+ * throughput. At each size the floors (the SDK's PostToConnection to the minimal @connections
+ * server, a bare `ws` broadcast), the project (sendmessage through the local runtime as
+ * shipped) and, in full runs, the project with the X-Ray hook off run interleaved, message by
+ * message; at the largest size so do the steps in between (the SDK to the runtime's own
+ * @connections, chat-core's broadcast() on its own, with and without the hook).
+ */
+import type WebSocket from 'ws';
+import type { LocalRuntime } from '../local/index';
+import type { TemplateModel } from '../local/template';
+import { closeAll, connectMany, Receipts } from './clients';
+import { startFloorServer } from './floor';
+import { interleave, type SeriesPlan, type Variant } from './latency';
+import { leverVariants, NO_XRAY_HOOK, type ThroughputVariant } from './lever';
+import type { Plan } from './options';
+import { startPoster, type Poster } from './poster';
+import type { SizeResult } from './results';
+import { openRoom, PROJECT_DIR, roomIds, roomSockets, startRuntime, stopRuntime, type Room } from './runtime';
+import { openThroughputRoom, takeTurns } from './throughput';
+
+export interface SizesContext {
+  plan: Plan;
+  model: TemplateModel;
+  /** The built chat-core layer (…/nodejs/node_modules/chat-core). */
+  layerDir: string;
+  concurrency: number;
+  log(message: string): void;
+}
+
+export const seriesPlan = (plan: Plan, size: number): SeriesPlan => ({ messages: plan.messages(size), warmup: plan.warmup, timeoutMs: 20_000 });
+
+/** The environment of SendMessageFunction's sandboxes, for loading the layer in a poster worker. */
+function layerEnv(runtime: LocalRuntime, model: TemplateModel): Record<string, string> {
+  const fn = model.functions.get('SendMessageFunction');
+  return {
+    ...fn?.environment,
+    NODE_OPTIONS: '',
+    CONNECTIONS_TABLE: runtime.tables.ConnectionsTable ?? '',
+    MESSAGES_TABLE: runtime.tables.MessagesTable ?? '',
+    CONNECTIONS_URL: runtime.connectionsUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamodbEndpoint,
+    AWS_LAMBDA_FUNCTION_NAME: fn?.functionName ?? 'SendMessageFunction',
+    AWS_SAM_LOCAL: 'true',
+    POWERTOOLS_DEV: 'true',
+  };
+}
+
+const sendmessage = (room: Room) => (text: string): void => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text }));
+
+export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResult[]; throughput: ThroughputVariant[] }> {
+  const { plan, log, concurrency } = ctx;
+  const largest = Math.max(...plan.sizes);
+  const [clean, xray, floor] = await Promise.all([startPoster(PROJECT_DIR), startPoster(PROJECT_DIR, { xray: true }), startFloorServer()]);
+  const posters: Poster[] = [clean, xray];
+  const runtimes: { runtime: LocalRuntime; sockets: WebSocket[] }[] = [];
+  const start = async (options: Parameters<typeof startRuntime>[0]): Promise<{ runtime: LocalRuntime; sockets: WebSocket[] }> => {
+    const entry = { runtime: await startRuntime(options), sockets: [] as WebSocket[] };
+    runtimes.push(entry);
+    return entry;
+  };
+  try {
+    const shipped = await start({});
+    const noHook = plan.lever ? await start({ env: NO_XRAY_HOOK }) : undefined;
+    const sizes: SizeResult[] = [];
+    for (const size of plan.sizes) {
+      log(`${size} recipients: connecting the floor's clients and the rooms`);
+      const floorSockets = await connectMany(() => floor.wsUrl, size);
+      const floorReceipts = new Receipts();
+      floorSockets.forEach((ws) => floorReceipts.listen(ws));
+      const ids = floor.ids();
+      const connectStarted = performance.now();
+      const room = await openRoom(shipped.runtime, `size${size}`, size);
+      const connectMs = performance.now() - connectStarted;
+      shipped.sockets.push(...roomSockets(room));
+      const posts = (poster: Poster, endpoint: string, to: string[]) => (text: string) =>
+        poster.run({ kind: 'posts', endpoint, ids: to, data: text, concurrency });
+      const variants: Variant[] = [
+        { name: 'ws', receipts: floorReceipts, recipients: size, send: (text) => floor.broadcast(Buffer.from(text, 'utf8')) },
+        { name: 'sdk', receipts: floorReceipts, recipients: size, send: posts(clean, floor.connectionsUrl, ids) },
+        { name: 'project', receipts: room.receipts, recipients: size, send: sendmessage(room) },
+      ];
+      if (noHook) {
+        const other = await openRoom(noHook.runtime, `size${size}`, size);
+        noHook.sockets.push(...roomSockets(other));
+        variants.push({ name: 'projectNoHook', receipts: other.receipts, recipients: size, send: sendmessage(other) });
+      }
+      if (size === largest) {
+        const env = layerEnv(shipped.runtime, ctx.model);
+        const [layer, layerNoHook] = await Promise.all([
+          startPoster(PROJECT_DIR, { layer: ctx.layerDir }, env),
+          startPoster(PROJECT_DIR, { layer: ctx.layerDir }, { ...env, AWS_XRAY_MANUAL_MODE: 'true' }),
+        ]);
+        posters.push(layer, layerNoHook);
+        const viaLayer = (poster: Poster) => (text: string) => poster.run({ kind: 'layer', room: room.name, text });
+        variants.push(
+          { name: 'sdkXray', receipts: floorReceipts, recipients: size, send: posts(xray, floor.connectionsUrl, ids) },
+          { name: 'sdkToRuntime', receipts: room.receipts, recipients: size, send: posts(clean, shipped.runtime.connectionsUrl, await roomIds(shipped.runtime, room.name)) },
+          { name: 'layerBroadcastNoHook', receipts: room.receipts, recipients: size, send: viaLayer(layerNoHook) },
+          { name: 'layerBroadcast', receipts: room.receipts, recipients: size, send: viaLayer(layer) },
+        );
+      }
+      log(`${size} recipients: ${variants.length} variants interleaved, ${plan.messages(size)} messages each`);
+      const series = await interleave(variants, seriesPlan(plan, size), `size${size}`);
+      sizes.push({ size, connectMs, ...series } as SizeResult);
+      await closeAll(floorSockets);
+    }
+
+    const first = plan.maxConcurrency
+      ? `quick run: ${plan.maxConcurrency} sandboxes per function, X-Ray hook on`
+      : 'as shipped (8 sandboxes per function, X-Ray hook on)';
+    const throughputRuntimes = [{ label: first, entry: shipped }];
+    if (plan.lever) {
+      const [hookOff, ...others] = leverVariants();
+      if (noHook && hookOff) throughputRuntimes.push({ label: hookOff.label, entry: noHook });
+      for (const variant of others) throughputRuntimes.push({ label: variant.label, entry: await start(variant.options) });
+    }
+    log(`throughput: ${throughputRuntimes.length} runtime(s), ${plan.throughput.rounds} windows of ${plan.throughput.seconds} s each, taking turns`);
+    const rooms = [];
+    for (const { entry } of throughputRuntimes) {
+      const room = await openThroughputRoom(entry.runtime, plan.throughput);
+      entry.sockets.push(...room.sockets);
+      rooms.push(room);
+    }
+    const results = await takeTurns(rooms, plan.throughput.rounds);
+    return { sizes, throughput: throughputRuntimes.map(({ label }, i) => ({ label, result: results[i] as ThroughputVariant['result'] })) };
+  } finally {
+    log('closing the runtimes');
+    await Promise.all([...posters.map((p) => p.close()), floor.close()]);
+    for (const { runtime, sockets } of runtimes) await stopRuntime(runtime, sockets);
+  }
+}
