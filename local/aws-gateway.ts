@@ -17,6 +17,7 @@ import type { LocalIam } from './iam.js';
 import type { RuntimeLog } from './log.js';
 import type { TemplateModel } from './template.js';
 import type { Connection } from './websocket-server.js';
+import { readBody } from './http-body.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -35,20 +36,6 @@ const MAX_SQS_REQUEST = 2 * 1024 * 1024;
 
 type Headers = Record<string, string | string[] | undefined>;
 
-/** Reads a body up to `limit` bytes; undefined when longer; rejects when the client goes away mid-body. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-    req.on('aborted', () => reject(new Error('request aborted')));
-  });
-}
 
 /** A stand-in for `req` whose body is `body`, for handlers that read the request themselves. */
 function replay(req: IncomingMessage, body: Buffer): IncomingMessage {

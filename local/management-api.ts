@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Connection } from './websocket-server.js';
+import { readBody } from './http-body.js';
 
 /** What the Management API needs of the WebSocket side (WebSocketGateway). */
 export interface ConnectionRegistry {
@@ -37,25 +38,6 @@ function reply(res: ServerResponse, status: number, body: unknown, errorType?: s
 /** AWS answers an unknown or closed connection with 410, x-amzn-errortype and an empty body. */
 const gone = (res: ServerResponse): void => reply(res, 410, undefined, 'GoneException');
 
-/** Reads a request body up to `limit` bytes; undefined when it is longer. */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      req.on('end', () => resolve(undefined));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 export class ManagementApi {
   private readonly prefix: string;
