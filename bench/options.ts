@@ -62,7 +62,7 @@ export function parseArgs(argv: readonly string[]): Plan {
     warmup: 5,
     lever: true,
     cost: { rooms: 10, roomSize: 100, messages: 50 },
-    throughput: { recipients: 100, senders: 8, window: 2, seconds: 5, rounds: 2 },
+    throughput: { recipients: 100, senders: 8, window: 2, seconds: 3, rounds: 5 },
     queue: { recipients: 1000, threshold: 100, shardSize: 100, messages: 20, shardRuns: 20 },
     coldStarts: 9,
   };
