@@ -2,6 +2,8 @@
 
 export interface Plan {
   quick: boolean;
+  /** Measure nothing: render docs/PERFORMANCE.md again from .aws-sam/bench/last-run.json. */
+  render: boolean;
   /** Write docs/PERFORMANCE.md and the chart. */
   write: boolean;
   /** Build with `sam build` when it is installed (else esbuild, as local/build.ts does). */
@@ -22,17 +24,18 @@ export interface Plan {
   maxConcurrency?: number;
 }
 
-export const USAGE = `usage: npm run bench [-- --quick] [-- --write | --no-write] [-- --no-sam]
+export const USAGE = `usage: npm run bench [-- --quick] [-- --write | --no-write] [-- --no-sam] [-- --render]
 
   (default)   full run (several minutes); writes docs/PERFORMANCE.md and docs/fanout-latency.svg
   --quick     smaller counts, under a minute (what CI runs); writes nothing unless --write
   --write     write the report even in --quick mode (it says it is a quick run)
   --no-write  print the table only
   --no-sam    bundle with esbuild as the local runtime does, even when sam is installed
+  --render    measure nothing; write the report again from the last run's .aws-sam/bench/last-run.json
 `;
 
 export function parseArgs(argv: readonly string[]): Plan {
-  const known = new Set(['--quick', '--write', '--no-write', '--no-sam', '--help', '-h']);
+  const known = new Set(['--quick', '--write', '--no-write', '--no-sam', '--render', '--help', '-h']);
   const unknown = argv.filter((a) => !known.has(a));
   if (unknown.length > 0 || argv.includes('--help') || argv.includes('-h')) {
     process.stderr.write(unknown.length ? `unknown option: ${unknown.join(' ')}\n${USAGE}` : USAGE);
@@ -41,9 +44,10 @@ export function parseArgs(argv: readonly string[]): Plan {
   const quick = argv.includes('--quick');
   const write = argv.includes('--write') || (!quick && !argv.includes('--no-write'));
   const sam = !argv.includes('--no-sam');
+  const render = argv.includes('--render');
   if (quick) {
     return {
-      quick, write, sam,
+      quick, render, write, sam,
       sizes: [10, 30, 100],
       messages: () => 10,
       warmup: 2,
@@ -56,7 +60,7 @@ export function parseArgs(argv: readonly string[]): Plan {
     };
   }
   return {
-    quick, write, sam,
+    quick, render, write: write || render, sam,
     sizes: [10, 100, 1000],
     messages: (size) => (size >= 1000 ? 30 : 100),
     warmup: 5,

@@ -4,7 +4,7 @@
  * --write) writes docs/PERFORMANCE.md and docs/fanout-latency.svg. See options.ts for flags.
  * Everything listens on 127.0.0.1 and is closed before it exits.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { loadTemplate } from '../local/template';
@@ -39,8 +39,20 @@ function directLatency(sizes: SizeResult[]): (recipients: number) => number {
   };
 }
 
+async function writeReport(results: Results): Promise<void> {
+  await writeFile(join(PROJECT_DIR, 'docs', 'PERFORMANCE.md'), markdown(results, findings(results)));
+  await writeFile(join(PROJECT_DIR, 'docs', CHART_FILE), chart(results));
+  console.log(`wrote docs/PERFORMANCE.md and docs/${CHART_FILE}`);
+}
+
 async function main(): Promise<void> {
   const plan = parseArgs(process.argv.slice(2));
+  if (plan.render) {
+    const results = JSON.parse(await readFile(join(PROJECT_DIR, '.aws-sam', 'bench', 'last-run.json'), 'utf8')) as Results;
+    console.log(terminal(results));
+    await writeReport(results);
+    return;
+  }
   runtimeDefaults.maxConcurrency = plan.maxConcurrency;
   const startedAt = new Date().toISOString();
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -107,11 +119,8 @@ async function main(): Promise<void> {
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'last-run.json'), JSON.stringify(results, null, 2));
     console.log(terminal(results));
-    if (plan.write) {
-      await writeFile(join(PROJECT_DIR, 'docs', 'PERFORMANCE.md'), markdown(results, findings(results)));
-      await writeFile(join(PROJECT_DIR, 'docs', CHART_FILE), chart(results));
-      console.log(`wrote docs/PERFORMANCE.md and docs/${CHART_FILE}`);
-    } else {
+    if (plan.write) await writeReport(results);
+    else {
       console.log(`raw figures in .aws-sam/bench/last-run.json (docs/PERFORMANCE.md not written: ${plan.quick ? 'quick run; add --write' : '--no-write'})`);
     }
   } finally {
