@@ -31,7 +31,7 @@ export const USAGE = `usage: npm run bench [-- --quick] [-- --write | --no-write
   --write     write the report even in --quick mode (it says it is a quick run)
   --no-write  print the table only
   --no-sam    bundle with esbuild as the local runtime does, even when sam is installed
-  --render    measure nothing; write the report again from the last run's .aws-sam/bench/last-run.json
+  --render    measure nothing; write the report again from the last full run's .aws-sam/bench/last-run.json
 `;
 
 export function parseArgs(argv: readonly string[]): Plan {

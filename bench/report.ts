@@ -178,7 +178,7 @@ ${findings}
 
 ## Running it
 
-\`npm run bench\` runs everything above (several minutes) and rewrites this file and \`docs/${CHART_FILE}\`; \`npm run bench -- --quick\` (what CI runs, no thresholds) measures smaller rooms with fewer messages in under a minute, prints the table and writes nothing here unless \`--write\` is added; \`--no-write\` prints only; \`--no-sam\` bundles with esbuild even when sam is installed. Every run also leaves its raw figures in \`.aws-sam/bench/last-run.json\`, from which \`--render\` writes this file again without measuring. The code is in \`bench/\` (\`run.ts\` drives the phases; \`baseline.ts\` is the tutorial's algorithm; \`floor.ts\` the minimal @connections server; \`capacity.ts\` the DynamoDB accounting proxy; \`model.ts\` the model above).
+\`npm run bench\` runs everything above (several minutes) and rewrites this file and \`docs/${CHART_FILE}\`; \`npm run bench -- --quick\` (what CI runs, no thresholds) measures smaller rooms with fewer messages in under a minute, prints the table and writes nothing here unless \`--write\` is added; \`--no-write\` prints only; \`--no-sam\` bundles with esbuild even when sam is installed. Every run also leaves its raw figures in \`.aws-sam/bench/last-run.json\` (quick runs: \`last-quick-run.json\`), from which \`--render\` writes this file again without measuring. The code is in \`bench/\` (\`run.ts\` drives the phases; \`baseline.ts\` is the tutorial's algorithm; \`floor.ts\` the minimal @connections server; \`capacity.ts\` the DynamoDB accounting proxy; \`model.ts\` the model above).
 `;
 }
 

@@ -117,11 +117,12 @@ async function main(): Promise<void> {
 
     const out = join(PROJECT_DIR, '.aws-sam', 'bench');
     await mkdir(out, { recursive: true });
-    await writeFile(join(out, 'last-run.json'), JSON.stringify(results, null, 2));
+    const raw = plan.quick ? 'last-quick-run.json' : 'last-run.json';
+    await writeFile(join(out, raw), JSON.stringify(results, null, 2));
     console.log(terminal(results));
     if (plan.write) await writeReport(results);
     else {
-      console.log(`raw figures in .aws-sam/bench/last-run.json (docs/PERFORMANCE.md not written: ${plan.quick ? 'quick run; add --write' : '--no-write'})`);
+      console.log(`raw figures in .aws-sam/bench/${raw} (docs/PERFORMANCE.md not written: ${plan.quick ? 'quick run; add --write' : '--no-write'})`);
     }
   } finally {
     await removeBuilds();
