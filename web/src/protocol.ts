@@ -4,27 +4,17 @@
  * room and name (the same rules the server enforces with a 400).
  */
 
+import type { ChatMessage, Frame } from 'chat-core/src/frames';
+
 export const SUBPROTOCOL = 'chat.v1';
 export const DEFAULT_ROOM = 'lobby';
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 export const MAX_HISTORY_LIMIT = 100;
 
-export interface ChatMessage {
-  id: string;
-  room: string;
-  name: string;
-  text: string;
-  /** ISO 8601. */
-  sentAt: string;
-}
+export type { ChatMessage };
 
-export type ServerFrame =
-  | ({ type: 'message' } & ChatMessage)
-  | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
-  | { type: 'members'; room: string; members: { name: string }[] }
-  | { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
-  | { type: 'error'; code: string; message: string }
-  | { type: 'info'; [key: string]: unknown };
+/** The server's frames (chat-core's own types); `info` is kept loose, the page only shows it. */
+export type ServerFrame = Exclude<Frame, { type: 'info' }> | { type: 'info'; [key: string]: unknown };
 
 export type ClientRequest =
   | { action: 'sendmessage'; message: string }

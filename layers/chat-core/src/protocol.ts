@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ChatError } from './errors';
+import type { Frame } from './frames';
 import { neutralizeControls } from './names';
 
 /**
@@ -18,30 +19,7 @@ export function negotiateProtocol(requested: string | undefined): Protocol {
   throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
 }
 
-export interface ChatMessage {
-  id: string;
-  room: string;
-  name: string;
-  text: string;
-  /** ISO 8601. */
-  sentAt: string;
-}
-
-export type Frame =
-  | ({ type: 'message' } & ChatMessage)
-  | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
-  | { type: 'members'; room: string; members: { name: string }[] }
-  | { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
-  | { type: 'error'; code: string; message: string }
-  | ({ type: 'info'; message: string } & ConnectionInfo);
-
-/** What the $default route reports, in the tutorial's field names and order. */
-export interface ConnectionInfo {
-  ConnectedAt?: Date | string;
-  Identity: { SourceIp?: string; UserAgent: string | null };
-  LastActiveAt?: Date | string;
-  connectionID: string;
-}
+export type { ChatMessage, ConnectionInfo, Frame } from './frames';
 
 export const USAGE = 'Use the sendmessage route to send a message.';
 

@@ -1,0 +1,29 @@
+/**
+ * The chat.v1 frames the server sends, as types only: no runtime code and no Node.js
+ * types, so that the chat page (web/) shares them with the functions.
+ */
+
+export interface ChatMessage {
+  id: string;
+  room: string;
+  name: string;
+  text: string;
+  /** ISO 8601. */
+  sentAt: string;
+}
+
+export type Frame =
+  | ({ type: 'message' } & ChatMessage)
+  | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
+  | { type: 'members'; room: string; members: { name: string }[] }
+  | { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
+  | { type: 'error'; code: string; message: string }
+  | ({ type: 'info'; message: string } & ConnectionInfo);
+
+/** What the $default route reports, in the tutorial's field names and order. */
+export interface ConnectionInfo {
+  ConnectedAt?: Date | string;
+  Identity: { SourceIp?: string; UserAgent: string | null };
+  LastActiveAt?: Date | string;
+  connectionID: string;
+}
