@@ -164,7 +164,7 @@ describe('faults injected through the local runtime (template.yaml, real handler
         TableName: runtime.tables.ConnectionsTable,
         Item: {
           connectionId: { S: id }, room: { S: room }, name: { S: 'ghost' }, protocol: { S: 'chat.v1' },
-          connectedAt: { N: String(now - 120_000) }, expiresAt: { N: String(Math.floor(now / 1000) + 3600) }, rateWindow: { N: '0' }, rateCount: { N: '0' },
+          connectedAt: { N: String(now - 120_000) }, expiresAt: { N: String(Math.floor(now / 1000) + 3600) }, rateAt: { N: '0' },
         },
       }));
     }

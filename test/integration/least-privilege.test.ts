@@ -49,7 +49,7 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
       Item: {
         connectionId: { S: id }, room: { S: r }, name: { S: 'ghost' }, protocol: { S: 'chat.v1' },
         connectedAt: { N: String(now - 5 * 60_000) }, expiresAt: { N: String(Math.floor(now / 1000) + 3600) },
-        rateWindow: { N: '0' }, rateCount: { N: '0' },
+        rateAt: { N: '0' },
       },
     }));
     return id;

@@ -40,5 +40,5 @@ export const config: Config = loadConfig(process.env);
 
 /** Connections expire a margin after API Gateway's 2-hour connection limit. */
 export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 15 * 60;
-/** The rate limit counts messages per fixed window of this many seconds. */
+/** MESSAGE_RATE_LIMIT messages per this many seconds, as a burst or spread out (see recordMessageSent). */
 export const RATE_WINDOW_SECONDS = 10;

@@ -54,8 +54,7 @@ export async function saveConnection(connection: Omit<Connection, 'connectedAt'>
         protocol: { S: connection.protocol },
         connectedAt: { N: String(now) },
         expiresAt: { N: String(Math.floor(now / 1000) + CONNECTION_TTL_SECONDS) },
-        rateWindow: { N: '0' },
-        rateCount: { N: '0' },
+        rateAt: { N: '0' },
       },
     }),
   );
@@ -90,27 +89,41 @@ export async function requireConnection(connectionId: string): Promise<Connectio
 
 /**
  * Counts one message against the sender's rate limit and returns the sender, in
- * one write on the common path. The limit counts messages per fixed window of
- * RATE_WINDOW_SECONDS: the first message of a window resets the count.
+ * one write on the common path.
+ *
+ * The limit is a token bucket kept as one timestamp (the generic cell rate
+ * algorithm): `rateAt` is when the connection's bucket will be full again. Each
+ * message moves it one interval (RATE_WINDOW_SECONDS / MESSAGE_RATE_LIMIT) later;
+ * a message that would move it more than a full bucket ahead of now is refused.
+ * So a burst of MESSAGE_RATE_LIMIT messages passes, the next waits one interval,
+ * and unlike a fixed window there is no boundary at which a second burst gets in.
+ * `rateAt` only ever moves forward, so invocations with slightly different clocks
+ * cannot undo each other's counting.
  */
 export async function recordMessageSent(connectionId: string, now = Date.now()): Promise<Connection> {
-  const window = String(Math.floor(now / 1000 / RATE_WINDOW_SECONDS));
+  const interval = (RATE_WINDOW_SECONDS * 1000) / config.MESSAGE_RATE_LIMIT;
   const common = { TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ReturnValues: 'ALL_NEW' as const };
-  const increment = new UpdateItemCommand({
+  // The bucket is full (no message for a while): it restarts from now. Connections
+  // stored before `rateAt` existed count as full.
+  const fromFull = new UpdateItemCommand({
     ...common,
-    UpdateExpression: 'SET rateCount = rateCount + :one',
-    ConditionExpression: 'rateWindow = :window AND rateCount < :limit',
-    ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window }, ':limit': { N: String(config.MESSAGE_RATE_LIMIT) } },
+    UpdateExpression: 'SET rateAt = :next',
+    ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(rateAt) OR rateAt <= :now)',
+    ExpressionAttributeValues: { ':now': { N: String(now) }, ':next': { N: String(now + interval) } },
   });
-  const startWindow = new UpdateItemCommand({
+  // Messages in a row: one more interval, if the bucket has a token left.
+  const inBurst = new UpdateItemCommand({
     ...common,
-    UpdateExpression: 'SET rateWindow = :window, rateCount = :one',
-    ConditionExpression: 'attribute_exists(connectionId) AND rateWindow <> :window',
-    ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: window } },
+    UpdateExpression: 'SET rateAt = rateAt + :interval',
+    ConditionExpression: 'rateAt > :now AND rateAt <= :latest',
+    ExpressionAttributeValues: {
+      ':now': { N: String(now) },
+      ':interval': { N: String(interval) },
+      ':latest': { N: String(now + (config.MESSAGE_RATE_LIMIT - 1) * interval) },
+    },
   });
-  // Increment; else start the window; else another message of this connection has
-  // just started it (they raced), so the increment is tried once more.
-  for (const update of [increment, startWindow, increment]) {
+  // When the first fails, `rateAt` is past `now` and only grows, so the second decides.
+  for (const update of [fromFull, inBurst]) {
     try {
       const { Attributes } = await dynamodb.send(update);
       return toConnection(Attributes ?? {});

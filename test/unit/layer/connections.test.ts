@@ -24,9 +24,8 @@ import sinon from 'sinon';
 import { CONNECTED_AT, connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
 
 const TABLE = 'connections-table';
-/** 2022-01-25T18:50:07.642Z: the window is floor(1643136607.642 / 10) = 164313660. */
+/** 2022-01-25T18:50:07.642Z */
 const NOW = 1643136607642;
-const WINDOW = '164313660';
 
 function conditionFailed(): ConditionalCheckFailedException {
   return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
@@ -63,8 +62,7 @@ describe('layer: connections', () => {
           protocol: { S: 'plain' },
           connectedAt: { N: '1643136607642' },
           expiresAt: { N: String(1643136607 + 8100) },
-          rateWindow: { N: '0' },
-          rateCount: { N: '0' },
+          rateAt: { N: '0' },
         },
       });
     });
@@ -84,7 +82,7 @@ describe('layer: connections', () => {
   describe('deleteConnection', () => {
     it('deletes the item and returns what it was', async () => {
       // Prepare
-      ddbMock.on(DeleteItemCommand).resolves({ Attributes: { ...connectionItem({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' }), rateCount: { N: '3' } } });
+      ddbMock.on(DeleteItemCommand).resolves({ Attributes: { ...connectionItem({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' }), rateAt: { N: '0' } } });
 
       // Act
       const deleted = await deleteConnection('c1');
@@ -163,34 +161,35 @@ describe('layer: connections', () => {
   describe('recordMessageSent (rate limit)', () => {
     const SENDER = connectionItem({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1' });
 
-    it('same window, under the limit: one conditional increment, and returns the sender', async () => {
+    it('after a quiet spell (the bucket is full): one write that restarts it from now, and returns the sender', async () => {
       // Prepare
-      ddbMock.on(UpdateItemCommand).resolves({ Attributes: { ...SENDER, rateWindow: { N: WINDOW }, rateCount: { N: '5' } } });
+      ddbMock.on(UpdateItemCommand).resolves({ Attributes: { ...SENDER, rateAt: { N: String(NOW + 500) } } });
 
       // Act
       const sender = await recordMessageSent('c1', NOW);
 
       // Assess
-      expect(sender).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1' , connectedAt: CONNECTED_AT });
+      expect(sender).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1', connectedAt: CONNECTED_AT });
       const calls = ddbMock.commandCalls(UpdateItemCommand);
       expect(calls).to.have.length(1);
       expect(calls[0]?.args[0].input).to.deep.equal({
         TableName: TABLE,
         Key: { connectionId: { S: 'c1' } },
         ReturnValues: 'ALL_NEW',
-        UpdateExpression: 'SET rateCount = rateCount + :one',
-        ConditionExpression: 'rateWindow = :window AND rateCount < :limit',
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: WINDOW }, ':limit': { N: '20' } },
+        UpdateExpression: 'SET rateAt = :next',
+        ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(rateAt) OR rateAt <= :now)',
+        // 20 messages per 10 s: one interval is 500 ms
+        ExpressionAttributeValues: { ':now': { N: String(NOW) }, ':next': { N: String(NOW + 500) } },
       });
       expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(0);
     });
 
-    it('first message of a window: starts a new window with a count of 1', async () => {
-      // Prepare
+    it('messages in a row: one more interval while the bucket has a token left (at most 19 intervals ahead)', async () => {
+      // Prepare: the bucket is not full (rateAt is ahead of now), so the burst write decides
       ddbMock
         .on(UpdateItemCommand)
         .rejectsOnce(conditionFailed())
-        .resolves({ Attributes: { ...SENDER, rateWindow: { N: WINDOW }, rateCount: { N: '1' } } });
+        .resolves({ Attributes: { ...SENDER, rateAt: { N: String(NOW + 1500) } } });
 
       // Act
       const sender = await recordMessageSent('c1', NOW);
@@ -203,50 +202,14 @@ describe('layer: connections', () => {
         TableName: TABLE,
         Key: { connectionId: { S: 'c1' } },
         ReturnValues: 'ALL_NEW',
-        UpdateExpression: 'SET rateWindow = :window, rateCount = :one',
-        ConditionExpression: 'attribute_exists(connectionId) AND rateWindow <> :window',
-        ExpressionAttributeValues: { ':one': { N: '1' }, ':window': { N: WINDOW } },
+        UpdateExpression: 'SET rateAt = rateAt + :interval',
+        ConditionExpression: 'rateAt > :now AND rateAt <= :latest',
+        ExpressionAttributeValues: { ':now': { N: String(NOW) }, ':interval': { N: '500' }, ':latest': { N: String(NOW + 19 * 500) } },
       });
-    });
-
-    it('two messages racing into a new window: the one that loses the reset is counted, not refused', async () => {
-      // Prepare: the increment fails (old window), the reset fails (the other message just did it), then the increment succeeds
-      ddbMock
-        .on(UpdateItemCommand)
-        .rejectsOnce(conditionFailed())
-        .rejectsOnce(conditionFailed())
-        .resolves({ Attributes: { ...SENDER, rateWindow: { N: WINDOW }, rateCount: { N: '2' } } });
-
-      // Act
-      const sender = await recordMessageSent('c1', NOW);
-
-      // Assess
-      expect(sender.name).to.equal('alice');
-      const expressions = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.UpdateExpression);
-      expect(expressions).to.deep.equal([
-        'SET rateCount = rateCount + :one',
-        'SET rateWindow = :window, rateCount = :one',
-        'SET rateCount = rateCount + :one',
-      ]);
       expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(0);
     });
 
-    it('the window is 10 s: 9.999 s later is the same window, 10 s later the next', async () => {
-      // Prepare
-      ddbMock.on(UpdateItemCommand).resolves({ Attributes: SENDER });
-      const start = 1643136600000; // the start of window 164313660
-
-      // Act
-      await recordMessageSent('c1', start);
-      await recordMessageSent('c1', start + 9999);
-      await recordMessageSent('c1', start + 10000);
-
-      // Assess
-      const windows = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input.ExpressionAttributeValues?.[':window']?.N);
-      expect(windows).to.deep.equal(['164313660', '164313660', '164313661']);
-    });
-
-    it('over the limit in the same window: rate_limited, and nothing more written', async () => {
+    it('over the limit (no token left): rate_limited after the two conditional writes, and nothing written', async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
       ddbMock.on(GetItemCommand).resolves({ Item: SENDER });
@@ -257,7 +220,7 @@ describe('layer: connections', () => {
       // Assess
       expect(error.code).to.equal('rate_limited');
       expect(error.message).to.equal('more than 20 messages in 10 seconds; wait a moment');
-      expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(3);
+      expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(2);
       expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(1);
     });
 
