@@ -55,7 +55,6 @@ async function main(): Promise<void> {
   }
   runtimeDefaults.maxConcurrency = plan.maxConcurrency;
   const startedAt = new Date().toISOString();
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const model = await loadTemplate(join(PROJECT_DIR, 'template.yaml'));
   const sendmessage = model.functions.get('SendMessageFunction');
   const concurrency = Number(sendmessage?.environment.FANOUT_CONCURRENCY ?? 100); // chat-core's default
