@@ -12,6 +12,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
 import type { WebSocketEvent } from 'chat-core';
+import type { ConnectAuthorizerEvent } from '../../functions/authorizer/authorizer';
 
 /** Every DynamoDB client (the layer builds one) answers from here. */
 export const ddbMock = mockClient(DynamoDBClient);
@@ -61,6 +62,11 @@ export function loadEvent(name: EventName): WebSocketEvent {
     loaded.set(name, event);
   }
   return structuredClone(event);
+}
+
+/** `events/authorizer.json`: the REQUEST authorizer event of a `$connect` (a fresh copy). */
+export function loadAuthorizerEvent(): ConnectAuthorizerEvent & { headers: Record<string, string>; queryStringParameters: Record<string, string> } {
+  return JSON.parse(readFileSync(new URL('authorizer.json', EVENTS_DIR), 'utf8')) as ReturnType<typeof loadAuthorizerEvent>;
 }
 
 /** The connection id every sample event carries. */

@@ -9,6 +9,7 @@ export { logger, metrics, tracer, MetricUnit } from './observability';
 export { ChatError, isChatError, isGone, type ErrorCode } from './errors';
 export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';
 export { DEFAULT_ROOM, defaultName, neutralizeControls, parseName, parseRoom } from './names';
+export { decodeIdentity, mayJoin, type Identity } from './identity';
 export {
   CHAT_V1,
   MAX_HISTORY_LIMIT,
