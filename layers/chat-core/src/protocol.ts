@@ -23,7 +23,7 @@ export function negotiateProtocol(requested: string | undefined): Protocol {
   throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
 }
 
-export type { ChatMessage, ConnectionInfo, Frame } from './frames';
+export type { ChatMessage, ConnectionInfo, Frame, Member } from './frames';
 
 export const USAGE = 'Use the sendmessage route to send a message.';
 
