@@ -9,7 +9,8 @@
  * - otherwise an Allow policy whose context is the identity (subject, display name, rooms),
  *   which every later event of the connection carries as `requestContext.authorizer`.
  *
- * Anything else (the issuer's keys out of reach) is thrown as is: API Gateway answers 500.
+ * Anything else (the issuer's keys out of reach) is logged as "authorizer failed" (the stack's
+ * AuthorizerFailures metric and alarm count those lines) and thrown as is: API Gateway answers 500.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
@@ -103,6 +104,10 @@ export function createAuthorizer(config: AuthConfig, logger = new Logger(), keys
         logger.info('denied: the token does not identify anyone', { reason: error.message });
         return policy(principal, 'Deny', event.methodArn);
       }
+    } catch (error: unknown) {
+      // Unauthorized is a refusal, not a failure: Lambda counts both as errors, the alarm only this.
+      if (!(error instanceof Error && error.message === 'Unauthorized')) logger.error('authorizer failed', error as Error);
+      throw error;
     } finally {
       logger.removeKeys(['connectionId', 'requestId']);
     }

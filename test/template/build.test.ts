@@ -28,6 +28,8 @@ import {
 } from "./helpers";
 
 const BUILD_DIR = path.join(ROOT, ".aws-sam", "template-test", "build");
+/** The parameters under which the functions that exist only under a condition (the authorizer) exist. */
+const CONDITIONAL_FUNCTION_PARAMETERS: Record<string, string> = { AuthMode: "cognito" };
 
 /**
  * Strings that only bundled AWS SDK v3 / Smithy / Powertools / X-Ray code contains (checked
@@ -78,12 +80,15 @@ function isBuiltin(name: string): boolean {
   return name.startsWith("node:") || builtinModules.includes(name);
 }
 
+/** What `Ref: AWS::NoValue` resolves to here: the variable is left out. */
+const NO_VALUE = "\u0000no value";
+
 /**
  * Plausible values for the functions' environment variables, resolved from the template
  * (parameter defaults, placeholder ids shaped like what Ref and GetAtt return): enough for
  * a module that validates its environment at load time, as the layer does.
  */
-function functionEnvironment(template: Template, properties: Record<string, unknown>): Record<string, string> {
+function functionEnvironment(template: Template, properties: Record<string, unknown>, overrides: Record<string, string> = {}): Record<string, string> {
   const pseudo: Record<string, string> = {
     "AWS::Region": "us-east-1",
     "AWS::URLSuffix": "amazonaws.com",
@@ -92,9 +97,10 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
     "AWS::StackName": "template-test",
   };
   const ref = (id: string): string => {
+    if (id === "AWS::NoValue") return NO_VALUE;
     if (pseudo[id] !== undefined) return pseudo[id];
     const parameter = template.Parameters?.[id];
-    if (parameter) return String(parameter.Default ?? "");
+    if (parameter) return overrides[id] ?? String(parameter.Default ?? "");
     const type = template.Resources[id]?.Type;
     if (type === undefined) throw new Error(`Ref to ${id}, which the template does not declare`);
     // Ref of a queue is its URL; of most other resources, a name or an id.
@@ -104,10 +110,24 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
   };
   const getAtt = (id: string, attribute: string): string =>
     attribute === "Arn" ? `arn:aws:${template.Resources[id]?.Type.split("::")[1]?.toLowerCase()}:us-east-1:123456789012:${ref(id)}` : ref(id);
+  /** Conditions of Equals, Not, And, Or and Condition over parameters, as CloudFormation evaluates them. */
+  const holds = (condition: unknown): boolean => {
+    const object = (condition ?? {}) as Record<string, unknown>;
+    if (typeof object.Condition === "string") return holds(template.Conditions?.[object.Condition]);
+    const [key, args] = Object.entries(object)[0] ?? [];
+    const list = Array.isArray(args) ? args : [];
+    if (key === "Fn::Equals") return resolve(list[0]) === resolve(list[1]);
+    if (key === "Fn::Not") return !holds(list[0]);
+    if (key === "Fn::And") return list.every(holds);
+    if (key === "Fn::Or") return list.some(holds);
+    throw new Error(`cannot evaluate the condition ${JSON.stringify(condition)}`);
+  };
   const resolve = (value: unknown): string => {
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
     const object = (value ?? {}) as Record<string, unknown>;
     if (typeof object.Ref === "string") return ref(object.Ref);
+    const choice = object["Fn::If"];
+    if (Array.isArray(choice)) return resolve(holds({ Condition: choice[0] }) ? choice[1] : choice[2]);
     const att = object["Fn::GetAtt"];
     if (Array.isArray(att)) return getAtt(String(att[0]), String(att[1]));
     const sub = subText(value);
@@ -120,7 +140,29 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
     ...((template.Globals?.Function?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
     ...((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
   };
-  return Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, resolve(value)]));
+  return Object.fromEntries(Object.entries(variables)
+    .map(([key, value]) => [key, resolve(value)])
+    .filter(([, value]) => value !== NO_VALUE));
+}
+
+/** An authorizer's bundle is the exception: it loads no layer, and carries its JWT library. */
+const MAX_AUTHORIZER_BUNDLE_BYTES = 64 * 1024;
+const SDK_MARKERS = ["aws-sdk-js", "x-amz-user-agent", "DynamoDB_20120810", "ApiGatewayManagementApi"];
+
+/**
+ * The authorizer runs on every connect (WebSocket APIs do not cache its answers), so it
+ * loads no layer: its bundle holds jose and, of the layer, only chat-core/identity, no SDK.
+ */
+async function expectSelfContainedAuthorizer(id: string, codeUri: string, bundle: string, code: string, layerDirs: string[]): Promise<void> {
+  const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
+  expect(required, `${id} requires (it loads no layer)`).to.deep.equal([]);
+  for (const marker of SDK_MARKERS) expect(code, `${id} bundles SDK code (${marker})`).not.to.include(marker);
+  const sources = readSourceMap(bundle);
+  const layerSources = sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir)));
+  expect(layerSources, `${id}: layer sources in bundle`).to.deep.equal(["layers/chat-core/src/identity.ts"]);
+  expect(sources.some((source) => source.includes("node_modules/jose/")), `${id} bundles jose`).to.equal(true);
+  expect(sources, `${id} sources`).to.include(`${codeUri}/index.ts`);
+  expect(statSync(bundle).size, `${id} bundle size`).to.be.below(MAX_AUTHORIZER_BUNDLE_BYTES);
 }
 
 describe("sam build output", function () {
@@ -167,6 +209,10 @@ describe("sam build output", function () {
       const bundle = path.join(BUILD_DIR, fn.logicalId, "index.js");
       expect(existsSync(bundle), bundle).to.equal(true);
       const code = readFileSync(bundle, "utf8");
+      if (app.authorizers.some((authorizer) => authorizer.functionId === fn.logicalId)) {
+        await expectSelfContainedAuthorizer(fn.logicalId, fn.codeUri, bundle, code, layerDirs);
+        continue;
+      }
 
       // The layer's package is loaded at run time, from /opt/nodejs/node_modules.
       const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
@@ -204,7 +250,7 @@ describe("sam build output", function () {
           AWS_REGION: "us-east-1",
           AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
           POWERTOOLS_DEV: "true",
-          ...functionEnvironment(template, fn.properties),
+          ...functionEnvironment(template, fn.properties, template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {}),
         };
         const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
           execFile(process.execPath, ["-e", probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>

@@ -60,7 +60,9 @@ describe("template.yaml", () => {
       expect(fn.metadata.BuildMethod, fn.logicalId).to.equal("esbuild");
       const build = (fn.metadata.BuildProperties ?? {}) as Record<string, unknown>;
       expect(build.EntryPoints, fn.logicalId).to.deep.equal(["index.ts"]);
-      expect(build.External, fn.logicalId).to.include.members(layerPackages);
+      // An authorizer bundles what it uses (chat-core/identity, jose) and loads no layer.
+      if (app.authorizers.some((a) => a.functionId === fn.logicalId)) expect(build.External, fn.logicalId).to.equal(undefined);
+      else expect(build.External, fn.logicalId).to.include.members(layerPackages);
       expect(build.Sourcemap, fn.logicalId).to.equal(true);
       expect(build.Minify, fn.logicalId).to.equal(true);
       expect(`nodejs${String(build.Target).replace(/^node/, "")}.x`, `${fn.logicalId} esbuild Target vs Runtime`).to.equal(runtime);
