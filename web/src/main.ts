@@ -34,7 +34,8 @@ function showFieldError(input: HTMLInputElement, problem: string | null): boolea
 /** The form as a sign-in needs it: with Cognito the name comes from the account. */
 function showSignIn(method: SignInMethod): void {
   nameField.hidden = method.kind === 'cognito';
-  joinButton.textContent = method.kind === 'cognito' ? 'Sign in and join' : 'Join';
+  // The sign-in host is shown before the page leaves for it: a link could name any host.
+  joinButton.textContent = method.kind === 'cognito' ? `Sign in at ${new URL(method.domain).host} and join` : 'Join';
   signInHint.hidden = method.kind === 'none';
   signInHint.textContent = method.kind === 'cognito'
     ? 'You sign in with your account; others see the name it gives.'
