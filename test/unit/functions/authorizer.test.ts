@@ -9,6 +9,7 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { expect } from 'chai';
 import { decodeIdentity } from 'chat-core';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
+import sinon from 'sinon';
 import { createAuthorizer, type ConnectAuthorizer } from '../../../functions/authorizer/authorizer';
 import { loadAuthConfig, type AuthConfig } from '../../../functions/authorizer/config';
 import { expectRejection, expectThrow, loadAuthorizerEvent } from '../helpers';
@@ -272,15 +273,33 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
   });
 
   describe('failures of its own (API Gateway answers 500)', () => {
-    it('rethrows when the issuer\'s keys cannot be fetched, rather than calling the token bad', async () => {
-      // Prepare
+    it('rethrows when the issuer\'s keys cannot be fetched, rather than calling the token bad, and logs "authorizer failed"', async () => {
+      // Prepare: the stack's AuthorizerFailures metric filter counts that log line
       issuer.jwksStatus = 503;
+      const logger = new Logger({ logLevel: 'SILENT' });
+      const logged = sinon.spy(logger, 'error');
+      authorize = createAuthorizer(config, logger);
 
       // Act
       const error = await expectRejection(authorize(eventWith(await idToken())));
 
       // Assess
       expect(error.message).to.not.equal('Unauthorized');
+      expect(logged.calledOnce).to.equal(true);
+      expect(logged.firstCall.args[0]).to.equal('authorizer failed');
+    });
+
+    it('does not log a refused token as a failure', async () => {
+      // Prepare
+      const logger = new Logger({ logLevel: 'SILENT' });
+      const logged = sinon.spy(logger, 'error');
+      authorize = createAuthorizer(config, logger);
+
+      // Act
+      await expectRejection(authorize(eventWith(undefined)));
+
+      // Assess
+      expect(logged.called).to.equal(false);
     });
 
     it('rethrows when the discovery document names another issuer, and tries discovery again next time', async () => {
