@@ -4,7 +4,8 @@
  * template itself (never written down a second time here).
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from "yaml";
@@ -108,6 +109,20 @@ export function loadTemplate(file = TEMPLATE_PATH): Template {
 
 export function loadGenerated(file = GENERATED_PATH): Template {
   return JSON.parse(readFileSync(file, "utf8")) as Template;
+}
+
+/**
+ * The CloudFormation template `sam deploy` would submit for `template` (as loadTemplate
+ * reads it, perhaps changed by a test): scripts/generate-template.py, offline, on a copy.
+ */
+export async function transform(template: Template): Promise<Template> {
+  const dir = mkdtempSync(path.join(tmpdir(), "chat-template-"));
+  const input = path.join(dir, "template.json");
+  const generated = path.join(dir, "cloudformation.json");
+  writeFileSync(input, JSON.stringify(template));
+  const result = await run("python3", ["scripts/generate-template.py", "--template", input, "--output", generated]);
+  if (result.code !== 0) throw new Error(`the SAM transform failed: ${output(result)}`);
+  return loadGenerated(generated);
 }
 
 export function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {

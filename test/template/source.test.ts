@@ -33,10 +33,11 @@ describe("template.yaml", () => {
     expect(stages.map((stage) => stage.Properties?.StageName)).to.deep.equal([{ Ref: "StageName" }]);
   });
 
-  it("creates the deployment after every route (else a stack may deploy an API without them)", () => {
-    const deployments = Object.values(app.template.Resources).filter((resource) => resource.Type === "AWS::ApiGatewayV2::Deployment");
-    expect(deployments).to.have.length(1);
-    const dependsOn = [deployments[0]!.DependsOn ?? []].flat();
+  it("creates the self-deploying stage after every route (else its first deployment may lack them)", () => {
+    const stages = Object.values(app.template.Resources).filter((resource) => resource.Type === "AWS::ApiGatewayV2::Stage");
+    expect(stages).to.have.length(1);
+    expect(stages[0]!.Properties?.AutoDeploy).to.equal(true);
+    const dependsOn = [stages[0]!.DependsOn ?? []].flat();
     expect(dependsOn).to.include.members(app.routes.map((route) => route.logicalId));
   });
 
