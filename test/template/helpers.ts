@@ -28,8 +28,11 @@ export interface RunResult {
   ms: number;
 }
 
-/** Runs a command to completion (never throws on a non-zero exit: the test asserts on it). */
-export function run(command: string, args: string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+/**
+ * Runs a command to completion (never throws on a non-zero exit: the test asserts on it),
+ * in this environment for the SAM tools, or in exactly `options.env`.
+ */
+export function run(command: string, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     execFile(
@@ -39,7 +42,7 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
         cwd: ROOT,
         timeout: options.timeoutMs ?? TOOL_TIMEOUT_MS,
         maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, SAM_CLI_TELEMETRY: "0", AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
+        env: options.env ?? { ...process.env, SAM_CLI_TELEMETRY: "0", AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
       },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {

@@ -92,6 +92,8 @@ describe("template.yaml", () => {
     const variables = (globals.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables.NODE_OPTIONS).to.equal("--enable-source-maps");
     expect(variables.POWERTOOLS_SERVICE_NAME).to.be.a("string").and.not.be.empty;
+    // Only what every function shares: the chat's own variables are each function's (environment.test.ts).
+    expect(Object.keys(variables).filter((name) => !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(name)), "Globals variables").to.deep.equal([]);
     for (const fn of app.functions) {
       for (const key of ["Runtime", "Architectures", "Tracing", "Layers"]) {
         expect(fn.properties, `${fn.logicalId} overrides Globals.${key}`).not.to.have.property(key);
