@@ -104,7 +104,6 @@ function lambdaEnv(fn: FunctionModel, opt: string, handlerFile: string, nodeOpti
     NODE_PATH: [join(opt, 'nodejs', 'node_modules')].join(delimiter),
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
   };
   if (nodeOptions) env.NODE_OPTIONS = nodeOptions;
   else delete env.NODE_OPTIONS;

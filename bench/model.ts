@@ -20,7 +20,7 @@ export interface ModelInputs {
   shardSize: number;
   batchSize: number;
   postConcurrency: number;
-  /** Assumed: Lambda concurrency available to the fan-out function (the account default). */
+  /** Fan-out invocations at once: the event source's MaximumConcurrency (FanoutMaxConcurrency), else the account default. */
   lambdaConcurrency: number;
   /** Assumed: a PostToConnection round trip from Lambda to API Gateway in the same region. */
   awsPostRoundTripMs: number;

@@ -55,7 +55,6 @@ async function main(): Promise<void> {
   }
   runtimeDefaults.maxConcurrency = plan.maxConcurrency;
   const startedAt = new Date().toISOString();
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const model = await loadTemplate(join(PROJECT_DIR, 'template.yaml'));
   const sendmessage = model.functions.get('SendMessageFunction');
   const concurrency = Number(sendmessage?.environment.FANOUT_CONCURRENCY ?? 100); // chat-core's default
@@ -82,7 +81,7 @@ async function main(): Promise<void> {
       shardSize: Number(sendmessage?.environment.FANOUT_SHARD_SIZE ?? 500),
       batchSize: mapping?.batchSize ?? 10,
       postConcurrency: concurrency,
-      lambdaConcurrency: 1000,
+      lambdaConcurrency: mapping?.maximumConcurrency ?? 1000, // the event source's bound, else the account default
       awsPostRoundTripMs: 20,
       perPostMs: Math.max(0, (shardMs - onePost) / Math.max(1, queue.shardSize - 1)),
       shardOverheadMs: onePost,

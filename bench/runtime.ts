@@ -34,7 +34,7 @@ export function startRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime
     quiet: process.env.BENCH_VERBOSE !== '1',
     ...((options.maxConcurrency ?? runtimeDefaults.maxConcurrency) ? { maxConcurrency: options.maxConcurrency ?? runtimeDefaults.maxConcurrency } : {}),
     parameterOverrides: { MessageRateLimit: '1000', ...options.parameterOverrides },
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env },
+    env: options.env,
   });
 }
 

@@ -11,6 +11,9 @@ import { parseArgs } from 'node:util';
 import { describeFaults, parseFaults } from './faults.js';
 import type { IamMode } from './iam.js';
 import { startLocalRuntime, type LocalRuntime } from './index.js';
+import { describeNode, ensureNodeMajor, nodeRequirement, type NodeRequirement } from './node-runtime.js';
+import { parseParameterOverrides } from './options.js';
+import { loadTemplate } from './template.js';
 
 const HELP = `Usage: npm start -- [options]
 
@@ -29,15 +32,6 @@ const HELP = `Usage: npm start -- [options]
   --quiet                       no invocation lines and no function logs
   --help
 `;
-
-function parameterOverrides(values: string[]): Record<string, string> {
-  const pairs = values.flatMap((v) => v.split(/\s+/)).filter(Boolean);
-  return Object.fromEntries(pairs.map((pair) => {
-    const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`--parameter-overrides expects Name=Value, got "${pair}"`);
-    return [pair.slice(0, at).replace(/^ParameterKey=/, ''), pair.slice(at + 1)];
-  }));
-}
 
 function portOf(value: string | undefined, fallback: number, name: string): number {
   if (value === undefined || value === '') return fallback;
@@ -61,7 +55,7 @@ function iamMode(value: string | undefined): IamMode {
   return mode;
 }
 
-function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined, watching: boolean): string {
+function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined, watching: boolean, node: NodeRequirement | undefined): string {
   const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
   const routes = [...runtime.template.routes.values()].map((r) => `${r.routeKey} → ${r.functionId}`).join(', ');
   const tables = Object.values(runtime.tables).join(', ');
@@ -76,6 +70,7 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
+    `  Functions on    ${describeNode(node)}`,
     `  IAM             ${runtime.iam.mode === 'enforce' ? 'enforced' : runtime.iam.mode === 'audit' ? 'audited (denials logged, not enforced)' : 'off'}` +
       ' (each function has its template policies; --iam audit|off to relax)',
     ...(describeFaults(runtime.faults.current()) ? [`  Faults          ${describeFaults(runtime.faults.current())}`] : []),
@@ -86,9 +81,7 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
   return lines.join('\n');
 }
 
-async function main(): Promise<void> {
-  // The runtime's own DynamoDB client: Lambda runs Node.js 24, so the SDK's note about older ones is noise.
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+async function main(): Promise<number | undefined> {
   const argv = process.argv.slice(2);
   const { values } = parseArgs({
     args: argv.filter((a, i) => !(a === '--data-dir' || a.startsWith('--data-dir=') || (argv[i - 1] === '--data-dir' && !a.startsWith('--')))),
@@ -108,24 +101,29 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(HELP);
-    return;
+    return 0;
   }
+  const templatePath = values.template ?? 'template.yaml';
+  const overrides = parseParameterOverrides(values['parameter-overrides'] ?? []);
+  const node = nodeRequirement(await loadTemplate(templatePath, { parameterOverrides: overrides }));
+  const restarted = await ensureNodeMajor(node);
+  if (restarted !== undefined) return restarted;
   const host = values.host ?? process.env.HOST ?? '127.0.0.1';
   const dataDir = dataDirOf(argv, process.env.LOCAL_DATA_DIR);
   const runtime = await startLocalRuntime({
-    templatePath: values.template ?? 'template.yaml',
+    templatePath,
     port: portOf(values.port ?? process.env.PORT, 3001, 'PORT'),
     host,
     dynamodbPort: portOf(values['dynamodb-port'] ?? process.env.DYNAMODB_PORT, 8000, 'DYNAMODB_PORT'),
     dataDir,
     quiet: values.quiet ?? false,
     watch: !values['no-watch'],
-    parameterOverrides: parameterOverrides(values['parameter-overrides'] ?? []),
+    parameterOverrides: overrides,
     iam: iamMode(values.iam ?? process.env.LOCAL_IAM),
     faults: parseFaults(values.faults ?? process.env.LOCAL_FAULTS),
     throttling: !values['no-throttling'],
   });
-  process.stdout.write(banner(runtime, host, dataDir, !values['no-watch']));
+  process.stdout.write(banner(runtime, host, dataDir, !values['no-watch'], node));
 
   let stoppingSince = 0;
   const stop = (signal: string): void => {
@@ -148,9 +146,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  return undefined;
 }
 
-main().catch((e: unknown) => {
+main().then((code) => {
+  // undefined: the runtime serves until a signal stops it.
+  if (code !== undefined) process.exit(code);
+}, (e: unknown) => {
   process.stderr.write(`npm start: ${(e as Error).message}\n`);
   process.exit(1);
 });

@@ -14,6 +14,8 @@ import { createFunctionPools } from './lambda-env.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { ManagementApi } from './management-api.js';
 import { ensureTables, existingStore, startStore } from './store.js';
+import { ensureNodeMajor, nodeRequirement } from './node-runtime.js';
+import { parseParameterOverrides } from './options.js';
 import { loadTemplate } from './template.js';
 
 const HELP = `Usage: npm run invoke -- <FunctionLogicalId> <event.json | -> [options]
@@ -61,7 +63,6 @@ async function goneManagementApi(stage: string, port: number): Promise<Server | 
 }
 
 async function main(): Promise<number> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {
@@ -77,9 +78,10 @@ async function main(): Promise<number> {
     process.stdout.write(HELP);
     return values.help ? 0 : 2;
   }
-  const overrides = Object.fromEntries((values['parameter-overrides'] ?? []).flatMap((v) => v.split(/\s+/)).filter(Boolean)
-    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  const overrides = parseParameterOverrides(values['parameter-overrides'] ?? []);
   const model = await loadTemplate(values.template ?? 'template.yaml', { parameterOverrides: overrides });
+  const restarted = await ensureNodeMajor(nodeRequirement(model));
+  if (restarted !== undefined) return restarted;
   if (!model.functions.has(functionId)) {
     throw new Error(`no function ${functionId} in ${model.path}; there are: ${[...model.functions.keys()].join(', ')}`);
   }

@@ -71,8 +71,6 @@ export function lambdaEnvironment(fn: FunctionModel, model: TemplateModel, build
     AWS_ENDPOINT_URL_SQS: wiring.localOrigin,
     AWS_SAM_LOCAL: 'true',
     POWERTOOLS_DEV: 'true',
-    // Lambda runs Node.js 24; the SDK's warning about an older local Node.js is noise here.
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     ...wiring.envOverrides,
   };
 }

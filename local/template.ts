@@ -136,6 +136,13 @@ function localApiId(seed: string): string {
 }
 
 function parameterValues(params: unknown, overrides: Record<string, string>): Record<string, string | string[]> {
+  const declared = isRecord(params) ? Object.keys(params) : [];
+  const unknown = Object.keys(overrides).filter((name) => !declared.includes(name));
+  if (unknown.length > 0) {
+    // As CloudFormation refuses them: a misspelt override would otherwise be silently ignored.
+    const known = declared.length > 0 ? `its parameters are ${declared.join(', ')}` : 'it has no parameters';
+    throw new Error(`--parameter-overrides: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a parameter' : 'are not parameters'} of the template; ${known}`);
+  }
   const out: Record<string, string | string[]> = {};
   for (const [name, spec] of Object.entries(isRecord(params) ? params : {})) {
     const raw = overrides[name] ?? (isRecord(spec) ? spec.Default : undefined);

@@ -11,9 +11,6 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/index';
 
-// Lambda runs Node.js 24; the SDK's note about the older Node.js of a test machine is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_TEMPLATE = joinPath(here, '..', '..', 'template.yaml');
 export const CHAT_V1 = 'chat.v1';
@@ -33,7 +30,7 @@ export function startChat(options: LocalRuntimeOptions = {}): Promise<LocalRunti
     quiet: true,
     ...options,
     parameterOverrides: { ThrottlingBurstLimit: '5000', ThrottlingRateLimit: '10000', ...options.parameterOverrides },
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...options.env },
+    env: options.env,
   });
 }
 

@@ -5,9 +5,6 @@ import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import WebSocket from 'ws';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/index';
 
-// Lambda runs Node.js 24; the SDK's note about the older Node.js of a test machine is noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
 const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURE_TEMPLATE = join(here, 'fixtures', 'template.yaml');
 export const PROJECT_TEMPLATE = join(here, '..', '..', 'template.yaml');

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import type { LocalRuntime } from '../../local/index';
+import { nodeMajorOf } from '../../local/node-runtime';
 import { connect, startRuntime } from './helpers';
 
 interface ContextReply {
@@ -12,6 +13,7 @@ interface ContextReply {
   env: Record<string, string | undefined>;
   layer: string;
   invocations: number;
+  node: string;
 }
 
 describe('local Lambda sandboxes', () => {
@@ -43,6 +45,13 @@ describe('local Lambda sandboxes', () => {
       logGroupName: '/aws/lambda/fixture-context',
     });
     expect(context.remainingMs).to.be.within(1, 5000);
+  });
+
+  it('runs the function on the Node.js major of its Runtime, as Lambda does', async () => {
+    const { node } = await ask();
+    const runtimeName = runtime.template.functions.get('ContextFunction')?.runtime ?? '';
+    expect(runtimeName).to.match(/^nodejs\d+\.x$/);
+    expect(node, `the Node.js of a ${runtimeName} function`).to.match(new RegExp(`^v${nodeMajorOf(runtimeName)}\\.`));
   });
 
   it('sets the template\'s environment, intrinsic functions resolved to local values', async () => {
