@@ -1,20 +1,19 @@
 /**
- * The packages each part is built from, and one version of each.
+ * The packages each folder SAM builds is made from, and one version of each.
  *
- * The layer's folder (an npm workspace) builds alone in SAM's out-of-source and container
- * builds, from its own package.json and package-lock.json; in source, and in the tests and the
- * local runtime, its packages come from the root's `npm ci`. Both must be the same packages at
+ * SAM builds layers/chat-core and every functions/<route> from a copy of the folder alone
+ * (`sam build`, `sam sync`, `sam build --use-container`), installing the folder's own
+ * package.json from its own package-lock.json. The tests and the local runtime use the root's
+ * `npm ci` instead (the layer is an npm workspace of the root). Both must be the same packages at
  * the same versions: otherwise what is deployed is not what was tested, and a package the root
- * and the layer both use at two versions would be installed twice, so that the tests' SDK
- * mocks (set on the root's copy) would miss the layer's clients.
+ * and the layer pinned at two versions would be installed twice, so that the tests' SDK mocks
+ * (set on the root's copy) would miss the layer's clients.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { build } from 'esbuild';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+import { ROOT, buildFolders } from '../../scripts/build-folders';
 
 interface Manifest {
   name: string;
@@ -52,7 +51,7 @@ function packageName(lockPath: string): string {
   return lockPath.slice(lockPath.lastIndexOf('node_modules/') + 'node_modules/'.length);
 }
 
-/** Every installed package of a lockfile as `name@version` (the root entry and links aside). */
+/** Every installed package of a lockfile by `name@version` (the root entry and links aside). */
 function installed(lock: Lockfile): Map<string, LockEntry> {
   const entries = new Map<string, LockEntry>();
   for (const [where, entry] of Object.entries(lock.packages)) {
@@ -62,11 +61,11 @@ function installed(lock: Lockfile): Map<string, LockEntry> {
   return entries;
 }
 
-/** The bare module names a workspace's sources load at run time (type-only imports are erased). */
-async function runtimeImports(workspace: string, manifest: Manifest): Promise<string[]> {
+/** The bare module names some sources load at run time (type-only imports are erased). */
+async function runtimeImports(folder: string, entryPoint: string): Promise<string[]> {
   const result = await build({
-    absWorkingDir: path.join(ROOT, workspace),
-    entryPoints: [manifest.main ?? 'index.js'],
+    absWorkingDir: path.join(ROOT, folder),
+    entryPoints: [entryPoint],
     bundle: true,
     packages: 'external',
     platform: 'node',
@@ -84,46 +83,58 @@ async function runtimeImports(workspace: string, manifest: Manifest): Promise<st
 
 const rootManifest = readJson<Manifest>('package.json');
 const rootLock = readJson<Lockfile>('package-lock.json');
-const workspaces = rootManifest.workspaces ?? [];
+const { layers, functions } = buildFolders();
+const layerPackages = layers.map((layer) => readJson<Manifest>(`${layer}/package.json`).name);
 
-describe('packages: one version of each, in the root and in every workspace', () => {
-  it('has the layer as a workspace', () => {
+describe('packages: one version of each, in the root and in every folder SAM builds', () => {
+  it('finds the layer and the functions', () => {
     // Assess
-    expect(workspaces).to.include('layers/chat-core');
+    expect(layers).to.include('layers/chat-core');
+    expect(functions).to.include.members(['functions/connect', 'functions/disconnect', 'functions/sendmessage', 'functions/default']);
   });
 
-  for (const file of ['package.json', ...workspaces.map((workspace) => `${workspace}/package.json`)]) {
-    it(`${file} pins every dependency to an exact version`, () => {
-      // Prepare
-      const manifest = readJson<Manifest>(file);
+  it('has every layer, and no function, as an npm workspace of the root', () => {
+    // Assess: a function's npm install, in source, must not reach the root's node_modules.
+    expect(rootManifest.workspaces ?? []).to.have.members(layers);
+  });
 
-      // Act
-      const ranges = Object.entries(declared(manifest)).filter(([, version]) => !/^\d+\.\d+\.\d+$/.test(version));
+  it('package.json pins every dependency to an exact version', () => {
+    // Act
+    const ranges = Object.entries(declared(rootManifest)).filter(([, version]) => !/^\d+\.\d+\.\d+$/.test(version));
 
-      // Assess
-      expect(ranges, 'not an exact version').to.deep.equal([]);
-    });
-  }
+    // Assess
+    expect(ranges, 'not an exact version').to.deep.equal([]);
+  });
 
-  for (const workspace of workspaces) {
-    describe(workspace, () => {
-      const manifest = readJson<Manifest>(`${workspace}/package.json`);
-      const lock = readJson<Lockfile>(`${workspace}/package-lock.json`);
+  for (const folder of [...layers, ...functions]) {
+    describe(folder, () => {
+      let manifest: Manifest;
+      let lock: Lockfile;
 
-      it('pins the packages it shares with the root at the root\'s versions', () => {
+      before(() => {
+        for (const file of ['package.json', 'package-lock.json']) {
+          expect(existsSync(path.join(ROOT, folder, file)), `${folder}/${file} (SAM installs from it)`).to.equal(true);
+        }
+        manifest = readJson<Manifest>(`${folder}/package.json`);
+        lock = readJson<Lockfile>(`${folder}/package-lock.json`);
+      });
+
+      it('pins every dependency to an exact version, the root\'s where the root has the package too', () => {
         // Prepare
         const root = declared(rootManifest);
 
         // Act
+        const ranges = Object.entries(declared(manifest)).filter(([, version]) => !/^\d+\.\d+\.\d+$/.test(version));
         const drift = Object.entries(declared(manifest))
           .filter(([name, version]) => root[name] !== undefined && root[name] !== version)
-          .map(([name, version]) => `${name}: ${workspace} ${version}, root ${root[name]}`);
+          .map(([name, version]) => `${name}: ${folder} ${version}, root ${root[name]}`);
 
         // Assess
+        expect(ranges, 'not an exact version').to.deep.equal([]);
         expect(drift).to.deep.equal([]);
       });
 
-      it('has its own package-lock.json, matching its package.json (what `npm ci` in a copy of the folder needs)', () => {
+      it('has a package-lock.json that matches its package.json (what an install in a copy of the folder needs)', () => {
         // Prepare
         const top = lock.packages[''];
 
@@ -131,22 +142,12 @@ describe('packages: one version of each, in the root and in every workspace', ()
         expect(lock.name).to.equal(manifest.name);
         expect(top?.dependencies ?? {}).to.deep.equal(manifest.dependencies ?? {});
         expect(top?.devDependencies ?? {}).to.deep.equal(manifest.devDependencies ?? {});
-        for (const name of Object.keys(declared(manifest))) {
-          expect(lock.packages[`node_modules/${name}`]?.version, `${name} in ${workspace}/package-lock.json`).to.equal(declared(manifest)[name]);
+        for (const [name, version] of Object.entries(declared(manifest))) {
+          expect(lock.packages[`node_modules/${name}`]?.version, `${name} in ${folder}/package-lock.json`).to.equal(version);
         }
       });
 
-      it('is in the root\'s package-lock.json as its package.json declares it (what the root\'s `npm ci` needs)', () => {
-        // Prepare
-        const entry = rootLock.packages[workspace];
-
-        // Assess
-        expect(entry, `${workspace} in package-lock.json`).to.not.equal(undefined);
-        expect(entry?.dependencies ?? {}).to.deep.equal(manifest.dependencies ?? {});
-        expect(entry?.devDependencies ?? {}).to.deep.equal(manifest.devDependencies ?? {});
-      });
-
-      it('locks every package, transitive ones too, at a version and integrity the root\'s lockfile has (npm run lock:workspaces)', () => {
+      it('locks every package, transitive ones too, at a version and integrity of the root\'s lockfile (npm run lock:build-folders)', () => {
         // Prepare
         const rootPackages = installed(rootLock);
 
@@ -157,15 +158,55 @@ describe('packages: one version of each, in the root and in every workspace', ()
 
         // Assess
         expect(installed(lock).size).to.be.greaterThan(0);
-        expect(unknown, `not in the root's package-lock.json: run npm run lock:workspaces`).to.deep.equal([]);
+        expect(unknown, 'not in the root\'s package-lock.json').to.deep.equal([]);
+      });
+    });
+  }
+
+  for (const layer of layers) {
+    describe(`${layer}, a workspace`, () => {
+      it('is in the root\'s package-lock.json as its package.json declares it (what the root\'s `npm ci` needs)', () => {
+        // Prepare
+        const manifest = readJson<Manifest>(`${layer}/package.json`);
+        const entry = rootLock.packages[layer];
+
+        // Assess
+        expect(entry, `${layer} in package-lock.json`).to.not.equal(undefined);
+        expect(entry?.dependencies ?? {}).to.deep.equal(manifest.dependencies ?? {});
+        expect(entry?.devDependencies ?? {}).to.deep.equal(manifest.devDependencies ?? {});
       });
 
-      it('declares as dependencies exactly the packages its sources load at run time', async () => {
+      it('declares as dependencies exactly the packages its sources load at run time, and esbuild to bundle them', async () => {
+        // Prepare
+        const manifest = readJson<Manifest>(`${layer}/package.json`);
+
         // Act
-        const loaded = await runtimeImports(workspace, manifest);
+        const loaded = await runtimeImports(layer, manifest.main ?? 'index.js');
 
         // Assess
         expect(loaded).to.deep.equal(Object.keys(manifest.dependencies ?? {}).sort());
+        expect(Object.keys(manifest.devDependencies ?? {})).to.deep.equal(['esbuild']);
+      });
+    });
+  }
+
+  for (const fn of functions) {
+    describe(`${fn}, a function`, () => {
+      it('depends on esbuild alone, the bundler SAM\'s esbuild builder installs with the dependencies', () => {
+        // Prepare
+        const manifest = readJson<Manifest>(`${fn}/package.json`);
+
+        // Assess
+        expect(manifest.dependencies ?? {}).to.deep.equal({ esbuild: declared(rootManifest).esbuild });
+        expect(manifest.devDependencies ?? {}).to.deep.equal({});
+      });
+
+      it('loads no package at run time but the layers\'', async () => {
+        // Act
+        const loaded = await runtimeImports(fn, 'index.ts');
+
+        // Assess
+        expect(loaded.filter((name) => !layerPackages.includes(name))).to.deep.equal([]);
       });
     });
   }
