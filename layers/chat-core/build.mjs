@@ -2,13 +2,14 @@
 // resolves it (/opt/nodejs/node_modules). `sam build` runs it through the Makefile
 // (BuildMethod: makefile) in whatever folder it builds the layer from:
 //
-// - in source (`sam build` with samconfig.toml's build_in_source), this folder, inside the
-//   npm workspace: the root's `npm ci` has installed the packages, and they serve as they are;
-// - out of source (`sam build --no-build-in-source`, `sam sync`, `sam build --use-container`),
-//   a copy of this folder alone, where nothing is installed.
+// - out of source (`sam build` as samconfig.toml sets it, `sam sync`,
+//   `sam build --use-container`), a copy of this folder alone, where nothing is installed;
+// - in source (`sam build --build-in-source`, and `npm start`, which runs the same make
+//   target), this folder inside the npm workspace, where the root's `npm ci` has installed
+//   the packages.
 //
-// The packages serve only when every one this folder's package.json names resolves at the
-// version its package-lock.json pins. Otherwise the sources, package.json and package-lock.json
+// Installed packages are used only when every package that package.json names resolves from
+// this folder at the version package-lock.json pins. Otherwise the sources, package.json and package-lock.json
 // are copied to a temporary folder, `npm ci` installs exactly the locked packages there, and
 // the bundle is made from that copy. Either way nothing is written into the folder the build
 // runs in, and the bundle is made of the same packages.
@@ -31,8 +32,9 @@ function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
 }
 
+/** On stdout, which `sam build` shows (it keeps make's stderr for when the build fails). */
 function log(line) {
-  process.stderr.write(`chat-core: ${line}\n`);
+  process.stdout.write(`chat-core: ${line}\n`);
 }
 
 /** The version of `name` that Node.js (and esbuild) resolve from `dir`, or undefined. */
@@ -138,6 +140,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  log(error instanceof Error ? error.message : String(error));
+  process.stderr.write(`chat-core: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });
