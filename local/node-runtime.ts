@@ -8,6 +8,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TemplateModel } from './template.js';
@@ -100,6 +101,7 @@ export async function ensureNodeMajor(requirement: NodeRequirement | undefined, 
   };
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, forward);
   return new Promise((done) => {
-    child.on('exit', (code, signal) => done(code ?? (signal ? 128 + 15 : 1)));
+    // As a shell reports it: 128 + the signal's number when the child was killed by one.
+    child.on('exit', (code, signal) => done(code ?? (signal ? 128 + constants.signals[signal] : 1)));
   });
 }

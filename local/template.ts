@@ -33,6 +33,8 @@ export interface FunctionModel {
   memoryMb: number;
   /** Environment variables, intrinsic functions resolved (execute-api URLs still point at AWS). */
   environment: Record<string, string>;
+  /** LoggingConfig's LogGroup, else Lambda's default /aws/lambda/<function name>. */
+  logGroupName: string;
   /** Logical ids of the template's layers the function uses. */
   layers: string[];
   buildMethod: string | undefined;
@@ -267,6 +269,11 @@ class TemplateReader {
     return name === undefined ? id : String(this.resolve(name));
   }
 
+  logGroupName(id: string): string {
+    const name = this.resources[id]?.Properties?.LogGroupName;
+    return name === undefined ? id : String(this.resolve(name));
+  }
+
   queueName(id: string): string {
     const name = this.resources[id]?.Properties?.QueueName;
     return name === undefined ? id : String(this.resolve(name));
@@ -283,6 +290,7 @@ class TemplateReader {
       case 'AWS::ApiGatewayV2::Api': return this.apiId(id);
       case 'AWS::ApiGatewayV2::Stage': return String(this.resolve(resource.Properties?.StageName));
       case 'AWS::SQS::Queue': return `https://sqs.${pseudo.region}.${pseudo.urlSuffix}/${pseudo.accountId}/${this.queueName(id)}`;
+      case 'AWS::Logs::LogGroup': return this.logGroupName(id);
       case 'AWS::Serverless::LayerVersion':
       case 'AWS::Lambda::LayerVersion':
         return `arn:${pseudo.partition}:lambda:${pseudo.region}:${pseudo.accountId}:layer:${id}:1`;
@@ -422,9 +430,11 @@ function readFunction(reader: TemplateReader, dir: string, id: string, resource:
   const codeUri = reader.resolve(props.CodeUri);
   if (typeof codeUri !== 'string') throw new Error(`${id}: CodeUri must be a local path`);
   const metadata = resource.Metadata ?? {};
+  const logGroup = isRecord(props.LoggingConfig) ? reader.resolve(props.LoggingConfig.LogGroup) : undefined;
   return {
     logicalId: id,
     functionName: reader.functionName(id),
+    logGroupName: typeof logGroup === 'string' ? logGroup : `/aws/lambda/${reader.functionName(id)}`,
     codeUri: resolve(dir, codeUri),
     handler: String(reader.resolve(props.Handler ?? 'index.handler')),
     runtime: String(reader.resolve(props.Runtime ?? 'nodejs20.x')),

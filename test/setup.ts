@@ -1,7 +1,8 @@
 /**
- * Loaded by mocha before any test file (see .mocharc.json): the environment the
- * template gives every function, set before chat-core reads it at import time,
- * and Powertools in dev mode (no X-Ray, no EMF output) with quiet logs.
+ * Loaded by mocha before any test file (see .mocharc.json): every variable the
+ * template gives one function or another (the unit tests drive them all in one
+ * process), set before chat-core reads them at import time, with the template's
+ * parameter defaults, and Powertools in dev mode (no X-Ray, no EMF output) with quiet logs.
  */
 Object.assign(process.env, {
   AWS_REGION: 'us-east-1',
@@ -13,6 +14,8 @@ Object.assign(process.env, {
   MAX_MESSAGE_BYTES: '4096',
   MESSAGE_RETENTION_DAYS: '7',
   MESSAGE_RATE_LIMIT: '20',
+  FANOUT_THRESHOLD: '1000',
+  FANOUT_SHARD_SIZE: '500',
   POWERTOOLS_SERVICE_NAME: 'chat',
   POWERTOOLS_METRICS_NAMESPACE: 'ServerlessChat',
   POWERTOOLS_DEV: 'true',

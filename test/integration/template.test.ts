@@ -36,6 +36,7 @@ describe('template reading', () => {
       expect(fn?.environment.CONNECTIONS_TABLE).to.equal('ConnectionsTable');
       expect(fn?.environment.CONNECTIONS_URL).to.equal(`https://${model.apiId}.execute-api.us-east-1.amazonaws.com/production`);
       expect(fn?.timeoutSeconds).to.be.a('number').and.be.greaterThan(0);
+      expect(fn?.logGroupName, 'LoggingConfig: the stack\'s log group').to.equal(`/aws/lambda/local/${route.functionId}`);
     }
     expect(model.layers.get('ChatCoreLayer')?.buildMethod).to.equal('makefile');
     expect(model.tables.get('ConnectionsTable')?.ttlAttribute).to.equal('expiresAt');

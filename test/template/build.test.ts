@@ -1,10 +1,18 @@
 /**
- * `sam build` succeeds and its output has the shape Lambda needs: the layer's package at
- * nodejs/node_modules/<package> (Lambda mounts it at /opt/nodejs/node_modules), and
- * function bundles that contain only their own code and load the layer's package at run
- * time instead of carrying a copy of it, the SDK or Powertools.
+ * `sam build` succeeds on each of SAM's build paths, and its output has the shape Lambda
+ * needs: the layer's package at nodejs/node_modules/<package> (Lambda mounts it at
+ * /opt/nodejs/node_modules), and function bundles that contain only their own code and load the
+ * layer's package at run time instead of carrying a copy of it, the SDK or Powertools.
  *
- * The build goes to its own directory (same layout as `.aws-sam/build`) so that the test
+ * Two builds, run at the same time:
+ * - out of source (`--no-build-in-source`, what samconfig.toml sets, and what `sam sync` and
+ *   `sam build --use-container` do): SAM copies each folder (layers/chat-core,
+ *   functions/<route>) alone and installs its packages there from its own lockfile;
+ * - in source (`--build-in-source`): the layer bundles the packages the root's `npm ci`
+ *   installed, the functions' builder installs esbuild into their folders.
+ * Both must give the same bundles, byte for byte.
+ *
+ * Each build goes to its own directory (same layout as `.aws-sam/build`) so that the test
  * never races a `sam build`, `sam local` or benchmark running in the same checkout.
  */
 import { execFile } from "node:child_process";
@@ -23,13 +31,36 @@ import {
   output,
   run,
   subText,
+  CONDITIONAL_FUNCTION_PARAMETERS,
   type AppInfo,
+  type FunctionInfo,
+  type LayerInfo,
+  type RunResult,
   type Template,
 } from "./helpers";
 
-const BUILD_DIR = path.join(ROOT, ".aws-sam", "template-test", "build");
-/** The parameters under which the functions that exist only under a condition (the authorizer) exist. */
-const CONDITIONAL_FUNCTION_PARAMETERS: Record<string, string> = { AuthMode: "cognito" };
+interface BuildPath {
+  name: string;
+  flag: string;
+  dir: string;
+  /** What the layer's build (layers/chat-core/build.mjs) says it bundled from. */
+  layerLog: RegExp;
+}
+
+const BUILD_PATHS: BuildPath[] = [
+  {
+    name: "out of source",
+    flag: "--no-build-in-source",
+    dir: path.join(ROOT, ".aws-sam", "template-test", "build-out-of-source"),
+    layerLog: /installing from package-lock\.json/,
+  },
+  {
+    name: "in source",
+    flag: "--build-in-source",
+    dir: path.join(ROOT, ".aws-sam", "template-test", "build-in-source"),
+    layerLog: /the installed packages match package-lock\.json/,
+  },
+];
 
 /**
  * Strings that only bundled AWS SDK v3 / Smithy / Powertools / X-Ray code contains (checked
@@ -51,10 +82,18 @@ interface SourceMap {
   sources: string[];
 }
 
+/** The sources a bundle's map lists, as absolute paths (they are relative to the map). */
 function readSourceMap(bundle: string): string[] {
   const map = JSON.parse(readFileSync(`${bundle}.map`, "utf8")) as SourceMap;
-  // Sources are relative to the map; make them relative to the repository.
-  return map.sources.map((source) => path.relative(ROOT, path.resolve(path.dirname(bundle), source)));
+  return map.sources.map((source) => path.resolve(path.dirname(bundle), source));
+}
+
+function layerBundle(dir: string, layer: LayerInfo): string {
+  return path.join(dir, layer.logicalId, "nodejs", "node_modules", layer.packageName, "index.js");
+}
+
+function functionBundle(dir: string, fn: FunctionInfo): string {
+  return path.join(dir, fn.logicalId, "index.js");
 }
 
 /**
@@ -145,134 +184,195 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
     .filter(([, value]) => value !== NO_VALUE));
 }
 
-/** An authorizer's bundle is the exception: it loads no layer, and carries its JWT library. */
+/** The authorizer's bundle is the exception: it carries its JWT library and logger. */
 const MAX_AUTHORIZER_BUNDLE_BYTES = 64 * 1024;
 const SDK_MARKERS = ["aws-sdk-js", "x-amz-user-agent", "DynamoDB_20120810", "ApiGatewayManagementApi"];
 
 /**
- * The authorizer runs on every connect (WebSocket APIs do not cache its answers), so it
- * loads no layer: its bundle holds jose and, of the layer, only chat-core/identity, no SDK.
+ * The authorizer runs on every connect (WebSocket APIs do not cache its answers): it bundles
+ * jose and the Powertools logger, and of the layer loads only `<package>/identity`, so that a
+ * cold start does not load the SDK clients. `relative` are its sources relative to its folder.
  */
-async function expectSelfContainedAuthorizer(id: string, codeUri: string, bundle: string, code: string, layerDirs: string[]): Promise<void> {
+async function expectLeanAuthorizer(fn: FunctionInfo, bundle: string, relative: string[], layerPackages: string[]): Promise<void> {
   const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
-  expect(required, `${id} requires (it loads no layer)`).to.deep.equal([]);
-  for (const marker of SDK_MARKERS) expect(code, `${id} bundles SDK code (${marker})`).not.to.include(marker);
-  const sources = readSourceMap(bundle);
-  const layerSources = sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir)));
-  expect(layerSources, `${id}: layer sources in bundle`).to.deep.equal(["layers/chat-core/src/identity.ts"]);
-  expect(sources.some((source) => source.includes("node_modules/jose/")), `${id} bundles jose`).to.equal(true);
-  expect(sources, `${id} sources`).to.include(`${codeUri}/index.ts`);
-  expect(statSync(bundle).size, `${id} bundle size`).to.be.below(MAX_AUTHORIZER_BUNDLE_BYTES);
+  expect(required, `${fn.logicalId} requires`).to.deep.equal(layerPackages.map((name) => `${name}/identity`));
+  const code = readFileSync(bundle, "utf8");
+  for (const marker of SDK_MARKERS) expect(code, `${fn.logicalId} bundles SDK code (${marker})`).not.to.include(marker);
+  const packages = relative.filter((source) => source.split(path.sep).includes("node_modules"));
+  const bundled = [...new Set(packages.map((source) => source.split(path.sep).slice(source.split(path.sep).lastIndexOf("node_modules") + 1)).map((parts) => (parts[0]?.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)).join("/")))].sort();
+  expect(bundled, `${fn.logicalId} bundles`).to.deep.equal(["@aws-lambda-powertools/commons", "@aws-lambda-powertools/logger", "jose"]);
+  expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_AUTHORIZER_BUNDLE_BYTES);
 }
 
-describe("sam build output", function () {
+describe("sam build, out of source and in source", function () {
   this.timeout(TOOL_TIMEOUT_MS);
-  let app: AppInfo;
+  const app: AppInfo = describeApp(loadTemplate());
+  const builds = new Map<string, Promise<RunResult>>();
 
-  before(async () => {
-    app = describeApp(loadTemplate());
-    rmSync(BUILD_DIR, { recursive: true, force: true });
-    const result = await run("sam", ["build", "--no-cached", "--build-dir", BUILD_DIR]);
-    expect(result.code, `sam build failed\n${output(result)}`).to.equal(0);
-    expect(result.stdout + result.stderr).to.match(/Build Succeeded/);
-    console.log(`      sam build: ${(result.ms / 1000).toFixed(1)} s into ${path.relative(ROOT, BUILD_DIR)}/`);
-  });
-
-  it("puts each layer's package at nodejs/node_modules/<package>, with a package.json naming its entry", () => {
-    expect(app.layers).to.have.length.greaterThan(0);
-    for (const layer of app.layers) {
-      const packageDir = path.join(BUILD_DIR, layer.logicalId, "nodejs", "node_modules", layer.packageName);
-      expect(existsSync(path.join(packageDir, "index.js")), `${packageDir}/index.js`).to.equal(true);
-      const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { name?: string; main?: string };
-      expect(manifest.name).to.equal(layer.packageName);
-      expect(existsSync(path.join(packageDir, manifest.main ?? "index.js")), `main ${manifest.main}`).to.equal(true);
+  before(() => {
+    // Both at once: the suite waits for the slower one only. Each build path's own `before`
+    // awaits its result, so that one failing build fails only its own tests.
+    for (const build of BUILD_PATHS) {
+      rmSync(build.dir, { recursive: true, force: true });
+      const started = run("sam", ["build", build.flag, "--no-cached", "--build-dir", build.dir]);
+      started.catch(() => undefined); // awaited (and reported) below
+      builds.set(build.name, started);
     }
   });
 
-  it("builds the layer from its own sources and bundles the SDK clients and Powertools into it", async () => {
-    for (const layer of app.layers) {
-      const bundle = path.join(BUILD_DIR, layer.logicalId, "nodejs", "node_modules", layer.packageName, "index.js");
-      const code = readFileSync(bundle, "utf8");
-      for (const marker of LIBRARY_MARKERS) expect(code, `${layer.logicalId} bundle lacks ${marker}`).to.include(marker);
-      const sources = readSourceMap(bundle);
-      expect(sources.some((source) => source.startsWith(`${layer.contentUri}/`)), sources.join("\n")).to.equal(true);
-      const externals = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
-      expect(externals, `${layer.logicalId} requires modules Lambda does not provide`).to.deep.equal([]);
-    }
-  });
+  for (const build of BUILD_PATHS) {
+    describe(build.name, () => {
+      let result: RunResult;
 
-  it("gives every function a bundle of its own code only: no layer, SDK or Powertools code inside", async () => {
-    const layerPackages = app.layers.map((layer) => layer.packageName);
-    const layerDirs = app.layers.map((layer) => `${layer.contentUri}/`);
-    expect(app.functions).to.have.length.greaterThan(0);
-    for (const fn of app.functions) {
-      const bundle = path.join(BUILD_DIR, fn.logicalId, "index.js");
-      expect(existsSync(bundle), bundle).to.equal(true);
-      const code = readFileSync(bundle, "utf8");
-      if (app.authorizers.some((authorizer) => authorizer.functionId === fn.logicalId)) {
-        await expectSelfContainedAuthorizer(fn.logicalId, fn.codeUri, bundle, code, layerDirs);
-        continue;
+      before(async () => {
+        result = await (builds.get(build.name) as Promise<RunResult>);
+        expect(result.code, `sam build ${build.flag} failed\n${output(result)}`).to.equal(0);
+        expect(result.stdout + result.stderr).to.match(/Build Succeeded/);
+        console.log(`      sam build ${build.flag}: ${(result.ms / 1000).toFixed(1)} s into ${path.relative(ROOT, build.dir)}/`);
+      });
+
+      it(`bundles the layer ${build.name === "out of source" ? "from packages installed from its own package-lock.json, in its copy" : "from the workspace's installed packages"}`, () => {
+        expect(result.stdout + result.stderr, output(result)).to.match(build.layerLog);
+      });
+
+      it("puts each layer's package at nodejs/node_modules/<package>, with a package.json naming its entries", async () => {
+        expect(app.layers).to.have.length.greaterThan(0);
+        for (const layer of app.layers) {
+          const packageDir = path.dirname(layerBundle(build.dir, layer));
+          expect(existsSync(path.join(packageDir, "index.js")), `${packageDir}/index.js`).to.equal(true);
+          const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { name?: string; main?: string; exports?: Record<string, string> };
+          expect(manifest.name).to.equal(layer.packageName);
+          expect(existsSync(path.join(packageDir, manifest.main ?? "index.js")), `main ${manifest.main}`).to.equal(true);
+          // `<package>/identity`, the authorizer's entry: the identity module alone, no library.
+          expect(manifest.exports, `${layer.logicalId} exports`).to.deep.equal({ ".": "./index.js", "./identity": "./identity.js" });
+          const identity = path.join(packageDir, "identity.js");
+          expect(readSourceMap(identity).map((source) => path.relative(packageDir, source))).to.deep.equal([path.join("src", "identity.ts")]);
+          expect((await requiredModules(identity)).filter((name) => !isBuiltin(name)), "identity.js requires").to.deep.equal([]);
+        }
+      });
+
+      it("builds the layer from its own sources and bundles the SDK clients and Powertools into it", async () => {
+        for (const layer of app.layers) {
+          const bundle = layerBundle(build.dir, layer);
+          const code = readFileSync(bundle, "utf8");
+          for (const marker of LIBRARY_MARKERS) expect(code, `${layer.logicalId} bundle lacks ${marker}`).to.include(marker);
+          // The map names sources relative to the package folder, whichever folder it was built in.
+          const sources = readSourceMap(bundle).map((source) => path.relative(path.dirname(bundle), source));
+          const own = sources.filter((source) => source.startsWith(`src${path.sep}`));
+          expect(own, sources.join("\n")).to.include(path.join("src", "index.ts"));
+          for (const source of own) expect(existsSync(path.join(ROOT, layer.contentUri, source)), `${layer.contentUri}/${source}`).to.equal(true);
+          expect(sources.filter((source) => !own.includes(source) && !source.startsWith(`node_modules${path.sep}`))).to.deep.equal([]);
+          const externals = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
+          expect(externals, `${layer.logicalId} requires modules Lambda does not provide`).to.deep.equal([]);
+        }
+      });
+
+      it("gives every function a bundle of its own code only: no layer, SDK or Powertools code inside (the authorizer: jose and its logger, no SDK)", async () => {
+        const layerPackages = app.layers.map((layer) => layer.packageName);
+        const layerDirs = app.layers.map((layer) => path.join(ROOT, layer.contentUri) + path.sep);
+        expect(app.functions).to.have.length.greaterThan(0);
+        for (const fn of app.functions) {
+          const bundle = functionBundle(build.dir, fn);
+          expect(existsSync(bundle), bundle).to.equal(true);
+          // The source map lists every file esbuild put in the bundle: the function's folder's
+          // own files (in source the folder itself, out of source SAM's copy of it).
+          const sources = readSourceMap(bundle);
+          const entryPoint = ((fn.metadata.BuildProperties as { EntryPoints?: string[] } | undefined)?.EntryPoints ?? ["index.ts"])[0] as string;
+          const entry = sources
+            .filter((source) => source.endsWith(`${path.sep}${entryPoint}`))
+            .sort((a, b) => a.length - b.length)[0];
+          expect(entry, `${fn.logicalId} sources:\n${sources.join("\n")}`).to.not.equal(undefined);
+          const folder = (entry as string).slice(0, -entryPoint.length - 1);
+          if (build.flag === "--build-in-source") expect(folder).to.equal(path.join(ROOT, fn.codeUri));
+          else expect(path.relative(ROOT, folder).startsWith(".."), `${fn.logicalId} built from ${folder}, not from a copy`).to.equal(true);
+          const relative = sources.map((source) => path.relative(folder, source));
+          expect(relative.filter((source) => source.startsWith("..")), `${fn.logicalId}: sources from outside its folder`).to.deep.equal([]);
+          expect(sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir))), `${fn.logicalId}: layer sources in bundle`).to.deep.equal([]);
+          const own = relative.filter((source) => !source.split(path.sep).includes("node_modules"));
+          for (const source of own) expect(existsSync(path.join(ROOT, fn.codeUri, source)), `${fn.codeUri}/${source}`).to.equal(true);
+          if (app.authorizers.some((authorizer) => authorizer.functionId === fn.logicalId)) {
+            await expectLeanAuthorizer(fn, bundle, relative, layerPackages);
+            continue;
+          }
+          expect(relative.filter((source) => !own.includes(source)), `${fn.logicalId}: node_modules in bundle`).to.deep.equal([]);
+
+          // The layer's package is loaded at run time, from /opt/nodejs/node_modules.
+          const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
+          expect(required, `${fn.logicalId} requires`).to.include.members(layerPackages);
+          expect(required.filter((name) => !layerPackages.includes(name)), `${fn.logicalId} requires modules no layer provides`).to.deep.equal([]);
+          const code = readFileSync(bundle, "utf8");
+          for (const marker of LIBRARY_MARKERS) expect(code, `${fn.logicalId} bundles library code (${marker})`).not.to.include(marker);
+
+          expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_FUNCTION_BUNDLE_BYTES);
+        }
+      });
+
+      it("loads each function the way Lambda does: its bundle in /var/task, the layer in /opt", async function () {
+        const sandbox = mkdtempSync(path.join(os.tmpdir(), "sam-layout-"));
+        try {
+          // Outside the repository, so that nothing resolves through the workspace's node_modules.
+          const opt = path.join(sandbox, "opt");
+          for (const layer of app.layers) cpSync(path.join(build.dir, layer.logicalId), opt, { recursive: true });
+          const template = app.template;
+          for (const fn of app.functions) {
+            const task = path.join(sandbox, fn.logicalId);
+            cpSync(path.join(build.dir, fn.logicalId), task, { recursive: true });
+            const handler = String(fn.properties.Handler ?? template.Globals?.Function?.Handler ?? "index.handler");
+            const [file, exported] = [handler.slice(0, handler.lastIndexOf(".")), handler.slice(handler.lastIndexOf(".") + 1)];
+            const probe = `const m = require(${JSON.stringify(path.join(task, file))}); if (typeof m[${JSON.stringify(exported)}] !== "function") { console.error("no handler export"); process.exit(3); }`;
+            const env = {
+              PATH: process.env.PATH ?? "",
+              NODE_PATH: path.join(opt, "nodejs", "node_modules"),
+              AWS_REGION: "us-east-1",
+              AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+              POWERTOOLS_DEV: "true",
+              ...functionEnvironment(template, fn.properties, template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {}),
+            };
+            const loaded = await new Promise<{ code: number; stderr: string }>((resolve) => {
+              execFile(process.execPath, ["-e", probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
+                resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+              );
+            });
+            expect(loaded.code, `${fn.logicalId} (${handler}) does not load with the layer on NODE_PATH:\n${loaded.stderr}`).to.equal(0);
+          }
+        } finally {
+          rmSync(sandbox, { recursive: true, force: true });
+        }
+      });
+    });
+  }
+
+  describe("every build path", () => {
+    const [first, ...others] = BUILD_PATHS as [BuildPath, ...BuildPath[]];
+
+    before(async () => {
+      for (const build of BUILD_PATHS) expect((await builds.get(build.name))?.code, `sam build ${build.flag} (see above)`).to.equal(0);
+    });
+
+    it("gives the same bundles, byte for byte (the same packages, whichever folder SAM built from)", () => {
+      const files = [
+        ...app.layers.flatMap((layer) => ["index.js", "identity.js"].flatMap((file) => {
+          const bundle = path.join(path.dirname(layerBundle("", layer)), file);
+          return [bundle, `${bundle}.map`];
+        })),
+        // A function's map names the folder it was built in; its code is the same.
+        ...app.functions.map((fn) => functionBundle("", fn)),
+      ];
+      for (const other of others) {
+        const differ = files.filter((file) => !readFileSync(path.join(first.dir, file)).equals(readFileSync(path.join(other.dir, file))));
+        expect(differ, `${first.name} vs ${other.name}`).to.deep.equal([]);
       }
+    });
 
-      // The layer's package is loaded at run time, from /opt/nodejs/node_modules.
-      const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
-      expect(required, `${fn.logicalId} requires`).to.include.members(layerPackages);
-      expect(required.filter((name) => !layerPackages.includes(name)), `${fn.logicalId} requires modules no layer provides`).to.deep.equal([]);
-
-      for (const marker of LIBRARY_MARKERS) expect(code, `${fn.logicalId} bundles library code (${marker})`).not.to.include(marker);
-
-      // The source map lists every file esbuild put in the bundle.
-      const sources = readSourceMap(bundle);
-      expect(sources.filter((source) => source.split(path.sep).includes("node_modules")), `${fn.logicalId}: node_modules in bundle`).to.deep.equal([]);
-      expect(sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir))), `${fn.logicalId}: layer sources in bundle`).to.deep.equal([]);
-      expect(sources, `${fn.logicalId} sources`).to.include(`${fn.codeUri}/index.ts`);
-
-      expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_FUNCTION_BUNDLE_BYTES);
-    }
-  });
-
-  it("loads each function the way Lambda does: its bundle in /var/task, the layer in /opt", async function () {
-    const sandbox = mkdtempSync(path.join(os.tmpdir(), "sam-layout-"));
-    try {
-      // Outside the repository, so that nothing resolves through the workspace's node_modules.
-      const opt = path.join(sandbox, "opt");
-      for (const layer of app.layers) cpSync(path.join(BUILD_DIR, layer.logicalId), opt, { recursive: true });
-      const template = app.template;
-      for (const fn of app.functions) {
-        const task = path.join(sandbox, fn.logicalId);
-        cpSync(path.join(BUILD_DIR, fn.logicalId), task, { recursive: true });
-        const handler = String(fn.properties.Handler ?? template.Globals?.Function?.Handler ?? "index.handler");
-        const [file, exported] = [handler.slice(0, handler.lastIndexOf(".")), handler.slice(handler.lastIndexOf(".") + 1)];
-        const probe = `const m = require(${JSON.stringify(path.join(task, file))}); if (typeof m[${JSON.stringify(exported)}] !== "function") { console.error("no handler export"); process.exit(3); }`;
-        const env = {
-          PATH: process.env.PATH ?? "",
-          NODE_PATH: path.join(opt, "nodejs", "node_modules"),
-          AWS_REGION: "us-east-1",
-          AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
-          POWERTOOLS_DEV: "true",
-          ...functionEnvironment(template, fn.properties, template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {}),
-        };
-        const result = await new Promise<{ code: number; stderr: string }>((resolve) => {
-          execFile(process.execPath, ["-e", probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
-            resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
-          );
-        });
-        expect(result.code, `${fn.logicalId} (${handler}) does not load with the layer on NODE_PATH:\n${result.stderr}`).to.equal(0);
-      }
-    } finally {
-      rmSync(sandbox, { recursive: true, force: true });
-    }
-  });
-
-  it("reports bundle sizes", () => {
-    const rows: Array<[string, number]> = [];
-    for (const layer of app.layers) {
-      rows.push([`${layer.logicalId} (layer)`, statSync(path.join(BUILD_DIR, layer.logicalId, "nodejs", "node_modules", layer.packageName, "index.js")).size]);
-    }
-    for (const fn of app.functions) rows.push([fn.logicalId, statSync(path.join(BUILD_DIR, fn.logicalId, "index.js")).size]);
-    const width = Math.max(...rows.map(([name]) => name.length));
-    console.log("      bundle sizes (index.js, minified, source maps apart):");
-    for (const [name, size] of rows) console.log(`        ${name.padEnd(width)}  ${kib(size).padStart(10)}  (${size} B)`);
-    expect(rows).to.have.length(app.layers.length + app.functions.length);
+    it("reports bundle sizes", () => {
+      const rows: Array<[string, number]> = [
+        ...app.layers.map((layer): [string, number] => [`${layer.logicalId} (layer)`, statSync(layerBundle(first.dir, layer)).size]),
+        ...app.functions.map((fn): [string, number] => [fn.logicalId, statSync(functionBundle(first.dir, fn)).size]),
+      ];
+      const width = Math.max(...rows.map(([name]) => name.length));
+      console.log("      bundle sizes (index.js, minified, source maps apart):");
+      for (const [name, size] of rows) console.log(`        ${name.padEnd(width)}  ${kib(size).padStart(10)}  (${size} B)`);
+      expect(rows).to.have.length(app.layers.length + app.functions.length);
+    });
   });
 });

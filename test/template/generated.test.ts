@@ -203,18 +203,24 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
 
   it("keeps every function's logs in its own log group, with retention", () => {
     const groups = resourcesOfType(cfn, "AWS::Logs::LogGroup");
+    const linked = new Set<string>();
     for (const [id, fn] of functions) {
+      // LoggingConfig's Ref is also what makes CloudFormation create the group first and delete it last.
       const configured = (fn.Properties?.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup;
-      const mine = groups.filter(([groupId, group]) =>
-        configured !== undefined
-          ? referencedIds(configured).includes(groupId)
-          : subText(group.Properties?.LogGroupName) === `/aws/lambda/\${${id}}`,
-      );
-      expect(mine, `log group of ${id}`).to.have.length(1);
-      const retention = mine[0]![1].Properties?.RetentionInDays;
-      expect(retention, `${id} retention`).to.deep.equal({ Ref: "LogRetentionDays" });
-      expect(cfn.Parameters?.LogRetentionDays?.Default, "LogRetentionDays default").to.be.a("number").and.to.be.within(1, 3653);
+      expect(configured, `${id} LoggingConfig.LogGroup`).to.have.property("Ref");
+      const groupId = (configured as { Ref: string }).Ref;
+      expect(cfn.Resources[groupId]?.Type, `${id} logs to ${groupId}`).to.equal("AWS::Logs::LogGroup");
+      expect(linked.has(groupId), `${groupId} serves two functions`).to.equal(false);
+      linked.add(groupId);
+      const group = cfn.Resources[groupId]?.Properties ?? {};
+      expect(group.RetentionInDays, `${groupId} retention`).to.deep.equal({ Ref: "LogRetentionDays" });
+      // Named from the stack: a name from the function would make the group wait for the function.
+      const name = subText(group.LogGroupName) ?? "";
+      expect(name, `${groupId} LogGroupName`).to.match(/^\/aws\/lambda\/\$\{AWS::StackName\}\//);
+      expect(referencedIds(group.LogGroupName), `${groupId} LogGroupName refers to`).to.deep.equal([]);
     }
+    expect(groups.map(([groupId]) => groupId).filter((groupId) => !linked.has(groupId)), "log groups no function uses").to.deep.equal([]);
+    expect(cfn.Parameters?.LogRetentionDays?.Default, "LogRetentionDays default").to.be.a("number").and.to.be.within(1, 3653);
   });
 
   it("outputs the wss:// URL, the @connections URL and the connections table name", () => {

@@ -4,7 +4,8 @@
  * template itself (never written down a second time here).
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from "yaml";
@@ -18,6 +19,8 @@ export const GENERATED_PATH = path.join(ROOT, "dist", "cloudformation.json");
 
 /** Generous: a cold `sam build` of every function plus the layer. */
 export const TOOL_TIMEOUT_MS = 300_000;
+/** The parameters under which the functions that exist only under a condition (the authorizer) exist. */
+export const CONDITIONAL_FUNCTION_PARAMETERS: Readonly<Record<string, string>> = { AuthMode: "cognito" };
 
 // ----------------------------------------------------------------------------- processes
 export interface RunResult {
@@ -27,8 +30,11 @@ export interface RunResult {
   ms: number;
 }
 
-/** Runs a command to completion (never throws on a non-zero exit: the test asserts on it). */
-export function run(command: string, args: string[], options: { timeoutMs?: number } = {}): Promise<RunResult> {
+/**
+ * Runs a command to completion (never throws on a non-zero exit: the test asserts on it),
+ * in this environment for the SAM tools, or in exactly `options.env`.
+ */
+export function run(command: string, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     execFile(
@@ -38,7 +44,7 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
         cwd: ROOT,
         timeout: options.timeoutMs ?? TOOL_TIMEOUT_MS,
         maxBuffer: 64 * 1024 * 1024,
-        env: { ...process.env, SAM_CLI_TELEMETRY: "0", AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
+        env: options.env ?? { ...process.env, SAM_CLI_TELEMETRY: "0", AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
       },
       (error, stdout, stderr) => {
         if (error && typeof error.code !== "number") {
@@ -113,6 +119,20 @@ export function loadGenerated(file = GENERATED_PATH): Template {
   return JSON.parse(readFileSync(file, "utf8")) as Template;
 }
 
+/**
+ * The CloudFormation template `sam deploy` would submit for `template` (as loadTemplate
+ * reads it, perhaps changed by a test): scripts/generate-template.py, offline, on a copy.
+ */
+export async function transform(template: Template): Promise<Template> {
+  const dir = mkdtempSync(path.join(tmpdir(), "chat-template-"));
+  const input = path.join(dir, "template.json");
+  const generated = path.join(dir, "cloudformation.json");
+  writeFileSync(input, JSON.stringify(template));
+  const result = await run("python3", ["scripts/generate-template.py", "--template", input, "--output", generated]);
+  if (result.code !== 0) throw new Error(`the SAM transform failed: ${output(result)}`);
+  return loadGenerated(generated);
+}
+
 export function resourcesOfType(template: Template, type: string): Array<[string, Resource]> {
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
@@ -182,7 +202,7 @@ export interface AppInfo {
   routes: RouteInfo[];
   /**
    * The Lambda REQUEST authorizers (AuthMode cognito or oidc) and their functions. Such a
-   * function serves no route and loads no layer: it bundles what it uses (see template.yaml).
+   * function serves no route; of the layer it loads only `<package>/identity` (see template.yaml).
    */
   authorizers: { logicalId: string; functionId: string }[];
 }

@@ -33,10 +33,11 @@ describe("template.yaml", () => {
     expect(stages.map((stage) => stage.Properties?.StageName)).to.deep.equal([{ Ref: "StageName" }]);
   });
 
-  it("creates the deployment after every route (else a stack may deploy an API without them)", () => {
-    const deployments = Object.values(app.template.Resources).filter((resource) => resource.Type === "AWS::ApiGatewayV2::Deployment");
-    expect(deployments).to.have.length(1);
-    const dependsOn = [deployments[0]!.DependsOn ?? []].flat();
+  it("creates the self-deploying stage after every route (else its first deployment may lack them)", () => {
+    const stages = Object.values(app.template.Resources).filter((resource) => resource.Type === "AWS::ApiGatewayV2::Stage");
+    expect(stages).to.have.length(1);
+    expect(stages[0]!.Properties?.AutoDeploy).to.equal(true);
+    const dependsOn = [stages[0]!.DependsOn ?? []].flat();
     expect(dependsOn).to.include.members(app.routes.map((route) => route.logicalId));
   });
 
@@ -60,9 +61,8 @@ describe("template.yaml", () => {
       expect(fn.metadata.BuildMethod, fn.logicalId).to.equal("esbuild");
       const build = (fn.metadata.BuildProperties ?? {}) as Record<string, unknown>;
       expect(build.EntryPoints, fn.logicalId).to.deep.equal(["index.ts"]);
-      // An authorizer bundles what it uses (chat-core/identity, jose) and loads no layer.
-      if (app.authorizers.some((a) => a.functionId === fn.logicalId)) expect(build.External, fn.logicalId).to.equal(undefined);
-      else expect(build.External, fn.logicalId).to.include.members(layerPackages);
+      // The authorizer too: it loads <package>/identity from the layer (build.test.ts).
+      expect(build.External, fn.logicalId).to.include.members(layerPackages);
       expect(build.Sourcemap, fn.logicalId).to.equal(true);
       expect(build.Minify, fn.logicalId).to.equal(true);
       expect(`nodejs${String(build.Target).replace(/^node/, "")}.x`, `${fn.logicalId} esbuild Target vs Runtime`).to.equal(runtime);
@@ -93,6 +93,8 @@ describe("template.yaml", () => {
     const variables = (globals.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables.NODE_OPTIONS).to.equal("--enable-source-maps");
     expect(variables.POWERTOOLS_SERVICE_NAME).to.be.a("string").and.not.be.empty;
+    // Only what every function shares: the chat's own variables are each function's (environment.test.ts).
+    expect(Object.keys(variables).filter((name) => !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(name)), "Globals variables").to.deep.equal([]);
     for (const fn of app.functions) {
       for (const key of ["Runtime", "Architectures", "Tracing", "Layers"]) {
         expect(fn.properties, `${fn.logicalId} overrides Globals.${key}`).not.to.have.property(key);

@@ -1,39 +1,71 @@
 import { z } from 'zod';
 
 /**
- * Everything the functions read from their environment, validated once when the
- * layer is first loaded (Lambda's init phase), so a misconfigured stack fails at
- * start-up with one clear message instead of on the first message.
+ * The variables template.yaml sets, each on the functions that use it and no other. No
+ * default here: the template's parameters are the one place for their values.
  */
-const environment = z.object({
+const fromTemplate = {
   CONNECTIONS_TABLE: z.string().min(1),
   MESSAGES_TABLE: z.string().min(1),
   /** Management API endpoint including the stage, e.g. https://abc.execute-api.eu-west-1.amazonaws.com/production */
   CONNECTIONS_URL: z.url({ protocol: /^https?$/ }),
-  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1).max(30000).default(4096),
-  MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365).default(7),
-  MESSAGE_RATE_LIMIT: z.coerce.number().int().min(1).default(20),
-  /** Most Management API posts in flight at once during a broadcast. */
-  FANOUT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
+  MAX_MESSAGE_BYTES: z.coerce.number().int().min(1).max(30000),
+  MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365),
+  MESSAGE_RATE_LIMIT: z.coerce.number().int().min(1),
   /** Rooms with more recipients than this are fanned out through the queue, in shards. */
-  FANOUT_THRESHOLD: z.coerce.number().int().min(1).default(1000),
+  FANOUT_THRESHOLD: z.coerce.number().int().min(1),
   /** Recipients per shard message on the fan-out queue. */
-  FANOUT_SHARD_SIZE: z.coerce.number().int().min(1).max(5000).default(500),
+  FANOUT_SHARD_SIZE: z.coerce.number().int().min(1).max(5000),
+};
+
+/** Settings a function may do without. */
+const optional = {
   /** The fan-out queue; without it large rooms are served directly. */
   FANOUT_QUEUE_URL: z.url().optional(),
+  /** Most Management API posts in flight at once during a broadcast. */
+  FANOUT_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(100),
   /** Upper bound on a single Management API call, retries included. */
   POST_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
-});
+};
 
-export type Config = z.infer<typeof environment>;
+/** What a function may be given: any of the template's variables may be absent. */
+const environment = z.object(fromTemplate).partial().extend(optional);
 
+/** The configuration as functions use it: a template variable read without being set throws. */
+export type Config = Readonly<z.infer<z.ZodObject<typeof fromTemplate & typeof optional>>>;
+
+/** A function used a variable its template entry does not give it. */
+export class MissingConfigError extends Error {
+  override readonly name = 'MissingConfigError';
+  constructor(readonly variable: string) {
+    super(`chat-core: ${variable} is not set, and this function uses it: add it to the function's Environment in template.yaml`);
+  }
+}
+
+/**
+ * Reads the environment once, when the layer is first loaded (Lambda's init phase). Every
+ * variable that is set is validated then, so a wrong value fails at start-up with one clear
+ * message. A template variable that is not set fails where it is read, naming it.
+ */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = environment.safeParse(env);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new Error(`chat-core: invalid environment (${problems.join('; ')})`);
   }
-  return parsed.data;
+  const config: Record<string, unknown> = { ...parsed.data };
+  for (const variable of Object.keys(fromTemplate)) {
+    if (config[variable] !== undefined) continue;
+    delete config[variable];
+    Object.defineProperty(config, variable, {
+      enumerable: false,
+      configurable: true,
+      get: () => {
+        throw new MissingConfigError(variable);
+      },
+    });
+  }
+  return config as Config;
 }
 
 export const config: Config = loadConfig(process.env);

@@ -5,8 +5,9 @@
  * context, which API Gateway hands to every later event of the connection as
  * `requestContext.authorizer`.
  *
- * Dependency-free on purpose: the authorizer bundles this module alone (`chat-core/identity`)
- * instead of loading the layer, whose SDK clients it never uses, on every cold start.
+ * Dependency-free on purpose: the layer builds it as an entry point of its own
+ * (`chat-core/identity`), which the authorizer loads on every cold start instead of the
+ * whole layer, whose SDK clients it never uses.
  */
 
 /** The query parameter that carries a token (wscat, scripts). */

@@ -3,7 +3,7 @@
  * /opt/nodejs/node_modules/chat-core; locally it is the npm workspace of the same
  * name. Functions import only from here.
  */
-export { config, loadConfig, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
+export { config, loadConfig, MissingConfigError, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
 export { dynamodb, managementApi, sqs } from './aws';
 export { logger, metrics, tracer, MetricUnit } from './observability';
 export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';

@@ -1,12 +1,17 @@
 import { expect } from 'chai';
-import { CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, config, loadConfig } from 'chat-core';
+import { CONNECTION_TTL_SECONDS, MissingConfigError, RATE_WINDOW_SECONDS, config, loadConfig } from 'chat-core';
 import { expectThrow } from '../helpers';
 
-/** The environment the template gives every function, as `test/setup.ts` sets it. */
+/** What template.yaml gives SendMessageFunction, the function that uses every template variable. */
 const VALID: NodeJS.ProcessEnv = {
   CONNECTIONS_TABLE: 'connections-table',
   MESSAGES_TABLE: 'messages-table',
   CONNECTIONS_URL: 'https://abcdef123.execute-api.us-east-1.amazonaws.com/production',
+  MAX_MESSAGE_BYTES: '4096',
+  MESSAGE_RETENTION_DAYS: '7',
+  MESSAGE_RATE_LIMIT: '20',
+  FANOUT_THRESHOLD: '1000',
+  FANOUT_SHARD_SIZE: '500',
 };
 
 describe('layer: config', () => {
@@ -19,26 +24,19 @@ describe('layer: config', () => {
       MAX_MESSAGE_BYTES: 4096,
       MESSAGE_RETENTION_DAYS: 7,
       MESSAGE_RATE_LIMIT: 20,
+      FANOUT_THRESHOLD: 1000,
+      FANOUT_SHARD_SIZE: 500,
       FANOUT_CONCURRENCY: 100,
       POST_TIMEOUT_MS: 3000,
     });
   });
 
-  it('applies the defaults when only the required variables are set', () => {
+  it('applies its own defaults only to the settings the template does not set', () => {
     // Act
     const loaded = loadConfig(VALID);
 
     // Assess
-    expect(loaded).to.deep.include({
-      ...VALID,
-      MAX_MESSAGE_BYTES: 4096,
-      MESSAGE_RETENTION_DAYS: 7,
-      MESSAGE_RATE_LIMIT: 20,
-      FANOUT_CONCURRENCY: 100,
-      FANOUT_THRESHOLD: 1000,
-      FANOUT_SHARD_SIZE: 500,
-      POST_TIMEOUT_MS: 3000,
-    });
+    expect(loaded).to.deep.include({ FANOUT_CONCURRENCY: 100, POST_TIMEOUT_MS: 3000 });
     expect(loaded.FANOUT_QUEUE_URL).to.equal(undefined);
   });
 
@@ -60,15 +58,30 @@ describe('layer: config', () => {
     expect(loaded.CONNECTIONS_URL).to.equal('http://127.0.0.1:3001/production');
   });
 
-  it('names every missing variable in one clear error', () => {
+  it('loads with only the variables a function is given (DefaultFunction: a table and the endpoint)', () => {
     // Act
-    const error = expectThrow(() => loadConfig({ MESSAGES_TABLE: 'messages-table' }), Error);
+    const loaded = loadConfig({ CONNECTIONS_TABLE: 'connections-table', CONNECTIONS_URL: VALID.CONNECTIONS_URL });
 
     // Assess
-    expect(error.message).to.match(/^chat-core: invalid environment \(/);
-    expect(error.message).to.include('CONNECTIONS_TABLE: ');
-    expect(error.message).to.include('CONNECTIONS_URL: ');
-    expect(error.message).not.to.include('MESSAGES_TABLE');
+    expect(loaded.CONNECTIONS_TABLE).to.equal('connections-table');
+    expect(Object.keys(loaded)).not.to.include.members(['MESSAGES_TABLE', 'MAX_MESSAGE_BYTES']);
+  });
+
+  it('names the variable a function uses without having been given it, in a clear error', () => {
+    // Prepare
+    const loaded = loadConfig({ CONNECTIONS_TABLE: 'connections-table' });
+
+    // Act
+    const error = expectThrow(() => loaded.MESSAGES_TABLE, MissingConfigError);
+
+    // Assess
+    expect(error.variable).to.equal('MESSAGES_TABLE');
+    expect(error.message).to.equal(
+      "chat-core: MESSAGES_TABLE is not set, and this function uses it: add it to the function's Environment in template.yaml",
+    );
+    for (const name of ['CONNECTIONS_URL', 'MAX_MESSAGE_BYTES', 'MESSAGE_RETENTION_DAYS', 'MESSAGE_RATE_LIMIT', 'FANOUT_THRESHOLD', 'FANOUT_SHARD_SIZE'] as const) {
+      expect(expectThrow(() => loaded[name], MissingConfigError).variable).to.equal(name);
+    }
   });
 
   it('refuses an empty table name', () => {

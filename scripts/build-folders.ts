@@ -1,0 +1,25 @@
+/**
+ * The folders SAM builds on their own, each with its own package.json and package-lock.json:
+ * every layer (an npm workspace of the root) and every function. Out of source
+ * (`sam build --no-build-in-source`, `sam sync`, `sam build --use-container`), SAM copies such a
+ * folder without the rest of the repository and installs its packages there from its lockfile.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+function subfolders(parent: string): string[] {
+  const dir = path.join(ROOT, parent);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => `${parent}/${entry.name}`)
+    .sort();
+}
+
+/** `layers/chat-core`, `functions/connect`, ... (relative to the repository, `/`-separated). */
+export function buildFolders(): { layers: string[]; functions: string[] } {
+  return { layers: subfolders('layers'), functions: subfolders('functions') };
+}

@@ -1,0 +1,190 @@
+/**
+ * Runs one function the way a fresh Lambda sandbox would: imported in a process whose
+ * environment is what the caller passes (the template's variables of that function, nothing
+ * else of the chat's), then invoked on its sample event from events/, with AWS mocked.
+ * environment.test.ts starts it once per function and variable.
+ *
+ * It invokes the handler in two worlds, so that every path that reads configuration runs:
+ * a room of `small` other connections (one of them gone: posts answer 410, the stale
+ * connection is deleted) and a room of `large` others. Each world's outcome is what the
+ * handler returned or threw, and how many calls of each AWS command it made.
+ *
+ * An authorizer's event (type REQUEST) gets a token: the probe plays the issuer that the
+ * function's environment names (TOKEN_ISSUER, TOKEN_AUDIENCE), serving its discovery document
+ * and keys to the function's fetch, and the outcome lists the URLs fetched.
+ *
+ * Usage: node --import tsx test/template/function-probe.ts <functionDir> <event.json> <small> <large> <result.json>
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ApiGatewayManagementApiClient,
+  GetConnectionCommand,
+  GoneException,
+  PostToConnectionCommand,
+} from '@aws-sdk/client-apigatewaymanagementapi';
+import {
+  type AttributeValue,
+  BatchWriteItemCommand,
+  DeleteItemCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+
+export interface Outcome {
+  /** JSON of what the handler returned, or `threw <name>: <message>`. */
+  result: string;
+  /** `<Command>: <count>`, sorted. */
+  calls: string[];
+}
+
+export type ProbeResult = Record<'small' | 'large', Outcome>;
+
+const [functionDir = '', eventFile = '', small = '', large = '', resultFile = ''] = process.argv.slice(2);
+if (!functionDir || !eventFile || !small || !large || !resultFile) throw new Error('usage: function-probe.ts <functionDir> <event.json> <small> <large> <result.json>');
+
+/** Long connected, so that a 410 deletes them (broadcast spares connections still connecting). */
+const CONNECTED_AT = '1643136604673';
+const event = JSON.parse(readFileSync(eventFile, 'utf8')) as {
+  type?: string;
+  queryStringParameters?: Record<string, string>;
+  requestContext?: { connectionId?: string };
+};
+const caller = event.requestContext?.connectionId ?? 'no-caller';
+
+const connection = (connectionId: string): Record<string, AttributeValue> => ({
+  connectionId: { S: connectionId },
+  room: { S: 'lobby' },
+  name: { S: connectionId === caller ? 'alice' : `peer ${connectionId}` },
+  protocol: { S: 'chat.v1' },
+  connectedAt: { N: CONNECTED_AT },
+});
+
+const message = (id: string): Record<string, AttributeValue> => ({
+  room: { S: 'lobby' },
+  id: { S: id },
+  name: { S: 'bob' },
+  text: { S: 'earlier' },
+  sentAt: { S: '2022-01-25T18:50:00.000Z' },
+});
+
+const dynamodb = mockClient(DynamoDBClient);
+const management = mockClient(ApiGatewayManagementApiClient);
+const sqs = mockClient(SQSClient);
+
+/** The caller, `others - 1` live peers and one gone connection, all in room lobby (until the caller is deleted). */
+function world(others: number): void {
+  dynamodb.reset();
+  management.reset();
+  sqs.reset();
+  const peers = Array.from({ length: others - 1 }, (_, i) => `peer-${i}`);
+  const alive = new Set([caller, ...peers]);
+  let room = [caller, ...peers, 'gone-0'].map(connection);
+  dynamodb.on(GetItemCommand).resolves({ Item: connection(caller) });
+  dynamodb.on(UpdateItemCommand).resolves({ Attributes: connection(caller) });
+  dynamodb.on(DeleteItemCommand).callsFake(() => {
+    room = room.filter((item) => item.connectionId?.S !== caller);
+    return { Attributes: connection(caller) };
+  });
+  dynamodb.on(PutItemCommand).resolves({});
+  dynamodb.on(BatchWriteItemCommand).resolves({ UnprocessedItems: {} });
+  dynamodb.on(QueryCommand).callsFake((input: { IndexName?: string }) =>
+    input.IndexName === undefined ? { Items: [message('01FT9N3Z00AAAAAAAAAAAAAAAA')] } : { Items: room },
+  );
+  management.on(PostToConnectionCommand).callsFake((input: { ConnectionId?: string }) => {
+    if (alive.has(input.ConnectionId ?? '')) return {};
+    throw new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
+  });
+  const at = new Date(Number(CONNECTED_AT));
+  management.on(GetConnectionCommand).resolves({ ConnectedAt: at, LastActiveAt: at, Identity: { SourceIp: '192.0.2.1', UserAgent: 'probe' } });
+  sqs.on(SendMessageBatchCommand).callsFake((input: { Entries?: { Id?: string }[] }) => ({
+    Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
+    Failed: [],
+  }));
+}
+
+/** URLs the function fetched (an authorizer: the issuer's discovery document and keys). */
+const fetched: string[] = [];
+
+/**
+ * The issuer of TOKEN_ISSUER, as far as the function can tell: its discovery document and its
+ * keys served to fetch, and a token it signed, for the first audience of TOKEN_AUDIENCE, put
+ * in the event's query string. Without those variables the token names no issuer or audience.
+ */
+async function playIssuer(): Promise<void> {
+  const issuer = process.env.TOKEN_ISSUER ?? '';
+  const audience = (process.env.TOKEN_AUDIENCE ?? '').split(',')[0] ?? '';
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'probe', alg: 'RS256', use: 'sig' };
+  globalThis.fetch = async (input: string | URL | Request): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    fetched.push(url);
+    const body = url.endsWith('/.well-known/openid-configuration') ? { issuer, jwks_uri: `${issuer}/probe-jwks.json` } : { keys: [jwk] };
+    return Response.json(body);
+  };
+  const token = await new SignJWT({ name: 'alice', token_use: 'id', 'cognito:groups': [] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'probe' })
+    .setSubject('probe-user')
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(privateKey);
+  event.queryStringParameters = { ...event.queryStringParameters, token };
+}
+
+function calls(): string[] {
+  const counts = new Map<string, number>();
+  for (const url of fetched.splice(0)) counts.set(`fetch ${url}`, (counts.get(`fetch ${url}`) ?? 0) + 1);
+  for (const call of [...dynamodb.calls(), ...management.calls(), ...sqs.calls()]) {
+    const name = (call.args[0] as object).constructor.name;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].map(([name, count]) => `${name}: ${count}`).sort();
+}
+
+const context = {
+  callbackWaitsForEmptyEventLoop: true,
+  functionName: path.basename(functionDir),
+  functionVersion: '$LATEST',
+  invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${path.basename(functionDir)}`,
+  memoryLimitInMB: '512',
+  awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
+  logGroupName: '/aws/lambda/probe',
+  logStreamName: 'probe',
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+} satisfies Context;
+
+async function run(others: number): Promise<Outcome> {
+  world(others);
+  let result: string;
+  try {
+    // Imported at the first invocation, as Lambda's init phase would: configuration errors show here.
+    const { handler } = (await import(path.resolve(functionDir, 'index.ts'))) as { handler: (e: unknown, c: Context) => Promise<unknown> };
+    result = JSON.stringify((await handler(structuredClone(event), context)) ?? null);
+  } catch (error: unknown) {
+    result = error instanceof Error ? `threw ${error.name}: ${error.message}` : `threw ${String(error)}`;
+  }
+  return { result, calls: calls() };
+}
+
+async function main(): Promise<void> {
+  if (event.type === 'REQUEST') await playIssuer();
+  const outcome: ProbeResult = { small: await run(Number(small)), large: await run(Number(large)) };
+  writeFileSync(resultFile, JSON.stringify(outcome));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
