@@ -207,7 +207,9 @@ describe("operations: alarms, dashboard and the fan-out bound (generated templat
     const authorizers = [...authorizerFunctions()];
     expect(authorizers, "the template's authorizer functions").to.have.length.greaterThan(0);
     for (const functionId of authorizers) {
-      const group = resourcesOfType(cfn, "AWS::Logs::LogGroup").find(([, g]) => subText(g.Properties?.LogGroupName) === `/aws/lambda/\${${functionId}}`);
+      // The group its LoggingConfig names, where it logs.
+      const [groupId] = referencedIds((cfn.Resources[functionId]?.Properties?.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup);
+      const group = resourcesOfType(cfn, "AWS::Logs::LogGroup").find(([id]) => id === groupId);
       expect(group, `${functionId}'s log group`).to.not.equal(undefined);
       const filters = resourcesOfType(cfn, "AWS::Logs::MetricFilter").filter(([, f]) => referencedIds(f.Properties?.LogGroupName).includes(group![0]));
       expect(filters, `metric filters on ${functionId}'s log group`).to.have.length(1);
