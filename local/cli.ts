@@ -57,7 +57,8 @@ function iamMode(value: string | undefined): IamMode {
 
 function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined, watching: boolean, node: NodeRequirement | undefined): string {
   const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
-  const routes = [...runtime.template.routes.values()].map((r) => `${r.routeKey} → ${r.functionId}`).join(', ');
+  const routes = [...runtime.template.routes.values()]
+    .map((r) => `${r.routeKey} → ${r.functionId}${r.authorizer ? ` (authorizer ${r.authorizer.functionId})` : ''}`).join(', ');
   const tables = Object.values(runtime.tables).join(', ');
   const queues = runtime.template.queueMappings
     .map((m) => `${runtime.template.queues.get(m.queueId)?.queueName ?? m.queueId} → ${m.functionId}`).join(', ');
@@ -70,6 +71,9 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
+    ...(runtime.issuer
+      ? [`  Tokens          ${runtime.issuer.issuer} is played here: npm run token -- --name alice (the chat page signs in by itself)`]
+      : []),
     `  Functions on    ${describeNode(node)}`,
     `  IAM             ${runtime.iam.mode === 'enforce' ? 'enforced' : runtime.iam.mode === 'audit' ? 'audited (denials logged, not enforced)' : 'off'}` +
       ' (each function has its template policies; --iam audit|off to relax)',

@@ -34,6 +34,8 @@ export interface ConnectionInfo {
   domainName: string;
   stage: string;
   apiId: string;
+  /** What the $connect's authorizer allowed it with: `requestContext.authorizer` of every event after it. */
+  authorizer?: Record<string, unknown>;
 }
 
 export type EventType = 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
@@ -60,6 +62,7 @@ function requestContext(
   if (info.userAgent !== undefined) identity.userAgent = info.userAgent;
   return {
     routeKey,
+    ...(info.authorizer && { authorizer: info.authorizer }),
     ...extra,
     eventType,
     extendedRequestId: requestId,

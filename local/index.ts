@@ -26,6 +26,7 @@ import { LocalSqs } from './sqs.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './store.js';
 import { loadTemplate, type TemplateModel } from './template.js';
 import { readStageThrottling, StageThrottle } from './throttle.js';
+import { LocalTokenIssuer } from './token-issuer.js';
 import { reloadOnChange } from './watch.js';
 import { WebSocketGateway } from './websocket-server.js';
 
@@ -37,6 +38,7 @@ export type { InvokeOutcome } from './lambda-pool.js';
 export type { TemplateModel } from './template.js';
 export type { FaultKindStats, FaultOptions, FaultStats } from './faults.js';
 export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam.js';
+export type { IssuedToken, LocalTokenIssuer, TokenRequest } from './token-issuer.js';
 
 export interface LocalRuntimeOptions {
   /** The SAM template (default: template.yaml in the current directory). */
@@ -121,6 +123,8 @@ export interface LocalRuntime {
   };
   /** Requests accepted and throttled by the stage, per route key. */
   throttling(): Record<string, { accepted: number; throttled: number }>;
+  /** The token issuer of the template's Cognito user pool (local/token-issuer.ts); undefined when it has none. */
+  issuer: LocalTokenIssuer | undefined;
   close(): Promise<void>;
 }
 
@@ -145,17 +149,22 @@ interface Services {
   management?: ManagementApi;
   sqs?: LocalSqs;
   page?: Map<string, PageFile>;
+  issuer?: LocalTokenIssuer;
+  /** http://<host>:<port>, once listening. */
+  origin?: string;
 }
 
 function requestHandler(services: Services, log: RuntimeLog) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const { aws, gateway, management, sqs, page } = services;
-    if (!aws || !gateway || !management || !sqs || !page) {
+    const { aws, gateway, management, sqs, page, issuer, origin } = services;
+    if (!aws || !gateway || !management || !sqs || !page || !origin) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('Starting\n');
       return;
     }
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const handled = sqs.matches(req)
+    const handled = issuer?.matches(pathname)
+      ? issuer.handle(req, res, pathname, origin)
+      : sqs.matches(req)
       ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
       : management.matches(pathname)
         ? aws.management(req, res, pathname, () => management.handle(req, res, pathname))
@@ -209,8 +218,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   };
 
   try {
-    // All four settle before going on, so that a failure leaves nothing listening behind.
-    const [listening, storeStart, building, paging] = await Promise.allSettled([
+    // All settle before going on, so that a failure leaves nothing listening behind.
+    const [listening, storeStart, building, paging, issuing] = await Promise.allSettled([
       listen(server, options.port ?? 3001, host),
       startStore({
         port: options.dynamodbPort ?? 8000,
@@ -220,9 +229,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }),
       buildAll(model, buildRoot),
       loadChatPage(PROJECT_DIR, `/${model.stage}`),
+      LocalTokenIssuer.forTemplate(model),
     ]);
     if (storeStart.status === 'fulfilled') store = storeStart.value;
-    const failed = [listening, storeStart, building, paging].find((r) => r.status === 'rejected');
+    const failed = [listening, storeStart, building, paging, issuing].find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const port = (listening as PromiseFulfilledResult<number>).value;
     const build = (building as PromiseFulfilledResult<Awaited<ReturnType<typeof buildAll>>>).value;
@@ -271,6 +281,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       authorize: (functionId, action, queueName) => (services.aws as AwsFrontDoor).poller(functionId, action, queueName),
     });
     services.page = page.files;
+    services.issuer = (issuing as PromiseFulfilledResult<LocalTokenIssuer | undefined>).value;
+    services.origin = origin;
     stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
 
@@ -301,6 +313,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         resetStats: () => faults.resetStats(),
       },
       throttling: () => throttle.stats(),
+      issuer: services.issuer,
       close: shutdown,
     };
   } catch (e: unknown) {

@@ -17,6 +17,7 @@ import { ensureTables, existingStore, startStore } from './store.js';
 import { ensureNodeMajor, nodeRequirement } from './node-runtime.js';
 import { parseParameterOverrides } from './options.js';
 import { loadTemplate } from './template.js';
+import { LocalTokenIssuer } from './token-issuer.js';
 
 const HELP = `Usage: npm run invoke -- <FunctionLogicalId> <event.json | -> [options]
 
@@ -47,13 +48,16 @@ async function envVars(file: string | undefined, functionId: string): Promise<Re
 /**
  * Without `npm start` on its port, a Management API with no connections takes it, so that the
  * function's posts get what they would get for a connection that is gone (410 GoneException)
- * rather than "connection refused". Undefined when the port is taken (npm start serves it).
+ * rather than "connection refused", with the token issuer's keys when the template has a user
+ * pool (an authorizer verifies tokens of `npm run token`). Undefined when the port is taken
+ * (npm start serves it).
  */
-async function goneManagementApi(stage: string, port: number): Promise<Server | undefined> {
+async function standInServer(stage: string, port: number, issuer: LocalTokenIssuer | undefined): Promise<Server | undefined> {
   const api = new ManagementApi({ stage, gateway: { open: () => undefined, close: () => undefined }, maxPayloadBytes: DEFAULT_LIMITS.messageBytes });
   const server = createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (api.matches(pathname)) void api.handle(req, res, pathname);
+    else if (issuer?.matches(pathname)) void issuer.handle(req, res, pathname, `http://127.0.0.1:${port}`);
     else res.writeHead(404).end();
   });
   return new Promise((resolve) => {
@@ -106,7 +110,7 @@ async function main(): Promise<number> {
     }, { maxConcurrency: 1, output: { stdout: process.stderr, stderr: process.stderr } });
     const pool = pools.get(functionId);
     if (!pool) throw new Error(`${functionId} was not built`);
-    const management = await goneManagementApi(model.stage, managementPort);
+    const management = await standInServer(model.stage, managementPort, await LocalTokenIssuer.forTemplate(model));
     const outcome = await pool.invoke(event);
     await pool.close();
     management?.closeAllConnections();

@@ -22,15 +22,21 @@ export interface LocalWiring {
 
 /**
  * Rewrites the URLs of the services the local runtime plays to the local runtime:
- * https://<api>.execute-api.<region>.<suffix> (and wss://), and SQS queue URLs.
+ * https://<api>.execute-api.<region>.<suffix> (and wss://), SQS queue URLs, and the endpoints
+ * of a user pool's issuer (https://cognito-idp.<region>.<suffix>/<poolId>/…, served by
+ * local/token-issuer.ts). A bare issuer URL is an identifier (the `iss` of its tokens), not
+ * an address: it stays as it is.
  */
 export function localizeUrls(value: string, model: TemplateModel, localOrigin: string): string {
   const { region, urlSuffix } = model.pseudo;
   const escape = (s: string): string => s.replace(/\./g, '\\.');
   const api = escape(`${model.apiId}.execute-api.${region}.${urlSuffix}`);
   const sqs = escape(`sqs.${region}.${urlSuffix}`);
-  return value.replace(new RegExp(`(https|wss)://(?:${api}|${sqs})`, 'g'), (_m, scheme: string) =>
-    scheme === 'wss' ? localOrigin.replace(/^http/, 'ws') : localOrigin);
+  const cognito = escape(`cognito-idp.${region}.${urlSuffix}`);
+  return value
+    .replace(new RegExp(`(https|wss)://(?:${api}|${sqs})`, 'g'), (_m, scheme: string) =>
+      scheme === 'wss' ? localOrigin.replace(/^http/, 'ws') : localOrigin)
+    .replace(new RegExp(`https://${cognito}(?=/[^/\\s]+/)`, 'g'), `${localOrigin}/cognito-idp`);
 }
 
 export function lambdaEnvironment(fn: FunctionModel, model: TemplateModel, build: BuildOutput, wiring: LocalWiring): Record<string, string> {

@@ -88,6 +88,28 @@ export interface RouteModel {
   functionId: string;
   /** True when the route has a route response: the function's `body` is sent back to the caller. */
   twoWay: boolean;
+  /** The Lambda REQUEST authorizer the route's AuthorizationType CUSTOM names ($connect only, in WebSocket APIs). */
+  authorizer?: AuthorizerModel;
+}
+
+/** An AWS::ApiGatewayV2::Authorizer of type REQUEST: a function API Gateway asks before $connect. */
+export interface AuthorizerModel {
+  logicalId: string;
+  /** The function its AuthorizerUri invokes. */
+  functionId: string;
+  /** Its IdentitySource expressions (route.request.header.X, route.request.querystring.X, ...), each required. */
+  identitySource: string[];
+}
+
+/** An AWS::Cognito::UserPool: locally, the runtime is its token issuer (local/token-issuer.ts). */
+export interface UserPoolModel {
+  logicalId: string;
+  /** Its local id, shaped like Cognito's (`us-east-1_AbC123xYz`), stable for a template. */
+  poolId: string;
+  /** https://cognito-idp.<region>.<suffix>/<poolId>: the `iss` of its tokens, as on AWS. */
+  issuer: string;
+  /** The ids of its app clients (AWS::Cognito::UserPoolClient): the `aud` of its ID tokens. */
+  clientIds: string[];
 }
 
 export interface TemplateModel {
@@ -104,6 +126,7 @@ export interface TemplateModel {
   tables: Map<string, TableModel>;
   queues: Map<string, QueueModel>;
   queueMappings: QueueMappingModel[];
+  userPools: Map<string, UserPoolModel>;
   pseudo: PseudoParameters;
   /** Warnings about what the local runtime skips. */
   warnings: string[];
@@ -115,11 +138,22 @@ export interface TemplateModel {
   resolve(value: unknown): unknown;
 }
 
-export interface TemplateResource { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+export interface TemplateResource {
+  Type: string;
+  /** The condition that decides whether the resource exists. */
+  Condition?: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+}
 
 export interface TemplateOptions {
   parameterOverrides?: Record<string, string>;
   region?: string;
+  /**
+   * Keep resources whose Condition is false (default: they do not exist, as in CloudFormation).
+   * For `npm run token`: the local ids of a user pool and its clients do not depend on parameters.
+   */
+  includeConditionalResources?: boolean;
 }
 
 type Resource = TemplateResource;
@@ -128,12 +162,14 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 const FUNCTION_TYPES = new Set(['AWS::Serverless::Function', 'AWS::Lambda::Function']);
 
-/** An API id shaped like API Gateway's (10 lowercase letters and digits), stable for a template. */
-function localApiId(seed: string): string {
+/** `length` characters of `alphabet`, stable for a seed: local ids shaped like AWS's. */
+function localId(seed: string, length: number, alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'): string {
   const digest = createHash('sha256').update(seed).digest();
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
-  return Array.from(digest.subarray(0, 10), (b) => alphabet[b % alphabet.length]).join('');
+  return Array.from(digest.subarray(0, length), (b) => alphabet[b % alphabet.length]).join('');
 }
+
+/** Cognito's: a user pool id is `<region>_` and 9 letters and digits, an app client id 26 lowercase letters and digits. */
+const MIXED_CASE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 function parameterValues(params: unknown, overrides: Record<string, string>): Record<string, string | string[]> {
   const declared = isRecord(params) ? Object.keys(params) : [];
@@ -166,13 +202,14 @@ function mergeGlobals(globals: Record<string, unknown>, props: Record<string, un
 }
 
 class TemplateReader {
-  readonly resources: Record<string, Resource>;
+  resources: Record<string, Resource>;
   readonly ctx: ResolveContext;
   readonly apiIds = new Map<string, string>();
   readonly warnings: string[] = [];
 
   constructor(readonly path: string, readonly doc: Record<string, unknown>, options: TemplateOptions) {
-    this.resources = (isRecord(doc.Resources) ? doc.Resources : {}) as Record<string, Resource>;
+    const declared = (isRecord(doc.Resources) ? doc.Resources : {}) as Record<string, Resource>;
+    this.resources = declared;
     const pseudo: PseudoParameters = {
       region: options.region ?? 'us-east-1',
       accountId: '123456789012',
@@ -188,6 +225,11 @@ class TemplateReader {
       refResource: (id) => this.ref(id),
       getAtt: (id, attr) => this.getAtt(id, attr),
     };
+    // As CloudFormation: a resource whose condition is false does not exist.
+    if (!options.includeConditionalResources) {
+      this.resources = Object.fromEntries(Object.entries(declared)
+        .filter(([, r]) => r.Condition === undefined || Boolean(this.resolve({ Condition: r.Condition }))));
+    }
   }
 
   resolve<T = unknown>(value: unknown): T {
@@ -200,8 +242,21 @@ class TemplateReader {
 
   apiId(logicalId: string): string {
     let id = this.apiIds.get(logicalId);
-    if (!id) this.apiIds.set(logicalId, (id = localApiId(`${this.path}#${logicalId}`)));
+    if (!id) this.apiIds.set(logicalId, (id = localId(`${this.path}#${logicalId}`, 10)));
     return id;
+  }
+
+  userPoolId(logicalId: string): string {
+    return `${this.ctx.pseudo.region}_${localId(`${this.path}#${logicalId}`, 9, MIXED_CASE)}`;
+  }
+
+  userPoolClientId(logicalId: string): string {
+    return localId(`${this.path}#${logicalId}`, 26);
+  }
+
+  userPoolIssuer(logicalId: string): string {
+    const { region, urlSuffix } = this.ctx.pseudo;
+    return `https://cognito-idp.${region}.${urlSuffix}/${this.userPoolId(logicalId)}`;
   }
 
   tableName(id: string): string {
@@ -239,6 +294,9 @@ class TemplateReader {
       case 'AWS::Serverless::LayerVersion':
       case 'AWS::Lambda::LayerVersion':
         return `arn:${pseudo.partition}:lambda:${pseudo.region}:${pseudo.accountId}:layer:${id}:1`;
+      case 'AWS::Cognito::UserPool': return this.userPoolId(id);
+      case 'AWS::Cognito::UserPoolClient': return this.userPoolClientId(id);
+      case 'AWS::Cognito::UserPoolDomain': return String(this.resolve(resource.Properties?.Domain));
       default: return id;
     }
   }
@@ -258,6 +316,11 @@ class TemplateReader {
       case 'AWS::SQS::Queue.QueueUrl': return String(this.ref(id));
       case 'AWS::ApiGatewayV2::Api.ApiId': return this.apiId(id);
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint': return `wss://${this.apiId(id)}.execute-api.${region}.${urlSuffix}`;
+      case 'AWS::Cognito::UserPool.Arn': return arn('cognito-idp', `userpool/${this.userPoolId(id)}`);
+      case 'AWS::Cognito::UserPool.ProviderName':
+      case 'AWS::Cognito::UserPool.ProviderURL': return this.userPoolIssuer(id).replace(/^https:\/\//, '');
+      case 'AWS::Cognito::UserPool.UserPoolId': return this.userPoolId(id);
+      case 'AWS::Cognito::UserPoolClient.ClientId': return this.userPoolClientId(id);
       default: return `${id}.${attribute}`;
     }
   }
@@ -280,6 +343,7 @@ function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | '
   const stage = stages[0] ? String(reader.resolve(stages[0][1].Properties?.StageName)) : '$default';
   if (stages.length > 1) reader.warnings.push(`several stages: serving ${stage} only`);
 
+  const authorizers = readAuthorizers(reader, belongsToApi);
   const routeResponses = new Set(
     reader.ofType('AWS::ApiGatewayV2::RouteResponse').flatMap(([, r]) => referencedIds(r.Properties?.RouteId)),
   );
@@ -295,12 +359,9 @@ function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | '
       reader.warnings.push(`route ${routeKey} (${routeId}) has no Lambda integration the local runtime can run: skipped`);
       continue;
     }
-    const auth = String(reader.resolve(route.Properties?.AuthorizationType ?? 'NONE'));
-    if (auth !== 'NONE' || route.Properties?.AuthorizerId !== undefined) {
-      reader.warnings.push(`route ${routeKey}: authorization (${auth}) is not emulated locally; the route is open`);
-    }
+    const authorizer = routeAuthorizer(reader, routeKey, route, authorizers);
     const twoWay = route.Properties?.RouteResponseSelectionExpression !== undefined && routeResponses.has(routeId);
-    routes.set(routeKey, { routeKey, functionId, twoWay });
+    routes.set(routeKey, { routeKey, functionId, twoWay, ...(authorizer && { authorizer }) });
   }
   return {
     apiLogicalId,
@@ -309,6 +370,53 @@ function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | '
     stage,
     routes,
   };
+}
+
+function readAuthorizers(reader: TemplateReader, belongsToApi: (r: Resource) => boolean): Map<string, AuthorizerModel> {
+  const authorizers = new Map<string, AuthorizerModel>();
+  for (const [id, resource] of reader.ofType('AWS::ApiGatewayV2::Authorizer').filter(([, r]) => belongsToApi(r))) {
+    const p = resource.Properties ?? {};
+    const type = String(reader.resolve(p.AuthorizerType ?? ''));
+    const functionId = reader.referencedFunction(p.AuthorizerUri);
+    if (type !== 'REQUEST' || !functionId) {
+      reader.warnings.push(`authorizer ${id} (${type}) is not a Lambda REQUEST authorizer the local runtime can run: routes using it are refused`);
+      continue;
+    }
+    const sources = reader.resolve<unknown>(p.IdentitySource ?? []);
+    const identitySource = (Array.isArray(sources) ? sources : String(sources).split(',')).map((s) => String(s).trim()).filter(Boolean);
+    authorizers.set(id, { logicalId: id, functionId, identitySource });
+  }
+  return authorizers;
+}
+
+/**
+ * The authorizer of a route whose AuthorizationType is CUSTOM. Other types (AWS_IAM) are not
+ * emulated: the route stays open, with a warning. A CUSTOM route whose authorizer cannot run
+ * locally is an error, so that nothing that is closed on AWS is open here.
+ */
+function routeAuthorizer(reader: TemplateReader, routeKey: string, route: Resource, authorizers: Map<string, AuthorizerModel>): AuthorizerModel | undefined {
+  const auth = String(reader.resolve(route.Properties?.AuthorizationType ?? 'NONE'));
+  if (auth === 'NONE') return undefined;
+  if (auth !== 'CUSTOM') {
+    reader.warnings.push(`route ${routeKey}: authorization ${auth} is not emulated locally; the route is open`);
+    return undefined;
+  }
+  const id = reader.resolve(route.Properties?.AuthorizerId);
+  const authorizer = typeof id === 'string' ? authorizers.get(id) : undefined;
+  if (!authorizer) throw new Error(`route ${routeKey}: AuthorizationType CUSTOM names no Lambda REQUEST authorizer of this API (AuthorizerId ${JSON.stringify(id)})`);
+  return authorizer;
+}
+
+function readUserPools(reader: TemplateReader): Map<string, UserPoolModel> {
+  const pools = new Map<string, UserPoolModel>();
+  const clients = reader.ofType('AWS::Cognito::UserPoolClient');
+  for (const [id] of reader.ofType('AWS::Cognito::UserPool')) {
+    const clientIds = clients
+      .filter(([, client]) => referencedIds(client.Properties?.UserPoolId).includes(id))
+      .map(([clientId]) => reader.userPoolClientId(clientId));
+    pools.set(id, { logicalId: id, poolId: reader.userPoolId(id), issuer: reader.userPoolIssuer(id), clientIds });
+  }
+  return pools;
 }
 
 function readFunction(reader: TemplateReader, dir: string, id: string, resource: Resource): FunctionModel {
@@ -450,7 +558,8 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
   }
 
   return {
-    path: absolute, dir, ...api, functions, layers, tables, queues, queueMappings, pseudo: reader.ctx.pseudo, warnings: reader.warnings,
+    path: absolute, dir, ...api, functions, layers, tables, queues, queueMappings, userPools: readUserPools(reader),
+    pseudo: reader.ctx.pseudo, warnings: reader.warnings,
     resources: reader.resources,
     globals: isRecord(reader.doc.Globals) ? reader.doc.Globals : {},
     resolve: (value) => reader.resolve(value),

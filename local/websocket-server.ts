@@ -16,12 +16,13 @@ import {
   type ConnectionInfo,
   type WebSocketEvent,
 } from './events.js';
+import { UNAUTHORIZED, authorizerEvent, authorizerVerdict, missingIdentitySources, type AuthorizerEvent, type AuthorizerVerdict } from './authorizer.js';
 import { FrameGuard } from './frame-guard.js';
 import type { InvokeOutcome } from './lambda-pool.js';
 import type { Limits } from './limits.js';
 import type { RuntimeLog } from './log.js';
 import { selectRoute } from './route-selection.js';
-import type { TemplateModel } from './template.js';
+import type { AuthorizerModel, TemplateModel } from './template.js';
 
 export interface Connection extends ConnectionInfo {
   ws: WebSocket;
@@ -35,7 +36,7 @@ export interface GatewayOptions {
   model: TemplateModel;
   limits: Limits;
   log: RuntimeLog;
-  invoke(functionId: string, event: WebSocketEvent): Promise<InvokeOutcome>;
+  invoke(functionId: string, event: WebSocketEvent | AuthorizerEvent): Promise<InvokeOutcome>;
   /** The port the server listens on (X-Forwarded-Port). */
   port(): number;
   /** Stage throttling (local/throttle.ts): false when the route's bucket is empty (429). */
@@ -130,6 +131,12 @@ export class WebSocketGateway {
     if (route) {
       const requestId = gatewayId();
       const event = connectEvent(info, req, url, this.options.port(), requestId);
+      if (route.authorizer) {
+        const verdict = await this.authorize(route.authorizer, event, info.connectionId);
+        if (!verdict.allowed) return refuse(socket, verdict.status, JSON.stringify({ message: verdict.message }));
+        info.authorizer = verdict.context;
+        event.requestContext.authorizer = verdict.context;
+      }
       const outcome = await this.options.invoke(route.functionId, event);
       const status = outcome.error ? 502 : statusOf(outcome.payload) ?? 200;
       const accepted = status >= 200 && status < 300;
@@ -149,6 +156,22 @@ export class WebSocketGateway {
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.opened(ws, socket, info));
+  }
+
+  /** Runs a $connect's REQUEST authorizer as API Gateway does (local/authorizer.ts). */
+  private async authorize(authorizer: AuthorizerModel, connect: WebSocketEvent, connectionId: string): Promise<AuthorizerVerdict> {
+    const missing = missingIdentitySources(authorizer.identitySource, connect);
+    if (missing.length > 0) {
+      this.options.log.info(`$connect ${connectionId}: refused 401, no ${missing.join(', ')} (${authorizer.logicalId} not invoked)`);
+      return UNAUTHORIZED;
+    }
+    const { model } = this.options;
+    const { partition, region, accountId } = model.pseudo;
+    const methodArn = `arn:${partition}:execute-api:${region}:${accountId}:${model.apiId}/${model.stage}/$connect`;
+    const outcome = await this.options.invoke(authorizer.functionId, authorizerEvent(connect, methodArn));
+    const verdict = authorizerVerdict(outcome, methodArn);
+    this.logInvocation('$connect authorizer', connectionId, authorizer.functionId, outcome, verdict.allowed ? 'allowed' : `refused ${verdict.status}`);
+    return verdict;
   }
 
   private opened(ws: WebSocket, socket: Duplex, info: ConnectionInfo): void {

@@ -1,6 +1,10 @@
 import {
+  ChatError,
   announce,
+  decodeIdentity,
   header,
+  mayJoin,
+  nameFromToken,
   negotiateProtocol,
   parseName,
   parseRoom,
@@ -13,16 +17,25 @@ import {
  * the connection (the tutorial's "store the connection id"), and tells the room's
  * chat.v1 clients who joined (rooms above the fan-out threshold go without
  * presence). Anything invalid refuses the connection with 400.
+ *
+ * When the stack authenticates (AuthMode), the authorizer's identity decides instead
+ * of the query string: the name is the token's (`?name=` is ignored), a room the token
+ * does not list is refused with 403, and the connection keeps the user id.
  */
 export const handler = websocketHandler(async (event) => {
-  const { connectionId } = event.requestContext;
+  const { connectionId, authorizer } = event.requestContext;
   const query = event.queryStringParameters ?? {};
   const protocol = negotiateProtocol(header(event, 'Sec-WebSocket-Protocol'));
   const room = parseRoom(query.room);
-  const name = parseName(query.name, connectionId);
+  const identity = decodeIdentity(authorizer);
+  if (identity && !mayJoin(identity, room)) {
+    throw new ChatError('room_not_allowed', `your sign-in does not allow room ${room}`);
+  }
+  const name = identity ? nameFromToken(identity.name, connectionId) : parseName(query.name, connectionId);
+  const userId = identity?.userId;
 
-  await saveConnection({ connectionId, room, name, protocol });
-  await announce(room, { type: 'presence', event: 'join', room, name }, {
+  await saveConnection({ connectionId, room, name, protocol, ...(userId !== undefined && { userId }) });
+  await announce(room, { type: 'presence', event: 'join', room, name, ...(userId !== undefined && { userId }) }, {
     skip: (recipient) => recipient.connectionId === connectionId,
   });
   return protocol === 'chat.v1'

@@ -7,6 +7,7 @@ import { deleteConnection, announce, websocketHandler } from 'chat-core';
 export const handler = websocketHandler(async (event) => {
   const left = await deleteConnection(event.requestContext.connectionId);
   if (left) {
-    await announce(left.room, { type: 'presence', event: 'leave', room: left.room, name: left.name });
+    const { room, name, userId } = left;
+    await announce(room, { type: 'presence', event: 'leave', room, name, ...(userId !== undefined && { userId }) });
   }
 });

@@ -1,17 +1,21 @@
-import { parseMembers, reply, requireConnection, roomConnections, websocketHandler } from 'chat-core';
+import { type Member, parseMembers, reply, requireConnection, roomConnections, websocketHandler } from 'chat-core';
 
 /** A members frame stays well below API Gateway's 128 KB post limit. */
 const MAX_MEMBERS = 2000;
 
-/** members: the names connected to the caller's room (each name once). */
+/**
+ * members: who is connected to the caller's room, each person once: by user id when the
+ * stack authenticates (two people with one name stay apart), else by name.
+ */
 export const handler = websocketHandler(async (event) => {
   const caller = await requireConnection(event.requestContext.connectionId);
   parseMembers(event.body);
-  const names = new Set<string>();
+  const members = new Map<string, Member>();
   for await (const page of roomConnections(caller.room)) {
-    for (const connection of page) {
-      if (names.size < MAX_MEMBERS) names.add(connection.name);
+    for (const { name, userId } of page) {
+      const key = userId === undefined ? `name:${name}` : `user:${userId}`;
+      if (members.size < MAX_MEMBERS && !members.has(key)) members.set(key, userId === undefined ? { name } : { name, userId });
     }
   }
-  await reply(caller, { type: 'members', room: caller.room, members: [...names].map((name) => ({ name })) });
+  await reply(caller, { type: 'members', room: caller.room, members: [...members.values()] });
 });

@@ -27,7 +27,8 @@ export const handler = websocketHandler(async (event) => {
   const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 
   // The room is read while the message is stored; posting waits for the write.
-  const stored = saveMessage({ room: sender.room, name: sender.name, text, connectionId });
+  const { room, name, userId } = sender;
+  const stored = saveMessage({ room, name, text, connectionId, ...(userId !== undefined && { userId }) });
   const result = await fanOut(sender.room, stored.then((message) => ({ type: 'message', ...message }) as const), {
     skip: (recipient) => recipient.connectionId === connectionId,
   });

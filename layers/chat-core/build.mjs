@@ -27,6 +27,12 @@ import { fileURLToPath } from 'node:url';
 const LAYER_DIR = path.dirname(fileURLToPath(import.meta.url));
 /** What the bundle is made from, besides the installed packages. */
 const SOURCES = ['package.json', 'package-lock.json', 'src'];
+/**
+ * The package's entry points, as the built package.json exports them: `chat-core`, which
+ * every route function loads, and `chat-core/identity`, dependency-free, which the
+ * authorizer loads alone on every connect instead of the whole layer and its SDK clients.
+ */
+const ENTRY_POINTS = { '.': 'index', './identity': 'identity' };
 
 function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
@@ -109,14 +115,15 @@ async function main() {
 
   try {
     const esbuild = createRequire(path.join(buildDir, 'package.json'))('esbuild');
-    const outfile = path.join(packageDir, 'index.js');
+    const names = Object.values(ENTRY_POINTS);
     // The SDK clients and Powertools are bundled in here, once, so that every function bundle
     // stays a few kilobytes. The source map maps stack traces (NODE_OPTIONS=--enable-source-maps)
     // without embedding the sources, a third of the size and quicker to load at a cold start.
+    // Each entry point is a bundle of its own (no code splitting: one file to load).
     await esbuild.build({
       absWorkingDir: buildDir,
-      entryPoints: [path.join(buildDir, 'src', 'index.ts')],
-      outfile,
+      entryPoints: Object.fromEntries(names.map((entry) => [entry, path.join(buildDir, 'src', `${entry}.ts`)])),
+      outdir: packageDir,
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -132,8 +139,9 @@ async function main() {
       banner: { js: '"use strict";' },
       logLevel: 'warning',
     });
-    relocateSourceMap(`${outfile}.map`, buildDir);
-    writeFileSync(path.join(packageDir, 'package.json'), `${JSON.stringify({ name, version, main: 'index.js' })}\n`);
+    for (const entry of names) relocateSourceMap(path.join(packageDir, `${entry}.js.map`), buildDir);
+    const exports = Object.fromEntries(Object.entries(ENTRY_POINTS).map(([subpath, entry]) => [subpath, `./${entry}.js`]));
+    writeFileSync(path.join(packageDir, 'package.json'), `${JSON.stringify({ name, version, main: 'index.js', exports })}\n`);
   } finally {
     if (copy) rmSync(copy, { recursive: true, force: true });
   }

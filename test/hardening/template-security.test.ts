@@ -1,26 +1,28 @@
 /**
  * The security settings docs/SECURITY.md relies on, read from template.yaml: encryption at
  * rest, data retention (TTL, point-in-time recovery, queue retention), the stage's throttling
- * and the chat's own limits wired to bounded parameters, no way into a function but its route,
- * and the routes as open as the document says (no authorizer, as in the tutorial). A change to
- * any of these changes the threat model: this test fails so that the document is updated too.
+ * and the chat's own limits wired to bounded parameters, no way into a function but its route
+ * (or its authorizer), and the routes as open as the document says (open with AuthMode none, as
+ * in the tutorial; $connect behind the token authorizer otherwise). A change to any of these
+ * changes the threat model: this test fails so that the document is updated too.
  */
 import { expect } from 'chai';
 import { readTemplateFile } from '../../local/template-yaml';
 import { PROJECT_TEMPLATE } from './helpers';
 
-type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Resource = { Type: string; Condition?: string; Properties?: Record<string, unknown> };
 type Parameter = { Type: string; Default?: unknown; MinValue?: number; MaxValue?: number };
 
 describe('hardening: security settings of template.yaml (as docs/SECURITY.md describes them)', () => {
   let resources: Record<string, Resource>;
   let parameters: Record<string, Parameter>;
+  let template: Record<string, unknown>;
   /** Each function's own environment variables, by logical id. */
   let variables: Record<string, Record<string, unknown>>;
   const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
 
   before(async () => {
-    const template = await readTemplateFile(PROJECT_TEMPLATE);
+    template = await readTemplateFile(PROJECT_TEMPLATE);
     resources = template.Resources as Record<string, Resource>;
     parameters = template.Parameters as Record<string, Parameter>;
     variables = Object.fromEntries(
@@ -65,21 +67,32 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
     expect(variables.SendMessageFunction?.MAX_MESSAGE_BYTES).to.deep.equal({ Ref: 'MaxMessageBytes' });
   });
 
-  it('lets nothing call a function but its route or its queue: no function URL, every permission for API Gateway scoped to one route of this API', () => {
+  it('lets nothing call a function but its route, its authorizer or its queue: no function URL, every permission for API Gateway scoped to one route or authorizer of this API', () => {
     expect(ofType('AWS::Lambda::Url'), 'function URLs').to.deep.equal([]);
     for (const [id, fn] of ofType('AWS::Serverless::Function')) expect(fn.Properties?.FunctionUrlConfig, `${id} FunctionUrlConfig`).to.equal(undefined);
     const permissions = ofType('AWS::Lambda::Permission');
-    expect(permissions).to.have.length(ofType('AWS::ApiGatewayV2::Route').length);
+    expect(permissions).to.have.length(ofType('AWS::ApiGatewayV2::Route').length + ofType('AWS::ApiGatewayV2::Authorizer').length);
     for (const [id, permission] of permissions) {
       expect(permission.Properties?.Principal, id).to.equal('apigateway.amazonaws.com');
-      expect(JSON.stringify(permission.Properties?.SourceArn), `${id} SourceArn`).to.match(/\$\{ChatApi\}\/\*\/[^*"]+"/);
+      expect(JSON.stringify(permission.Properties?.SourceArn), `${id} SourceArn`).to.match(/\$\{ChatApi\}\/(\*\/[^*"]+|authorizers\/\$\{[A-Za-z]+\})"/);
     }
   });
 
-  it('leaves every route unauthenticated, as the tutorial does (docs/SECURITY.md: names are not identities; add an authorizer on $connect)', () => {
+  it('authenticates $connect with the token authorizer when AuthMode is cognito or oidc, and leaves it open with the default none, as the tutorial does (docs/SECURITY.md G1)', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
     expect(routes.map(([, r]) => r.Properties?.RouteKey)).to.include.members(['$connect', '$disconnect', '$default', 'sendmessage', 'history', 'members']);
-    for (const [id, route] of routes) expect(route.Properties?.AuthorizationType, `${id}: update docs/SECURITY.md if this changes`).to.equal('NONE');
-    expect(ofType('AWS::ApiGatewayV2::Authorizer')).to.deep.equal([]);
+    // WebSocket APIs authorize the connection, on $connect only: the other routes carry its identity.
+    for (const [id, route] of routes.filter(([, r]) => r.Properties?.RouteKey !== '$connect')) {
+      expect(route.Properties?.AuthorizationType, `${id}: update docs/SECURITY.md if this changes`).to.equal('NONE');
+    }
+    const connect = routes.find(([, r]) => r.Properties?.RouteKey === '$connect')?.[1].Properties ?? {};
+    expect(connect.AuthorizationType).to.deep.equal({ 'Fn::If': ['AuthEnabled', 'CUSTOM', 'NONE'] });
+    const authorizers = ofType('AWS::ApiGatewayV2::Authorizer');
+    expect(authorizers.map(([id]) => id)).to.deep.equal(['ChatAuthorizer']);
+    expect(connect.AuthorizerId).to.deep.equal({ 'Fn::If': ['AuthEnabled', { Ref: 'ChatAuthorizer' }, { Ref: 'AWS::NoValue' }] });
+    expect(parameters.AuthMode).to.include({ Default: 'none' });
+    expect((template.Conditions as Record<string, unknown>).AuthEnabled).to.deep.equal({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AuthMode' }, 'none'] }] });
+    expect(authorizers[0]?.[1].Condition).to.equal('AuthEnabled');
+    expect(authorizers[0]?.[1].Properties?.AuthorizerType).to.equal('REQUEST');
   });
 });

@@ -18,11 +18,12 @@ export const FRAME_TIMEOUT_MS = 10_000;
 export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-export interface ChatMessage { id: string; room: string; name: string; text: string; sentAt: string }
+/** `userId` only with AuthMode cognito or oidc (chat-identity.test.ts). */
+export interface ChatMessage { id: string; room: string; name: string; text: string; sentAt: string; userId?: string }
 export type MessageFrame = { type: 'message' } & ChatMessage;
 export interface HistoryFrame { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
-export interface MembersFrame { type: 'members'; room: string; members: { name: string }[] }
-export interface PresenceFrame { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
+export interface MembersFrame { type: 'members'; room: string; members: { name: string; userId?: string }[] }
+export interface PresenceFrame { type: 'presence'; event: 'join' | 'leave'; room: string; name: string; userId?: string }
 export interface ErrorFrame { type: 'error'; code: string; message: string }
 export interface InfoFrame { type: 'info'; message: string; connectionID: string; [field: string]: unknown }
 export type ChatFrame = MessageFrame | HistoryFrame | MembersFrame | PresenceFrame | ErrorFrame | InfoFrame;

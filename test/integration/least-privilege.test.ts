@@ -6,13 +6,16 @@
  * no grant is a wildcard action or "*" resource, and every resource is one of this stack's
  * tables, indexes, queues or its API stage's @connections.
  *
+ * The scenario runs twice: with AuthMode=none (the tutorial) and with AuthMode=cognito, where
+ * every client presents a token of the local issuer and the authorizer runs on each connect.
+ *
  * Out of scope: the X-Ray write policy SAM adds for `Tracing: Active` (not in the template's
  * Policies; traces are not emulated), and CloudWatch Logs (AWSLambdaBasicExecutionRole).
  */
 import { PutItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { FunctionReport, LocalRuntime } from '../../local/index';
-import { connect, eventually, PROJECT_TEMPLATE, startRuntime, storeClient, type Client } from './helpers';
+import type { FunctionReport, LocalRuntime, LocalTokenIssuer } from '../../local/index';
+import { connect, eventually, PROJECT_TEMPLATE, refusal, startRuntime, storeClient, type Client } from './helpers';
 
 const V1 = ['chat.v1'];
 
@@ -28,7 +31,7 @@ async function frameOf(client: Client, type: string, timeoutMs = 10_000): Promis
   }
 }
 
-describe('least privilege (template.yaml, IAM enforced, every route and the fan-out path)', function () {
+for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (template.yaml, AuthMode=${authMode}, IAM enforced, every route and the fan-out path)`, function () {
   this.timeout(60_000);
   let runtime: LocalRuntime;
   let db: DynamoDBClient;
@@ -36,7 +39,8 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
   const room = (label: string): string => `lp-${label}-${process.pid.toString(36)}-${Date.now().toString(36)}`;
 
   const join = async (r: string, name: string, protocols: string[] = V1): Promise<Client> => {
-    const client = await connect(`${runtime.wsUrl}?room=${r}&name=${name}`, { protocols } as never);
+    const token = authMode === 'none' ? '' : `&token=${(await (runtime.issuer as LocalTokenIssuer).issue({ name })).token}`;
+    const client = await connect(`${runtime.wsUrl}?room=${r}&name=${name}${token}`, { protocols } as never);
     clients.push(client);
     return client;
   };
@@ -66,7 +70,7 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
       iam: 'enforce',
       prewarm: true,
       // Rooms of more than 2 recipients go through the fan-out queue; 3 messages per 10 s per connection.
-      parameterOverrides: { FanoutThreshold: '2', FanoutShardSize: '2', MessageRateLimit: '3' },
+      parameterOverrides: { FanoutThreshold: '2', FanoutShardSize: '2', MessageRateLimit: '3', AuthMode: authMode },
     });
     db = storeClient(runtime);
   });
@@ -108,7 +112,7 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
     const page = await frameOf(bob, 'history');
     expect((page.messages as { text: string }[]).map((m) => m.text)).to.include('hello small room');
     bob.send({ action: 'members' });
-    expect((await frameOf(bob, 'members')).members).to.deep.include({ name: 'alice' });
+    expect(((await frameOf(bob, 'members')).members as { name: string }[]).map((m) => m.name)).to.include('alice');
 
     // The fan-out path: a room larger than the threshold, sharded through the queue, a stale
     // connection in a shard removed by FanoutFunction.
@@ -126,6 +130,22 @@ describe('least privilege (template.yaml, IAM enforced, every route and the fan-
     await removed(ghost4, '$disconnect removes the stale connection it posted to');
 
     await eventually(async () => (runtime.stats().FanoutFunction?.invocations ?? 0) > 0 ? true : undefined, 10_000, 'FanoutFunction ran');
+    if (authMode !== 'none') {
+      // The authorizer ran for every connect, refusals included: it calls no AWS service.
+      expect((await refusal(`${runtime.wsUrl}?room=${small}`)).status, 'a connect without a token').to.equal(401);
+      expect(runtime.stats().AuthorizerFunction?.invocations, 'AuthorizerFunction invocations').to.be.at.least(8);
+    }
+  });
+
+  it(authMode === 'none' ? 'has no authorizer to grant anything' : 'grants the authorizer nothing: it calls no AWS service', () => {
+    const authorizer = report().find((r) => r.functionId === 'AuthorizerFunction');
+    if (authMode === 'none') {
+      expect(authorizer).to.equal(undefined);
+      return;
+    }
+    expect(authorizer?.enforceable, 'AuthorizerFunction is enforced').to.equal(true);
+    expect(authorizer?.grants).to.deep.equal([]);
+    expect(authorizer?.used).to.deep.equal([]);
   });
 
   // Read after the scenario, however far it went: a denial that stopped it shows here.

@@ -31,6 +31,7 @@ import {
   output,
   run,
   subText,
+  CONDITIONAL_FUNCTION_PARAMETERS,
   type AppInfo,
   type FunctionInfo,
   type LayerInfo,
@@ -118,12 +119,15 @@ function isBuiltin(name: string): boolean {
   return name.startsWith("node:") || builtinModules.includes(name);
 }
 
+/** What `Ref: AWS::NoValue` resolves to here: the variable is left out. */
+const NO_VALUE = "\u0000no value";
+
 /**
  * Plausible values for the functions' environment variables, resolved from the template
  * (parameter defaults, placeholder ids shaped like what Ref and GetAtt return): enough for
  * a module that validates its environment at load time, as the layer does.
  */
-function functionEnvironment(template: Template, properties: Record<string, unknown>): Record<string, string> {
+function functionEnvironment(template: Template, properties: Record<string, unknown>, overrides: Record<string, string> = {}): Record<string, string> {
   const pseudo: Record<string, string> = {
     "AWS::Region": "us-east-1",
     "AWS::URLSuffix": "amazonaws.com",
@@ -132,9 +136,10 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
     "AWS::StackName": "template-test",
   };
   const ref = (id: string): string => {
+    if (id === "AWS::NoValue") return NO_VALUE;
     if (pseudo[id] !== undefined) return pseudo[id];
     const parameter = template.Parameters?.[id];
-    if (parameter) return String(parameter.Default ?? "");
+    if (parameter) return overrides[id] ?? String(parameter.Default ?? "");
     const type = template.Resources[id]?.Type;
     if (type === undefined) throw new Error(`Ref to ${id}, which the template does not declare`);
     // Ref of a queue is its URL; of most other resources, a name or an id.
@@ -144,10 +149,24 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
   };
   const getAtt = (id: string, attribute: string): string =>
     attribute === "Arn" ? `arn:aws:${template.Resources[id]?.Type.split("::")[1]?.toLowerCase()}:us-east-1:123456789012:${ref(id)}` : ref(id);
+  /** Conditions of Equals, Not, And, Or and Condition over parameters, as CloudFormation evaluates them. */
+  const holds = (condition: unknown): boolean => {
+    const object = (condition ?? {}) as Record<string, unknown>;
+    if (typeof object.Condition === "string") return holds(template.Conditions?.[object.Condition]);
+    const [key, args] = Object.entries(object)[0] ?? [];
+    const list = Array.isArray(args) ? args : [];
+    if (key === "Fn::Equals") return resolve(list[0]) === resolve(list[1]);
+    if (key === "Fn::Not") return !holds(list[0]);
+    if (key === "Fn::And") return list.every(holds);
+    if (key === "Fn::Or") return list.some(holds);
+    throw new Error(`cannot evaluate the condition ${JSON.stringify(condition)}`);
+  };
   const resolve = (value: unknown): string => {
     if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
     const object = (value ?? {}) as Record<string, unknown>;
     if (typeof object.Ref === "string") return ref(object.Ref);
+    const choice = object["Fn::If"];
+    if (Array.isArray(choice)) return resolve(holds({ Condition: choice[0] }) ? choice[1] : choice[2]);
     const att = object["Fn::GetAtt"];
     if (Array.isArray(att)) return getAtt(String(att[0]), String(att[1]));
     const sub = subText(value);
@@ -160,9 +179,31 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
     ...((template.Globals?.Function?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
     ...((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
   };
-  return Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, resolve(value)]));
+  return Object.fromEntries(Object.entries(variables)
+    .map(([key, value]) => [key, resolve(value)])
+    .filter(([, value]) => value !== NO_VALUE));
 }
 
+/** The authorizer's bundle is the exception: it carries its JWT library and logger. */
+const MAX_AUTHORIZER_BUNDLE_BYTES = 64 * 1024;
+const SDK_MARKERS = ["aws-sdk-js", "x-amz-user-agent", "DynamoDB_20120810", "ApiGatewayManagementApi"];
+
+/**
+ * The authorizer runs on every connect (WebSocket APIs do not cache its answers): it bundles
+ * jose and the Powertools logger, and of the layer loads only `<package>/identity`, so that a
+ * cold start does not load the SDK clients. `relative` are its sources relative to its folder.
+ */
+async function expectLeanAuthorizer(fn: FunctionInfo, bundle: string, relative: string[], layerPackages: string[]): Promise<void> {
+  const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
+  expect(required, `${fn.logicalId} requires`).to.deep.equal(layerPackages.map((name) => `${name}/identity`));
+  const code = readFileSync(bundle, "utf8");
+  for (const marker of SDK_MARKERS) expect(code, `${fn.logicalId} bundles SDK code (${marker})`).not.to.include(marker);
+  const packages = relative.filter((source) => source.split(path.sep).includes("node_modules"));
+  const bundled = [...new Set(packages.map((source) => source.split(path.sep).slice(source.split(path.sep).lastIndexOf("node_modules") + 1)).map((parts) => (parts[0]?.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)).join("/")))].sort();
+  expect(bundled, `${fn.logicalId} bundles`).to.include.members(["@aws-lambda-powertools/logger", "jose"]);
+  expect(bundled.filter((name) => /^@(aws-sdk|smithy)\//.test(name)), `${fn.logicalId} bundles SDK packages`).to.deep.equal([]);
+  expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_AUTHORIZER_BUNDLE_BYTES);
+}
 
 describe("sam build, out of source and in source", function () {
   this.timeout(TOOL_TIMEOUT_MS);
@@ -195,14 +236,19 @@ describe("sam build, out of source and in source", function () {
         expect(result.stdout + result.stderr, output(result)).to.match(build.layerLog);
       });
 
-      it("puts each layer's package at nodejs/node_modules/<package>, with a package.json naming its entry", () => {
+      it("puts each layer's package at nodejs/node_modules/<package>, with a package.json naming its entries", async () => {
         expect(app.layers).to.have.length.greaterThan(0);
         for (const layer of app.layers) {
           const packageDir = path.dirname(layerBundle(build.dir, layer));
           expect(existsSync(path.join(packageDir, "index.js")), `${packageDir}/index.js`).to.equal(true);
-          const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { name?: string; main?: string };
+          const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { name?: string; main?: string; exports?: Record<string, string> };
           expect(manifest.name).to.equal(layer.packageName);
           expect(existsSync(path.join(packageDir, manifest.main ?? "index.js")), `main ${manifest.main}`).to.equal(true);
+          // `<package>/identity`, the authorizer's entry: the identity module alone, no library.
+          expect(manifest.exports, `${layer.logicalId} exports`).to.deep.equal({ ".": "./index.js", "./identity": "./identity.js" });
+          const identity = path.join(packageDir, "identity.js");
+          expect(readSourceMap(identity).map((source) => path.relative(packageDir, source))).to.deep.equal([path.join("src", "identity.ts")]);
+          expect((await requiredModules(identity)).filter((name) => !isBuiltin(name)), "identity.js requires").to.deep.equal([]);
         }
       });
 
@@ -222,22 +268,13 @@ describe("sam build, out of source and in source", function () {
         }
       });
 
-      it("gives every function a bundle of its own code only: no layer, SDK or Powertools code inside", async () => {
+      it("gives every function a bundle of its own code only: no layer, SDK or Powertools code inside (the authorizer: jose and its logger, no SDK)", async () => {
         const layerPackages = app.layers.map((layer) => layer.packageName);
         const layerDirs = app.layers.map((layer) => path.join(ROOT, layer.contentUri) + path.sep);
         expect(app.functions).to.have.length.greaterThan(0);
         for (const fn of app.functions) {
           const bundle = functionBundle(build.dir, fn);
           expect(existsSync(bundle), bundle).to.equal(true);
-          const code = readFileSync(bundle, "utf8");
-
-          // The layer's package is loaded at run time, from /opt/nodejs/node_modules.
-          const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
-          expect(required, `${fn.logicalId} requires`).to.include.members(layerPackages);
-          expect(required.filter((name) => !layerPackages.includes(name)), `${fn.logicalId} requires modules no layer provides`).to.deep.equal([]);
-
-          for (const marker of LIBRARY_MARKERS) expect(code, `${fn.logicalId} bundles library code (${marker})`).not.to.include(marker);
-
           // The source map lists every file esbuild put in the bundle: the function's folder's
           // own files (in source the folder itself, out of source SAM's copy of it).
           const sources = readSourceMap(bundle);
@@ -251,9 +288,21 @@ describe("sam build, out of source and in source", function () {
           else expect(path.relative(ROOT, folder).startsWith(".."), `${fn.logicalId} built from ${folder}, not from a copy`).to.equal(true);
           const relative = sources.map((source) => path.relative(folder, source));
           expect(relative.filter((source) => source.startsWith("..")), `${fn.logicalId}: sources from outside its folder`).to.deep.equal([]);
-          expect(relative.filter((source) => source.split(path.sep).includes("node_modules")), `${fn.logicalId}: node_modules in bundle`).to.deep.equal([]);
           expect(sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir))), `${fn.logicalId}: layer sources in bundle`).to.deep.equal([]);
-          for (const source of relative) expect(existsSync(path.join(ROOT, fn.codeUri, source)), `${fn.codeUri}/${source}`).to.equal(true);
+          const own = relative.filter((source) => !source.split(path.sep).includes("node_modules"));
+          for (const source of own) expect(existsSync(path.join(ROOT, fn.codeUri, source)), `${fn.codeUri}/${source}`).to.equal(true);
+          if (app.authorizers.some((authorizer) => authorizer.functionId === fn.logicalId)) {
+            await expectLeanAuthorizer(fn, bundle, relative, layerPackages);
+            continue;
+          }
+          expect(relative.filter((source) => !own.includes(source)), `${fn.logicalId}: node_modules in bundle`).to.deep.equal([]);
+
+          // The layer's package is loaded at run time, from /opt/nodejs/node_modules.
+          const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
+          expect(required, `${fn.logicalId} requires`).to.include.members(layerPackages);
+          expect(required.filter((name) => !layerPackages.includes(name)), `${fn.logicalId} requires modules no layer provides`).to.deep.equal([]);
+          const code = readFileSync(bundle, "utf8");
+          for (const marker of LIBRARY_MARKERS) expect(code, `${fn.logicalId} bundles library code (${marker})`).not.to.include(marker);
 
           expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_FUNCTION_BUNDLE_BYTES);
         }
@@ -278,7 +327,7 @@ describe("sam build, out of source and in source", function () {
               AWS_REGION: "us-east-1",
               AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
               POWERTOOLS_DEV: "true",
-              ...functionEnvironment(template, fn.properties),
+              ...functionEnvironment(template, fn.properties, template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {}),
             };
             const loaded = await new Promise<{ code: number; stderr: string }>((resolve) => {
               execFile(process.execPath, ["-e", probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
@@ -303,7 +352,10 @@ describe("sam build, out of source and in source", function () {
 
     it("gives the same bundles, byte for byte (the same packages, whichever folder SAM built from)", () => {
       const files = [
-        ...app.layers.flatMap((layer) => [layerBundle("", layer), `${layerBundle("", layer)}.map`]),
+        ...app.layers.flatMap((layer) => ["index.js", "identity.js"].flatMap((file) => {
+          const bundle = path.join(path.dirname(layerBundle("", layer)), file);
+          return [bundle, `${bundle}.map`];
+        })),
         // A function's map names the folder it was built in; its code is the same.
         ...app.functions.map((fn) => functionBundle("", fn)),
       ];

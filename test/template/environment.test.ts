@@ -12,7 +12,7 @@ import path from "node:path";
 import { expect } from "chai";
 import { loadTemplate as loadModel, type FunctionModel } from "../../local/template";
 import type { ProbeResult } from "./function-probe";
-import { ROOT, TEMPLATE_PATH, describeApp, loadTemplate, output, run } from "./helpers";
+import { CONDITIONAL_FUNCTION_PARAMETERS, ROOT, TEMPLATE_PATH, describeApp, loadTemplate, output, run } from "./helpers";
 
 /** Rooms of SMALL others are served directly, LARGE ones through the queue (or without presence). */
 const SMALL = 2;
@@ -56,7 +56,8 @@ describe("each function's environment (template.yaml)", function () {
 
   for (const { logicalId, codeUri } of app.functions) {
     it(`${logicalId} uses every variable it is given, and works with only those`, async () => {
-      const model = await loadModel(TEMPLATE_PATH, { parameterOverrides: { FanoutThreshold: String(SMALL) } });
+      const conditional = app.template.Resources[logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {};
+      const model = await loadModel(TEMPLATE_PATH, { parameterOverrides: { FanoutThreshold: String(SMALL), ...conditional } });
       const fn = model.functions.get(logicalId) as FunctionModel;
       const event = path.join(ROOT, "events", `${path.basename(codeUri)}.json`);
       expect(existsSync(event), `${event}: the function's sample event`).to.equal(true);

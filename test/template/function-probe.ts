@@ -9,6 +9,10 @@
  * connection is deleted) and a room of `large` others. Each world's outcome is what the
  * handler returned or threw, and how many calls of each AWS command it made.
  *
+ * An authorizer's event (type REQUEST) gets a token: the probe plays the issuer that the
+ * function's environment names (TOKEN_ISSUER, TOKEN_AUDIENCE), serving its discovery document
+ * and keys to the function's fetch, and the outcome lists the URLs fetched.
+ *
  * Usage: node --import tsx test/template/function-probe.ts <functionDir> <event.json> <small> <large> <result.json>
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +36,7 @@ import {
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
 export interface Outcome {
   /** JSON of what the handler returned, or `threw <name>: <message>`. */
@@ -47,7 +52,11 @@ if (!functionDir || !eventFile || !small || !large || !resultFile) throw new Err
 
 /** Long connected, so that a 410 deletes them (broadcast spares connections still connecting). */
 const CONNECTED_AT = '1643136604673';
-const event = JSON.parse(readFileSync(eventFile, 'utf8')) as { requestContext?: { connectionId?: string } };
+const event = JSON.parse(readFileSync(eventFile, 'utf8')) as {
+  type?: string;
+  queryStringParameters?: Record<string, string>;
+  requestContext?: { connectionId?: string };
+};
 const caller = event.requestContext?.connectionId ?? 'no-caller';
 
 const connection = (connectionId: string): Record<string, AttributeValue> => ({
@@ -101,8 +110,39 @@ function world(others: number): void {
   }));
 }
 
+/** URLs the function fetched (an authorizer: the issuer's discovery document and keys). */
+const fetched: string[] = [];
+
+/**
+ * The issuer of TOKEN_ISSUER, as far as the function can tell: its discovery document and its
+ * keys served to fetch, and a token it signed, for the first audience of TOKEN_AUDIENCE, put
+ * in the event's query string. Without those variables the token names no issuer or audience.
+ */
+async function playIssuer(): Promise<void> {
+  const issuer = process.env.TOKEN_ISSUER ?? '';
+  const audience = (process.env.TOKEN_AUDIENCE ?? '').split(',')[0] ?? '';
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid: 'probe', alg: 'RS256', use: 'sig' };
+  globalThis.fetch = async (input: string | URL | Request): Promise<Response> => {
+    const url = input instanceof Request ? input.url : String(input);
+    fetched.push(url);
+    const body = url.endsWith('/.well-known/openid-configuration') ? { issuer, jwks_uri: `${issuer}/probe-jwks.json` } : { keys: [jwk] };
+    return Response.json(body);
+  };
+  const token = await new SignJWT({ name: 'alice', token_use: 'id', 'cognito:groups': [] })
+    .setProtectedHeader({ alg: 'RS256', kid: 'probe' })
+    .setSubject('probe-user')
+    .setIssuer(issuer)
+    .setAudience(audience)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(privateKey);
+  event.queryStringParameters = { ...event.queryStringParameters, token };
+}
+
 function calls(): string[] {
   const counts = new Map<string, number>();
+  for (const url of fetched.splice(0)) counts.set(`fetch ${url}`, (counts.get(`fetch ${url}`) ?? 0) + 1);
   for (const call of [...dynamodb.calls(), ...management.calls(), ...sqs.calls()]) {
     const name = (call.args[0] as object).constructor.name;
     counts.set(name, (counts.get(name) ?? 0) + 1);
@@ -139,6 +179,7 @@ async function run(others: number): Promise<Outcome> {
 }
 
 async function main(): Promise<void> {
+  if (event.type === 'REQUEST') await playIssuer();
   const outcome: ProbeResult = { small: await run(Number(small)), large: await run(Number(large)) };
   writeFileSync(resultFile, JSON.stringify(outcome));
 }

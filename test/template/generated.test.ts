@@ -131,9 +131,10 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
     }
   });
 
-  it("invokes every function from something: a route, or an event source mapping", () => {
+  it("invokes every function from something: a route, an authorizer, or an event source mapping", () => {
     const triggered = new Set([
       ...app.routes.map((route) => route.functionId),
+      ...app.authorizers.map((authorizer) => authorizer.functionId),
       ...resourcesOfType(cfn, "AWS::Lambda::EventSourceMapping").flatMap(([, mapping]) => referencedIds(mapping.Properties?.FunctionName)),
     ]);
     expect(functions.map(([id]) => id).filter((id) => !triggered.has(id)), "functions nothing invokes").to.deep.equal([]);
@@ -143,7 +144,7 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
     const permissions = resourcesOfType(cfn, "AWS::Lambda::Permission");
     // Every permission is for API Gateway (others would need their own scoping check here).
     expect(permissions.map(([, permission]) => permission.Properties?.Principal)).to.deep.equal(
-      app.routes.map(() => "apigateway.amazonaws.com"),
+      [...app.routes, ...app.authorizers].map(() => "apigateway.amazonaws.com"),
     );
     for (const route of app.routes) {
       const mine = permissions.filter(([, permission]) => referencedIds(permission.Properties?.FunctionName).includes(route.functionId));
@@ -153,6 +154,14 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
       expect(p.Principal).to.equal("apigateway.amazonaws.com");
       expect(p.SourceArn, route.functionId).to.deep.equal({
         "Fn::Sub": `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${app.apiId}}/*/${route.routeKey}`,
+      });
+    }
+    // An authorizer's function: only from this API's authorizer that names it.
+    for (const authorizer of app.authorizers) {
+      const mine = permissions.filter(([, permission]) => referencedIds(permission.Properties?.FunctionName).includes(authorizer.functionId));
+      expect(mine, `permissions of ${authorizer.functionId}`).to.have.length(1);
+      expect(mine[0]![1].Properties?.SourceArn, authorizer.functionId).to.deep.equal({
+        "Fn::Sub": `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${${app.apiId}}/authorizers/\${${authorizer.logicalId}}`,
       });
     }
   });
@@ -165,7 +174,9 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
       expect(role.AssumeRolePolicyDocument.Statement.flatMap((s) => s.Principal.Service), id).to.deep.equal(["lambda.amazonaws.com"]);
       expect(role.ManagedPolicyArns, `${id} managed policies`).to.deep.equal(SAM_MANAGED_POLICIES);
       const statements = (role.Policies ?? []).flatMap((policy) => policy.PolicyDocument.Statement);
-      expect(statements, id).to.have.length.greaterThan(0);
+      // An authorizer calls no AWS service: no statement at all (its keys come over HTTPS).
+      if (app.authorizers.some((authorizer) => authorizer.functionId === id)) expect(statements, id).to.deep.equal([]);
+      else expect(statements, id).to.have.length.greaterThan(0);
       for (const statement of statements) {
         const where = `${id}: ${JSON.stringify(statement)}`;
         expect(statement.Effect, where).to.equal("Allow");

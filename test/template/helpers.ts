@@ -19,6 +19,8 @@ export const GENERATED_PATH = path.join(ROOT, "dist", "cloudformation.json");
 
 /** Generous: a cold `sam build` of every function plus the layer. */
 export const TOOL_TIMEOUT_MS = 300_000;
+/** The parameters under which the functions that exist only under a condition (the authorizer) exist. */
+export const CONDITIONAL_FUNCTION_PARAMETERS: Readonly<Record<string, string>> = { AuthMode: "cognito" };
 
 // ----------------------------------------------------------------------------- processes
 export interface RunResult {
@@ -92,6 +94,8 @@ export const CLOUDFORMATION_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.
 
 export interface Resource {
   Type: string;
+  /** The condition under which the resource exists. */
+  Condition?: string;
   Properties?: Record<string, unknown>;
   Metadata?: Record<string, unknown>;
   DependsOn?: string | string[];
@@ -101,6 +105,7 @@ export interface Template {
   Transform?: string | string[];
   Globals?: { Function?: Record<string, unknown> };
   Parameters?: Record<string, Record<string, unknown>>;
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, Resource>;
   Outputs?: Record<string, { Value: unknown; Description?: string }>;
   Metadata?: Record<string, unknown>;
@@ -195,6 +200,11 @@ export interface AppInfo {
   functions: FunctionInfo[];
   layers: LayerInfo[];
   routes: RouteInfo[];
+  /**
+   * The Lambda REQUEST authorizers (AuthMode cognito or oidc) and their functions. Such a
+   * function serves no route; of the layer it loads only `<package>/identity` (see template.yaml).
+   */
+  authorizers: { logicalId: string; functionId: string }[];
 }
 
 function trimSlash(uri: unknown, owner: string): string {
@@ -238,7 +248,14 @@ export function describeApp(template = loadTemplate()): AppInfo {
     return { logicalId, routeKey: String(props.RouteKey), integrationId, functionId };
   });
 
-  return { template, apiId, functions, layers, routes };
+  const authorizers = resourcesOfType(template, "AWS::ApiGatewayV2::Authorizer").map(([logicalId, resource]) => {
+    const uri = subText(resource.Properties?.AuthorizerUri) ?? "";
+    const functionId = /\/functions\/\$\{([^}.]+)\.Arn\}\/invocations$/.exec(uri)?.[1];
+    if (!functionId) throw new Error(`${logicalId}: AuthorizerUri ${JSON.stringify(uri)} invokes no function of this template`);
+    return { logicalId, functionId };
+  });
+
+  return { template, apiId, functions, layers, routes, authorizers };
 }
 
 /** The directory name a route's function lives in: `$connect` -> `connect`, `sendmessage` -> `sendmessage`. */

@@ -180,10 +180,16 @@ describe("operations: alarms, dashboard and the fan-out bound (generated templat
     }
   });
 
+  /** The functions of the Lambda authorizers (AuthMode cognito or oidc). */
+  const authorizerFunctions = (): Set<string> =>
+    new Set(resourcesOfType(cfn, "AWS::ApiGatewayV2::Authorizer").flatMap(([, authorizer]) => referencedIds(authorizer.Properties?.AuthorizerUri)));
+
   it("alarms on each function's errors and on its throttles, naming the function, from the first one", () => {
     for (const metricName of ["Errors", "Throttles"]) {
       const watching = alarmsOn("AWS/Lambda", metricName);
-      for (const functionId of functionIds) {
+      // An authorizer's Errors count every refused token: its failures are alarmed on apart (below).
+      const watched = functionIds.filter((id) => metricName !== "Errors" || !authorizerFunctions().has(id));
+      for (const functionId of watched) {
         const mine = watching.filter(({ props }) =>
           JSON.stringify(props.Dimensions) === JSON.stringify([{ Name: "FunctionName", Value: { Ref: functionId } }]),
         );
@@ -193,7 +199,26 @@ describe("operations: alarms, dashboard and the fan-out bound (generated templat
         expect(firesOn(props, 1), `${id} fires on one ${metricName}`).to.equal(true);
         expect(firesOn(props, 0), `${id} quiet at 0`).to.equal(false);
       }
-      expect(watching, `${metricName} alarms for functions of no route or queue`).to.have.length(functionIds.length);
+      expect(watching, `${metricName} alarms for functions of no route or queue`).to.have.length(watched.length);
+    }
+  });
+
+  it("alarms on an authorizer's own failures, counted from its log group, from the first one", () => {
+    const authorizers = [...authorizerFunctions()];
+    expect(authorizers, "the template's authorizer functions").to.have.length.greaterThan(0);
+    for (const functionId of authorizers) {
+      // The group its LoggingConfig names, where it logs.
+      const [groupId] = referencedIds((cfn.Resources[functionId]?.Properties?.LoggingConfig as { LogGroup?: unknown } | undefined)?.LogGroup);
+      const group = resourcesOfType(cfn, "AWS::Logs::LogGroup").find(([id]) => id === groupId);
+      expect(group, `${functionId}'s log group`).to.not.equal(undefined);
+      const filters = resourcesOfType(cfn, "AWS::Logs::MetricFilter").filter(([, f]) => referencedIds(f.Properties?.LogGroupName).includes(group![0]));
+      expect(filters, `metric filters on ${functionId}'s log group`).to.have.length(1);
+      const [transformation] = filters[0]![1].Properties?.MetricTransformations as Array<{ MetricNamespace: unknown; MetricName: string; MetricValue: string }>;
+      expect(transformation?.MetricValue).to.equal("1");
+      const mine = alarmsOn(String(resolve(transformation?.MetricNamespace)), String(transformation?.MetricName));
+      expect(mine.map(({ id }) => id), `failures alarm of ${functionId}`).to.have.length(1);
+      expect(firesOn(mine[0]!.props, 1), "fires on one failure").to.equal(true);
+      expect(firesOn(mine[0]!.props, 0), "quiet at 0").to.equal(false);
     }
   });
 
@@ -270,11 +295,17 @@ describe("operations: alarms, dashboard and the fan-out bound (generated templat
     }
   });
 
-  it("has a dashboard whose body is JSON once substituted, shows every function, alarm, queue and the API's stage", () => {
+  // With every AuthMode: the authorizer, its alarms and widgets exist only with cognito or oidc.
+  for (const authMode of ["none", "cognito", "oidc"]) it(`has a dashboard whose body is JSON once substituted, shows every function, alarm, queue and the API's stage (AuthMode ${authMode})`, () => {
+    const overrides = { AuthMode: authMode };
+    const exists = (id: string): boolean => {
+      const condition = cfn.Resources[id]?.Condition;
+      return condition === undefined || resolve({ Condition: condition }, overrides) === true;
+    };
     const dashboards = resourcesOfType(cfn, "AWS::CloudWatch::Dashboard");
     expect(dashboards).to.have.length(1);
     const [, dashboard] = dashboards[0]!;
-    const body = JSON.parse(String(resolve(dashboard.Properties?.DashboardBody))) as {
+    const body = JSON.parse(String(resolve(dashboard.Properties?.DashboardBody, overrides))) as {
       widgets: Array<{ type: string; properties: { region?: string; metrics?: unknown[][]; alarms?: string[] } }>;
     };
     const metricWidgets = body.widgets.filter((widget) => widget.type === "metric");
@@ -283,7 +314,7 @@ describe("operations: alarms, dashboard and the fan-out bound (generated templat
     const shows = (namespace: string, metricName: string, dimensions: Record<string, string>): boolean =>
       shown.some((metric) => metric.namespace === namespace && metric.metricName === metricName && JSON.stringify(metric.dimensions) === JSON.stringify(dimensions));
 
-    for (const functionId of functionIds) {
+    for (const functionId of functionIds.filter(exists)) {
       for (const metricName of ["Errors", "Throttles", "Duration"]) {
         expect(shows("AWS/Lambda", metricName, { FunctionName: functionId }), `${metricName} of ${functionId}`).to.equal(true);
       }
@@ -301,7 +332,7 @@ describe("operations: alarms, dashboard and the fan-out bound (generated templat
       expect(shows(String(resolve(deliveryAlarm.Namespace)), metricName, chatDimensions), metricName).to.equal(true);
     }
     const listed = body.widgets.flatMap((widget) => (widget.type === "alarm" ? (widget.properties.alarms ?? []) : []));
-    expect([...listed].sort(), "the alarm widget lists every alarm").to.deep.equal(alarms.map(({ id }) => `${id}.Arn`).sort());
+    expect([...listed].sort(), "the alarm widgets list every alarm").to.deep.equal(alarms.filter(({ id }) => exists(id)).map(({ id }) => `${id}.Arn`).sort());
   });
 
   it("outputs the dashboard's console URL", () => {

@@ -61,6 +61,7 @@ describe("template.yaml", () => {
       expect(fn.metadata.BuildMethod, fn.logicalId).to.equal("esbuild");
       const build = (fn.metadata.BuildProperties ?? {}) as Record<string, unknown>;
       expect(build.EntryPoints, fn.logicalId).to.deep.equal(["index.ts"]);
+      // The authorizer too: it loads <package>/identity from the layer (build.test.ts).
       expect(build.External, fn.logicalId).to.include.members(layerPackages);
       expect(build.Sourcemap, fn.logicalId).to.equal(true);
       expect(build.Minify, fn.logicalId).to.equal(true);

@@ -12,6 +12,8 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
 import type { WebSocketEvent } from 'chat-core';
+import { encodeIdentity } from 'chat-core/identity';
+import type { ConnectAuthorizerEvent } from '../../functions/authorizer/authorizer';
 
 /** Every DynamoDB client (the layer builds one) answers from here. */
 export const ddbMock = mockClient(DynamoDBClient);
@@ -63,6 +65,21 @@ export function loadEvent(name: EventName): WebSocketEvent {
   return structuredClone(event);
 }
 
+/** `events/authorizer.json`: the REQUEST authorizer event of a `$connect` (a fresh copy). */
+export function loadAuthorizerEvent(): ConnectAuthorizerEvent & { headers: Record<string, string>; queryStringParameters: Record<string, string> } {
+  return JSON.parse(readFileSync(new URL('authorizer.json', EVENTS_DIR), 'utf8')) as ReturnType<typeof loadAuthorizerEvent>;
+}
+
+/**
+ * `event` as it arrives behind the authorizer (AuthMode cognito or oidc): its policy context,
+ * as functions/authorizer encodes it, in `requestContext.authorizer`, with what API Gateway adds.
+ */
+export function authorized<E extends WebSocketEvent>(event: E, identity: { userId: string; name: string; rooms?: string[] }): E {
+  const context = encodeIdentity({ rooms: [], ...identity });
+  event.requestContext.authorizer = { ...context, principalId: identity.userId, integrationLatency: 12 };
+  return event;
+}
+
 /** The connection id every sample event carries. */
 export const CALLER_ID = 'Mg_ugfpqPHcCIVA=';
 
@@ -96,19 +113,22 @@ export interface ConnectionFields {
   name?: string;
   protocol?: 'plain' | 'chat.v1';
   connectedAt?: number;
+  /** Only connections of an authenticated stack (AuthMode) have one. */
+  userId?: string;
 }
 
 /** When the sample events' connection connected: long enough ago to be past the connect grace. */
 export const CONNECTED_AT = 1643136604673;
 
 /** A connections-table item (or room-index projection) as DynamoDB returns it. */
-export function connectionItem({ connectionId, room = 'lobby', name, protocol = 'plain', connectedAt = CONNECTED_AT }: ConnectionFields): Item {
+export function connectionItem({ connectionId, room = 'lobby', name, protocol = 'plain', connectedAt = CONNECTED_AT, userId }: ConnectionFields): Item {
   return {
     connectionId: { S: connectionId },
     room: { S: room },
     name: { S: name ?? `user-${connectionId}` },
     protocol: { S: protocol },
     connectedAt: { N: String(connectedAt) },
+    ...(userId !== undefined && { userId: { S: userId } }),
   };
 }
 

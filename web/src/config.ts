@@ -43,14 +43,20 @@ export function urlProblem(url: string): string | null {
   }
 }
 
-/** Puts the joined room and name (and a custom URL) in the address, so a reload rejoins. */
-export function rememberJoin(room: string, name: string, wsUrl: string | null): void {
+/**
+ * Puts the joined room and name (and a custom URL) in the address, so a reload rejoins; no
+ * name when the sign-in gives it (Cognito), and never anything of a sign-in but where it is.
+ */
+export function rememberJoin(room: string, name: string | null, wsUrl: string | null): void {
   const params = new URLSearchParams(window.location.search);
+  for (const oneTime of ['code', 'state', 'error', 'error_description']) params.delete(oneTime);
   params.set('room', room);
-  params.set('name', name);
+  if (name !== null) params.set('name', name);
+  else params.delete('name');
   if (wsUrl !== null) params.set('url', wsUrl);
   else params.delete('url');
   history.replaceState(null, '', `?${params.toString()}`);
+  if (name === null) return;
   try {
     localStorage.setItem(NAME_KEY, name);
   } catch {

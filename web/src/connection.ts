@@ -2,6 +2,7 @@
  * A WebSocket that comes back by itself: exponential backoff with jitter after a drop,
  * an immediate retry when the browser goes online or the tab becomes visible again, a
  * prompt close when it goes offline, and a connect timeout. It knows nothing of chat; the session decides what to do on open.
+ * The subprotocols are asked for before each attempt, so that a token among them can be renewed.
  */
 
 export interface CloseInfo {
@@ -30,6 +31,8 @@ const DEFAULTS: BackoffOptions = { initialMs: 500, maxMs: 15_000, connectTimeout
 
 export class ReconnectingSocket {
   private ws: WebSocket | null = null;
+  /** True while the subprotocols of the next attempt are being made (a token being renewed). */
+  private preparing = false;
   private attempt = 0;
   private retryTimer: number | undefined;
   private connectTimer: number | undefined;
@@ -38,7 +41,7 @@ export class ReconnectingSocket {
 
   constructor(
     private readonly url: string,
-    private readonly protocol: string,
+    private readonly protocols: () => Promise<string[]>,
     private readonly handlers: SocketHandlers,
     options: Partial<BackoffOptions> = {},
   ) {
@@ -55,7 +58,7 @@ export class ReconnectingSocket {
     window.addEventListener('online', this.retryNow);
     window.addEventListener('offline', this.onOffline);
     document.addEventListener('visibilitychange', this.onVisibility);
-    this.connect();
+    void this.connect();
   }
 
   stop(): void {
@@ -82,9 +85,9 @@ export class ReconnectingSocket {
 
   /** Skips the backoff wait, if one is running. */
   readonly retryNow = (): void => {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.preparing) return;
     this.clearTimers();
-    this.connect();
+    void this.connect();
   };
 
   /** A socket can linger half-open for minutes after the network goes: let it go at once. */
@@ -96,12 +99,23 @@ export class ReconnectingSocket {
     if (document.visibilityState === 'visible') this.retryNow();
   };
 
-  private connect(): void {
+  private async connect(): Promise<void> {
     this.attempt += 1;
     this.handlers.onConnecting(this.attempt);
+    let protocols: string[];
+    this.preparing = true;
+    try {
+      protocols = await this.protocols();
+    } catch (e: unknown) {
+      if (!this.stopped) this.scheduleRetry({ code: 4401, reason: e instanceof Error ? e.message : 'sign-in failed', wasOpen: false });
+      return;
+    } finally {
+      this.preparing = false;
+    }
+    if (this.stopped) return;
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url, this.protocol);
+      ws = new WebSocket(this.url, protocols);
     } catch {
       this.scheduleRetry({ code: 1006, reason: 'invalid URL', wasOpen: false });
       return;
@@ -130,7 +144,7 @@ export class ReconnectingSocket {
     const { initialMs, maxMs } = this.options;
     const ceiling = Math.min(maxMs, initialMs * 2 ** Math.max(0, this.attempt - 1));
     const retryInMs = Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
-    this.retryTimer = window.setTimeout(() => this.connect(), retryInMs);
+    this.retryTimer = window.setTimeout(() => void this.connect(), retryInMs);
     this.handlers.onClose({ ...info, retryInMs });
   }
 

@@ -1,8 +1,9 @@
-/** Wiring: the join form, the composer, and one ChatSession per joined room. */
+/** Wiring: the join form (and its sign-in), the composer, and one ChatSession per joined room. */
 import { defaultWsUrl, forgetJoin, readConfig, rememberJoin, urlProblem } from './config';
 import { byId } from './dom';
 import { nameProblem, roomProblem, utf8Length, normalizeText } from './protocol';
 import { ChatSession } from './session';
+import { CognitoSignIn, LocalSignIn, isSignInReturn, signInMethod, type Credentials, type SignInMethod } from './sign-in';
 import { DomChatView } from './view';
 
 const joinView = byId('join-view');
@@ -15,6 +16,9 @@ const chatView = byId('chat-view');
 const composer = byId<HTMLFormElement>('composer');
 const messageInput = byId<HTMLTextAreaElement>('message');
 const counter = byId('counter');
+const nameField = byId('name-field');
+const signInHint = byId('sign-in-hint');
+const joinButton = byId<HTMLButtonElement>('join-button');
 
 let session: ChatSession | null = null;
 let view: DomChatView | null = null;
@@ -27,14 +31,28 @@ function showFieldError(input: HTMLInputElement, problem: string | null): boolea
   return problem === null;
 }
 
-function join(): void {
+/** The form as a sign-in needs it: with Cognito the name comes from the account. */
+function showSignIn(method: SignInMethod): void {
+  nameField.hidden = method.kind === 'cognito';
+  // The sign-in host is shown before the page leaves for it: a link could name any host.
+  joinButton.textContent = method.kind === 'cognito' ? `Sign in at ${new URL(method.domain).host} and join` : 'Join';
+  signInHint.hidden = method.kind === 'none';
+  signInHint.textContent = method.kind === 'cognito'
+    ? 'You sign in with your account; others see the name it gives.'
+    : 'This server signs you in: others see this name, and your messages are told apart from others of the same name.';
+}
+
+async function join(): Promise<void> {
   const room = roomInput.value.trim();
   const name = nameInput.value.trim();
   const wsUrl = serverInput.value.trim();
+  const urlBad = urlProblem(wsUrl);
+  const method = urlBad === null ? await signInMethod(new URLSearchParams(window.location.search), wsUrl) : { kind: 'none' as const };
+  showSignIn(method);
   const checks: [HTMLInputElement, string | null][] = [
     [roomInput, roomProblem(room)],
-    [nameInput, nameProblem(name)],
-    [serverInput, urlProblem(wsUrl)],
+    ...(method.kind === 'cognito' ? [] : [[nameInput, nameProblem(name)] as [HTMLInputElement, string | null]]),
+    [serverInput, urlBad],
   ];
   const firstBad = checks.find(([input, problem]) => !showFieldError(input, problem));
   if (firstBad) {
@@ -42,12 +60,41 @@ function join(): void {
     firstBad[0].focus();
     return;
   }
-  const isDefaultUrl = wsUrl === defaultWsUrl(window.location);
-  rememberJoin(room, name, isDefaultUrl ? null : wsUrl);
+  if (method.kind === 'cognito') return CognitoSignIn.begin(method, room, wsUrl); // leaves for the sign-in pages
+  let credentials: Credentials | undefined;
+  if (method.kind === 'local') {
+    try {
+      credentials = await LocalSignIn.start(method.endpoint, name);
+    } catch (e: unknown) {
+      showFieldError(nameInput, e instanceof Error ? e.message : 'Sign-in failed.');
+      return;
+    }
+  }
+  enter(room, name, wsUrl, credentials);
+}
 
-  view = new DomChatView(name, (localId) => session?.retry(localId));
+/** Back from Cognito's sign-in pages with a one-time code: exchanges it and joins what was asked for. */
+async function returnFromSignIn(params: URLSearchParams): Promise<void> {
+  try {
+    const { credentials, method, room, wsUrl } = await CognitoSignIn.complete(params);
+    history.replaceState(null, '', `?${new URLSearchParams({ signIn: method.domain, clientId: method.clientId }).toString()}`);
+    roomInput.value = room;
+    serverInput.value = wsUrl;
+    showSignIn(method);
+    enter(room, credentials.name, wsUrl, credentials);
+  } catch (e: unknown) {
+    history.replaceState(null, '', window.location.pathname);
+    showFieldError(roomInput, e instanceof Error ? e.message : 'Sign-in failed.');
+  }
+}
+
+function enter(room: string, name: string, wsUrl: string, credentials: Credentials | undefined): void {
+  const isDefaultUrl = wsUrl === defaultWsUrl(window.location);
+  rememberJoin(room, credentials instanceof CognitoSignIn ? null : name, isDefaultUrl ? null : wsUrl);
+
+  view = new DomChatView({ name, ...(credentials && { userId: credentials.userId }) }, (localId) => session?.retry(localId));
   view.reset();
-  session = new ChatSession({ wsUrl, room, name }, view);
+  session = new ChatSession({ wsUrl, room, name, ...(credentials && { credentials }) }, view);
   byId('room-title').textContent = `#${room}`;
   byId('me').textContent = `as ${name}`;
   messageInput.placeholder = `Message #${room}`;
@@ -99,7 +146,7 @@ function send(): void {
 
 joinForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  join();
+  void join();
 });
 for (const input of [roomInput, nameInput, serverInput]) {
   input.addEventListener('input', () => {
@@ -122,12 +169,17 @@ byId('retry-now').addEventListener('click', () => session?.retryNow());
 byId('load-older').addEventListener('click', () => session?.loadOlder());
 
 const config = readConfig();
+const params = new URLSearchParams(window.location.search);
 roomInput.value = config.room;
 nameInput.value = config.name;
 serverInput.value = config.wsUrl;
 serverDetails.open = config.customUrl || config.wsUrl === '';
-if (config.autoJoin) join();
-else (config.name === '' ? nameInput : roomInput).focus();
+if (isSignInReturn(params)) void returnFromSignIn(params);
+else if (config.autoJoin) void join();
+else {
+  (config.name === '' ? nameInput : roomInput).focus();
+  if (urlProblem(config.wsUrl) === null) void signInMethod(params, config.wsUrl).then(showSignIn);
+}
 
 /** A small hook for tests and debugging: `chat.drop()` simulates a network drop. */
 Object.assign(window, {

@@ -4,14 +4,14 @@
  * room and name (the same rules the server enforces with a 400).
  */
 
-import type { ChatMessage, Frame } from 'chat-core/src/frames';
+import type { ChatMessage, Frame, Member } from 'chat-core/src/frames';
 
 export const SUBPROTOCOL = 'chat.v1';
 export const DEFAULT_ROOM = 'lobby';
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 export const MAX_HISTORY_LIMIT = 100;
 
-export type { ChatMessage };
+export type { ChatMessage, Member };
 
 /** The server's frames (chat-core's own types); `info` is kept loose, the page only shows it. */
 export type ServerFrame = Exclude<Frame, { type: 'info' }> | { type: 'info'; [key: string]: unknown };
@@ -27,11 +27,14 @@ const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 const isString = (value: unknown): value is string => typeof value === 'string';
 
+/** `userId` is there when the server authenticates connections (AuthMode cognito or oidc). */
+const withUserId = (value: Json): { userId?: string } => (isString(value.userId) ? { userId: value.userId } : {});
+
 function toMessage(value: unknown): ChatMessage | null {
   if (!isObject(value)) return null;
   const { id, room, name, text, sentAt } = value;
   if (!isString(id) || !isString(room) || !isString(name) || !isString(text) || !isString(sentAt)) return null;
-  return { id, room, name, text, sentAt };
+  return { id, room, name, text, sentAt, ...withUserId(value) };
 }
 
 /** A server frame, or null for anything that is not one (never throws). */
@@ -55,14 +58,15 @@ export function parseServerFrame(data: string): ServerFrame | null {
     }
     case 'members': {
       if (!isString(value.room) || !Array.isArray(value.members)) return null;
-      const members = value.members.filter(isObject).map((m) => m.name).filter(isString);
-      return { type: 'members', room: value.room, members: members.map((name) => ({ name })) };
+      const members = value.members.filter(isObject).filter((m) => isString(m.name))
+        .map((m) => ({ name: m.name as string, ...withUserId(m) }));
+      return { type: 'members', room: value.room, members };
     }
     case 'presence':
       if ((value.event !== 'join' && value.event !== 'leave') || !isString(value.room) || !isString(value.name)) {
         return null;
       }
-      return { type: 'presence', event: value.event, room: value.room, name: value.name };
+      return { type: 'presence', event: value.event, room: value.room, name: value.name, ...withUserId(value) };
     case 'error':
       return {
         type: 'error',

@@ -13,7 +13,8 @@ import {
   request,
   utf8Length,
 } from './protocol';
-import type { ChatMessage, ClientRequest, ServerFrame } from './protocol';
+import type { ChatMessage, ClientRequest, Member, ServerFrame } from './protocol';
+import { TOKEN_SUBPROTOCOL_PREFIX, type Credentials } from './sign-in';
 import { Outbox, Timeline, type Pending } from './timeline';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -25,14 +26,17 @@ export interface ChatView {
   showPending(item: Pending): void;
   removePending(localId: string): void;
   showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): void;
-  setMembers(names: string[]): void;
+  setMembers(members: Member[]): void;
   setHasOlder(hasOlder: boolean): void;
 }
 
 export interface SessionOptions {
   wsUrl: string;
   room: string;
+  /** The name asked for with `?name=`; with credentials, the server takes the token's instead. */
   name: string;
+  /** When the server authenticates (sign-in.ts): the token goes as a subprotocol, never in the URL. */
+  credentials?: Credentials;
   maxMessageBytes?: number;
 }
 
@@ -71,8 +75,11 @@ export class ChatSession {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     const url = new URL(options.wsUrl);
     url.searchParams.set('room', options.room);
-    url.searchParams.set('name', options.name.trim());
-    this.socket = new ReconnectingSocket(url.toString(), SUBPROTOCOL, {
+    const { credentials } = options;
+    if (!credentials) url.searchParams.set('name', options.name.trim());
+    const protocols = async (): Promise<string[]> =>
+      credentials ? [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${await credentials.token()}`] : [SUBPROTOCOL];
+    this.socket = new ReconnectingSocket(url.toString(), protocols, {
       onConnecting: (attempt) =>
         this.view.setState('connecting', attempt > 1 ? `Reconnecting (attempt ${attempt})…` : 'Connecting…'),
       onOpen: () => this.onOpen(),
@@ -82,7 +89,7 @@ export class ChatSession {
   }
 
   get name(): string {
-    return this.options.name.trim();
+    return this.options.credentials?.name ?? this.options.name.trim();
   }
 
   start(): void {
@@ -162,7 +169,7 @@ export class ChatSession {
     this.historyInFlight = null;
     this.view.setSynced(false);
     const seconds = Math.max(1, Math.round(info.retryInMs / 1000));
-    const why = !navigator.onLine ? 'You are offline.' : info.wasOpen ? 'Connection lost.' : 'Could not connect.';
+    const why = !navigator.onLine ? 'You are offline.' : info.wasOpen ? 'Connection lost.' : info.code === 4401 ? info.reason : 'Could not connect.';
     this.view.setState('disconnected', `${why} Retrying in ${seconds}s…`);
   }
 
@@ -187,7 +194,7 @@ export class ChatSession {
         this.onHistory(frame.messages, frame.hasMore);
         break;
       case 'members':
-        this.view.setMembers(frame.members.map((member) => member.name));
+        this.view.setMembers(frame.members);
         break;
       case 'presence':
         this.view.showNotice(frame.event, `${frame.name} ${frame.event === 'join' ? 'joined' : 'left'}`);
@@ -203,7 +210,9 @@ export class ChatSession {
   }
 
   private addMessage(message: ChatMessage, live: boolean): void {
-    const own = message.name === this.name;
+    // Signed in, a message is the page's own by its sender's userId: two people may share a name.
+    const { credentials } = this.options;
+    const own = credentials ? message.userId === credentials.userId : message.name === this.name;
     if (own) {
       const confirmed = this.outbox.confirm(message.text);
       if (confirmed) {

@@ -1,6 +1,6 @@
 /** The chat view: status, members, messages, the outbox of own messages, announcements. */
 import { byId, el, hueOf, timeElement } from './dom';
-import type { ChatMessage } from './protocol';
+import type { ChatMessage, Member } from './protocol';
 import type { ChatView, ConnectionState } from './session';
 import type { Pending } from './timeline';
 
@@ -23,8 +23,9 @@ export class DomChatView implements ChatView {
   private readonly announcer = byId('announcer');
   private readonly elements = new Map<string, HTMLElement>();
 
+  /** `me`: the page's own name, and its userId when signed in (then people are told apart by it). */
   constructor(
-    private readonly me: string,
+    private readonly me: Member,
     private readonly onRetry: (localId: string) => void,
   ) {}
 
@@ -52,7 +53,10 @@ export class DomChatView implements ChatView {
   showMessage(message: ChatMessage, { beforeId, own, live }: { beforeId: string | undefined; own: boolean; live: boolean }): void {
     const item = el(
       'li',
-      { className: own ? 'message own' : 'message', attrs: { 'data-testid': 'message', 'data-id': message.id } },
+      {
+        className: own ? 'message own' : 'message',
+        attrs: { 'data-testid': 'message', 'data-id': message.id, ...(message.userId !== undefined && { 'data-user-id': message.userId }) },
+      },
       el('span', { className: 'avatar', text: initial(message.name), attrs: { 'aria-hidden': 'true' } }),
       el(
         'div',
@@ -84,15 +88,15 @@ export class DomChatView implements ChatView {
         className: `message own pending ${pending.status}`,
         attrs: { 'data-testid': 'pending', 'data-local-id': pending.localId, 'data-status': pending.status },
       },
-      el('span', { className: 'avatar', text: initial(this.me), attrs: { 'aria-hidden': 'true' } }),
+      el('span', { className: 'avatar', text: initial(this.me.name), attrs: { 'aria-hidden': 'true' } }),
       el(
         'div',
         { className: 'body' },
-        el('div', { className: 'meta' }, el('span', { className: 'author', text: this.me }), state),
+        el('div', { className: 'meta' }, el('span', { className: 'author', text: this.me.name }), state),
         el('p', { className: 'text', text: pending.text }),
       ),
     );
-    item.style.setProperty('--hue', String(hueOf(this.me)));
+    item.style.setProperty('--hue', String(hueOf(this.me.name)));
     if (pending.status === 'failed') {
       const retry = el('button', { className: 'quiet small', text: 'Retry', attrs: { type: 'button' } });
       retry.addEventListener('click', () => this.onRetry(pending.localId));
@@ -118,28 +122,34 @@ export class DomChatView implements ChatView {
     this.announce(text);
   }
 
-  setMembers(names: string[]): void {
-    const counts = new Map<string, number>();
-    for (const name of names) counts.set(name, (counts.get(name) ?? 0) + 1);
-    const sorted = [...counts.keys()].sort((a, b) =>
-      a === this.me ? -1 : b === this.me ? 1 : a.localeCompare(b, undefined, { sensitivity: 'base' }),
+  /** One line per person: by userId when the server gives one (two people may share a name), else by name. */
+  setMembers(members: Member[]): void {
+    const key = (member: Member): string => (member.userId === undefined ? `name:${member.name}` : `user:${member.userId}`);
+    const people = new Map<string, { member: Member; count: number }>();
+    for (const member of members) {
+      const seen = people.get(key(member));
+      if (seen) seen.count += 1;
+      else people.set(key(member), { member, count: 1 });
+    }
+    const mine = key(this.me);
+    const sorted = [...people.entries()].sort(([ka, a], [kb, b]) =>
+      ka === mine ? -1 : kb === mine ? 1 : a.member.name.localeCompare(b.member.name, undefined, { sensitivity: 'base' }),
     );
     this.members.replaceChildren(
-      ...sorted.map((name) => {
+      ...sorted.map(([id, { member, count }]) => {
         const item = el(
           'li',
-          { attrs: { 'data-testid': 'member', 'data-name': name } },
+          { attrs: { 'data-testid': 'member', 'data-name': member.name, ...(member.userId !== undefined && { 'data-user-id': member.userId }) } },
           el('span', { className: 'dot', attrs: { 'aria-hidden': 'true' } }),
-          el('span', { className: 'member-name', text: name }),
+          el('span', { className: 'member-name', text: member.name }),
         );
-        const count = counts.get(name) ?? 1;
         if (count > 1) item.append(el('span', { className: 'count', text: `×${count}` }));
-        if (name === this.me) item.append(el('span', { className: 'you', text: '(you)' }));
-        item.style.setProperty('--hue', String(hueOf(name)));
+        if (id === mine) item.append(el('span', { className: 'you', text: '(you)' }));
+        item.style.setProperty('--hue', String(hueOf(member.name)));
         return item;
       }),
     );
-    this.membersCount.textContent = String(counts.size);
+    this.membersCount.textContent = String(people.size);
   }
 
   setHasOlder(hasOlder: boolean): void {

@@ -21,6 +21,8 @@ export interface Connection {
   protocol: Protocol;
   /** Epoch milliseconds of the $connect that stored it. */
   connectedAt: number;
+  /** Who connected (the token's subject), when the stack authenticates (AuthMode). */
+  userId?: string;
 }
 
 /** What a broadcast needs to know of a connection. */
@@ -38,8 +40,12 @@ function toConnection(item: Item): Connection {
     name: item.name?.S ?? '',
     protocol: item.protocol?.S === 'chat.v1' ? 'chat.v1' : 'plain',
     connectedAt: Number(item.connectedAt?.N ?? 0),
+    ...(item.userId?.S !== undefined && { userId: item.userId.S }),
   };
 }
+
+/** What getConnection and the room index read of a connection. */
+const CONNECTION_FIELDS = 'connectionId, room, #name, protocol, connectedAt, userId';
 
 const key = (connectionId: string): Item => ({ connectionId: { S: connectionId } });
 
@@ -55,6 +61,7 @@ export async function saveConnection(connection: Omit<Connection, 'connectedAt'>
         connectedAt: { N: String(now) },
         expiresAt: { N: String(Math.floor(now / 1000) + CONNECTION_TTL_SECONDS) },
         rateAt: { N: '0' },
+        ...(connection.userId !== undefined && { userId: { S: connection.userId } }),
       },
     }),
   );
@@ -73,7 +80,7 @@ export async function getConnection(connectionId: string): Promise<Connection | 
     new GetItemCommand({
       TableName: config.CONNECTIONS_TABLE,
       Key: key(connectionId),
-      ProjectionExpression: 'connectionId, room, #name, protocol, connectedAt',
+      ProjectionExpression: CONNECTION_FIELDS,
       ExpressionAttributeNames: { '#name': 'name' },
     }),
   );
@@ -150,7 +157,7 @@ export async function* roomConnections(room: string, pageSize?: number): AsyncGe
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,
       KeyConditionExpression: 'room = :room',
-      ProjectionExpression: 'connectionId, room, #name, protocol, connectedAt',
+      ProjectionExpression: CONNECTION_FIELDS,
       ExpressionAttributeNames: { '#name': 'name' },
       ExpressionAttributeValues: { ':room': { S: room } },
     },

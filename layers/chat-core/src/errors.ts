@@ -10,7 +10,16 @@ export type ErrorCode =
   | 'not_connected'
   | 'invalid_room'
   | 'invalid_name'
-  | 'unsupported_subprotocol';
+  | 'unsupported_subprotocol'
+  | 'room_not_allowed';
+
+/**
+ * The HTTP status a $connect is refused with, per error: 403 for what the client's token
+ * does not allow, 400 for what it asked wrongly.
+ */
+export function connectStatus(code: ErrorCode): 400 | 403 {
+  return code === 'room_not_allowed' ? 403 : 400;
+}
 
 /** An error that is the client's to fix: it is answered, never logged as a fault. */
 export class ChatError extends Error {

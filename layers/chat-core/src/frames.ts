@@ -10,13 +10,21 @@ export interface ChatMessage {
   text: string;
   /** ISO 8601. */
   sentAt: string;
+  /** The sender's user id (its token's subject); only when the stack authenticates (AuthMode). */
+  userId?: string;
+}
+
+/** Who is in a room; `userId` only when the stack authenticates, so that two people with one name stay apart. */
+export interface Member {
+  name: string;
+  userId?: string;
 }
 
 export type Frame =
   | ({ type: 'message' } & ChatMessage)
   | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
-  | { type: 'members'; room: string; members: { name: string }[] }
-  | { type: 'presence'; event: 'join' | 'leave'; room: string; name: string }
+  | { type: 'members'; room: string; members: Member[] }
+  | ({ type: 'presence'; event: 'join' | 'leave'; room: string } & Member)
   | { type: 'error'; code: string; message: string }
   | ({ type: 'info'; message: string } & ConnectionInfo);
 

@@ -1,7 +1,7 @@
 import type { Context } from 'aws-lambda';
 import { getConnection } from './connections';
 import { reply } from './broadcast';
-import { type ChatError, isChatError } from './errors';
+import { type ChatError, connectStatus, isChatError } from './errors';
 import type { WebSocketEvent, WebSocketResult } from './event';
 import { logger, metrics, tracer } from './observability';
 import { errorFrame } from './protocol';
@@ -15,7 +15,7 @@ const OK: WebSocketResult = { statusCode: 200 };
  * What every route's function shares: Powertools context (logger keys with the
  * connection and request ids, a traced handler subsegment, metrics flushed at the
  * end) and the mapping of errors to answers. A ChatError is the client's to fix:
- * $connect refuses with 400 and its message; other routes send the caller an
+ * $connect refuses with 400 (403 for a room the token does not allow) and its message; other routes send the caller an
  * `error` frame. Anything else is logged and rethrown, which API Gateway answers
  * with "Internal server error" and no detail.
  */
@@ -39,7 +39,7 @@ export function websocketHandler(route: RouteHandler): LambdaHandler {
         throw error;
       }
       logger.info('request refused', { code: error.code, reason: error.message });
-      if (eventType === 'CONNECT') return { statusCode: 400, body: error.message };
+      if (eventType === 'CONNECT') return { statusCode: connectStatus(error.code), body: error.message };
       if (eventType === 'MESSAGE') await answerError(connectionId, error);
       return OK;
     } finally {

@@ -6,9 +6,10 @@
 export { config, loadConfig, MissingConfigError, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
 export { dynamodb, managementApi, sqs } from './aws';
 export { logger, metrics, tracer, MetricUnit } from './observability';
-export { ChatError, isChatError, isGone, type ErrorCode } from './errors';
+export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';
 export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';
-export { DEFAULT_ROOM, defaultName, neutralizeControls, parseName, parseRoom } from './names';
+export { DEFAULT_ROOM, defaultName, nameFromToken, neutralizeControls, parseName, parseRoom } from './names';
+export { decodeIdentity, mayJoin, type Identity } from './identity';
 export {
   CHAT_V1,
   MAX_HISTORY_LIMIT,
@@ -24,6 +25,7 @@ export {
   type ConnectionInfo,
   type Frame,
   type HistoryRequest,
+  type Member,
   type Protocol,
 } from './protocol';
 export {

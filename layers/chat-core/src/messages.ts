@@ -16,12 +16,13 @@ function toMessage(item: Item): ChatMessage {
     name: item.name?.S ?? '',
     text: item.text?.S ?? '',
     sentAt: item.sentAt?.S ?? '',
+    ...(item.userId?.S !== undefined && { userId: item.userId.S }),
   };
 }
 
 /** Stores a message (before anyone receives it) and returns it with its id. */
 export async function saveMessage(
-  draft: { room: string; name: string; text: string; connectionId: string },
+  draft: { room: string; name: string; text: string; connectionId: string; userId?: string },
   now = Date.now(),
 ): Promise<ChatMessage> {
   const message: ChatMessage = {
@@ -30,6 +31,7 @@ export async function saveMessage(
     name: draft.name,
     text: draft.text,
     sentAt: new Date(now).toISOString(),
+    ...(draft.userId !== undefined && { userId: draft.userId }),
   };
   const expiresAt = Math.floor(now / 1000) + config.MESSAGE_RETENTION_DAYS * 24 * 60 * 60;
   await dynamodb.send(
@@ -42,6 +44,7 @@ export async function saveMessage(
         text: { S: message.text },
         sentAt: { S: message.sentAt },
         connectionId: { S: draft.connectionId },
+        ...(draft.userId !== undefined && { userId: { S: draft.userId } }),
         expiresAt: { N: String(expiresAt) },
       },
       ConditionExpression: 'attribute_not_exists(id)',
@@ -82,7 +85,7 @@ export async function readHistory(room: string, request: HistoryRequest): Promis
         KeyConditionExpression: condition,
         FilterExpression: 'expiresAt > :now',
         ExpressionAttributeValues: values,
-        ProjectionExpression: 'room, id, #name, #text, sentAt',
+        ProjectionExpression: 'room, id, #name, #text, sentAt, userId',
         ExpressionAttributeNames: { '#name': 'name', '#text': 'text' },
         ScanIndexForward: forward,
         Limit: wanted - items.length,

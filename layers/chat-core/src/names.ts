@@ -32,6 +32,17 @@ export function parseName(value: string | undefined, connectionId: string): stri
   return value === undefined ? defaultName(connectionId) : check(name, value, 'invalid_name');
 }
 
+/**
+ * The display name a token gives (AuthMode cognito or oidc), made to fit the name rules
+ * rather than refused: the person cannot change their token, so control characters and
+ * bidirectional overrides are dropped and the name is cut to its first 32 characters.
+ * Nothing left: the generated default.
+ */
+export function nameFromToken(value: string, connectionId: string): string {
+  const cleaned = [...value.replace(new RegExp(CONTROL.source, 'gu'), '').trim()].slice(0, MAX_NAME_LENGTH).join('').trim();
+  return cleaned === '' ? defaultName(connectionId) : cleaned;
+}
+
 /** A readable default such as `guest-Mgugfp` (from `Mg_ugfpqPHcCIVA=`), stable for the connection. */
 export function defaultName(connectionId: string): string {
   const tag = connectionId.replace(/[^A-Za-z0-9]/g, '').slice(0, 6) || 'anon';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ChatError } from './errors';
 import type { Frame } from './frames';
+import { TOKEN_SUBPROTOCOL_PREFIX, offeredSubprotocols } from './identity';
 import { neutralizeControls } from './names';
 
 /**
@@ -11,15 +12,18 @@ import { neutralizeControls } from './names';
 export type Protocol = 'plain' | 'chat.v1';
 export const CHAT_V1 = 'chat.v1';
 
-/** The subprotocol a $connect asked for; a client that asks only for others is refused. */
+/**
+ * The subprotocol a $connect asked for; a client that asks only for others is refused. A
+ * `token.<jwt>` entry is how a browser presents its token (see identity.ts), not a protocol.
+ */
 export function negotiateProtocol(requested: string | undefined): Protocol {
-  if (requested === undefined || requested.trim() === '') return 'plain';
-  const offered = requested.split(',').map((token) => token.trim());
+  const offered = offeredSubprotocols(requested).filter((entry) => !entry.startsWith(TOKEN_SUBPROTOCOL_PREFIX));
+  if (offered.length === 0) return 'plain';
   if (offered.includes(CHAT_V1)) return CHAT_V1;
   throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
 }
 
-export type { ChatMessage, ConnectionInfo, Frame } from './frames';
+export type { ChatMessage, ConnectionInfo, Frame, Member } from './frames';
 
 export const USAGE = 'Use the sendmessage route to send a message.';
 

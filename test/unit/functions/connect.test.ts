@@ -6,6 +6,7 @@ import { handler } from '../../../functions/connect';
 import {
   CALLER_ID,
   apiMock,
+  authorized,
   connectionItem,
   ddbMock,
   expectRejection,
@@ -183,5 +184,103 @@ describe('function: connect ($connect)', () => {
     // Assess
     expect(error.message).to.equal('ResourceNotFoundException: Requested resource not found');
     expect(apiMock.calls()).to.have.length(0);
+  });
+  describe('with auth on (AuthMode cognito or oidc: the authorizer\'s identity in requestContext.authorizer)', () => {
+    const alice = { userId: 'user-alice-1', name: 'Alice Liddell' };
+
+    it('takes the name from the token, ignoring ?name=, and stores the user id', async () => {
+      // Prepare
+      const event = authorized(loadEvent('connect-chat-v1'), alice);
+
+      // Act
+      const result = await handler(event, lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'chat.v1' } });
+      expect(event.queryStringParameters?.name).to.equal('alice');
+      expect(stored()).to.deep.include({
+        connectionId: { S: CALLER_ID }, room: { S: 'general' }, name: { S: 'Alice Liddell' }, userId: { S: 'user-alice-1' },
+      });
+    });
+
+    it('tells the room who joined with the user id', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'general', name: 'bob', protocol: 'chat.v1' })] });
+
+      // Act
+      await handler(authorized(loadEvent('connect-chat-v1'), alice), lambdaContext('connect'));
+
+      // Assess
+      expect(framesTo('bob-1')).to.deep.equal([
+        { type: 'presence', event: 'join', room: 'general', name: 'Alice Liddell', userId: 'user-alice-1' },
+      ]);
+    });
+
+    it('answers only chat.v1 to a browser that offers its token as a token.<jwt> subprotocol', async () => {
+      // Prepare
+      const event = authorized(loadEvent('connect-chat-v1'), alice);
+      event.headers = { ...event.headers, 'Sec-WebSocket-Protocol': 'chat.v1, token.eyJhbGciOiJSUzI1NiJ9.e30.c2ln' };
+
+      // Act
+      const result = await handler(event, lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'chat.v1' } });
+    });
+
+    it('lets a token that lists rooms into those rooms', async () => {
+      // Act
+      const result = await handler(authorized(loadEvent('connect-chat-v1'), { ...alice, rooms: ['ops', 'general'] }), lambdaContext('connect'));
+
+      // Assess
+      expect(result.statusCode).to.equal(200);
+      expect(stored()).to.deep.include({ room: { S: 'general' } });
+    });
+
+    it('refuses a room the token does not list with 403, storing nothing', async () => {
+      // Act
+      const result = await handler(authorized(loadEvent('connect-chat-v1'), { ...alice, rooms: ['ops'] }), lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 403, body: 'your sign-in does not allow room general' });
+      expect(ddbMock.calls()).to.have.length(0);
+      expect(apiMock.calls()).to.have.length(0);
+    });
+
+    it('still refuses an invalid room with 400 before looking at the token\'s rooms', async () => {
+      // Prepare
+      const event = authorized(loadEvent('connect'), { ...alice, rooms: ['ops'] });
+      event.queryStringParameters = { room: 'no spaces' };
+
+      // Act
+      const result = await handler(event, lambdaContext('connect'));
+
+      // Assess
+      expect(result.statusCode).to.equal(400);
+    });
+
+    it('fits a token\'s name to the name rules instead of refusing it: controls dropped, 32 characters', async () => {
+      // Prepare
+      const event = authorized(loadEvent('connect'), { userId: 'u-2', name: `  \u202eeve\u0007 ${'x'.repeat(40)}` });
+
+      // Act
+      await handler(event, lambdaContext('connect'));
+
+      // Assess
+      expect(stored()?.name).to.deep.equal({ S: `eve ${'x'.repeat(28)}` });
+    });
+
+    it('rethrows (500) an authorizer context that does not hold an identity: a deployment fault', async () => {
+      // Prepare
+      const event = loadEvent('connect');
+      event.requestContext.authorizer = { principalId: 'someone' };
+
+      // Act
+      const error = await expectRejection(handler(event, lambdaContext('connect')));
+
+      // Assess
+      expect(error.message).to.match(/requestContext\.authorizer does not hold the identity/);
+      expect(ddbMock.calls()).to.have.length(0);
+    });
   });
 });

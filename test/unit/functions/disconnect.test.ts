@@ -67,4 +67,15 @@ describe('function: disconnect ($disconnect)', () => {
     // Assess
     expect(error.message).to.equal('ThrottlingException');
   });
+  it('with auth on, tells the room who left with the user id the connection kept', async () => {
+    // Prepare
+    ddbMock.on(DeleteItemCommand).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'Sam', userId: 'user-sam-2' }) });
+    ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'dev', name: 'bob', protocol: 'chat.v1' })] });
+
+    // Act
+    await handler(loadEvent('disconnect'), lambdaContext('disconnect'));
+
+    // Assess
+    expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', event: 'leave', room: 'dev', name: 'Sam', userId: 'user-sam-2' }]);
+  });
 });

@@ -84,4 +84,21 @@ describe('function: members', () => {
     expect(framesTo(CALLER_ID)).to.deep.equal([{ type: 'error', code: 'invalid_json', message: 'the frame is not valid JSON' }]);
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
   });
+  it('with auth on, lists each person once by user id, so two people with one name stay apart', async () => {
+    // Prepare
+    caller('chat.v1');
+    roomPages([
+      connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'Sam', userId: 'user-1' }),
+      connectionItem({ connectionId: 's2', room: 'dev', name: 'Sam', userId: 'user-2' }),
+      connectionItem({ connectionId: 's3', room: 'dev', name: 'Sam', userId: 'user-1' }),
+    ]);
+
+    // Act
+    await handler(loadEvent('members'), lambdaContext('members'));
+
+    // Assess
+    expect(framesTo(CALLER_ID)).to.deep.equal([
+      { type: 'members', room: 'dev', members: [{ name: 'Sam', userId: 'user-1' }, { name: 'Sam', userId: 'user-2' }] },
+    ]);
+  });
 });

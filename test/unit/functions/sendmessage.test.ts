@@ -364,4 +364,36 @@ describe('function: sendmessage', () => {
     expect(error).to.equal(failure);
     expect(apiMock.calls()).to.have.length(0);
   });
+  describe('userId on messages', () => {
+    it('with auth on, stores the sender\'s user id with the message and sends it in the message frame', async () => {
+      // Prepare
+      sender({ protocol: 'chat.v1', name: 'Sam', userId: 'user-sam-1' });
+      roomPages([
+        connectionItem({ connectionId: CALLER_ID, name: 'Sam', protocol: 'chat.v1', userId: 'user-sam-1' }),
+        connectionItem({ connectionId: 'sam-2', name: 'Sam', protocol: 'chat.v1', userId: 'user-sam-2' }),
+      ]);
+
+      // Act
+      await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item).to.deep.include({ name: { S: 'Sam' }, userId: { S: 'user-sam-1' } });
+      const [received] = framesTo('sam-2');
+      expect(received).to.deep.include({ type: 'message', name: 'Sam', userId: 'user-sam-1', text: 'hello, everyone!' });
+      expect(framesTo(CALLER_ID)).to.deep.equal([received]);
+    });
+
+    it('without auth (AuthMode none), stores and sends no user id at all', async () => {
+      // Prepare
+      sender({ protocol: 'chat.v1' });
+      roomPages([connectionItem({ connectionId: 'bob-1', name: 'bob', protocol: 'chat.v1' })]);
+
+      // Act
+      await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item).to.not.have.property('userId');
+      expect(Object.keys(framesTo('bob-1')[0] ?? {}).sort()).to.deep.equal(['id', 'name', 'room', 'sentAt', 'text', 'type']);
+    });
+  });
 });

@@ -67,6 +67,20 @@ describe('layer: connections', () => {
       });
     });
 
+    it('keeps the user id of an authenticated connection (AuthMode), and getConnection reads it back', async () => {
+      // Prepare
+      ddbMock.on(PutItemCommand).resolves({});
+      ddbMock.on(GetItemCommand).resolves({ Item: connectionItem({ connectionId: 'c1', name: 'Sam', userId: 'user-sam-1' }) });
+
+      // Act
+      await saveConnection({ connectionId: 'c1', room: 'lobby', name: 'Sam', protocol: 'chat.v1', userId: 'user-sam-1' }, NOW);
+      const read = await getConnection('c1');
+
+      // Assess
+      expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item).to.deep.include({ userId: { S: 'user-sam-1' } });
+      expect(read?.userId).to.equal('user-sam-1');
+    });
+
     it('lets a DynamoDB failure through', async () => {
       // Prepare
       ddbMock.on(PutItemCommand).rejects(new Error('ProvisionedThroughputExceededException'));
@@ -122,7 +136,7 @@ describe('layer: connections', () => {
       const input = ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input;
       expect(input?.TableName).to.equal(TABLE);
       expect(input?.Key).to.deep.equal({ connectionId: { S: 'c1' } });
-      expect(input?.ProjectionExpression).to.equal('connectionId, room, #name, protocol, connectedAt');
+      expect(input?.ProjectionExpression).to.equal('connectionId, room, #name, protocol, connectedAt, userId');
       expect(input?.ExpressionAttributeNames).to.deep.equal({ '#name': 'name' });
     });
 

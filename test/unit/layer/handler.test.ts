@@ -65,6 +65,19 @@ describe('layer: websocketHandler', () => {
     expect(apiMock.calls()).to.have.length(0);
   });
 
+  it('refuses a $connect with 403 when the token does not allow the room (room_not_allowed)', async () => {
+    // Prepare
+    const handler = websocketHandler(async () => {
+      throw new ChatError('room_not_allowed', 'your sign-in does not allow room ops');
+    });
+
+    // Act
+    const result = await handler(loadEvent('connect'), lambdaContext());
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 403, body: 'your sign-in does not allow room ops' });
+  });
+
   it('answers a ChatError on a message route with an error frame in the caller\'s protocol (chat.v1)', async () => {
     // Prepare
     ddbMock.on(GetItemCommand).resolves({ Item: connectionItem({ connectionId: CALLER_ID, protocol: 'chat.v1' }) });

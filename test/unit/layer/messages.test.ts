@@ -236,4 +236,30 @@ describe('layer: messages', () => {
       expect(page).to.deep.equal({ messages: [], hasMore: false });
     });
   });
+  describe('user ids (AuthMode cognito or oidc)', () => {
+    it('stores the sender\'s user id with the message and returns it', async () => {
+      // Prepare
+      ddbMock.on(PutItemCommand).resolves({});
+
+      // Act
+      const message = await saveMessage({ room: 'dev', name: 'Sam', text: 'hi', connectionId: 'c1', userId: 'user-sam-1' }, Date.UTC(2100, 0, 2));
+
+      // Assess
+      expect(message.userId).to.equal('user-sam-1');
+      expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item).to.deep.include({ userId: { S: 'user-sam-1' } });
+    });
+
+    it('reads the user id back in history, and none for messages stored without one', async () => {
+      // Prepare
+      ddbMock.on(QueryCommand).resolves({ Items: [{ ...messageItem(2), userId: { S: 'user-2' } }, messageItem(1)] });
+
+      // Act
+      const page = await readHistory('lobby', { limit: 10 });
+
+      // Assess
+      expect(page.messages.map((m) => m.userId)).to.deep.equal([undefined, 'user-2']);
+      expect(page.messages[0]).to.not.have.property('userId');
+      expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ProjectionExpression).to.equal('room, id, #name, #text, sentAt, userId');
+    });
+  });
 });

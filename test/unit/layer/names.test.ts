@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ChatError, DEFAULT_ROOM, defaultName, neutralizeControls, parseName, parseRoom } from 'chat-core';
+import { ChatError, DEFAULT_ROOM, defaultName, nameFromToken, neutralizeControls, parseName, parseRoom } from 'chat-core';
 import { CALLER_ID, expectThrow } from '../helpers';
 
 describe('layer: names', () => {
@@ -38,6 +38,27 @@ describe('layer: names', () => {
   });
 
   describe('parseName', () => {
+    describe('nameFromToken (AuthMode cognito or oidc)', () => {
+      it('keeps a name that fits the rules, trimmed', () => {
+        // Assess
+        expect(nameFromToken('  Alice Liddell ', CALLER_ID)).to.equal('Alice Liddell');
+      });
+
+      it('drops control characters and bidi overrides instead of refusing the name', () => {
+        // Assess
+        expect(nameFromToken('\u202eeve\u001b[2J', CALLER_ID)).to.equal('eve[2J');
+      });
+
+      it('cuts a long name (an e-mail address, say) to its first 32 characters', () => {
+        // Prepare
+        const email = 'someone.with.a.long.name@example.com';
+
+        // Assess
+        expect(nameFromToken(email, CALLER_ID)).to.equal(email.slice(0, 32));
+        expect([...nameFromToken('😀'.repeat(40), CALLER_ID)]).to.have.length(32);
+      });
+    });
+
     it('generates a default name from the connection id when none is given', () => {
       // Assess
       expect(parseName(undefined, CALLER_ID)).to.equal('guest-Mgugfp');
@@ -96,6 +117,11 @@ describe('layer: names', () => {
   });
 
   describe('defaultName', () => {
+    it('is what nameFromToken gives for a name of nothing but controls and spaces', () => {
+      // Assess
+      expect(nameFromToken(' \u0007\u202e ', CALLER_ID)).to.equal(defaultName(CALLER_ID));
+    });
+
     it('is guest- and the first 6 letters or digits of the connection id', () => {
       // Assess
       expect(defaultName('Mg_ugfpqPHcCIVA=')).to.equal('guest-Mgugfp');

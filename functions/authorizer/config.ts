@@ -1,0 +1,49 @@
+/**
+ * The authorizer's settings, read from its environment once, at cold start, with one clear
+ * error naming every problem. template.yaml sets them from AuthMode and the identity
+ * parameters; locally only their URLs differ (the local runtime is the issuer).
+ */
+
+/** What each AuthMode expects of a token: the claim listing its rooms, and its token use. */
+export const AUTH_MODES = {
+  /** Cognito ID tokens: they carry the profile (name, email, username) the chat shows. */
+  cognito: { roomsClaim: 'cognito:groups', tokenUse: 'id' },
+  /** Any OpenID Connect issuer; its audience parameter says which tokens are for the chat. */
+  oidc: { roomsClaim: 'rooms', tokenUse: undefined },
+} as const satisfies Record<string, { roomsClaim: string; tokenUse: string | undefined }>;
+
+export type AuthMode = keyof typeof AUTH_MODES;
+
+export interface AuthConfig {
+  mode: AuthMode;
+  /** The `iss` every token must carry (compared as a string, as OpenID Connect says). */
+  issuer: string;
+  /** Tokens must name one of these in `aud`. */
+  audience: string[];
+  /** The issuer's keys; undefined: found through the issuer's OpenID Connect discovery document. */
+  jwksUrl: URL | undefined;
+}
+
+const isMode = (value: string | undefined): value is AuthMode => value !== undefined && Object.hasOwn(AUTH_MODES, value);
+
+function httpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
+  const problems: string[] = [];
+  const { AUTH_MODE: mode, TOKEN_ISSUER: issuer = '', TOKEN_AUDIENCE: audience = '', TOKEN_JWKS_URL: jwks = '' } = env;
+  if (!isMode(mode)) problems.push(`AUTH_MODE must be ${Object.keys(AUTH_MODES).join(' or ')}, got ${JSON.stringify(mode ?? '')}`);
+  if (httpUrl(issuer) === undefined) problems.push(`TOKEN_ISSUER must be the issuer's https:// URL, got ${JSON.stringify(issuer)}`);
+  const audiences = audience.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  if (audiences.length === 0) problems.push('TOKEN_AUDIENCE must name the audience (client id) tokens are issued for');
+  const jwksUrl = jwks === '' ? undefined : httpUrl(jwks);
+  if (jwks !== '' && jwksUrl === undefined) problems.push(`TOKEN_JWKS_URL must be an https:// URL, got ${JSON.stringify(jwks)}`);
+  if (problems.length > 0 || !isMode(mode)) throw new Error(`authorizer: invalid environment (${problems.join('; ')})`);
+  return { mode, issuer, audience: audiences, jwksUrl };
+}
