@@ -1,12 +1,17 @@
 import {
+  type ChatMessage,
+  type FanOutResult,
+  type Frame,
   MetricUnit,
+  type Recipient,
   config,
   fanOut,
   logger,
   metrics,
   parseSendMessage,
   recordMessageSent,
-  reply,
+  redeliver,
+  replyOrRedeliver,
   saveMessage,
   websocketHandler,
 } from 'chat-core';
@@ -19,21 +24,41 @@ import {
  * everyone, as long as the sender waits for each confirmation. Plain (tutorial)
  * senders get no echo. Rooms above the fan-out threshold are handed to the fan-out
  * queue in shards, and confirmed once queued.
+ *
+ * With a `clientId`, a repeat of a send already stored stores nothing and posts nothing:
+ * the sender is confirmed with the original message. Once the message is stored, nothing
+ * fails the request: posts that fail (the sender's confirmation included) are redelivered
+ * through the fan-out queue, and members that still miss it see the gap in `prevId`.
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
   // Every frame counts against the rate limit, valid or not: a flood of bad frames is a flood too.
   const sender = await recordMessageSent(connectionId);
-  const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
+  const { text, clientId } = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 
-  // The room is read while the message is stored; posting waits for the write.
   const { room, name, userId } = sender;
-  const stored = saveMessage({ room, name, text, connectionId, ...(userId !== undefined && { userId }) });
-  const result = await fanOut(sender.room, stored.then((message) => ({ type: 'message', ...message }) as const), {
-    skip: (recipient) => recipient.connectionId === connectionId,
+  const saved = saveMessage(
+    { room, name, text, connectionId, ...(userId !== undefined && { userId }) },
+    { ...(clientId !== undefined && { clientId }) },
+  );
+  // The room is read while the message is stored; posting waits for the write.
+  const failed: Recipient[] = [];
+  const delivery: Promise<FanOutResult | { mode: 'failed' }> = fanOut(
+    room,
+    saved.then(({ message, repeat }) => (repeat ? undefined : messageFrame(message))),
+    { skip: (recipient) => recipient.connectionId === connectionId, onFailure: (recipient) => failed.push(recipient) },
+  ).catch((error: unknown) => {
+    logger.error('fan-out failed', { error: error as Error });
+    return { mode: 'failed' };
   });
-  const message = await stored;
-  metrics.addMetric('Messages', MetricUnit.Count, 1);
-  if (sender.protocol === 'chat.v1') await reply(sender, { type: 'message', ...message });
-  logger.info('message sent', { messageId: message.id, room: sender.room, ...result });
+  const { message, repeat } = await saved; // not stored: that error is the client's answer
+  const result = await delivery;
+  if (!repeat) metrics.addMetric('Messages', MetricUnit.Count, 1);
+  await redeliver(messageFrame(message), failed);
+  if (sender.protocol === 'chat.v1') {
+    await replyOrRedeliver(sender, { ...messageFrame(message), ...(clientId !== undefined && { clientId }) });
+  }
+  logger.info(repeat ? 'repeated send confirmed' : 'message sent', { messageId: message.id, room, ...result, redelivered: failed.length });
 });
+
+const messageFrame = (message: ChatMessage): Frame => ({ type: 'message', ...message });

@@ -35,6 +35,8 @@ export interface BroadcastOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
   concurrency?: number;
+  /** Told of each recipient whose post failed for another reason than 410 Gone (see redelivery.ts). */
+  onFailure?: (recipient: Recipient) => void;
 }
 
 export interface BroadcastResult {
@@ -54,7 +56,7 @@ export interface BroadcastResult {
 export async function broadcast(
   recipients: AsyncIterable<Recipient[]> | Iterable<Recipient[]>,
   frame: Frame,
-  { skip, concurrency = config.FANOUT_CONCURRENCY }: BroadcastOptions = {},
+  { skip, concurrency = config.FANOUT_CONCURRENCY, onFailure }: BroadcastOptions = {},
 ): Promise<BroadcastResult> {
   const encoded = new EncodedFrame(frame);
   const result: BroadcastResult = { attempted: 0, delivered: 0, gone: 0, failed: 0 };
@@ -71,6 +73,7 @@ export async function broadcast(
       } else {
         result.failed += 1;
         logger.warn('post to connection failed', { recipient: recipient.connectionId, error: error as Error });
+        onFailure?.(recipient);
       }
     }
   };

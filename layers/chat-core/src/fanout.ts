@@ -14,6 +14,8 @@ import type { Frame, Protocol } from './protocol';
 export interface Shard {
   frame: Frame;
   recipients: [connectionId: string, protocol: Protocol, connectedAt?: number][];
+  /** A redelivery of posts that failed (redelivery.ts): which one, from 1. Absent on a first delivery. */
+  redelivery?: number;
 }
 
 export type FanOutResult =
@@ -24,6 +26,8 @@ export type FanOutResult =
 export interface FanOutOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
+  /** Told of each recipient served directly whose post failed (not 410 Gone). */
+  onFailure?: (recipient: Recipient) => void;
 }
 
 /**
@@ -32,13 +36,19 @@ export interface FanOutOptions {
  * which many fan-out invocations serve in parallel (without a queue, every room is
  * served directly). `frame` may be a promise (the
  * message being stored): the room is read meanwhile, and nothing is posted or
- * queued before it resolves, so a message is always stored before anyone gets it.
+ * queued before it resolves, so a message is always stored before anyone gets it. A promise
+ * that resolves to undefined (a repeated send: nothing new stored) sends nothing.
  */
-export async function fanOut(room: string, frame: Frame | PromiseLike<Frame>, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+export async function fanOut(
+  room: string,
+  frame: Frame | PromiseLike<Frame | undefined>,
+  { skip, onFailure }: FanOutOptions = {},
+): Promise<FanOutResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   const limit = queueUrl === undefined ? Infinity : config.FANOUT_THRESHOLD;
   const [ready, { first, more }] = await Promise.all([frame, readRoom(room, skip, limit)]);
-  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await broadcast([first], ready)) };
+  if (ready === undefined) return { mode: 'skipped', recipients: first.length };
+  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await broadcast([first], ready, { onFailure })) };
   return enqueueShards(ready, rest(first, more, skip), queueUrl);
 }
 
@@ -121,9 +131,13 @@ async function enqueueShards(frame: Frame, recipients: AsyncIterable<Recipient>,
 
 const MAX_BATCH_ATTEMPTS = 5;
 
-/** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused. */
-async function sendShards(queueUrl: string, bodies: string[]): Promise<number> {
-  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body }));
+/** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused; `delaySeconds` holds them back. */
+export async function sendShards(queueUrl: string, bodies: string[], delaySeconds?: number): Promise<number> {
+  let entries = bodies.map((body, index) => ({
+    Id: String(index),
+    MessageBody: body,
+    ...(delaySeconds !== undefined && { DelaySeconds: delaySeconds }),
+  }));
   for (let attempt = 1; entries.length > 0; attempt += 1) {
     const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     const failed = new Set((Failed ?? []).map((entry) => entry.Id));

@@ -12,6 +12,12 @@ export interface ChatMessage {
   sentAt: string;
   /** The sender's user id (its token's subject); only when the stack authenticates (AuthMode). */
   userId?: string;
+  /**
+   * The id of the message stored just before this one in its room; absent for a room's first
+   * message. A client that does not hold it missed a message, and fetches `history` after the
+   * newest id it holds (README, protocol).
+   */
+  prevId?: string;
 }
 
 /** Who is in a room; `userId` only when the stack authenticates, so that two people with one name stay apart. */
@@ -21,7 +27,8 @@ export interface Member {
 }
 
 export type Frame =
-  | ({ type: 'message' } & ChatMessage)
+  /** `clientId`: only on a sender's own confirmation, when its sendmessage gave one. */
+  | ({ type: 'message'; clientId?: string } & ChatMessage)
   | { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
   | { type: 'members'; room: string; members: Member[] }
   | ({ type: 'presence'; event: 'join' | 'leave'; room: string } & Member)

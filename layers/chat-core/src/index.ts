@@ -12,6 +12,7 @@ export { DEFAULT_ROOM, defaultName, nameFromToken, neutralizeControls, parseName
 export { decodeIdentity, mayJoin, type Identity } from './identity';
 export {
   CHAT_V1,
+  CLIENT_ID,
   MAX_HISTORY_LIMIT,
   USAGE,
   encodeFrame,
@@ -27,6 +28,7 @@ export {
   type HistoryRequest,
   type Member,
   type Protocol,
+  type SendMessageRequest,
 } from './protocol';
 export {
   ROOM_INDEX,
@@ -40,7 +42,8 @@ export {
   type Connection,
   type Recipient,
 } from './connections';
-export { readHistory, saveMessage, type HistoryPage } from './messages';
+export { readHistory, saveMessage, type HistoryPage, type MessageDraft, type SavedMessage } from './messages';
+export { REDELIVERY_DELAYS_SECONDS, redeliver, replyOrRedeliver } from './redelivery';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
 export { announce, fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';

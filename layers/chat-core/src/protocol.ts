@@ -83,21 +83,34 @@ function parseWith<T>(schema: z.ZodType<T>, body: string | null | undefined): T 
   return result.data;
 }
 
+/** A client message id: what a client may repeat a send with, safely (idempotent sends). */
+export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 const sendMessageRequest = z.object({
   action: z.literal('sendmessage'),
   message: z.string({ error: 'message must be a string' }).min(1, { error: 'message must not be empty' }),
+  clientId: z
+    .string({ error: 'clientId must be a string' })
+    .regex(CLIENT_ID, { error: 'clientId must be 1 to 64 of A-Z a-z 0-9 _ -' })
+    .optional(),
 });
 
+export interface SendMessageRequest {
+  text: string;
+  /** The client's id for this message: a repeat with the same one is not stored twice. */
+  clientId?: string;
+}
+
 /** A sendmessage request; the text is returned with control characters and lone surrogates neutralized. */
-export function parseSendMessage(body: string | null | undefined, maxBytes: number): string {
-  const { message } = parseWith(sendMessageRequest, body);
+export function parseSendMessage(body: string | null | undefined, maxBytes: number): SendMessageRequest {
+  const { message, clientId } = parseWith(sendMessageRequest, body);
   // Measured after neutralizing, so the limit bounds what is stored and delivered.
   const text = neutralizeControls(message);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
     throw new ChatError('message_too_long', `message is ${bytes} bytes; the limit is ${maxBytes} UTF-8 bytes`);
   }
-  return text;
+  return { text, ...(clientId !== undefined && { clientId }) };
 }
 
 export const MAX_HISTORY_LIMIT = 100;

@@ -1,10 +1,12 @@
-import { GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { GoneException, LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import sinon from 'sinon';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect } from 'chai';
-import type { Frame, Shard } from 'chat-core';
+import { type Frame, type Shard, REDELIVERY_DELAYS_SECONDS, config } from 'chat-core';
 import { handler } from '../../../functions/fanout';
-import { apiMock, ddbMock, lambdaContext, posts, resetMocks } from '../helpers';
+import { apiMock, ddbMock, lambdaContext, posts, resetMocks, sqsMock } from '../helpers';
 
 const FRAME: Frame = {
   type: 'message',
@@ -87,5 +89,48 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     expect(result).to.deep.equal({ batchItemFailures: [] });
     const deletes = ddbMock.commandCalls(BatchWriteItemCommand)[0]?.args[0].input.RequestItems?.['connections-table'];
     expect(deletes).to.deep.equal([{ DeleteRequest: { Key: { connectionId: { S: 'p2' } } } }]);
+  });
+  describe('redelivery of failed posts', () => {
+    const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
+    const queued = (): Shard[] => sqsMock.commandCalls(SendMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? [])
+      .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard);
+
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+      apiMock.on(PostToConnectionCommand, { ConnectionId: 'j2' })
+        .rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
+    });
+
+    afterEach(() => {
+      sinon.restore();
+    });
+
+    it('queues the recipients whose posts failed (not 410) again, one redelivery later, without failing the record', async () => {
+      // Prepare
+      const event: SQSEvent = { Records: [record('m1', JSON.stringify({ frame: FRAME, recipients: [['j1', 'chat.v1'], ['j2', 'chat.v1']], redelivery: 1 }))] };
+
+      // Act
+      const result = await handler(event, lambdaContext('fanout'));
+
+      // Assess
+      expect(result).to.deep.equal({ batchItemFailures: [] });
+      expect(queued()).to.deep.equal([{ frame: FRAME, recipients: [['j2', 'chat.v1', null]], redelivery: 2 }]);
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.DelaySeconds).to.equal(REDELIVERY_DELAYS_SECONDS[1]);
+    });
+
+    it('gives up after the last redelivery (the message is stored: history has it)', async () => {
+      // Prepare
+      const last = REDELIVERY_DELAYS_SECONDS.length;
+      const event: SQSEvent = { Records: [record('m1', JSON.stringify({ frame: FRAME, recipients: [['j2', 'chat.v1']], redelivery: last }))] };
+
+      // Act
+      const result = await handler(event, lambdaContext('fanout'));
+
+      // Assess
+      expect(result).to.deep.equal({ batchItemFailures: [] });
+      expect(queued()).to.deep.equal([]);
+    });
   });
 });

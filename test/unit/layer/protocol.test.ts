@@ -179,12 +179,12 @@ describe('layer: protocol', () => {
 
     it('replaces a lone surrogate with U+FFFD (what is stored is valid UTF-8)', () => {
       // Assess
-      expect(parseSendMessage('{"action":"sendmessage","message":"a\\ud800b"}', 4096)).to.equal('a\ufffdb');
+      expect(parseSendMessage('{"action":"sendmessage","message":"a\\ud800b"}', 4096).text).to.equal('a\ufffdb');
     });
 
     it('returns the message text', () => {
       // Assess
-      expect(parseSendMessage('{"action":"sendmessage","message":"hello, everyone!"}', 4096)).to.equal('hello, everyone!');
+      expect(parseSendMessage('{"action":"sendmessage","message":"hello, everyone!"}', 4096).text).to.equal('hello, everyone!');
     });
 
     it('neutralizes control characters in the text', () => {
@@ -192,7 +192,7 @@ describe('layer: protocol', () => {
       const body = JSON.stringify({ action: 'sendmessage', message: 'a\u001b[2Jb\nc' });
 
       // Assess
-      expect(parseSendMessage(body, 4096)).to.equal('a\ufffd[2Jb\nc');
+      expect(parseSendMessage(body, 4096).text).to.equal('a\ufffd[2Jb\nc');
     });
 
     it('accepts exactly the limit in UTF-8 bytes of multibyte text', () => {
@@ -200,7 +200,7 @@ describe('layer: protocol', () => {
       const text = '😀'.repeat(1024);
 
       // Assess
-      expect(parseSendMessage(JSON.stringify({ action: 'sendmessage', message: text }), 4096)).to.equal(text);
+      expect(parseSendMessage(JSON.stringify({ action: 'sendmessage', message: text }), 4096).text).to.equal(text);
     });
 
     it('refuses one byte over the limit (message_too_long)', () => {
