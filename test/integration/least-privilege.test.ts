@@ -32,7 +32,7 @@ async function frameOf(client: Client, type: string, timeoutMs = 10_000): Promis
 }
 
 for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (template.yaml, AuthMode=${authMode}, IAM enforced, every route and the fan-out path)`, function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let runtime: LocalRuntime;
   let db: DynamoDBClient;
   const clients: Client[] = [];
@@ -91,8 +91,10 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
     await removed(ghost1, '$connect removes the stale connection it posted to');
 
     // sendmessage, direct (2 recipients, the threshold): stored, posted, a stale connection removed.
-    alice.send({ action: 'sendmessage', message: 'hello small room' }); // 3 recipients: through the queue
+    // With a clientId (GetItem of its record), then repeated (GetItem of the message): stored once.
+    alice.send({ action: 'sendmessage', message: 'hello small room', clientId: 'lp-1' }); // 3 recipients: through the queue
     expect(await frameOf(bob, 'message')).to.include({ text: 'hello small room' });
+    alice.send({ action: 'sendmessage', message: 'hello small room', clientId: 'lp-1' });
     const solo = room('solo');
     const dave = await join(solo, 'dave');
     const ghost2 = await staleConnection(solo, 'ghost2AAAAAAAAA=');
@@ -122,6 +124,17 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
     members[0]?.send({ action: 'sendmessage', message: 'hello large room' });
     for (const member of members) expect(await frameOf(member, 'message', 15_000)).to.include({ text: 'hello large room' });
     await removed(ghost3, 'FanoutFunction removes the stale connection of its shard');
+
+    // Posts of a shard that fail for good (429 on every attempt) are queued again by FanoutFunction.
+    members.push(await join(large, 'l4'));
+    runtime.faults.set({ seed: 1, post: { throttle: 1, attempts: 3 } });
+    members[0]?.send({ action: 'sendmessage', message: 'hello again large room' });
+    await eventually(async () => (report().find((r) => r.functionId === 'FanoutFunction')?.used
+      .some((u) => u.action === 'sqs:SendMessage') ? true : undefined), 20_000, 'FanoutFunction queued a redelivery');
+    runtime.faults.set({});
+    for (const member of members.slice(1)) {
+      await eventually(async () => (member.messages.some((m) => m.includes('hello again large room')) ? true : undefined), 20_000, 'the redelivery');
+    }
 
     // $disconnect: removed, the leave announced, a stale connection removed on the way.
     const ghost4 = await staleConnection(small, 'ghost4AAAAAAAAA=');
