@@ -17,7 +17,7 @@ export type { ChatMessage, Member };
 export type ServerFrame = Exclude<Frame, { type: 'info' }> | { type: 'info'; [key: string]: unknown };
 
 export type ClientRequest =
-  | { action: 'sendmessage'; message: string }
+  | { action: 'sendmessage'; message: string; clientId: string }
   | { action: 'history'; limit: number; after?: string; before?: string }
   | { action: 'members' };
 
@@ -32,9 +32,9 @@ const withUserId = (value: Json): { userId?: string } => (isString(value.userId)
 
 function toMessage(value: unknown): ChatMessage | null {
   if (!isObject(value)) return null;
-  const { id, room, name, text, sentAt } = value;
+  const { id, room, name, text, sentAt, prevId } = value;
   if (!isString(id) || !isString(room) || !isString(name) || !isString(text) || !isString(sentAt)) return null;
-  return { id, room, name, text, sentAt, ...withUserId(value) };
+  return { id, room, name, text, sentAt, ...withUserId(value), ...(isString(prevId) && { prevId }) };
 }
 
 /** A server frame, or null for anything that is not one (never throws). */
@@ -49,7 +49,8 @@ export function parseServerFrame(data: string): ServerFrame | null {
   switch (value.type) {
     case 'message': {
       const message = toMessage(value);
-      return message && { type: 'message', ...message };
+      // clientId: on the page's own confirmation, the id it sent the message with.
+      return message && { type: 'message', ...message, ...(isString(value.clientId) && { clientId: value.clientId }) };
     }
     case 'history': {
       if (!isString(value.room) || !Array.isArray(value.messages)) return null;
@@ -81,7 +82,7 @@ export function parseServerFrame(data: string): ServerFrame | null {
 }
 
 export const request = {
-  send: (message: string): ClientRequest => ({ action: 'sendmessage', message }),
+  send: (message: string, clientId: string): ClientRequest => ({ action: 'sendmessage', message, clientId }),
   members: (): ClientRequest => ({ action: 'members' }),
   history: (limit: number, cursor?: { after: string } | { before: string }): ClientRequest => ({
     action: 'history',
@@ -124,6 +125,15 @@ export const utf8Length = (text: string): number => encoder.encode(text).length;
 // --------------------------------------------------------------- message ids
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A fresh client message id: sent with a message, it makes every resend of it safe (the server
+ * stores it once and confirms a repeat with the original). 22 of the server's 64 safe characters.
+ */
+export function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 /** A ULID before every message: `history` `after` it reads a room from its beginning. */
 export const BEGINNING = '0'.repeat(26);
