@@ -6,7 +6,8 @@
  *
  * It invokes the handler in two worlds, so that every path that reads configuration runs:
  * a room of `small` other connections (one of them gone: posts answer 410, the stale
- * connection is deleted) and a room of `large` others. Each world's outcome is what the
+ * connection is deleted; one throttled: posts answer 429, and are queued for redelivery) and a
+ * room of `large` others. In a fan-out shard, the last recipient is the throttled one. Each world's outcome is what the
  * handler returned or threw, and how many calls of each AWS command it made.
  *
  * An authorizer's event (type REQUEST) gets a token: the probe plays the issuer that the
@@ -21,6 +22,7 @@ import {
   ApiGatewayManagementApiClient,
   GetConnectionCommand,
   GoneException,
+  LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
@@ -59,6 +61,14 @@ const event = JSON.parse(readFileSync(eventFile, 'utf8')) as {
 };
 const caller = event.requestContext?.connectionId ?? 'no-caller';
 
+/** Connections whose posts are throttled past the SDK's retries: one in the room, the last of a shard's recipients. */
+function throttledConnections(): Set<string> {
+  const shard = (event as { Records?: { body?: string }[] }).Records?.[0]?.body;
+  const recipients = shard === undefined ? [] : (JSON.parse(shard) as { recipients: [string][] }).recipients;
+  return new Set(['throttled-0', ...recipients.slice(-1).map(([id]) => id)]);
+}
+const throttled = throttledConnections();
+
 const connection = (connectionId: string): Record<string, AttributeValue> => ({
   connectionId: { S: connectionId },
   room: { S: 'lobby' },
@@ -79,14 +89,14 @@ const dynamodb = mockClient(DynamoDBClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 const sqs = mockClient(SQSClient);
 
-/** The caller, `others - 1` live peers and one gone connection, all in room lobby (until the caller is deleted). */
+/** The caller, `others - 2` live peers, one throttled and one gone connection, all in room lobby (until the caller is deleted). */
 function world(others: number): void {
   dynamodb.reset();
   management.reset();
   sqs.reset();
-  const peers = Array.from({ length: others - 1 }, (_, i) => `peer-${i}`);
+  const peers = Array.from({ length: others - 2 }, (_, i) => `peer-${i}`);
   const alive = new Set([caller, ...peers]);
-  let room = [caller, ...peers, 'gone-0'].map(connection);
+  let room = [caller, ...peers, 'throttled-0', 'gone-0'].map(connection);
   dynamodb.on(GetItemCommand).resolves({ Item: connection(caller) });
   dynamodb.on(UpdateItemCommand).resolves({ Attributes: connection(caller) });
   dynamodb.on(DeleteItemCommand).callsFake(() => {
@@ -100,6 +110,7 @@ function world(others: number): void {
   );
   management.on(PostToConnectionCommand).callsFake((input: { ConnectionId?: string }) => {
     if (alive.has(input.ConnectionId ?? '')) return {};
+    if (throttled.has(input.ConnectionId ?? '')) throw new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
     throw new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
   });
   const at = new Date(Number(CONNECTED_AT));
