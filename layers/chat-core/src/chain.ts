@@ -34,8 +34,13 @@ export interface Link {
 const HEAD_ID = 'head';
 const headKey = (room: string) => ({ room: { S: `head#${room}` }, id: { S: HEAD_ID } });
 
-/** Attempts at the head before giving up: each failed one means another sender just got in. */
-const MAX_CLAIM_ATTEMPTS = 10;
+/**
+ * Attempts at the head before giving up: each failed one means another sender just got in, so
+ * every round lets one through. Between attempts a short random wait spreads the ones that
+ * collided; the room's head is its one point of contention (README, "Seeing a gap").
+ */
+const MAX_CLAIM_ATTEMPTS = 20;
+const CLAIM_JITTER_MS = 5;
 
 /** An id made at `now`, unless that would not be after `after` (another instance's clock runs ahead): then the next one after it. */
 export function idAfter(after: string | undefined, now: number): string {
@@ -67,6 +72,7 @@ export async function claimNextLink(room: string, now: number, expiresAt: number
     } catch (error: unknown) {
       if (!(error instanceof ConditionalCheckFailedException) || attempt >= MAX_CLAIM_ATTEMPTS) throw error;
     }
+    await new Promise((resolve) => setTimeout(resolve, Math.random() * CLAIM_JITTER_MS * attempt));
     id = idAfter(await readHead(room), Date.now());
   }
 }
