@@ -61,7 +61,7 @@ describe('chat: history and catch-up (template.yaml, real handlers)', () => {
     });
 
     const page = (from: number, to: number): ChatMessage[] =>
-      sent.slice(from, to).map(({ id, room: r, name, text, sentAt }) => ({ id, room: r, name, text, sentAt }));
+      sent.slice(from, to).map(({ id, room: r, name, text, sentAt, prevId }) => ({ id, room: r, name, text, sentAt, ...(prevId !== undefined && { prevId }) }));
 
     it('without a cursor: the latest N, oldest first, with hasMore', async () => {
       const latest = await history(reader, { limit: 3 });
