@@ -62,10 +62,14 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
   const tables = Object.values(runtime.tables).join(', ');
   const queues = runtime.template.queueMappings
     .map((m) => `${runtime.template.queues.get(m.queueId)?.queueName ?? m.queueId} → ${m.functionId}`).join(', ');
+  // With an authorizer on $connect, a bare wscat gets 401: the hint brings a token along.
+  const wscat = runtime.issuer
+    ? `wscat -c "${shown(runtime.wsUrl)}?token=$(npm run --silent token -- --name alice | tail -1)"`
+    : `wscat -c ${shown(runtime.wsUrl)}`;
   const lines = [
     `Serverless chat, local runtime (${runtime.template.path}, stage ${runtime.stage})`,
     '',
-    `  WebSocket API   ${shown(runtime.wsUrl)}      (wscat -c ${shown(runtime.wsUrl)})`,
+    `  WebSocket API   ${shown(runtime.wsUrl)}      (${wscat})`,
     `  Chat page       ${shown(runtime.httpUrl)}`,
     `  @connections    ${shown(runtime.connectionsUrl)}/@connections/{connectionId}`,
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
