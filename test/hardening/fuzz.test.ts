@@ -1,5 +1,5 @@
 /**
- * Fuzz, bounded (issue 6, item 2): at least 10,000 hostile frames from several connections,
+ * Fuzz, bounded: at least 10,000 hostile frames from several connections,
  * while a valid conversation goes on in the same room, through the local runtime with the
  * project's template and the real handlers.
  *
