@@ -55,6 +55,11 @@ class Sha256 {
   }
 }
 
+/** A signer as the SDK's, for whoever signs a call to the runtime by hand (tests, the benchmark's proxy). */
+export function localSigner(credentials: { accessKeyId: string; secretAccessKey: string }, service: string, region = 'us-east-1'): SignatureV4 {
+  return new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
+}
+
 const refusal = (problem: SigV4Problem, message: string): SigV4Refusal => ({ problem, message });
 
 /** The signature's parts, from the header or from the presigned query. */
@@ -176,7 +181,7 @@ async function expectedSignature(req: SignedRequest, body: Buffer, presented: Pr
     const value = req.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const signer = new SignatureV4({ credentials: { accessKeyId, secretAccessKey }, region, service, sha256: Sha256, applyChecksum: false });
+  const signer = localSigner({ accessKeyId, secretAccessKey }, service, region);
   const signedHeaders = new Set(presented.signedHeaders);
   const request = {
     method: String(req.method ?? 'GET').toUpperCase(),
