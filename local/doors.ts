@@ -34,6 +34,28 @@ function splitHost(value: string): { name: string; port?: number } | undefined {
 
 const normalizeOrigin = (origin: string): string => origin.trim().toLowerCase().replace(/\/+$/, '');
 
+/** An --allow-origin value, checked: scheme, host and port only (as browsers send Origin). */
+function allowedOrigin(value: string): string {
+  const normalized = normalizeOrigin(value);
+  let url: URL | undefined;
+  try {
+    url = new URL(normalized);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== normalized) {
+    throw new Error(`--allow-origin expects an origin such as http://localhost:5173 (scheme, host and port, no path), got "${value}"`);
+  }
+  return normalized;
+}
+
+/** An --allow-host value, checked: a host name or address, without scheme or port. */
+function allowedHost(value: string): string {
+  const parsed = splitHost(value.trim());
+  if (!parsed || parsed.port !== undefined) throw new Error(`--allow-host expects a host name such as my-box.local (no scheme, no port), got "${value}"`);
+  return parsed.name;
+}
+
 export class Doors {
   private readonly names: Set<string>;
   private readonly anyAddress: boolean;
@@ -44,8 +66,8 @@ export class Doors {
     const host = options.host.toLowerCase();
     this.anyAddress = host === '' || host === '0.0.0.0' || host === '::';
     this.names = new Set([...LOOPBACK, ...(this.anyAddress ? [] : [host.includes(':') ? `[${host}]` : host])]);
-    this.extraHosts = new Set((options.allowedHosts ?? []).map((h) => h.trim().toLowerCase()).filter(Boolean));
-    this.extraOrigins = new Set((options.allowedOrigins ?? []).map(normalizeOrigin).filter(Boolean));
+    this.extraHosts = new Set((options.allowedHosts ?? []).map(allowedHost));
+    this.extraOrigins = new Set((options.allowedOrigins ?? []).map(allowedOrigin));
   }
 
   /** The hosts a listener on `port` answers to, for messages. */

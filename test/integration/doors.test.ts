@@ -267,7 +267,7 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
         let accepted = 0;
         let refused: Error | undefined;
         // The kernel's socket buffers take a few MB first; then the runtime's own bound holds.
-        for (let i = 0; i < 2000 && !refused; i += 1) {
+        for (let i = 0; i < 400 && !refused; i += 1) {
           try {
             await management.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: payload }));
             accepted += 1;
