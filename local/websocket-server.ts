@@ -41,6 +41,8 @@ export interface GatewayOptions {
   port(): number;
   /** Stage throttling (local/throttle.ts): false when the route's bucket is empty (429). */
   admit?(routeKey: string): boolean;
+  /** Why an upgrade may not come in (a foreign Host or Origin, local/doors.ts), or undefined. */
+  refusal?(req: IncomingMessage): string | undefined;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -83,6 +85,8 @@ export class WebSocketGateway {
   /** Connections whose socket has not closed yet (the registry drops them as soon as they close). */
   private readonly live = new Set<Connection>();
   private readonly disconnects = new Set<Promise<void>>();
+  /** Connections told about once in the log for not reading. */
+  private readonly full = new WeakSet<Connection>();
 
   constructor(private readonly options: GatewayOptions) {
     this.wss = new WebSocketServer({
@@ -105,6 +109,8 @@ export class WebSocketGateway {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
+    const refused = this.options.refusal?.(req);
+    if (refused) return refuse(socket, 403, JSON.stringify({ message: `Forbidden: ${refused}` }));
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!this.isStagePath(url.pathname)) return refuse(socket, 403, '{"message":"Forbidden"}');
     const key = req.headers['sec-websocket-key'];
@@ -257,8 +263,15 @@ export class WebSocketGateway {
     if (twoWay && reply !== undefined && reply !== null) this.send(conn, typeof reply === 'string' ? reply : JSON.stringify(reply));
   }
 
+  /** The gateway's own frames (replies, errors); dropped for a client whose send buffer is full. */
   private send(conn: Connection, text: string): void {
-    if (!conn.closing && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(text);
+    if (conn.closing || conn.ws.readyState !== WebSocket.OPEN) return;
+    if (conn.ws.bufferedAmount >= this.options.limits.sendBufferBytes) {
+      if (!this.full.has(conn)) this.options.log.warn(`${conn.connectionId}: the client does not read; the gateway's frames to it are dropped`);
+      this.full.add(conn);
+      return;
+    }
+    conn.ws.send(text);
   }
 
   private disconnected(conn: ConnectionInfo, code: number, reason: string): void {

@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
+import { LOCAL_CREDENTIALS } from '../../local/iam';
 import type { LocalRuntime } from '../../local/index';
 import { connect, eventually, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 
@@ -255,7 +256,7 @@ describe('npm start shuts down cleanly (tsx local/cli.ts as a child)', function 
 
     const second = start();
     const b = await second.ready();
-    const db = new DynamoDBClient({ endpoint: b.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const db = new DynamoDBClient({ endpoint: b.dynamodb, region: 'us-east-1', credentials: { ...LOCAL_CREDENTIALS } });
     try {
       const { Items } = await db.send(new ScanCommand({ TableName: 'ConnectionsTable' }));
       expect(Items ?? [], '$disconnect removed every connection before the exit').to.deep.equal([]);
