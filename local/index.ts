@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsFrontDoor } from './aws-gateway.js';
 import { buildAll, defaultBuildRoot } from './build.js';
+import { ConnectionJournal } from './connection-journal.js';
 import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
 import { Faults, type FaultOptions, type FaultStats } from './faults.js';
 import { LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam.js';
@@ -268,8 +269,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
       return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
     };
+    // On disk, the connections are written down, and those a killed runtime left open are ended below.
+    const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
     services.gateway = new WebSocketGateway({
-      model, limits, log, invoke, port: () => port, ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
+      model, limits, log, invoke, port: () => port, journal, ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
     });
     services.management = new ManagementApi({ stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes });
     services.sqs = new LocalSqs({
@@ -285,6 +288,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     services.origin = origin;
     stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
+    await services.gateway.endOrphans(orphans);
 
     return {
       wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
