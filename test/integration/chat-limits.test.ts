@@ -188,7 +188,8 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
           connectionId: { S: 'ghostGhostGhost=' },
           room: { S: room },
           name: { S: 'ghost' },
-          protocol: { S: 'chat.v1' },
+          // plain: the newcomer's join (presence, chat.v1 only) does not reach it, and so does not find it gone
+          protocol: { S: 'plain' },
           connectedAt: { N: String(longAgo) },
           expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
         },
