@@ -24,6 +24,7 @@ import {
   type MembersFrame,
 } from './chat-helpers';
 import { connect, eventually, storeClient, type Client } from './helpers';
+import { LOCAL_CREDENTIALS } from '../../local/iam';
 import { NpmStart } from './npm-start';
 
 const WINDOW_MS = 10_000;
@@ -250,7 +251,7 @@ describe('chat: no ghosts after the runtime is killed and started again on its d
     const members = JSON.parse(await nextText(newcomer, 'the members after the restart')) as MembersFrame;
     expect(members).to.deep.include({ type: 'members', room });
     expect(members.members, 'members after the restart').to.deep.equal([{ name: 'newcomer' }]);
-    const db = new DynamoDBClient({ endpoint: b.dynamodb, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+    const db = new DynamoDBClient({ endpoint: b.dynamodb, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
     try {
       const { Items } = await db.send(new ScanCommand({ TableName: 'ConnectionsTable' }));
       expect((Items ?? []).map((item) => item.name?.S), 'connections in the table').to.deep.equal(['newcomer']);
