@@ -1,11 +1,11 @@
 import {
   ChatError,
-  announce,
   decodeIdentity,
   header,
   mayJoin,
   nameFromToken,
   negotiateProtocol,
+  notePresence,
   parseName,
   parseRoom,
   saveConnection,
@@ -14,15 +14,15 @@ import {
 
 /**
  * $connect: validates the room, name and subprotocol the client asked for, stores
- * the connection (the tutorial's "store the connection id"), and tells the room's
- * chat.v1 clients who joined (rooms above the fan-out threshold go without
- * presence). Anything invalid refuses the connection with 400.
+ * the connection (the tutorial's "store the connection id"), and notes the join for
+ * the room's chat.v1 clients (presence.ts: coalesced per room, rooms above the
+ * fan-out threshold go without). Anything invalid refuses the connection with 400.
  *
  * When the stack authenticates (AuthMode), the authorizer's identity decides instead
  * of the query string: the name is the token's (`?name=` is ignored), a room the token
  * does not list is refused with 403, and the connection keeps the user id.
  */
-export const handler = websocketHandler(async (event) => {
+export const handler = websocketHandler(async (event, context) => {
   const { connectionId, authorizer } = event.requestContext;
   const query = event.queryStringParameters ?? {};
   const protocol = negotiateProtocol(header(event, 'Sec-WebSocket-Protocol'));
@@ -35,9 +35,7 @@ export const handler = websocketHandler(async (event) => {
   const userId = identity?.userId;
 
   await saveConnection({ connectionId, room, name, protocol, ...(userId !== undefined && { userId }) });
-  await announce(room, { type: 'presence', event: 'join', room, name, ...(userId !== undefined && { userId }) }, {
-    skip: (recipient) => recipient.connectionId === connectionId,
-  });
+  await notePresence(room, { event: 'join', name, ...(userId !== undefined && { userId }) }, { connectionId, protocol }, context);
   return protocol === 'chat.v1'
     ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': protocol } }
     : { statusCode: 200 };

@@ -148,11 +148,16 @@ export async function recordMessageSent(connectionId: string, now = Date.now()):
 /**
  * The connections of a room, a page at a time, from the room index (which
  * projects just what fan-out and members need): reads grow with the room, not
- * with the table. `pageSize` bounds each page, for readers that may stop early.
+ * with the table. `pageSize` bounds each page, for readers that may stop early;
+ * `after` starts after that connection id (the index is sorted by it).
  */
-export async function* roomConnections(room: string, pageSize?: number): AsyncGenerator<Connection[]> {
+export async function* roomConnections(room: string, pageSize?: number, after?: string): AsyncGenerator<Connection[]> {
   const pages = paginateQuery(
-    { client: dynamodb, ...(pageSize !== undefined && { pageSize }) },
+    {
+      client: dynamodb,
+      ...(pageSize !== undefined && { pageSize }),
+      ...(after !== undefined && { startingToken: { room: { S: room }, connectionId: { S: after } } }),
+    },
     {
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,

@@ -1,4 +1,5 @@
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { sqs } from './aws';
 import { type BroadcastResult, broadcast } from './broadcast';
 import { config } from './config';
@@ -16,41 +17,100 @@ export interface Shard {
   recipients: [connectionId: string, protocol: Protocol, connectedAt?: number][];
 }
 
+/** A room's pending join and leave notices are due (presence.ts): the body of a delayed queue message. */
+export interface PresenceDue {
+  presence: { room: string; token: string };
+}
+
+export type QueueMessage = { kind: 'shard'; shard: Shard } | { kind: 'presence'; room: string; token: string };
+
+type DirectResult = Omit<BroadcastResult, 'unsent'> & {
+  /** Recipients left when the invocation's time ran short, queued in `shards` shards. */
+  handedOff: number;
+  shards: number;
+};
+
 export type FanOutResult =
-  | ({ mode: 'direct' } & BroadcastResult)
+  | ({ mode: 'direct' } & DirectResult)
   | { mode: 'queued'; recipients: number; shards: number }
   | { mode: 'skipped'; recipients: number };
+
+/** What a fan-out needs of its invocation: how much time it has left. */
+export type TimeBudget = Pick<Context, 'getRemainingTimeInMillis'>;
 
 export interface FanOutOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
+  /**
+   * The invocation: posting stops in time for the function to queue what is left, confirm
+   * and return before its timeout. Without it (or without a queue) every post is made here.
+   */
+  budget?: TimeBudget;
+}
+
+/**
+ * What a function keeps for itself after its posts: queueing the rest (a SendMessageBatch
+ * per 10 shards), deleting gone connections, confirming to the sender, publishing metrics.
+ */
+export const HANDOFF_RESERVE_MS = 1500;
+
+/** When posting must be over, for an invocation with `budget` left. */
+export function deadlineOf(budget: TimeBudget, now = Date.now()): number {
+  return now + budget.getRemainingTimeInMillis() - HANDOFF_RESERVE_MS;
 }
 
 /**
  * Delivers a message to a room. Rooms up to FANOUT_THRESHOLD recipients are
- * served here, directly; larger ones are split into shards on the fan-out queue,
- * which many fan-out invocations serve in parallel (without a queue, every room is
- * served directly). `frame` may be a promise (the
- * message being stored): the room is read meanwhile, and nothing is posted or
- * queued before it resolves, so a message is always stored before anyone gets it.
+ * served here, directly, for as long as the invocation's time allows: whoever is
+ * left then is handed to the fan-out queue in shards. Larger rooms are split into
+ * shards on the queue at once, which many fan-out invocations serve in parallel
+ * (without a queue, every room is served directly, whatever the time). `frame` may
+ * be a promise (the message being stored): the room is read meanwhile, and nothing
+ * is posted or queued before it resolves, so a message is always stored before
+ * anyone gets it.
  */
-export async function fanOut(room: string, frame: Frame | PromiseLike<Frame>, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+export async function fanOut(room: string, frame: Frame | PromiseLike<Frame>, { skip, budget }: FanOutOptions = {}): Promise<FanOutResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   const limit = queueUrl === undefined ? Infinity : config.FANOUT_THRESHOLD;
   const [ready, { first, more }] = await Promise.all([frame, readRoom(room, skip, limit)]);
-  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await broadcast([first], ready)) };
+  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await postWithin(first, ready, budget)) };
   return enqueueShards(ready, rest(first, more, skip), queueUrl);
 }
 
 /**
  * Delivers a presence frame to a room, unless the room is larger than
  * FANOUT_THRESHOLD: large rooms do without join and leave notices, which would
- * otherwise cost a whole fan-out per connect and disconnect.
+ * otherwise cost a whole fan-out each. Served directly, within the time budget.
  */
-export async function announce(room: string, frame: Frame, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+export async function announce(room: string, frame: Frame, { skip, budget }: FanOutOptions = {}): Promise<FanOutResult> {
   const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
   if (more !== undefined) return { mode: 'skipped', recipients: first.length };
-  return { mode: 'direct', ...(await broadcast([first], frame)) };
+  return { mode: 'direct', ...(await postWithin(first, frame, budget)) };
+}
+
+/**
+ * Posts a frame to recipients until the budget's deadline, then queues the ones not
+ * reached, so that they get it from the fan-out function instead of never (a direct
+ * fan-out cut by its timeout) or twice (a whole shard redelivered). Each recipient is
+ * posted to here or queued, not both.
+ */
+export async function postWithin(recipients: Recipient[], frame: Frame, budget: TimeBudget | undefined): Promise<DirectResult> {
+  const queueUrl = config.FANOUT_QUEUE_URL;
+  const deadline = budget !== undefined && queueUrl !== undefined ? deadlineOf(budget) : undefined;
+  const { unsent, ...result } = await broadcast([recipients], frame, { ...(deadline !== undefined && { deadline }) });
+  if (unsent.length === 0 || queueUrl === undefined) return { ...result, handedOff: 0, shards: 0 };
+  const { shards } = await enqueueShards(frame, unsent, queueUrl);
+  logger.info('time running short: recipients handed to the fan-out queue', { handedOff: unsent.length, shards });
+  return { ...result, handedOff: unsent.length, shards };
+}
+
+/**
+ * Serves one shard of the fan-out queue (FanoutFunction) within the invocation's time:
+ * the recipients it could not reach go back on the queue as a new, smaller shard, so
+ * that the original can be deleted and a redelivery repeats nothing already posted.
+ */
+export async function serveShard(shard: Shard, budget: TimeBudget): Promise<DirectResult> {
+  return postWithin(shardRecipients(shard), shard.frame, budget);
 }
 
 /**
@@ -89,7 +149,11 @@ async function* rest(
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
 
-async function enqueueShards(frame: Frame, recipients: AsyncIterable<Recipient>, queueUrl: string): Promise<FanOutResult> {
+async function enqueueShards(
+  frame: Frame,
+  recipients: AsyncIterable<Recipient> | Iterable<Recipient>,
+  queueUrl: string,
+): Promise<{ mode: 'queued'; recipients: number; shards: number }> {
   let count = 0;
   let shards = 0;
   let shard: Shard['recipients'] = [];
@@ -135,6 +199,31 @@ async function sendShards(queueUrl: string, bodies: string[]): Promise<number> {
     }
   }
   return bodies.length;
+}
+
+/**
+ * Asks the fan-out function to send a room's pending presence notices in `delaySeconds`
+ * (SQS delays a message by up to 15 minutes: the queue is the timer Lambda lacks).
+ */
+export async function queuePresenceDue(queueUrl: string, room: string, token: string, delaySeconds: number): Promise<void> {
+  const body: PresenceDue = { presence: { room, token } };
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(body),
+      DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
+    }),
+  );
+}
+
+/** A fan-out queue message read back: a shard or a presence flush; throws on anything else. */
+export function parseQueueMessage(body: string): QueueMessage {
+  const value = JSON.parse(body) as Partial<Shard & PresenceDue>;
+  const { presence } = value;
+  if (typeof presence === 'object' && presence !== null && typeof presence.room === 'string' && typeof presence.token === 'string') {
+    return { kind: 'presence', room: presence.room, token: presence.token };
+  }
+  return { kind: 'shard', shard: parseShard(body) };
 }
 
 /** A shard read back from a queue message; throws on anything else. */
