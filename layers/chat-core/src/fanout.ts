@@ -173,7 +173,8 @@ async function enqueueShards(
     batchBytes += bytes;
   };
   for await (const recipient of recipients) {
-    shard.push([recipient.connectionId, recipient.protocol, recipient.connectedAt]);
+    const { connectionId, protocol, connectedAt } = recipient;
+    shard.push(connectedAt === undefined ? [connectionId, protocol] : [connectionId, protocol, connectedAt]);
     count += 1;
     if (shard.length === config.FANOUT_SHARD_SIZE) await close();
   }
