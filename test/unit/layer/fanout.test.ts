@@ -293,6 +293,22 @@ describe('layer: fanout', () => {
     });
   });
 
+  describe('parseQueueMessage', () => {
+    it('tells a presence flush from a shard, and refuses anything else', () => {
+      // Prepare
+      const shard: Shard = { frame: MESSAGE, recipients: [['a', 'plain']] };
+
+      // Act
+      const presence = parseQueueMessage('{"presence":{"room":"dev","token":"1:x"}}');
+      const sharded = parseQueueMessage(JSON.stringify(shard));
+
+      // Assess
+      expect(presence).to.deep.equal({ kind: 'presence', room: 'dev', token: '1:x' });
+      expect(sharded).to.deep.equal({ kind: 'shard', shard });
+      expect(expectThrow(() => parseQueueMessage('{"presence":{"room":3}}')).message).to.equal('not a fan-out shard');
+    });
+  });
+
   describe('parseShard / shardRecipients', () => {
     it('reads a shard back into broadcast recipients', () => {
       // Prepare
