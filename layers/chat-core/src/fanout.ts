@@ -88,6 +88,12 @@ export async function announce(room: string, frame: Frame, { skip, budget }: Fan
   return { mode: 'direct', ...(await postWithin(first, frame, budget)) };
 }
 
+/** The recipients of a room, or `large` when it has more than FANOUT_THRESHOLD (then not all are read). */
+export async function roomWithinThreshold(room: string): Promise<{ recipients: Recipient[]; large: boolean }> {
+  const { first, more } = await readRoom(room, undefined, config.FANOUT_THRESHOLD);
+  return { recipients: first, large: more !== undefined };
+}
+
 /**
  * Posts a frame to recipients until the budget's deadline, then queues the ones not
  * reached, so that they get it from the fan-out function instead of never (a direct

@@ -4,7 +4,7 @@ import { dynamodb } from './aws';
 import { config } from './config';
 import { reply } from './broadcast';
 import type { Recipient } from './connections';
-import { type FanOutResult, type TimeBudget, announce, queuePresenceDue } from './fanout';
+import { type FanOutResult, type TimeBudget, postWithin, queuePresenceDue, roomWithinThreshold } from './fanout';
 import type { Frame, PresenceChange } from './frames';
 import { logger } from './observability';
 import type { Protocol } from './protocol';
@@ -24,12 +24,13 @@ import type { Protocol } from './protocol';
  *   one conditional write (only the message whose token is marked can), and sends them to the
  *   room in one frame. Notices appended after that schedule the next flush.
  *
- * A connection whose own join is in the batch gets the batch without it (a frame of its
- * own): nobody is told that they joined themselves.
+ * A connection that connected after the batch began gets, in a frame of its own, only what
+ * changed after it connected: nobody is told that they joined themselves, nor of what happened
+ * before they came (as before coalescing; `members` shows that).
  *
  * So a room gets at most one presence frame per interval, however many connect and
  * disconnect, and a notice waits at most about one interval. Rooms over FANOUT_THRESHOLD get
- * none (announce). Without a fan-out queue, each notice is flushed at once (no coalescing).
+ * none. Without a fan-out queue, each notice is flushed at once (no coalescing).
  */
 
 /** Notices one frame carries at most; past it, the frame says `incomplete` (ask `members`). */
@@ -46,9 +47,11 @@ const key = (room: string): Record<string, AttributeValue> => ({ connectionId: {
 interface PendingChange {
   change: PresenceChange;
   from: Pick<Recipient, 'connectionId' | 'protocol'>;
+  /** When it was noted (epoch ms). */
+  at: number;
 }
 
-function toAttribute({ change, from }: PendingChange): AttributeValue {
+function toAttribute({ change, from, at }: PendingChange): AttributeValue {
   return {
     M: {
       event: { S: change.event },
@@ -56,6 +59,7 @@ function toAttribute({ change, from }: PendingChange): AttributeValue {
       ...(change.userId !== undefined && { userId: { S: change.userId } }),
       connectionId: { S: from.connectionId },
       protocol: { S: from.protocol },
+      at: { N: String(at) },
     },
   };
 }
@@ -68,7 +72,8 @@ function fromAttribute(value: AttributeValue): PendingChange[] {
   if ((event !== 'join' && event !== 'leave') || name === undefined || connectionId === undefined) return [];
   const userId = fields?.userId?.S;
   const protocol: Protocol = fields?.protocol?.S === 'chat.v1' ? 'chat.v1' : 'plain';
-  return [{ change: { event, name, ...(userId !== undefined && { userId }) }, from: { connectionId, protocol } }];
+  const at = Number(fields?.at?.N ?? 0);
+  return [{ change: { event, name, ...(userId !== undefined && { userId }) }, from: { connectionId, protocol }, at }];
 }
 
 /** The scheduling token: when, and by whom (so that only one flush of a schedule goes out). */
@@ -88,7 +93,7 @@ export async function notePresence(
 ): Promise<void> {
   try {
     const token = newToken(now);
-    const item = await append(room, { change, from }, token, now);
+    const item = await append(room, { change, from, at: now }, token, now);
     let scheduled = item.scheduled?.S;
     if (scheduled !== token && scheduled !== undefined && now - tokenTime(scheduled) > LOST_FLUSH_MS) {
       scheduled = (await takeOver(room, scheduled, token)) ? token : scheduled;
@@ -207,22 +212,25 @@ export async function flushPresence(room: string, token: string, budget?: TimeBu
   const incomplete = taken.incomplete?.BOOL === true;
   const frame = presenceFrame(room, pending.map(({ change }) => change), incomplete);
   if (frame === undefined) return undefined;
-  const joiners = new Map(pending.filter(({ change }) => change.event === 'join').map(({ from }) => [from.connectionId, from]));
-  const result = await announce(room, frame, {
-    skip: (recipient) => joiners.has(recipient.connectionId),
-    ...(budget !== undefined && { budget }),
-  });
-  if (result.mode !== 'skipped') {
-    // Each joiner: the batch without its own notices (if anything is left of it).
-    await Promise.all(
-      [...joiners.values()].map(async (joiner) => {
-        const others = pending.filter(({ from }) => from.connectionId !== joiner.connectionId).map(({ change }) => change);
-        const own = presenceFrame(room, others, incomplete);
-        if (own !== undefined) await reply(joiner, own).catch((error: unknown) => logger.warn('presence to a joiner failed', { error: error as Error }));
-      }),
-    );
-  }
-  return result;
+  const { recipients, large } = await roomWithinThreshold(room);
+  if (large) return { mode: 'skipped', recipients: recipients.length };
+  // Who connected after the batch began gets, in a frame of its own, only what changed after
+  // it connected, and never its own join: nobody is told they joined, nor of what came before
+  // them (their members listing shows that). Everyone else gets the batch.
+  const firstAt = pending[0]?.at ?? 0;
+  const late = (recipient: Recipient): boolean =>
+    (recipient.connectedAt ?? 0) >= firstAt || pending.some(({ from }) => from.connectionId === recipient.connectionId);
+  const result = await postWithin(recipients.filter((recipient) => !late(recipient)), frame, budget);
+  await Promise.all(
+    recipients.filter(late).map(async (recipient) => {
+      const after = pending
+        .filter(({ at, from }) => at > (recipient.connectedAt ?? 0) && from.connectionId !== recipient.connectionId)
+        .map(({ change }) => change);
+      const own = presenceFrame(room, after, incomplete);
+      if (own !== undefined) await reply(recipient, own).catch((error: unknown) => logger.warn('presence to a newcomer failed', { error: error as Error }));
+    }),
+  );
+  return { mode: 'direct', ...result };
 }
 
 /**

@@ -70,8 +70,17 @@ describe('layer: presence (coalesced per room)', () => {
       expect(queued().map((q) => q.delay)).to.deep.equal([1]);
     });
 
-    it('a flush sends the batch in one frame to the chat.v1 members; a joiner gets it without its own notice', async () => {
+    it('a flush sends the batch in one frame to the chat.v1 members; whoever came during the batch only what changed after it came, never its own join', async () => {
       // Prepare
+      ddbMock.on(QueryCommand).resolves({
+        Items: [
+          connectionItem({ connectionId: 'ann-1', room: 'dev', name: 'ann', protocol: 'chat.v1', connectedAt: NOW - 1 }),
+          connectionItem({ connectionId: 'bob-1', room: 'dev', name: 'bob', protocol: 'chat.v1', connectedAt: NOW + 9 }),
+          connectionItem({ connectionId: 'eve-1', room: 'dev', name: 'eve', protocol: 'chat.v1', connectedAt: NOW + 15 }),
+          member('cy-1', 'cy', 'plain'),
+          member('old-1', 'old'),
+        ],
+      });
       await notePresence('dev', join('ann'), v1('ann-1'), undefined, NOW);
       await notePresence('dev', join('bob'), v1('bob-1'), undefined, NOW + 10);
       await notePresence('dev', leave('dan'), v1('dan-1'), undefined, NOW + 20);
@@ -81,14 +90,16 @@ describe('layer: presence (coalesced per room)', () => {
       const result = await flushPresence('dev', token, undefined, NOW + 1000);
 
       // Assess
-      expect(result).to.deep.include({ mode: 'direct', delivered: 0 });
+      expect(result).to.deep.include({ mode: 'direct', delivered: 1 });
+      expect(framesTo('old-1')).to.deep.equal([
+        { type: 'presence', room: 'dev', changes: [{ event: 'join', name: 'ann' }, { event: 'join', name: 'bob' }, { event: 'leave', name: 'dan' }] },
+      ]);
       expect(framesTo('ann-1')).to.deep.equal([
         { type: 'presence', room: 'dev', changes: [{ event: 'join', name: 'bob' }, { event: 'leave', name: 'dan' }] },
       ]);
-      expect(framesTo('bob-1')).to.deep.equal([
-        { type: 'presence', room: 'dev', changes: [{ event: 'join', name: 'ann' }, { event: 'leave', name: 'dan' }] },
-      ]);
-      expect(posts().map((p) => p.to).sort()).to.deep.equal(['ann-1', 'bob-1']);
+      expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', room: 'dev', event: 'leave', name: 'dan' }]);
+      expect(framesTo('eve-1')).to.deep.equal([{ type: 'presence', room: 'dev', event: 'leave', name: 'dan' }]);
+      expect(posts().map((p) => p.to).sort()).to.deep.equal(['ann-1', 'bob-1', 'eve-1', 'old-1']);
       expect(items.get('presence#dev')).to.deep.equal({ changes: [], lastFlushAt: NOW + 1000 });
     });
 
