@@ -15,6 +15,8 @@ import type { Frame, Protocol } from './protocol';
 export interface Shard {
   frame: Frame;
   recipients: [connectionId: string, protocol: Protocol, connectedAt?: number][];
+  /** Invocations in a row that had no time to post to any of them (see serveShard). */
+  stalled?: number;
 }
 
 /** A room's pending join and leave notices are due (presence.ts): the body of a delayed queue message. */
@@ -116,8 +118,23 @@ export async function postWithin(recipients: Recipient[], frame: Frame, budget: 
  * that the original can be deleted and a redelivery repeats nothing already posted.
  */
 export async function serveShard(shard: Shard, budget: TimeBudget): Promise<DirectResult> {
-  return postWithin(shardRecipients(shard), shard.frame, budget);
+  const queueUrl = config.FANOUT_QUEUE_URL;
+  if (queueUrl === undefined) return postWithin(shardRecipients(shard), shard.frame, budget);
+  const { unsent, ...result } = await broadcast([shardRecipients(shard)], shard.frame, { deadline: deadlineOf(budget) });
+  if (unsent.length === 0) return { ...result, handedOff: 0, shards: 0 };
+  // An invocation that started with too little time for even one post (it should not: the
+  // function's Timeout is far above POST_TIMEOUT_MS) puts the shard back a little later, a
+  // few times, then fails it (retried by SQS, then dead-lettered), rather than loop.
+  const stalled = result.attempted === 0 ? (shard.stalled ?? 0) + 1 : undefined;
+  if (stalled !== undefined && stalled > MAX_STALLS) throw new Error(`no time to post to any recipient of the shard, ${MAX_STALLS} times in a row`);
+  const { shards } = await enqueueShards(shard.frame, unsent, queueUrl, { ...(stalled !== undefined && { stalled }) });
+  logger.info('time running short: recipients of the shard put back on the queue', { handedOff: unsent.length, shards, stalled });
+  return { ...result, handedOff: unsent.length, shards };
 }
+
+/** Times in a row a shard may be put back untouched, each after twice as long (2, 4, 8 s). */
+export const MAX_STALLS = 3;
+const STALL_DELAY_SECONDS = 2;
 
 /**
  * A room's recipients, read until there are more than `limit`; then `more` holds
@@ -159,6 +176,7 @@ async function enqueueShards(
   frame: Frame,
   recipients: AsyncIterable<Recipient> | Iterable<Recipient>,
   queueUrl: string,
+  { stalled }: { stalled?: number } = {},
 ): Promise<{ mode: 'queued'; recipients: number; shards: number }> {
   let count = 0;
   let shards = 0;
@@ -166,12 +184,12 @@ async function enqueueShards(
   let batch: string[] = [];
   let batchBytes = 0;
   const flush = async (): Promise<void> => {
-    if (batch.length > 0) shards += await sendShards(queueUrl, batch);
+    if (batch.length > 0) shards += await sendShards(queueUrl, batch, stalled === undefined ? 0 : STALL_DELAY_SECONDS * 2 ** (stalled - 1));
     batch = [];
     batchBytes = 0;
   };
   const close = async (): Promise<void> => {
-    const body = JSON.stringify({ frame, recipients: shard } satisfies Shard);
+    const body = JSON.stringify({ frame, recipients: shard, ...(stalled !== undefined && { stalled }) } satisfies Shard);
     shard = [];
     const bytes = Buffer.byteLength(body, 'utf8');
     if (batch.length === MAX_BATCH_ENTRIES || batchBytes + bytes > MAX_BATCH_BYTES) await flush();
@@ -193,8 +211,8 @@ async function enqueueShards(
 const MAX_BATCH_ATTEMPTS = 5;
 
 /** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused. */
-async function sendShards(queueUrl: string, bodies: string[]): Promise<number> {
-  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body }));
+async function sendShards(queueUrl: string, bodies: string[], delaySeconds = 0): Promise<number> {
+  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body, ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }));
   for (let attempt = 1; entries.length > 0; attempt += 1) {
     const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     const failed = new Set((Failed ?? []).map((entry) => entry.Id));

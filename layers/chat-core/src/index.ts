@@ -47,6 +47,7 @@ export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastRe
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
 export {
   HANDOFF_RESERVE_MS,
+  MAX_STALLS,
   announce,
   deadlineOf,
   fanOut,

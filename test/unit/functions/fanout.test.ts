@@ -3,7 +3,7 @@ import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect } from 'chai';
-import { HANDOFF_RESERVE_MS, type Frame, type Shard, config, notePresence } from 'chat-core';
+import { HANDOFF_RESERVE_MS, MAX_STALLS, type Frame, type Shard, config, notePresence } from 'chat-core';
 import sinon from 'sinon';
 import { handler } from '../../../functions/fanout';
 import { apiMock, connectionItem, ddbMock, fakePresenceItems, lambdaContext, posts, resetMocks, sqsMock } from '../helpers';
@@ -119,6 +119,26 @@ describe('function: fanout (SQS shards of large rooms)', () => {
 
     // Assess
     expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
+    expect(posts()).to.deep.equal([]);
+  });
+
+  it('an invocation with no time for even one post puts the shard back later, a few times, then fails it', async () => {
+    // Prepare
+    sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+    sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    const context = { ...lambdaContext('fanout'), getRemainingTimeInMillis: () => 1000 };
+
+    // Act
+    const first = await handler({ Records: [record('m1', shard([['p1', 'plain']]))] }, context);
+    const [entry] = sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries ?? [];
+    const last = await handler({ Records: [record('m2', JSON.stringify({ ...JSON.parse(shard([['p1', 'plain']])), stalled: MAX_STALLS }))] }, context);
+
+    // Assess
+    expect(first).to.deep.equal({ batchItemFailures: [] });
+    expect(entry?.DelaySeconds).to.equal(2);
+    expect(JSON.parse(entry?.MessageBody ?? '')).to.deep.include({ stalled: 1 });
+    expect(last).to.deep.equal({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+    expect(sqsMock.commandCalls(SendMessageBatchCommand)).to.have.length(1);
     expect(posts()).to.deep.equal([]);
   });
 
