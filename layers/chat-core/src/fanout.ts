@@ -91,8 +91,11 @@ export async function announce(room: string, frame: Frame, { skip, budget }: Fan
 }
 
 /** The recipients of a room, or `large` when it has more than FANOUT_THRESHOLD (then not all are read). */
-export async function roomWithinThreshold(room: string): Promise<{ recipients: Recipient[]; large: boolean }> {
-  const { first, more } = await readRoom(room, undefined, config.FANOUT_THRESHOLD);
+export async function roomWithinThreshold(
+  room: string,
+  skip?: (recipient: Recipient) => boolean,
+): Promise<{ recipients: Recipient[]; large: boolean }> {
+  const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
   return { recipients: first, large: more !== undefined };
 }
 

@@ -212,21 +212,24 @@ export async function flushPresence(room: string, token: string, budget?: TimeBu
   const incomplete = taken.incomplete?.BOOL === true;
   const frame = presenceFrame(room, pending.map(({ change }) => change), incomplete);
   if (frame === undefined) return undefined;
-  const { recipients, large } = await roomWithinThreshold(room);
+  // The room as it was before the batch: its size decides, as it did for one notice alone.
+  const noted = new Set(pending.map(({ from }) => from.connectionId));
+  const { recipients, large } = await roomWithinThreshold(room, (recipient) => noted.has(recipient.connectionId));
   if (large) return { mode: 'skipped', recipients: recipients.length };
   // Who connected after the batch began gets, in a frame of its own, only what changed after
   // it connected, and never its own join: nobody is told they joined, nor of what came before
   // them (their members listing shows that). Everyone else gets the batch.
   const firstAt = pending[0]?.at ?? 0;
-  const late = (recipient: Recipient): boolean =>
-    (recipient.connectedAt ?? 0) >= firstAt || pending.some(({ from }) => from.connectionId === recipient.connectionId);
+  const late = (recipient: Recipient): boolean => (recipient.connectedAt ?? 0) >= firstAt;
+  const joiners = pending.filter(({ change }) => change.event === 'join').map(({ from, at }) => ({ ...from, connectedAt: at }));
   const result = await postWithin(recipients.filter((recipient) => !late(recipient)), frame, budget);
   await Promise.all(
-    recipients.filter(late).map(async (recipient) => {
+    [...recipients.filter(late), ...joiners].map(async (recipient) => {
       const after = pending
         .filter(({ at, from }) => at > (recipient.connectedAt ?? 0) && from.connectionId !== recipient.connectionId)
         .map(({ change }) => change);
       const own = presenceFrame(room, after, incomplete);
+      // A joiner that has left since is gone: reply ignores it.
       if (own !== undefined) await reply(recipient, own).catch((error: unknown) => logger.warn('presence to a newcomer failed', { error: error as Error }));
     }),
   );
