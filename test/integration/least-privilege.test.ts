@@ -127,7 +127,8 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
 
     // A shard whose invocation has no time left to post puts its recipients back on the queue
     // (SendMessage); once time is normal again, they get the message.
-    runtime.faults.set({ timeout: { share: 1, functions: ['FanoutFunction'], afterMs: 1000 } });
+    // 4 s: less than a post's 3 s and the 1.5 s reserve (no post starts), enough to queue.
+    runtime.faults.set({ timeout: { share: 1, functions: ['FanoutFunction'], afterMs: 4000 } });
     members[0]?.send({ action: 'sendmessage', message: 'hello again, large room' });
     await eventually(async () => {
       const grants = report().find((r) => r.functionId === 'FanoutFunction')?.grants ?? [];
