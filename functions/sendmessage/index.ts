@@ -19,9 +19,10 @@ import {
  * (retries included) have settled, it also keeps one sender's messages in order for
  * everyone, as long as the sender waits for each confirmation. Plain (tutorial)
  * senders get no echo. Rooms above the fan-out threshold are handed to the fan-out
- * queue in shards, and confirmed once queued.
+ * queue in shards, and confirmed once queued; so are the recipients of a smaller room
+ * that the function's time does not reach (the Management API being slow).
  */
-export const handler = websocketHandler(async (event) => {
+export const handler = websocketHandler(async (event, context) => {
   const { connectionId } = event.requestContext;
   // Every frame counts against the rate limits, valid or not: a flood of bad frames is a flood
   // too. The connection's own, and its identity's (or source IP's) over all its connections.
@@ -36,6 +37,7 @@ export const handler = websocketHandler(async (event) => {
   const stored = saveMessage({ room, name, text, connectionId, ...(userId !== undefined && { userId }) });
   const result = await fanOut(sender.room, stored.then((message) => ({ type: 'message', ...message }) as const), {
     skip: (recipient) => recipient.connectionId === connectionId,
+    budget: context,
   });
   const message = await stored;
   metrics.addMetric('Messages', MetricUnit.Count, 1);

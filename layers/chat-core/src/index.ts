@@ -23,6 +23,7 @@ export {
   MAX_HISTORY_LIMIT,
   USAGE,
   encodeFrame,
+  encodeMembersCursor,
   errorFrame,
   negotiateProtocol,
   parseBody,
@@ -34,6 +35,7 @@ export {
   type Frame,
   type HistoryRequest,
   type Member,
+  type PresenceChange,
   type Protocol,
 } from './protocol';
 export {
@@ -53,5 +55,24 @@ export { limitConnect, limitIdentity, limitRequest, limitSubject, takeToken, typ
 export { readHistory, saveMessage, type HistoryPage } from './messages';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
-export { announce, fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
+export {
+  HANDOFF_RESERVE_MS,
+  MAX_STALLS,
+  announce,
+  deadlineOf,
+  fanOut,
+  parseQueueMessage,
+  parseShard,
+  postWithin,
+  serveShard,
+  shardRecipients,
+  type FanOutOptions,
+  type FanOutResult,
+  type PresenceDue,
+  type QueueMessage,
+  type Shard,
+  type TimeBudget,
+} from './fanout';
+export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './members';
+export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';
