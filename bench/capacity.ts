@@ -4,10 +4,14 @@
  * answers, per operation. dynalite computes it the DynamoDB way (item sizes summed per
  * request, 4 KB read units, halved for eventually consistent reads, index reads included), so
  * what the functions really ask for is what gets counted. Point functions at it with
- * AWS_ENDPOINT_URL_DYNAMODB; the SDK does not mind the extra field in the answers.
+ * AWS_ENDPOINT_URL_DYNAMODB; the SDK does not mind the extra field in the answers. What it
+ * changes it signs again with the caller's credentials (the store verifies every signature;
+ * the local secrets derive from the access key id, local/iam.ts).
  */
-import { Agent, createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LOCAL_CREDENTIALS, accessKeyIdOf, secretForAccessKey } from '../local/iam.js';
+import { localSigner } from '../local/sigv4.js';
 
 export interface OperationTally {
   calls: number;
@@ -48,6 +52,25 @@ export function totals(tally: Record<string, OperationTally>): OperationTally {
   return sum;
 }
 
+/** The headers of `req` for `upstream`, with `payload`, signed again with the caller's local credentials. */
+async function resigned(req: IncomingMessage, upstream: URL, payload: Buffer): Promise<Record<string, string>> {
+  const headers: Record<string, string> = {};
+  const skip = new Set(['authorization', 'x-amz-date', 'x-amz-content-sha256', 'connection', 'host', 'content-length']);
+  for (const [name, value] of Object.entries(req.headers as IncomingHttpHeaders)) {
+    if (value !== undefined && !skip.has(name)) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  headers.host = upstream.host;
+  headers['content-length'] = String(payload.length);
+  const accessKeyId = accessKeyIdOf(req.headers.authorization);
+  if (!accessKeyId) return headers; // unsigned: the store refuses it, as it would without the proxy
+  const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1';
+  const secretAccessKey = accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : secretForAccessKey(accessKeyId);
+  const signed = await localSigner({ accessKeyId, secretAccessKey }, 'dynamodb', region).sign({
+    method: req.method ?? 'POST', protocol: 'http:', hostname: upstream.hostname, port: Number(upstream.port), path: req.url ?? '/', query: {}, headers, body: payload,
+  });
+  return Object.fromEntries(Object.entries(signed.headers).map(([name, value]) => [name, String(value)]));
+}
+
 export async function startCapacityProxy(target = 'http://127.0.0.1:1'): Promise<CapacityProxy> {
   let upstream = new URL(target);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -67,14 +90,14 @@ export async function startCapacityProxy(target = 'http://127.0.0.1:1'): Promise
     }
   };
 
-  const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
+  const forward = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
     let payload = body;
     if (WITH_CAPACITY.has(operation)) {
       const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
       payload = Buffer.from(JSON.stringify({ ...input, ReturnConsumedCapacity: 'TOTAL' }), 'utf8');
     }
-    const headers = { ...req.headers, host: upstream.host, 'content-length': String(payload.length) };
+    const headers = await resigned(req, upstream, payload);
     const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers, agent }, (answer) => {
       const chunks: Buffer[] = [];
       answer.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -93,7 +116,11 @@ export async function startCapacityProxy(target = 'http://127.0.0.1:1'): Promise
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => forward(req, res, Buffer.concat(chunks)));
+    req.on('end', () => {
+      forward(req, res, Buffer.concat(chunks)).catch(() => {
+        if (!res.headersSent) res.writeHead(502).end();
+      });
+    });
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

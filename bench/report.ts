@@ -136,7 +136,7 @@ function queueSection(r: Results): string {
 
 export function markdown(r: Results, findings: string): string {
   const date = r.startedAt.slice(0, 10);
-  const targetTable = markdownTable(['target (issue 5)', 'wanted', 'measured', '', 'lever measured in the same run'], targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `**missed** (${t.gap})`, t.note ?? '']));
+  const targetTable = markdownTable(['target', 'wanted', 'measured', '', 'lever measured in the same run'], targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `**missed** (${t.gap})`, t.note ?? '']));
   const m = r.machine;
   const load = m.loadDuring.length ? m.loadDuring : m.loadAtStart.slice(0, 1);
   return `# Performance

@@ -1,4 +1,4 @@
-/** What one run of the benchmark found, and how it compares with the targets of issue 5. */
+/** What one run of the benchmark found, and how it compares with the project's performance targets. */
 import { cpus, loadavg, totalmem } from 'node:os';
 import type { Bundles } from './bundles';
 import type { CostResult } from './cost';

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the fan-out benchmark of issue 5 (a benchmark, not a test; no thresholds).
+ * `npm run bench`: the fan-out benchmark (a benchmark, not a test; no thresholds).
  * Starts the local runtime and real `ws` clients, measures, prints a table, and (full run, or
  * --write) writes docs/PERFORMANCE.md and docs/fanout-latency.svg. See options.ts for flags.
  * Everything listens on 127.0.0.1 and is closed before it exits.

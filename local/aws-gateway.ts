@@ -1,9 +1,12 @@
 /**
  * The front door of the AWS services the local runtime plays: every request to the embedded
- * DynamoDB, to the Management API (@connections) and to SQS passes here first. The caller is
- * told apart by its SigV4 credentials (local/iam.ts), the call is named as IAM names it (action
- * and resource ARN), evaluated and recorded, and the faults asked for (local/faults.ts) are
- * injected; then the request goes on, its body replayed, to the service that serves it.
+ * DynamoDB, to the Management API (@connections) and to SQS passes here first. Its SigV4
+ * signature is verified (local/sigv4.ts: unsigned, foreign credentials or a wrong signature are
+ * refused as each service refuses them); the caller is told apart by its credentials
+ * (local/iam.ts), the call is named as IAM names it (action and resource ARN), evaluated and
+ * recorded, and the faults asked for (local/faults.ts) are injected; then the request goes on,
+ * its body replayed, to the service that serves it. The store's listener also keeps foreign
+ * Host and Origin out here (local/doors.ts; the runtime's own port does so in local/index.ts).
  *
  * It also keeps the store's own request handling from taking the process down: dynalite throws
  * from a request stream's 'error' (a client that resets mid-request), so it only ever sees a
@@ -12,9 +15,12 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
+import type { Doors } from './doors.js';
 import type { DynamoDbFault, Faults, PostFault } from './faults.js';
 import type { LocalIam } from './iam.js';
 import type { RuntimeLog } from './log.js';
+import { payloadTooLarge } from './management-api.js';
+import { verifySigV4, type SigV4Problem } from './sigv4.js';
 import type { TemplateModel } from './template.js';
 import type { Connection } from './websocket-server.js';
 import { readBody } from './http-body.js';
@@ -28,7 +34,42 @@ export interface FrontDoorOptions {
   log: RuntimeLog;
   /** The open connection with this id (for a 410 fault, which drops it). */
   connection(connectionId: string): Connection | undefined;
+  /** Host and Origin checks for the store's listener. */
+  doors: Doors;
+  /** Largest @connections POST payload (API Gateway: 128 KB). */
+  maxPostBytes: number;
 }
+
+/** The services behind this door, by their SigV4 signing name. */
+type Service = 'dynamodb' | 'execute-api' | 'sqs';
+
+interface ErrorShape { status: number; code: string; queryCode?: string; message?: string }
+
+/**
+ * How each service answers a request it cannot authenticate: API Gateway 403 with
+ * x-amzn-errortype, DynamoDB 400 with its JSON __type, SQS 403 (400 for a malformed signature)
+ * with the query-compatible code the SDK reads from x-amzn-query-error.
+ */
+const SIGV4_ERRORS: Record<Service, Record<SigV4Problem, ErrorShape>> = {
+  'execute-api': {
+    MissingAuthenticationToken: { status: 403, code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+    IncompleteSignature: { status: 403, code: 'IncompleteSignatureException' },
+    UnrecognizedClient: { status: 403, code: 'UnrecognizedClientException' },
+    InvalidSignature: { status: 403, code: 'InvalidSignatureException' },
+  },
+  dynamodb: {
+    MissingAuthenticationToken: { status: 400, code: 'MissingAuthenticationTokenException' },
+    IncompleteSignature: { status: 400, code: 'IncompleteSignatureException' },
+    UnrecognizedClient: { status: 400, code: 'UnrecognizedClientException' },
+    InvalidSignature: { status: 400, code: 'InvalidSignatureException' },
+  },
+  sqs: {
+    MissingAuthenticationToken: { status: 403, code: 'MissingAuthenticationTokenException', queryCode: 'MissingAuthenticationToken' },
+    IncompleteSignature: { status: 400, code: 'IncompleteSignatureException', queryCode: 'IncompleteSignature' },
+    UnrecognizedClient: { status: 403, code: 'UnrecognizedClientException', queryCode: 'InvalidClientTokenId' },
+    InvalidSignature: { status: 403, code: 'InvalidSignatureException', queryCode: 'SignatureDoesNotMatch' },
+  },
+};
 
 /** dynalite's limit on a request body. */
 const MAX_STORE_REQUEST = 16 * 1024 * 1024;
@@ -37,11 +78,12 @@ const MAX_SQS_REQUEST = 2 * 1024 * 1024;
 type Headers = Record<string, string | string[] | undefined>;
 
 
-/** A stand-in for `req` whose body is `body`, for handlers that read the request themselves. */
-function replay(req: IncomingMessage, body: Buffer): IncomingMessage {
+/** A stand-in for `req` whose body is `body` (less the headers `without`), for handlers that read the request themselves. */
+function replay(req: IncomingMessage, body: Buffer, without: string[] = []): IncomingMessage {
   const copy = new PassThrough();
+  const headers = without.length === 0 ? req.headers : Object.fromEntries(Object.entries(req.headers).filter(([name]) => !without.includes(name)));
   Object.assign(copy, {
-    headers: req.headers,
+    headers,
     rawHeaders: req.rawHeaders,
     method: req.method,
     url: req.url,
@@ -64,6 +106,15 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
     'x-amzn-requestid': randomUUID(),
     ...headers,
   }).end(text);
+}
+
+/** An error as `service` words it, so that its SDK client raises it by name. */
+function awsError(res: ServerResponse, service: Service, shape: ErrorShape & { message: string }): void {
+  if (service === 'execute-api') return json(res, shape.status, { message: shape.message }, { 'x-amzn-errortype': shape.code });
+  return json(res, shape.status, { __type: `com.amazon.coral.service#${shape.code}`, message: shape.message }, {
+    'content-type': 'application/x-amz-json-1.0',
+    ...(shape.queryCode ? { 'x-amzn-query-error': `${shape.queryCode};Sender` } : {}),
+  });
 }
 
 /** The (action, resource) pairs IAM evaluates for one DynamoDB request. */
@@ -135,6 +186,21 @@ export class AwsFrontDoor {
     this.options.log.warn(`IAM: ${functionId} ${enforced ? 'was denied' : 'would be denied (audit)'} ${action} on ${resource}`);
   }
 
+  /**
+   * Verifies the request's signature: the caller's access key id, or undefined when the request
+   * is refused (and answered as `service` answers it).
+   */
+  private async authenticate(req: IncomingMessage, res: ServerResponse, service: Service, body: Buffer | undefined): Promise<string | undefined> {
+    const { iam } = this.options;
+    const verdict = await verifySigV4(req, body ?? Buffer.alloc(0), {
+      service, secretOf: (key) => iam.secretOf(key), bodyUnavailable: body === undefined,
+    });
+    if ('accessKeyId' in verdict) return verdict.accessKeyId;
+    const shape = SIGV4_ERRORS[service][verdict.problem];
+    awsError(res, service, { ...shape, message: shape.message ?? verdict.message });
+    return undefined;
+  }
+
   /** Wraps the store's request listener (dynalite's). */
   wrapStore(listener: RequestListener): RequestListener {
     return (req, res) => {
@@ -145,17 +211,24 @@ export class AwsFrontDoor {
         else req.socket.destroy();
         return;
       }
+      const refused = this.options.doors.refusal(req);
+      if (refused) {
+        req.resume();
+        return awsError(res, 'dynamodb', { status: 403, code: 'AccessDeniedException', message: refused });
+      }
       readBody(req, MAX_STORE_REQUEST).then((body) => {
         if (body === undefined) return void res.writeHead(413).end();
-        this.store(req, res, body, listener);
-      }, () => {
+        return this.store(req, res, body, listener);
+      }).catch(() => {
         if (!req.socket.destroyed) req.socket.destroy();
       });
     };
   }
 
-  private store(req: IncomingMessage, res: ServerResponse, body: Buffer, listener: RequestListener): void {
+  private async store(req: IncomingMessage, res: ServerResponse, body: Buffer, listener: RequestListener): Promise<void> {
     const { iam, faults, model } = this.options;
+    // GET answers DynamoDB's health check (as AWS does, unsigned); every operation is a POST.
+    if (req.method === 'POST' && (await this.authenticate(req, res, 'dynamodb', body)) === undefined) return;
     const functionId = iam.principal(req.headers.authorization, req.url);
     const target = String(req.headers['x-amz-target'] ?? '');
     const operation = target.startsWith('DynamoDB_') ? target.slice(target.indexOf('.') + 1) : undefined;
@@ -180,7 +253,9 @@ export class AwsFrontDoor {
       if (fault) return this.dynamodbFault(res, fault);
     }
     try {
-      listener(replay(req, body), res);
+      // Without the Origin header (a page of this runtime's own), dynalite adds no
+      // Access-Control-Allow-Origin: * to its answer.
+      listener(replay(req, body, ['origin']), res);
     } catch (e: unknown) {
       this.options.log.warn(`DynamoDB store: ${(e as Error).message}`);
       json(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
@@ -201,9 +276,12 @@ export class AwsFrontDoor {
     return json(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' }, { 'content-type': type });
   }
 
-  /** A Management API request (/<stage>/@connections/<id>) on its way to `next`. */
-  async management(req: IncomingMessage, res: ServerResponse, pathname: string, next: () => Promise<void>): Promise<void> {
+  /** A Management API request (/<stage>/@connections/<id>) on its way to `next`, which gets it with its body replayed. */
+  async management(req: IncomingMessage, res: ServerResponse, pathname: string, next: (req: IncomingMessage) => Promise<void>): Promise<void> {
     const { iam, faults, model } = this.options;
+    const body = await readBody(req, this.options.maxPostBytes);
+    if ((await this.authenticate(req, res, 'execute-api', body)) === undefined) return;
+    if (body === undefined) return payloadTooLarge(res);
     const functionId = iam.principal(req.headers.authorization, req.url);
     const raw = pathname.slice(`/${model.stage}/@connections/`.length);
     let connectionId: string | undefined;
@@ -212,25 +290,23 @@ export class AwsFrontDoor {
     } catch {
       connectionId = undefined;
     }
-    if (functionId === undefined || connectionId === undefined) return next();
+    if (functionId === undefined || connectionId === undefined) return next(replay(req, body));
     const method = String(req.method ?? 'GET').toUpperCase();
     const action = 'execute-api:ManageConnections';
     const resource = this.connectionArn(method, connectionId);
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      req.resume();
       return json(res, 403, { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') }, { 'x-amzn-errortype': 'AccessDeniedException' });
     }
     if (method === 'POST') {
+      const latencyMs = faults.postLatencyMs();
+      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const conn = this.options.connection(connectionId);
       const fault = conn ? faults.postFault(req.headers as Headers) : undefined;
-      if (fault) {
-        req.resume();
-        return this.postFault(res, fault, conn as Connection);
-      }
+      if (fault) return this.postFault(res, fault, conn as Connection);
     }
-    return next();
+    return next(replay(req, body));
   }
 
   private postFault(res: ServerResponse, fault: PostFault, conn: Connection): void {
@@ -248,10 +324,11 @@ export class AwsFrontDoor {
   /** An SQS (JSON protocol) request on its way to `next`, which gets the request with its body replayed. */
   async sqs(req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage) => Promise<void>): Promise<void> {
     const { iam } = this.options;
-    const functionId = iam.principal(req.headers.authorization, req.url);
-    if (functionId === undefined) return next(req);
     const body = await readBody(req, MAX_SQS_REQUEST);
+    if ((await this.authenticate(req, res, 'sqs', body)) === undefined) return;
     if (body === undefined) return json(res, 413, { message: 'Request too large' });
+    const functionId = iam.principal(req.headers.authorization, req.url);
+    if (functionId === undefined) return next(replay(req, body));
     const operation = String(req.headers['x-amz-target'] ?? '').slice('AmazonSQS.'.length);
     let input: Record<string, unknown>;
     try {

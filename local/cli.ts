@@ -4,6 +4,7 @@
  *
  *   npm start -- [--template template.yaml] [--port 3001] [--host 127.0.0.1]
  *                [--dynamodb-port 8000] [--data-dir [.local-data]] [--parameter-overrides Name=Value ...]
+ *                [--allow-origin URL ...] [--allow-host NAME ...]
  *
  * Environment: PORT, HOST, DYNAMODB_PORT, LOCAL_DATA_DIR, LOCAL_IAM, LOCAL_FAULTS (as the options).
  */
@@ -20,6 +21,10 @@ const HELP = `Usage: npm start -- [options]
   --template <file>             SAM template (default: template.yaml)
   --port <port>                 WebSocket API, @connections and chat page (default: $PORT or 3001)
   --host <address>              interface to listen on (default: $HOST or 127.0.0.1)
+  --allow-origin <url>          a page of this origin may open the WebSocket API too, e.g.
+                                http://localhost:5173 (repeatable; default: only the runtime's own pages)
+  --allow-host <name>           answer requests addressed to this host name too, on any port
+                                (repeatable; a tunnel's or proxy's name; default: only its own addresses)
   --dynamodb-port <port>        embedded DynamoDB (default: $DYNAMODB_PORT or 8000)
   --data-dir [dir]              keep DynamoDB data on disk (default dir: .local-data; env LOCAL_DATA_DIR)
   --parameter-overrides <k=v>   template parameter values, repeatable or space-separated
@@ -62,13 +67,19 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
   const tables = Object.values(runtime.tables).join(', ');
   const queues = runtime.template.queueMappings
     .map((m) => `${runtime.template.queues.get(m.queueId)?.queueName ?? m.queueId} → ${m.functionId}`).join(', ');
+  // With an authorizer on $connect, a bare wscat gets 401: the hint brings a token along.
+  const wscat = runtime.issuer
+    ? `wscat -c "${shown(runtime.wsUrl)}?token=$(npm run --silent token -- --name alice | tail -1)"`
+    : `wscat -c ${shown(runtime.wsUrl)}`;
   const lines = [
     `Serverless chat, local runtime (${runtime.template.path}, stage ${runtime.stage})`,
     '',
-    `  WebSocket API   ${shown(runtime.wsUrl)}      (wscat -c ${shown(runtime.wsUrl)})`,
+    `  WebSocket API   ${shown(runtime.wsUrl)}      (${wscat})`,
     `  Chat page       ${shown(runtime.httpUrl)}`,
     `  @connections    ${shown(runtime.connectionsUrl)}/@connections/{connectionId}`,
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
+    `  Credentials     AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}` +
+      ' (calls to DynamoDB, SQS and @connections must be signed, as on AWS)',
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
     ...(runtime.issuer
@@ -93,6 +104,8 @@ async function main(): Promise<number | undefined> {
       template: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
+      'allow-host': { type: 'string', multiple: true },
       'dynamodb-port': { type: 'string' },
       'parameter-overrides': { type: 'string', multiple: true },
       quiet: { type: 'boolean' },
@@ -118,6 +131,8 @@ async function main(): Promise<number | undefined> {
     templatePath,
     port: portOf(values.port ?? process.env.PORT, 3001, 'PORT'),
     host,
+    allowedOrigins: values['allow-origin'] ?? [],
+    allowedHosts: values['allow-host'] ?? [],
     dynamodbPort: portOf(values['dynamodb-port'] ?? process.env.DYNAMODB_PORT, 8000, 'DYNAMODB_PORT'),
     dataDir,
     quiet: values.quiet ?? false,

@@ -9,8 +9,8 @@
  *   audit               evaluated and recorded, never denied (what would have been is kept)
  *   off                 no evaluation, no record
  *
- * Callers that are not a function (the AWS CLI, tests, the runtime's own TTL sweep) are not
- * evaluated. Functions whose role cannot be read from the template (a managed policy other than
+ * Callers that are not a function (the AWS CLI, tests, the runtime's own TTL sweep, all signing
+ * with LOCAL_CREDENTIALS) are not evaluated. Functions whose role cannot be read from the template (a managed policy other than
  * the logging/tracing ones, a policy template, an external Role) are recorded but not enforced,
  * with a warning. Conditions in statements are not evaluated (a statement with one matches).
  */
@@ -69,10 +69,24 @@ export function accessKeyIdFor(functionId: string): string {
   return `LOCAL${functionId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 120);
 }
 
-/** The matching secret (SigV4 signatures are not checked locally; this only keeps keys apart). */
-export function secretAccessKeyFor(functionId: string): string {
-  return createHash('sha256').update(`local-secret:${functionId}`).digest('base64').slice(0, 40);
+/**
+ * The secret of a function's access key id. The runtime checks every signature (local/sigv4.ts);
+ * the secret derives from the key id, so that a tool between a function and the runtime (the
+ * benchmark's accounting proxy) can sign again what it changes.
+ */
+export function secretForAccessKey(accessKeyId: string): string {
+  return createHash('sha256').update(`local-secret:${accessKeyId}`).digest('base64').slice(0, 40);
 }
+
+export function secretAccessKeyFor(functionId: string): string {
+  return secretForAccessKey(accessKeyIdFor(functionId));
+}
+
+/**
+ * The credentials the runtime hands out to everything that is not a function (the AWS CLI, tests,
+ * the runtime's own table set-up and TTL sweep): `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`.
+ */
+export const LOCAL_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /** The access key id of a SigV4 `Authorization` header (or X-Amz-Credential query), if any. */
 export function accessKeyIdOf(authorization: string | undefined, url?: string): string | undefined {
@@ -209,6 +223,12 @@ export class LocalIam {
     if (this.mode === 'off') return [];
     return [...this.roles.values()].filter((r) => !r.enforceable)
       .map((r) => `IAM: ${r.functionId} is not enforced locally (${r.notes.join('; ')}); its calls are recorded only`);
+  }
+
+  /** The secret of an access key id the runtime handed out (a function's or LOCAL_CREDENTIALS); undefined for any other. */
+  secretOf(accessKeyId: string): string | undefined {
+    if (accessKeyId === LOCAL_CREDENTIALS.accessKeyId) return LOCAL_CREDENTIALS.secretAccessKey;
+    return this.byKey.has(accessKeyId) ? secretForAccessKey(accessKeyId) : undefined;
   }
 
   /** The function that signed a request, or undefined for any other caller. */

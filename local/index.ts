@@ -14,9 +14,11 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsFrontDoor } from './aws-gateway.js';
 import { buildAll, defaultBuildRoot } from './build.js';
+import { ConnectionJournal } from './connection-journal.js';
 import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
+import { Doors } from './doors.js';
 import { Faults, type FaultOptions, type FaultStats } from './faults.js';
-import { LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam.js';
+import { LOCAL_CREDENTIALS, LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam.js';
 import { createFunctionPools } from './lambda-env.js';
 import type { FunctionPool, InvokeOutcome } from './lambda-pool.js';
 import { DEFAULT_LIMITS, type Limits } from './limits.js';
@@ -47,6 +49,10 @@ export interface LocalRuntimeOptions {
   port?: number;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
+  /** More host names every listener answers to, on any port (default: only its own addresses; local/doors.ts). */
+  allowedHosts?: string[];
+  /** More page origins the WebSocket API accepts (default: only the runtime's own pages), e.g. http://localhost:5173. */
+  allowedOrigins?: string[];
   /** Port of the embedded DynamoDB (default 8000; 0: any free port). */
   dynamodbPort?: number;
   /** Keep the DynamoDB data in this directory (default: in memory). */
@@ -94,6 +100,8 @@ export interface LocalRuntime {
   /** http://127.0.0.1:<port> of the DynamoDB store */
   dynamodbEndpoint: string;
   stage: string;
+  /** What tools sign their calls to the store, SQS and @connections with (AWS_ACCESS_KEY_ID=local, AWS_SECRET_ACCESS_KEY=local). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
   /** Table logical id → local table name. */
   tables: Record<string, string>;
   template: TemplateModel;
@@ -154,8 +162,14 @@ interface Services {
   origin?: string;
 }
 
-function requestHandler(services: Services, log: RuntimeLog) {
+function requestHandler(services: Services, doors: Doors, log: RuntimeLog) {
   return (req: IncomingMessage, res: ServerResponse): void => {
+    const refused = doors.refusal(req);
+    if (refused) {
+      req.resume();
+      res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' }).end(JSON.stringify({ message: `Forbidden: ${refused}` }));
+      return;
+    }
     const { aws, gateway, management, sqs, page, issuer, origin } = services;
     if (!aws || !gateway || !management || !sqs || !page || !origin) {
       res.writeHead(503, { 'content-type': 'text/plain' }).end('Starting\n');
@@ -167,7 +181,7 @@ function requestHandler(services: Services, log: RuntimeLog) {
       : sqs.matches(req)
       ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
       : management.matches(pathname)
-        ? aws.management(req, res, pathname, () => management.handle(req, res, pathname))
+        ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
         : gateway.isStagePath(pathname)
           ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
           : Promise.resolve(serveChatPage(page, req, res, pathname));
@@ -194,9 +208,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const throttling = (options.throttling ?? true) && throttle.active;
   const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
 
+  const doors = new Doors({ host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
   const services: Services = {};
-  services.aws = new AwsFrontDoor({ model, iam, faults, log, connection: (id) => services.gateway?.open(id) });
-  const server = createServer(requestHandler(services, log));
+  services.aws = new AwsFrontDoor({
+    model, iam, faults, log, doors, maxPostBytes: limits.messageBytes, connection: (id) => services.gateway?.open(id),
+  });
+  const server = createServer(requestHandler(services, doors, log));
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     if (services.gateway) services.gateway.handleUpgrade(req, socket, head);
@@ -268,10 +285,15 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
       return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
     };
+    // On disk, the connections are written down, and those a killed runtime left open are ended below.
+    const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
     services.gateway = new WebSocketGateway({
-      model, limits, log, invoke, port: () => port, ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
+      model, limits, log, invoke, port: () => port, refusal: (req) => doors.refusal(req, true), journal,
+      ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
     });
-    services.management = new ManagementApi({ stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes });
+    services.management = new ManagementApi({
+      stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes, maxBufferedBytes: limits.sendBufferBytes,
+    });
     services.sqs = new LocalSqs({
       model,
       log,
@@ -285,12 +307,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     services.origin = origin;
     stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
+    await services.gateway.endOrphans(orphans);
 
     return {
       wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
       httpUrl: `${origin}/`,
       connectionsUrl: `${origin}/${model.stage}`,
       dynamodbEndpoint: startedStore.endpoint,
+      credentials: { ...LOCAL_CREDENTIALS },
       stage: model.stage,
       tables: Object.fromEntries([...model.tables.values()].map((t) => [t.logicalId, t.tableName])),
       template: model,

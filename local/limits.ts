@@ -12,6 +12,12 @@ export interface Limits {
   integrationTimeoutMs: number;
   /** How often expired items are deleted from tables with TTL enabled. */
   ttlSweepMs: number;
+  /**
+   * Most bytes waiting to be sent to one client that does not read: past it, posts to it get
+   * 429 LimitExceededException (API Gateway: the client side buffer is full) and the runtime's
+   * own frames to it are dropped, so such a client cannot make the runtime hold more.
+   */
+  sendBufferBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -21,4 +27,5 @@ export const DEFAULT_LIMITS: Limits = {
   maxConnectionMs: 2 * 60 * 60 * 1000,
   integrationTimeoutMs: 29 * 1000,
   ttlSweepMs: 30 * 1000,
+  sendBufferBytes: 1024 * 1024,
 };

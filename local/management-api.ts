@@ -22,6 +22,12 @@ export interface ManagementApiOptions {
   gateway: ConnectionRegistry;
   /** Largest POST payload (API Gateway: 128 KB). */
   maxPayloadBytes: number;
+  /**
+   * Most bytes waiting to be sent to one connection (a client that does not read): past it, a
+   * POST is refused with 429 LimitExceededException, as API Gateway refuses posts to a client
+   * whose buffer is full. Unbounded when not given.
+   */
+  maxBufferedBytes?: number;
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
@@ -37,6 +43,9 @@ function reply(res: ServerResponse, status: number, body: unknown, errorType?: s
 
 /** AWS answers an unknown or closed connection with 410, x-amzn-errortype and an empty body. */
 const gone = (res: ServerResponse): void => reply(res, 410, undefined, 'GoneException');
+
+/** A POST payload over 128 KB. */
+export const payloadTooLarge = (res: ServerResponse): void => reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
 
 
 export class ManagementApi {
@@ -54,16 +63,23 @@ export class ManagementApi {
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
     const raw = pathname.slice(this.prefix.length + 1);
     if (!raw || raw.includes('/')) return reply(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
-    const connectionId = decodeURIComponent(raw);
-    const { gateway } = this.options;
+    let connectionId: string;
+    try {
+      connectionId = decodeURIComponent(raw);
+    } catch {
+      req.resume();
+      return reply(res, 400, { message: `Invalid connection id '${raw}': malformed percent-encoding` }, 'BadRequestException');
+    }
+    const { gateway, maxBufferedBytes } = this.options;
     switch (req.method) {
       case 'POST': {
         const body = await readBody(req, this.options.maxPayloadBytes);
-        if (body === undefined) {
-          return reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
-        }
+        if (body === undefined) return payloadTooLarge(res);
         const conn = gateway.open(connectionId);
         if (!conn) return gone(res);
+        if (maxBufferedBytes !== undefined && conn.ws.bufferedAmount >= maxBufferedBytes) {
+          return reply(res, 429, { message: 'The WebSocket client side buffer is full' }, 'LimitExceededException');
+        }
         conn.ws.send(body, { binary: !isUtf8(body) });
         return reply(res, 200, undefined);
       }

@@ -17,6 +17,7 @@ import {
   type CreateTableCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
+import { LOCAL_CREDENTIALS } from './iam.js';
 import type { RuntimeLog } from './log.js';
 import type { TableModel, TemplateModel } from './template.js';
 
@@ -33,7 +34,7 @@ export function storeClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: { ...LOCAL_CREDENTIALS },
     maxAttempts: 2,
   });
 }

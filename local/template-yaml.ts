@@ -21,8 +21,6 @@ const customTags: Tags = ALL_TAGS.flatMap((name) => [
   { tag: `!${name}`, collection: 'map' as const, resolve: (node: unknown) => node },
 ]);
 
-export type TemplateValue = unknown;
-
 function intrinsic(tag: string, value: unknown): unknown {
   const name = tag.slice(1);
   if (name === 'Ref' || name === 'Condition') return { [name]: value };

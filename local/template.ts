@@ -132,8 +132,6 @@ export interface TemplateModel {
   warnings: string[];
   /** The template's resources as written (for what the model does not carry: IAM policies, stage settings). */
   resources: Record<string, TemplateResource>;
-  /** The template's Globals section as written. */
-  globals: Record<string, unknown>;
   /** Resolves intrinsic functions in a value taken from `resources`, with this model's parameters. */
   resolve(value: unknown): unknown;
 }
@@ -561,7 +559,6 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
     path: absolute, dir, ...api, functions, layers, tables, queues, queueMappings, userPools: readUserPools(reader),
     pseudo: reader.ctx.pseudo, warnings: reader.warnings,
     resources: reader.resources,
-    globals: isRecord(reader.doc.Globals) ? reader.doc.Globals : {},
     resolve: (value) => reader.resolve(value),
   };
 }

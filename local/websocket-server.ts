@@ -18,6 +18,7 @@ import {
 } from './events.js';
 import { UNAUTHORIZED, authorizerEvent, authorizerVerdict, missingIdentitySources, type AuthorizerEvent, type AuthorizerVerdict } from './authorizer.js';
 import { FrameGuard } from './frame-guard.js';
+import type { ConnectionJournal } from './connection-journal.js';
 import type { InvokeOutcome } from './lambda-pool.js';
 import type { Limits } from './limits.js';
 import type { RuntimeLog } from './log.js';
@@ -41,6 +42,10 @@ export interface GatewayOptions {
   port(): number;
   /** Stage throttling (local/throttle.ts): false when the route's bucket is empty (429). */
   admit?(routeKey: string): boolean;
+  /** Why an upgrade may not come in (a foreign Host or Origin, local/doors.ts), or undefined. */
+  refusal?(req: IncomingMessage): string | undefined;
+  /** With a data directory: where accepted connections are written down until their $disconnect has run. */
+  journal?: ConnectionJournal;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -83,6 +88,8 @@ export class WebSocketGateway {
   /** Connections whose socket has not closed yet (the registry drops them as soon as they close). */
   private readonly live = new Set<Connection>();
   private readonly disconnects = new Set<Promise<void>>();
+  /** Connections told about once in the log for not reading. */
+  private readonly full = new WeakSet<Connection>();
 
   constructor(private readonly options: GatewayOptions) {
     this.wss = new WebSocketServer({
@@ -105,6 +112,8 @@ export class WebSocketGateway {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => undefined);
+    const refused = this.options.refusal?.(req);
+    if (refused) return refuse(socket, 403, JSON.stringify({ message: `Forbidden: ${refused}` }));
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!this.isStagePath(url.pathname)) return refuse(socket, 403, '{"message":"Forbidden"}');
     const key = req.headers['sec-websocket-key'];
@@ -150,6 +159,7 @@ export class WebSocketGateway {
       const protocol = header(outcome.payload, 'Sec-WebSocket-Protocol');
       if (protocol) this.protocols.set(req, protocol);
     }
+    this.options.journal?.opened(info);
     if (socket.destroyed) {
       // The client left while $connect ran: API Gateway still reports the disconnect.
       this.disconnected(info, 1006, '');
@@ -257,19 +267,42 @@ export class WebSocketGateway {
     if (twoWay && reply !== undefined && reply !== null) this.send(conn, typeof reply === 'string' ? reply : JSON.stringify(reply));
   }
 
+  /** The gateway's own frames (replies, errors); dropped for a client whose send buffer is full. */
   private send(conn: Connection, text: string): void {
-    if (!conn.closing && conn.ws.readyState === WebSocket.OPEN) conn.ws.send(text);
+    if (conn.closing || conn.ws.readyState !== WebSocket.OPEN) return;
+    if (conn.ws.bufferedAmount >= this.options.limits.sendBufferBytes) {
+      if (!this.full.has(conn)) this.options.log.warn(`${conn.connectionId}: the client does not read; the gateway's frames to it are dropped`);
+      this.full.add(conn);
+      return;
+    }
+    conn.ws.send(text);
   }
 
-  private disconnected(conn: ConnectionInfo, code: number, reason: string): void {
+  private disconnected(conn: ConnectionInfo, code: number, reason: string): Promise<void> {
     const route = this.options.model.routes.get('$disconnect');
-    if (!route) return;
+    if (!route) {
+      this.options.journal?.closed(conn.connectionId);
+      return Promise.resolve();
+    }
     const event = disconnectEvent(conn, code, reason, gatewayId());
     const done = this.options.invoke(route.functionId, event).then((outcome) => {
       this.logInvocation('$disconnect', conn.connectionId, route.functionId, outcome, outcome.error ? 'error' : `closed ${code}`);
+      this.options.journal?.closed(conn.connectionId);
     });
     this.disconnects.add(done);
     void done.finally(() => this.disconnects.delete(done));
+    return done;
+  }
+
+  /**
+   * Ends the connections a runtime that stopped without closing them left behind (its process
+   * was killed: none of their sockets survive), as API Gateway ends connections it loses: their
+   * $disconnect runs, with 1006 (closed abnormally, no close frame), and the app forgets them.
+   */
+  async endOrphans(orphans: readonly ConnectionInfo[]): Promise<void> {
+    if (orphans.length === 0) return;
+    this.options.log.info(`$disconnect for ${orphans.length} connection(s) the previous run left open (its process stopped without closing them)`);
+    await Promise.all(orphans.map((info) => this.disconnected(info, 1006, '')));
   }
 
   private logInvocation(route: string, connectionId: string, functionId: string, outcome: InvokeOutcome, status: string): void {

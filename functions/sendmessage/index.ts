@@ -6,6 +6,7 @@ import {
   type Recipient,
   config,
   fanOut,
+  limitIdentity,
   logger,
   metrics,
   parseSendMessage,
@@ -23,17 +24,22 @@ import {
  * (retries included) have settled, it also keeps one sender's messages in order for
  * everyone, as long as the sender waits for each confirmation. Plain (tutorial)
  * senders get no echo. Rooms above the fan-out threshold are handed to the fan-out
- * queue in shards, and confirmed once queued.
+ * queue in shards, and confirmed once queued; so are the recipients of a smaller room
+ * that the function's time does not reach (the Management API being slow).
  *
  * With a `clientId`, a repeat of a send already stored stores nothing and posts nothing:
  * the sender is confirmed with the original message. Once the message is stored, nothing
  * fails the request: posts that fail (the sender's confirmation included) are redelivered
  * through the fan-out queue, and members that still miss it see the gap in `prevId`.
  */
-export const handler = websocketHandler(async (event) => {
+export const handler = websocketHandler(async (event, context) => {
   const { connectionId } = event.requestContext;
-  // Every frame counts against the rate limit, valid or not: a flood of bad frames is a flood too.
-  const sender = await recordMessageSent(connectionId);
+  // Every frame counts against the rate limits, valid or not: a flood of bad frames is a flood
+  // too. The connection's own, and its identity's (or source IP's) over all its connections.
+  const [sender] = await Promise.all([
+    recordMessageSent(connectionId),
+    limitIdentity('message', event.requestContext, config.IDENTITY_MESSAGE_RATE_LIMIT),
+  ]);
   const { text, clientId } = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 
   const { room, name, userId } = sender;
@@ -41,12 +47,14 @@ export const handler = websocketHandler(async (event) => {
     { room, name, text, connectionId, ...(userId !== undefined && { userId }) },
     { ...(clientId !== undefined && { clientId }) },
   );
-  // The room is read while the message is stored; posting waits for the write.
+  // The room is read while the message is stored; posting waits for the write. Recipients the
+  // function's time does not reach are handed to the queue (fanout.ts); failed posts come back
+  // in `failed`, for a redelivery.
   const failed: Recipient[] = [];
   const delivery: Promise<FanOutResult | { mode: 'failed' }> = fanOut(
     room,
     saved.then(({ message, repeat }) => (repeat ? undefined : messageFrame(message))),
-    { skip: (recipient) => recipient.connectionId === connectionId, onFailure: (recipient) => failed.push(recipient) },
+    { skip: (recipient) => recipient.connectionId === connectionId, budget: context, onFailure: (recipient) => failed.push(recipient) },
   ).catch((error: unknown) => {
     logger.error('fan-out failed', { error: error as Error });
     return { mode: 'failed' };

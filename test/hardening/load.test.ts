@@ -1,5 +1,5 @@
 /**
- * Load, bounded (issue 6, item 4): 1,000 concurrent clients in 10 rooms, through the local
+ * Load, bounded: 1,000 concurrent clients in 10 rooms, through the local
  * runtime with the project's template and the real handlers. Every client stays connected
  * (and receiving) throughout; senders send 10 messages each, one after another, each once the
  * previous one is confirmed (chat.v1: the sender's own message frame). Then: zero lost, zero

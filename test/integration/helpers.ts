@@ -102,7 +102,7 @@ export function storeClient(runtime: LocalRuntime): DynamoDBClient {
   return new DynamoDBClient({
     endpoint: runtime.dynamodbEndpoint,
     region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    credentials: runtime.credentials,
   });
 }
 

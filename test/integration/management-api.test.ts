@@ -23,7 +23,7 @@ describe('local Management API (@connections) with the AWS SDK', () => {
     api = new ApiGatewayManagementApiClient({
       endpoint: runtime.connectionsUrl,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials: runtime.credentials,
     });
   });
   after(async () => {

@@ -18,7 +18,7 @@ describe('local SQS queues and event source mappings', () => {
     sqs = new SQSClient({
       endpoint: runtime.httpUrl,
       region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      credentials: runtime.credentials,
     });
   });
   after(async () => {

@@ -7,7 +7,10 @@
  * It invokes the handler in two worlds, so that every path that reads configuration runs:
  * a room of `small` other connections (one of them gone: posts answer 410, the stale
  * connection is deleted; one throttled: posts answer 429, and are queued for redelivery) and a
- * room of `large` others. In a fan-out shard, the last recipient is the throttled one. Each world's outcome is what the
+ * room of `large` others, with too little time left for any post (so that what a function
+ * hands to the fan-out queue then runs too). In a fan-out shard, the last recipient is the
+ * throttled one. The room's presence item (presence.ts) answers as DynamoDB would: the notice
+ * is the one that schedules the flush, and a flush takes one pending notice. Each world's outcome is what the
  * handler returned or threw, and how many calls of each AWS command it made.
  *
  * An authorizer's event (type REQUEST) gets a token: the probe plays the issuer that the
@@ -35,7 +38,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -98,7 +101,15 @@ function world(others: number): void {
   const alive = new Set([caller, ...peers]);
   let room = [caller, ...peers, 'throttled-0', 'gone-0'].map(connection);
   dynamodb.on(GetItemCommand).resolves({ Item: connection(caller) });
-  dynamodb.on(UpdateItemCommand).resolves({ Attributes: connection(caller) });
+  const pendingNotice: AttributeValue = {
+    M: { event: { S: 'join' }, name: { S: 'peer' }, connectionId: { S: 'peer-0' }, protocol: { S: 'chat.v1' }, at: { N: CONNECTED_AT } },
+  };
+  dynamodb.on(UpdateItemCommand).callsFake((input: { Key?: Record<string, AttributeValue>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
+    if (!input.Key?.connectionId?.S?.startsWith('presence#')) return { Attributes: connection(caller) };
+    const token = input.ExpressionAttributeValues?.[':token'] ?? { S: 'probe' };
+    return { Attributes: { changes: { L: [pendingNotice] }, scheduled: token } };
+  });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-presence' });
   dynamodb.on(DeleteItemCommand).callsFake(() => {
     room = room.filter((item) => item.connectionId?.S !== caller);
     return { Attributes: connection(caller) };
@@ -161,6 +172,7 @@ function calls(): string[] {
   return [...counts].map(([name, count]) => `${name}: ${count}`).sort();
 }
 
+let remainingMs = 10_000;
 const context = {
   callbackWaitsForEmptyEventLoop: true,
   functionName: path.basename(functionDir),
@@ -170,14 +182,15 @@ const context = {
   awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
   logGroupName: '/aws/lambda/probe',
   logStreamName: 'probe',
-  getRemainingTimeInMillis: () => 10_000,
+  getRemainingTimeInMillis: () => remainingMs,
   done: () => undefined,
   fail: () => undefined,
   succeed: () => undefined,
 } satisfies Context;
 
-async function run(others: number): Promise<Outcome> {
+async function run(others: number, timeLeftMs: number): Promise<Outcome> {
   world(others);
+  remainingMs = timeLeftMs;
   let result: string;
   try {
     // Imported at the first invocation, as Lambda's init phase would: configuration errors show here.
@@ -191,7 +204,8 @@ async function run(others: number): Promise<Outcome> {
 
 async function main(): Promise<void> {
   if (event.type === 'REQUEST') await playIssuer();
-  const outcome: ProbeResult = { small: await run(Number(small)), large: await run(Number(large)) };
+  // Large: 4 s left, less than one post's timeout and the hand-off reserve (fanout.ts).
+  const outcome: ProbeResult = { small: await run(Number(small), 10_000), large: await run(Number(large), 4_000) };
   writeFileSync(resultFile, JSON.stringify(outcome));
 }
 

@@ -6,6 +6,7 @@
  * history at once. Its own messages go with a clientId, so resending one is always safe.
  */
 import { ReconnectingSocket, type CloseInfo } from './connection';
+import { MemberList, noticesOf } from './members';
 import {
   BEGINNING,
   DEFAULT_MAX_MESSAGE_BYTES,
@@ -71,7 +72,7 @@ export class ChatSession {
   private historyInFlight: HistoryMode | null = null;
   private connections = 0;
   private lastSend = 0;
-  private membersTimer: number | undefined;
+  private readonly members = new MemberList(() => ({ name: this.name, ...(this.options.credentials && { userId: this.options.credentials.userId }) }));
   private keepaliveTimer: number | undefined;
   private notConnectedStreak = 0;
   private notConnectedOn = 0;
@@ -106,13 +107,12 @@ export class ChatSession {
   start(): void {
     this.socket.start();
     this.keepaliveTimer = window.setInterval(() => {
-      if (Date.now() - this.lastSend > KEEPALIVE_MS - 1000) this.request(request.members());
+      if (Date.now() - this.lastSend > KEEPALIVE_MS - 1000) this.requestMembers();
     }, KEEPALIVE_MS);
   }
 
   stop(): void {
     window.clearInterval(this.keepaliveTimer);
-    window.clearTimeout(this.membersTimer);
     this.socket.stop();
   }
 
@@ -167,7 +167,7 @@ export class ChatSession {
     this.historyInFlight = null;
     this.view.setSynced(false);
     this.view.setState('connected', 'Connected');
-    this.request(request.members());
+    this.requestMembers();
     if (this.cursor === undefined) this.requestHistory('latest', request.history(FIRST_PAGE));
     else this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: this.cursor }));
   }
@@ -207,13 +207,18 @@ export class ChatSession {
         this.onHistory(frame.messages, frame.hasMore);
         break;
       case 'members':
-        this.view.setMembers(frame.members);
+        if (this.members.addPage(frame.members, frame.hasMore)) this.view.setMembers(this.members.list());
+        else if (frame.next !== undefined) this.request(request.members(frame.next));
         break;
-      case 'presence':
-        this.view.showNotice(frame.event, `${frame.name} ${frame.event === 'join' ? 'joined' : 'left'}`);
-        window.clearTimeout(this.membersTimer);
-        this.membersTimer = window.setTimeout(() => this.request(request.members()), 200);
+      case 'presence': {
+        // The member list follows presence itself: no members request per join or leave.
+        const changes = 'changes' in frame ? frame.changes : [frame];
+        for (const change of changes) this.members.apply(change);
+        this.view.setMembers(this.members.list());
+        for (const { event, name } of noticesOf(changes)) this.view.showNotice(event, `${name} ${event === 'join' ? 'joined' : 'left'}`);
+        if (('incomplete' in frame && frame.incomplete) || this.members.overlapsListing()) this.requestMembers(true);
         break;
+      }
       case 'error':
         this.onError(frame.code, frame.message);
         break;
@@ -343,6 +348,11 @@ export class ChatSession {
     item.status = 'failed';
     item.error = error;
     this.view.showPending(item);
+  }
+
+  /** Reads the member list afresh, page by page (the pages follow as their answers come). */
+  private requestMembers(recheck = false): void {
+    if (this.request(request.members())) this.members.startListing(recheck);
   }
 
   private requestHistory(mode: HistoryMode, body: ClientRequest): void {

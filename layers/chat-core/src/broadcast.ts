@@ -37,6 +37,13 @@ export interface BroadcastOptions {
   concurrency?: number;
   /** Told of each recipient whose post failed for another reason than 410 Gone (see redelivery.ts). */
   onFailure?: (recipient: Recipient) => void;
+  /**
+   * Epoch milliseconds by which every post must have settled (the invocation's time, less
+   * what the caller needs afterwards). A post is started only if its whole POST_TIMEOUT_MS
+   * fits before it; the recipients not started come back in `unsent`, for the caller to
+   * hand on. No deadline: every recipient is attempted.
+   */
+  deadline?: number;
 }
 
 export interface BroadcastResult {
@@ -46,6 +53,8 @@ export interface BroadcastResult {
   /** Connections that answered 410 Gone; removed from the table. */
   gone: number;
   failed: number;
+  /** Recipients not attempted because the deadline came: nobody posted to them. */
+  unsent: Recipient[];
 }
 
 /**
@@ -56,10 +65,13 @@ export interface BroadcastResult {
 export async function broadcast(
   recipients: AsyncIterable<Recipient[]> | Iterable<Recipient[]>,
   frame: Frame,
-  { skip, concurrency = config.FANOUT_CONCURRENCY, onFailure }: BroadcastOptions = {},
+  { skip, concurrency = config.FANOUT_CONCURRENCY, onFailure, deadline }: BroadcastOptions = {},
 ): Promise<BroadcastResult> {
   const encoded = new EncodedFrame(frame);
-  const result: BroadcastResult = { attempted: 0, delivered: 0, gone: 0, failed: 0 };
+  const result: BroadcastResult = { attempted: 0, delivered: 0, gone: 0, failed: 0, unsent: [] };
+  // Started posts always get their full timeout, so a recipient is either attempted once
+  // here or left to the caller, never both.
+  const timeUp = (): boolean => deadline !== undefined && Date.now() + config.POST_TIMEOUT_MS > deadline;
   const gone: string[] = [];
   const inFlight = new Set<Promise<void>>();
 
@@ -83,6 +95,10 @@ export async function broadcast(
       if (skip?.(recipient)) continue;
       const data = encoded.for(recipient.protocol);
       if (data === undefined) continue;
+      if (result.unsent.length > 0 || timeUp()) {
+        result.unsent.push(recipient);
+        continue;
+      }
       result.attempted += 1;
       const post = deliver(recipient, data).finally(() => inFlight.delete(post));
       inFlight.add(post);

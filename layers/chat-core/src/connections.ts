@@ -1,17 +1,17 @@
 import {
   type AttributeValue,
   BatchWriteItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
-  UpdateItemCommand,
+  QueryCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from './aws';
-import { CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, config } from './config';
+import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, RATE_WINDOW_SECONDS, config } from './config';
 import { ChatError } from './errors';
 import type { Protocol } from './protocol';
+import { takeToken } from './rate-limit';
 
 /** One open WebSocket connection: an item of the connections table. */
 export interface Connection {
@@ -95,49 +95,17 @@ export async function requireConnection(connectionId: string): Promise<Connectio
 }
 
 /**
- * Counts one message against the sender's rate limit and returns the sender, in
- * one write on the common path.
- *
- * The limit is a token bucket kept as one timestamp (the generic cell rate
- * algorithm): `rateAt` is when the connection's bucket will be full again. Each
- * message moves it one interval (RATE_WINDOW_SECONDS / MESSAGE_RATE_LIMIT) later;
- * a message that would move it more than a full bucket ahead of now is refused.
- * So a burst of MESSAGE_RATE_LIMIT messages passes, the next waits one interval,
- * and unlike a fixed window there is no boundary at which a second burst gets in.
- * `rateAt` only ever moves forward, so invocations with slightly different clocks
- * cannot undo each other's counting.
+ * Counts one message against the sender's rate limit (MESSAGE_RATE_LIMIT per connection, a
+ * token bucket: see takeToken) and returns the sender, in one write on the common path. The
+ * bucket is the connection's own item (`rateAt`), so the write also proves it is registered.
+ * Connections stored before `rateAt` existed count as full.
  */
 export async function recordMessageSent(connectionId: string, now = Date.now()): Promise<Connection> {
-  const interval = (RATE_WINDOW_SECONDS * 1000) / config.MESSAGE_RATE_LIMIT;
-  const common = { TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ReturnValues: 'ALL_NEW' as const };
-  // The bucket is full (no message for a while): it restarts from now. Connections
-  // stored before `rateAt` existed count as full.
-  const fromFull = new UpdateItemCommand({
-    ...common,
-    UpdateExpression: 'SET rateAt = :next',
-    ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(rateAt) OR rateAt <= :now)',
-    ExpressionAttributeValues: { ':now': { N: String(now) }, ':next': { N: String(now + interval) } },
-  });
-  // Messages in a row: one more interval, if the bucket has a token left.
-  const inBurst = new UpdateItemCommand({
-    ...common,
-    UpdateExpression: 'SET rateAt = rateAt + :interval',
-    ConditionExpression: 'rateAt > :now AND rateAt <= :latest',
-    ExpressionAttributeValues: {
-      ':now': { N: String(now) },
-      ':interval': { N: String(interval) },
-      ':latest': { N: String(now + (config.MESSAGE_RATE_LIMIT - 1) * interval) },
-    },
-  });
-  // When the first fails, `rateAt` is past `now` and only grows, so the second decides.
-  for (const update of [fromFull, inBurst]) {
-    try {
-      const { Attributes } = await dynamodb.send(update);
-      return toConnection(Attributes ?? {});
-    } catch (error: unknown) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  }
+  const sender = await takeToken(
+    { table: config.CONNECTIONS_TABLE, key: key(connectionId), limit: config.MESSAGE_RATE_LIMIT, attribute: 'rateAt', mustExist: 'connectionId' },
+    now,
+  );
+  if (sender) return toConnection(sender);
   await requireConnection(connectionId);
   throw new ChatError(
     'rate_limited',
@@ -146,25 +114,71 @@ export async function recordMessageSent(connectionId: string, now = Date.now()):
 }
 
 /**
+ * API Gateway closes every connection after 2 hours. An entry older than that is a ghost: its
+ * $disconnect never ran (API Gateway calls it on a best-effort basis) and TTL has not removed it
+ * yet (CONNECTION_TTL_SECONDS, and DynamoDB deletes expired items only within a few days). Room
+ * reads leave such entries out, so nobody lists, counts or posts to them.
+ */
+const roomFilter = (now: number): { FilterExpression: string; values: Item } => ({
+  FilterExpression: 'connectedAt > :since',
+  values: { ':since': { N: String(now - MAX_CONNECTION_SECONDS * 1000) } },
+});
+
+/**
  * The connections of a room, a page at a time, from the room index (which
  * projects just what fan-out and members need): reads grow with the room, not
- * with the table. `pageSize` bounds each page, for readers that may stop early.
+ * with the table. `pageSize` bounds each page, for readers that may stop early;
+ * `after` starts after that connection id (the index is sorted by it). Ghosts
+ * (connections past API Gateway's 2-hour limit) are left out.
  */
-export async function* roomConnections(room: string, pageSize?: number): AsyncGenerator<Connection[]> {
+export async function* roomConnections(room: string, pageSize?: number, after?: string, now = Date.now()): AsyncGenerator<Connection[]> {
+  const live = roomFilter(now);
   const pages = paginateQuery(
-    { client: dynamodb, ...(pageSize !== undefined && { pageSize }) },
+    {
+      client: dynamodb,
+      ...(pageSize !== undefined && { pageSize }),
+      ...(after !== undefined && { startingToken: { room: { S: room }, connectionId: { S: after } } }),
+    },
     {
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,
       KeyConditionExpression: 'room = :room',
+      FilterExpression: live.FilterExpression,
       ProjectionExpression: CONNECTION_FIELDS,
       ExpressionAttributeNames: { '#name': 'name' },
-      ExpressionAttributeValues: { ':room': { S: room } },
+      ExpressionAttributeValues: { ':room': { S: room }, ...live.values },
     },
   );
   for await (const page of pages) {
     yield (page.Items ?? []).map(toConnection);
   }
+}
+
+/**
+ * Whether a room has `atMost` live connections already: counted from the room index, reading
+ * no further than that many entries (a full room costs a bounded read, never the whole room).
+ */
+export async function roomIsFull(room: string, atMost: number, now = Date.now()): Promise<boolean> {
+  const live = roomFilter(now);
+  let count = 0;
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamodb.send(
+      new QueryCommand({
+        TableName: config.CONNECTIONS_TABLE,
+        IndexName: ROOM_INDEX,
+        KeyConditionExpression: 'room = :room',
+        FilterExpression: live.FilterExpression,
+        ExpressionAttributeValues: { ':room': { S: room }, ...live.values },
+        Select: 'COUNT',
+        Limit: atMost - count,
+        ...(ExclusiveStartKey && { ExclusiveStartKey }),
+      }),
+    );
+    count += page.Count ?? 0;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (count < atMost && ExclusiveStartKey !== undefined);
+  return count >= atMost;
 }
 
 const BATCH_SIZE = 25;

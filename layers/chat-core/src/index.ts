@@ -3,7 +3,15 @@
  * /opt/nodejs/node_modules/chat-core; locally it is the npm workspace of the same
  * name. Functions import only from here.
  */
-export { config, loadConfig, MissingConfigError, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
+export {
+  config,
+  loadConfig,
+  MissingConfigError,
+  CONNECTION_TTL_SECONDS,
+  MAX_CONNECTION_SECONDS,
+  RATE_WINDOW_SECONDS,
+  type Config,
+} from './config';
 export { dynamodb, managementApi, sqs } from './aws';
 export { logger, metrics, tracer, MetricUnit } from './observability';
 export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';
@@ -16,6 +24,7 @@ export {
   MAX_HISTORY_LIMIT,
   USAGE,
   encodeFrame,
+  encodeMembersCursor,
   errorFrame,
   negotiateProtocol,
   parseBody,
@@ -27,6 +36,7 @@ export {
   type Frame,
   type HistoryRequest,
   type Member,
+  type PresenceChange,
   type Protocol,
   type SendMessageRequest,
 } from './protocol';
@@ -38,13 +48,34 @@ export {
   recordMessageSent,
   requireConnection,
   roomConnections,
+  roomIsFull,
   saveConnection,
   type Connection,
   type Recipient,
 } from './connections';
+export { limitConnect, limitIdentity, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
 export { readHistory, saveMessage, type HistoryPage, type MessageDraft, type SavedMessage } from './messages';
 export { REDELIVERY_DELAYS_SECONDS, redeliver, replyOrRedeliver } from './redelivery';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
-export { announce, fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
+export {
+  HANDOFF_RESERVE_MS,
+  MAX_STALLS,
+  announce,
+  deadlineOf,
+  fanOut,
+  parseQueueMessage,
+  parseShard,
+  postWithin,
+  serveShard,
+  shardRecipients,
+  type FanOutOptions,
+  type FanOutResult,
+  type PresenceDue,
+  type QueueMessage,
+  type Shard,
+  type TimeBudget,
+} from './fanout';
+export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './members';
+export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

@@ -1,7 +1,7 @@
 import { reply } from './broadcast';
 import { config } from './config';
 import type { Recipient } from './connections';
-import { type Shard, sendShards } from './fanout';
+import { enqueueShards } from './fanout';
 import { logger } from './observability';
 import type { Frame } from './protocol';
 
@@ -14,9 +14,6 @@ import type { Frame } from './protocol';
  * `prevId`) drops the late copy by id.
  */
 export const REDELIVERY_DELAYS_SECONDS: readonly number[] = [2, 10, 30];
-
-/** Recipients per redelivery shard: with the longest frame, well under SQS's 256 KiB a message. */
-const REDELIVERY_SHARD_SIZE = 500;
 
 /**
  * Queues a frame's redelivery to recipients whose posts failed, `done` redeliveries after the
@@ -32,14 +29,8 @@ export async function redeliver(frame: Frame, recipients: readonly Recipient[], 
     return false;
   }
   try {
-    for (let start = 0; start < recipients.length; start += REDELIVERY_SHARD_SIZE) {
-      const shard: Shard = {
-        frame,
-        recipients: recipients.slice(start, start + REDELIVERY_SHARD_SIZE).map((r) => [r.connectionId, r.protocol, r.connectedAt]),
-        redelivery: done + 1,
-      };
-      await sendShards(queueUrl, [JSON.stringify(shard)], delaySeconds);
-    }
+    // A shard like any other (fanout.ts), marked with its redelivery and held back by SQS.
+    await enqueueShards(frame, recipients, queueUrl, { redelivery: done + 1, delaySeconds });
     logger.info('redelivery queued', { recipients: recipients.length, redelivery: done + 1, delaySeconds });
     return true;
   } catch (error: unknown) {

@@ -1,5 +1,5 @@
 import { GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/default';
 import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
@@ -154,5 +154,20 @@ describe('function: default ($default)', () => {
     // Assess
     expect(error.message).to.equal('AccessDeniedException');
     expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(0);
+  });
+
+  it('a plain caller over the request rate limit gets "Error: …" and no GetConnection is made', async () => {
+    // Prepare: the source IP's request bucket is empty
+    caller('plain');
+    ddbMock.on(UpdateItemCommand, { Key: { bucket: { S: 'request#ip#192.0.2.1' } } }).rejects(
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+    );
+
+    // Act
+    await handler(loadEvent('default'), lambdaContext('default'));
+
+    // Assess
+    expect(posts()).to.deep.equal([{ to: CALLER_ID, text: 'Error: more than 100 requests in 10 seconds from your address; wait a moment' }]);
+    expect(apiMock.commandCalls(GetConnectionCommand)).to.have.length(0);
   });
 });

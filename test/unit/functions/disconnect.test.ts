@@ -2,11 +2,12 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/disconnect';
-import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, framesTo, lambdaContext, loadEvent, resetMocks } from '../helpers';
+import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, fakePresenceItems, framesTo, lambdaContext, loadEvent, resetMocks } from '../helpers';
 
 describe('function: disconnect ($disconnect)', () => {
   beforeEach(() => {
     resetMocks();
+    fakePresenceItems();
     ddbMock.on(QueryCommand).resolves({ Items: [] });
     apiMock.on(PostToConnectionCommand).resolves({});
   });
@@ -39,7 +40,7 @@ describe('function: disconnect ($disconnect)', () => {
     await handler(loadEvent('disconnect'), lambdaContext('disconnect'));
 
     // Assess
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'dev' } });
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'dev' });
     expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(1);
     expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', event: 'leave', room: 'dev', name: 'alice' }]);
   });

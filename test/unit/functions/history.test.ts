@@ -1,5 +1,5 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { GetItemCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/history';
 import { CALLER_ID, type Item, apiMock, connectionItem, ddbMock, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
@@ -203,6 +203,21 @@ describe('function: history', () => {
 
     // Assess
     expect(posts()).to.deep.equal([{ to: CALLER_ID, text: 'Error: this connection is not registered; reconnect' }]);
+    expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
+  });
+
+  it('a caller over the request rate limit gets rate_limited and nothing else: the room is not read', async () => {
+    // Prepare: the connection's request bucket is empty
+    caller('chat.v1');
+    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
+    );
+
+    // Act
+    await handler(loadEvent('history'), lambdaContext('history'));
+
+    // Assess
+    expect(framesTo(CALLER_ID).map((frame) => frame.code)).to.deep.equal(['rate_limited']);
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
   });
 });

@@ -265,12 +265,12 @@ describe('layer: connections', () => {
   });
 
   describe('roomConnections', () => {
-    it('queries the room index of the room, projecting what fan-out needs', async () => {
+    it('queries the room index of the room, projecting what fan-out needs, leaving out ghosts older than API Gateway\'s 2 hours', async () => {
       // Prepare
       ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'c1', room: 'dev', name: 'alice' })] });
 
       // Act
-      const pages = await collect(roomConnections('dev'));
+      const pages = await collect(roomConnections('dev', undefined, undefined, NOW));
 
       // Assess
       expect(pages).to.deep.equal([[{ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'plain', connectedAt: CONNECTED_AT }]]);
@@ -279,7 +279,8 @@ describe('layer: connections', () => {
         TableName: TABLE,
         IndexName: ROOM_INDEX,
         KeyConditionExpression: 'room = :room',
-        ExpressionAttributeValues: { ':room': { S: 'dev' } },
+        FilterExpression: 'connectedAt > :since',
+        ExpressionAttributeValues: { ':room': { S: 'dev' }, ':since': { N: String(NOW - 2 * 60 * 60 * 1000) } },
       });
       expect(ROOM_INDEX).to.equal('byRoom');
     });

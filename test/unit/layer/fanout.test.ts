@@ -1,12 +1,14 @@
-import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { type Frame, type Shard, announce, config, fanOut, parseShard, shardRecipients } from 'chat-core';
+import { HANDOFF_RESERVE_MS, type Frame, type Recipient, type Shard, announce, config, fanOut, parseQueueMessage, parseShard, serveShard, shardRecipients } from 'chat-core';
 import sinon from 'sinon';
 import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
+/** POST_TIMEOUT_MS: the environment leaves its default. */
+const POST_TIMEOUT = 3000;
 const MESSAGE: Frame = {
   type: 'message',
   id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
@@ -58,7 +60,7 @@ describe('layer: fanout', () => {
       const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'a1' });
 
       // Assess
-      expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0 });
+      expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0, handedOff: 0, shards: 0 });
       expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a2', 'b0', 'b1']);
       expect(sqsMock.calls()).to.have.length(0);
     });
@@ -75,6 +77,107 @@ describe('layer: fanout', () => {
       expect(config.FANOUT_QUEUE_URL).to.equal(undefined);
       expect(result).to.deep.include({ mode: 'direct', delivered: 8 });
       expect(sqsMock.calls()).to.have.length(0);
+    });
+  });
+
+  describe('fanOut without a queue', () => {
+    it('without a queue, posts to everyone whatever the time (nowhere to hand them)', async () => {
+      // Prepare
+      roomPages(connectionItems(4, 'a'));
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        clock.tick(1000);
+        return {};
+      });
+      const budget = { getRemainingTimeInMillis: () => 0 };
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget });
+
+      // Assess
+      expect(result).to.deep.include({ delivered: 4, handedOff: 0 });
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+
+  });
+
+  describe('fanOut within the invocation\'s time (direct fan-out hands the rest to the queue)', () => {
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 2);
+    });
+
+    /** An invocation with `ms` left, whose posts each take 1000 ms of (fake) wall-clock time, one at a time. */
+    function budgetWithSlowPosts(ms: number): { getRemainingTimeInMillis: () => number } {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      const end = Date.now() + ms;
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        clock.tick(1000);
+        return {};
+      });
+      sinon.replace(config, 'FANOUT_CONCURRENCY', 1);
+      return { getRemainingTimeInMillis: () => end - Date.now() };
+    }
+
+    it('posts while POST_TIMEOUT_MS and HANDOFF_RESERVE_MS fit in the remaining time, then queues the others, each once', async () => {
+      // Prepare: 3000 (post timeout) + 1500 (reserve) + 2500: posts start at 0, 1000 and 2000 ms
+      roomPages(connectionItems(7, 'a'));
+      const budget = budgetWithSlowPosts(POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget, skip: (r) => r.connectionId === 'a6' });
+
+      // Assess
+      expect(posts().map((p) => p.to)).to.deep.equal(['a0', 'a1', 'a2']);
+      expect(queuedShards()).to.deep.equal([
+        { frame: MESSAGE, recipients: [['a3', 'plain', CONNECTED_AT], ['a4', 'plain', CONNECTED_AT]] },
+        { frame: MESSAGE, recipients: [['a5', 'plain', CONNECTED_AT]] },
+      ]);
+      expect(result).to.deep.equal({ mode: 'direct', attempted: 3, delivered: 3, gone: 0, failed: 0, handedOff: 3, shards: 2 });
+    });
+
+    it('queues nothing when the time suffices', async () => {
+      // Prepare
+      roomPages(connectionItems(3, 'a'));
+      const budget = budgetWithSlowPosts(10_000);
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget });
+
+      // Assess
+      expect(result).to.deep.include({ delivered: 3, handedOff: 0, shards: 0 });
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+
+    it('tells onFailure of the posts that failed and hands the recipients not reached to the queue: each recipient one or the other', async () => {
+      // Prepare: the second post is throttled past the SDK's retries (at once); the others take
+      // 1000 ms each, so posts start at 0, 1000, 1000 and 2000 ms, and no later one fits
+      roomPages(connectionItems(6, 'a'));
+      const budget = budgetWithSlowPosts(POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
+      apiMock.on(PostToConnectionCommand, { ConnectionId: 'a1' }).rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
+      const failed: Recipient[] = [];
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget, onFailure: (recipient) => failed.push(recipient) });
+
+      // Assess
+      expect(failed.map((r) => r.connectionId)).to.deep.equal(['a1']);
+      expect(queuedShards().flatMap((shard) => shard.recipients.map(([id]) => id))).to.deep.equal(['a4', 'a5']);
+      expect(result).to.deep.include({ attempted: 4, delivered: 3, failed: 1, handedOff: 2 });
+    });
+
+    it('serveShard (the fan-out function) queues the recipients of its shard it had no time for', async () => {
+      // Prepare
+      const budget = budgetWithSlowPosts(POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500);
+      const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'chat.v1', 7], ['s2', 'chat.v1', 8]] };
+
+      // Act
+      const result = await serveShard(shard, budget);
+
+      // Assess
+      expect(posts().map((p) => p.to)).to.deep.equal(['s0', 's1']);
+      expect(queuedShards()).to.deep.equal([{ frame: MESSAGE, recipients: [['s2', 'chat.v1', 8]] }]);
+      expect(result).to.deep.include({ delivered: 2, handedOff: 1, shards: 1 });
     });
   });
 
@@ -207,6 +310,24 @@ describe('layer: fanout', () => {
     });
   });
 
+  describe('parseQueueMessage', () => {
+    it('tells a presence flush from a shard, and refuses anything else', () => {
+      // Prepare
+      const shard: Shard = { frame: MESSAGE, recipients: [['a', 'plain']] };
+
+      // Act
+      const presence = parseQueueMessage('{"presence":{"room":"dev","token":"1:x"}}');
+      const sharded = parseQueueMessage(JSON.stringify(shard));
+      const redelivery = parseQueueMessage(JSON.stringify({ ...shard, redelivery: 2 }));
+
+      // Assess
+      expect(presence).to.deep.equal({ kind: 'presence', room: 'dev', token: '1:x' });
+      expect(sharded).to.deep.equal({ kind: 'shard', shard });
+      expect(redelivery).to.deep.equal({ kind: 'shard', shard: { ...shard, redelivery: 2 } });
+      expect(expectThrow(() => parseQueueMessage('{"presence":{"room":3}}')).message).to.equal('not a fan-out shard');
+    });
+  });
+
   describe('parseShard / shardRecipients', () => {
     it('reads a shard back into broadcast recipients', () => {
       // Prepare
@@ -228,6 +349,8 @@ describe('layer: fanout', () => {
       expect(expectThrow(() => parseShard('{"frame":null,"recipients":[]}')).message).to.equal('not a fan-out shard');
       expect(expectThrow(() => parseShard('{"frame":{}}')).message).to.equal('not a fan-out shard');
       expect(expectThrow(() => parseShard('not json'))).to.be.instanceOf(SyntaxError);
+      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], redelivery: '1' }))).message).to.match(/^not a fan-out shard/);
+      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], stalled: -1 }))).message).to.match(/^not a fan-out shard/);
     });
   });
 });

@@ -44,7 +44,7 @@ describe('layer: redelivery of failed posts', () => {
     // Assess
     expect(queuedIt).to.equal(true);
     expect(queued()).to.deep.equal([
-      { shard: { frame: FRAME, recipients: [['bob-1', 'chat.v1', 1], ['carol-1', 'plain', null]], redelivery: 1 }, delaySeconds: REDELIVERY_DELAYS_SECONDS[0] },
+      { shard: { frame: FRAME, recipients: [['bob-1', 'chat.v1', 1], ['carol-1', 'plain']], redelivery: 1 }, delaySeconds: REDELIVERY_DELAYS_SECONDS[0] },
     ]);
   });
 
