@@ -1,4 +1,4 @@
-import { type Member, limitRequest, parseMembers, reply, requireConnection, roomConnections, websocketHandler } from 'chat-core';
+import { type Member, limitRequest, parseMembers, recordRequest, registered, reply, roomConnections, websocketHandler } from 'chat-core';
 
 /** A members frame stays well below API Gateway's 128 KB post limit. */
 const MAX_MEMBERS = 2000;
@@ -9,7 +9,7 @@ const MAX_MEMBERS = 2000;
  * against the request rate limits (per connection, and per identity or source IP).
  */
 export const handler = websocketHandler(async (event) => {
-  const [caller] = await Promise.all([requireConnection(event.requestContext.connectionId), limitRequest(event.requestContext)]);
+  const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
   parseMembers(event.body);
   const members = new Map<string, Member>();
   for await (const page of roomConnections(caller.room)) {

@@ -2,7 +2,7 @@ import {
   MetricUnit,
   config,
   fanOut,
-  limitIdentity,
+  limitMessage,
   logger,
   metrics,
   parseSendMessage,
@@ -27,7 +27,7 @@ export const handler = websocketHandler(async (event) => {
   // too. The connection's own, and its identity's (or source IP's) over all its connections.
   const [sender] = await Promise.all([
     recordMessageSent(connectionId),
-    limitIdentity('message', event.requestContext, config.IDENTITY_MESSAGE_RATE_LIMIT),
+    limitMessage(event.requestContext),
   ]);
   const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 

@@ -42,6 +42,8 @@ export {
   deleteConnections,
   getConnection,
   recordMessageSent,
+  recordRequest,
+  registered,
   requireConnection,
   roomConnections,
   roomIsFull,
@@ -49,7 +51,7 @@ export {
   type Connection,
   type Recipient,
 } from './connections';
-export { limitConnect, limitIdentity, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
+export { limitConnect, limitMessage, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
 export { readHistory, saveMessage, type HistoryPage } from './messages';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
