@@ -14,6 +14,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsFrontDoor } from './aws-gateway.js';
 import { buildAll, defaultBuildRoot } from './build.js';
+import { ConnectionJournal } from './connection-journal.js';
 import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
 import { Doors } from './doors.js';
 import { Faults, type FaultOptions, type FaultStats } from './faults.js';
@@ -284,8 +285,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
       return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
     };
+    // On disk, the connections are written down, and those a killed runtime left open are ended below.
+    const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
     services.gateway = new WebSocketGateway({
-      model, limits, log, invoke, port: () => port, refusal: (req) => doors.refusal(req, true),
+      model, limits, log, invoke, port: () => port, refusal: (req) => doors.refusal(req, true), journal,
       ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
     });
     services.management = new ManagementApi({
@@ -304,6 +307,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     services.origin = origin;
     stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
     if (options.prewarm ?? true) void prewarm([...pools.values()]);
+    await services.gateway.endOrphans(orphans);
 
     return {
       wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,

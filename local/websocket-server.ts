@@ -18,6 +18,7 @@ import {
 } from './events.js';
 import { UNAUTHORIZED, authorizerEvent, authorizerVerdict, missingIdentitySources, type AuthorizerEvent, type AuthorizerVerdict } from './authorizer.js';
 import { FrameGuard } from './frame-guard.js';
+import type { ConnectionJournal } from './connection-journal.js';
 import type { InvokeOutcome } from './lambda-pool.js';
 import type { Limits } from './limits.js';
 import type { RuntimeLog } from './log.js';
@@ -43,6 +44,8 @@ export interface GatewayOptions {
   admit?(routeKey: string): boolean;
   /** Why an upgrade may not come in (a foreign Host or Origin, local/doors.ts), or undefined. */
   refusal?(req: IncomingMessage): string | undefined;
+  /** With a data directory: where accepted connections are written down until their $disconnect has run. */
+  journal?: ConnectionJournal;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -156,6 +159,7 @@ export class WebSocketGateway {
       const protocol = header(outcome.payload, 'Sec-WebSocket-Protocol');
       if (protocol) this.protocols.set(req, protocol);
     }
+    this.options.journal?.opened(info);
     if (socket.destroyed) {
       // The client left while $connect ran: API Gateway still reports the disconnect.
       this.disconnected(info, 1006, '');
@@ -274,15 +278,31 @@ export class WebSocketGateway {
     conn.ws.send(text);
   }
 
-  private disconnected(conn: ConnectionInfo, code: number, reason: string): void {
+  private disconnected(conn: ConnectionInfo, code: number, reason: string): Promise<void> {
     const route = this.options.model.routes.get('$disconnect');
-    if (!route) return;
+    if (!route) {
+      this.options.journal?.closed(conn.connectionId);
+      return Promise.resolve();
+    }
     const event = disconnectEvent(conn, code, reason, gatewayId());
     const done = this.options.invoke(route.functionId, event).then((outcome) => {
       this.logInvocation('$disconnect', conn.connectionId, route.functionId, outcome, outcome.error ? 'error' : `closed ${code}`);
+      this.options.journal?.closed(conn.connectionId);
     });
     this.disconnects.add(done);
     void done.finally(() => this.disconnects.delete(done));
+    return done;
+  }
+
+  /**
+   * Ends the connections a runtime that stopped without closing them left behind (its process
+   * was killed: none of their sockets survive), as API Gateway ends connections it loses: their
+   * $disconnect runs, with 1006 (closed abnormally, no close frame), and the app forgets them.
+   */
+  async endOrphans(orphans: readonly ConnectionInfo[]): Promise<void> {
+    if (orphans.length === 0) return;
+    this.options.log.info(`$disconnect for ${orphans.length} connection(s) the previous run left open (its process stopped without closing them)`);
+    await Promise.all(orphans.map((info) => this.disconnected(info, 1006, '')));
   }
 
   private logInvocation(route: string, connectionId: string, functionId: string, outcome: InvokeOutcome, status: string): void {

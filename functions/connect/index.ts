@@ -2,12 +2,15 @@ import {
   ChatError,
   announce,
   decodeIdentity,
+  config,
   header,
+  limitConnect,
   mayJoin,
   nameFromToken,
   negotiateProtocol,
   parseName,
   parseRoom,
+  roomIsFull,
   saveConnection,
   websocketHandler,
 } from 'chat-core';
@@ -21,6 +24,10 @@ import {
  * When the stack authenticates (AuthMode), the authorizer's identity decides instead
  * of the query string: the name is the token's (`?name=` is ignored), a room the token
  * does not list is refused with 403, and the connection keeps the user id.
+ *
+ * Valid requests are then counted against their identity, or source IP when anonymous
+ * (CONNECT_RATE_LIMIT, 429 past it: a client reconnecting in a loop cannot flood a room with
+ * presence), and a room with MAX_ROOM_SIZE connections takes no more (403, room_full).
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId, authorizer } = event.requestContext;
@@ -31,8 +38,12 @@ export const handler = websocketHandler(async (event) => {
   if (identity && !mayJoin(identity, room)) {
     throw new ChatError('room_not_allowed', `your sign-in does not allow room ${room}`);
   }
-  const name = identity ? nameFromToken(identity.name, connectionId) : parseName(query.name, connectionId);
+  const name = identity ? nameFromToken(identity.name) : parseName(query.name);
   const userId = identity?.userId;
+  await limitConnect(event.requestContext);
+  if (await roomIsFull(room, config.MAX_ROOM_SIZE)) {
+    throw new ChatError('room_full', `room ${room} is full (${config.MAX_ROOM_SIZE} connections); try again later`);
+  }
 
   await saveConnection({ connectionId, room, name, protocol, ...(userId !== undefined && { userId }) });
   await announce(room, { type: 'presence', event: 'join', room, name, ...(userId !== undefined && { userId }) }, {

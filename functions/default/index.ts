@@ -1,14 +1,28 @@
-import { ChatError, USAGE, getConnection, getConnectionInfo, isGone, logger, parseBody, reply, websocketHandler } from 'chat-core';
+import {
+  ChatError,
+  USAGE,
+  getConnectionInfo,
+  isGone,
+  limitRequest,
+  logger,
+  parseBody,
+  recordRequest,
+  reply,
+  websocketHandler,
+} from 'chat-core';
 
 /**
  * $default: any frame no route matched. As in the tutorial, the sender is told to
  * use sendmessage, with its connection info from the Management API's
  * GetConnection. A chat.v1 client gets that as an `info` frame, or an `error`
- * frame when it sent malformed JSON or an action that does not exist.
+ * frame when it sent malformed JSON or an action that does not exist. Each frame counts
+ * against the request rate limits first (the connection's, which also reads it, and its
+ * identity's), so a refused flood costs no GetConnection.
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
-  const [caller, info] = await Promise.all([getConnection(connectionId), getConnectionInfo(connectionId).catch(leftAlready)]);
+  const [caller] = await Promise.all([recordRequest(connectionId), limitRequest(event.requestContext)]);
+  const info = await getConnectionInfo(connectionId).catch(leftAlready);
   if (info === undefined) return;
   const protocol = caller?.protocol ?? 'plain';
   if (protocol === 'chat.v1') rejectUnknownAction(event.body);

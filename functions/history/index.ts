@@ -1,14 +1,16 @@
-import { type ChatMessage, encodeFrame, parseHistory, readHistory, reply, requireConnection, websocketHandler } from 'chat-core';
+import { type ChatMessage, encodeFrame, limitRequest, parseHistory, readHistory, recordRequest, reply, registered, websocketHandler } from 'chat-core';
 
 /** API Gateway refuses posts over 128 KB; a history frame stays well below. */
 const MAX_FRAME_BYTES = 120 * 1024;
 
 /**
  * history: a page of the caller's room's stored messages, oldest first. A client
- * that reconnects asks for those `after` the last id it saw and so misses nothing.
+ * that reconnects asks for those `after` the last id it saw and so misses nothing. Each
+ * request counts against the request rate limits (rate-limit.ts: per connection, and per
+ * identity or source IP).
  */
 export const handler = websocketHandler(async (event) => {
-  const caller = await requireConnection(event.requestContext.connectionId);
+  const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
   const request = parseHistory(event.body);
   const page = await readHistory(caller.room, request);
   const messages = fitInFrame(page.messages, request.after !== undefined);

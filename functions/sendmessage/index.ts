@@ -2,6 +2,7 @@ import {
   MetricUnit,
   config,
   fanOut,
+  limitMessage,
   logger,
   metrics,
   parseSendMessage,
@@ -22,8 +23,12 @@ import {
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
-  // Every frame counts against the rate limit, valid or not: a flood of bad frames is a flood too.
-  const sender = await recordMessageSent(connectionId);
+  // Every frame counts against the rate limits, valid or not: a flood of bad frames is a flood
+  // too. The connection's own, and its identity's (or source IP's) over all its connections.
+  const [sender] = await Promise.all([
+    recordMessageSent(connectionId),
+    limitMessage(event.requestContext),
+  ]);
   const text = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 
   // The room is read while the message is stored; posting waits for the write.

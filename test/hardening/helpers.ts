@@ -10,6 +10,7 @@ import { dirname, join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/index';
+import { ONE_ADDRESS_FOR_ALL } from '../integration/helpers';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_TEMPLATE = joinPath(here, '..', '..', 'template.yaml');
@@ -19,7 +20,8 @@ export const USAGE = 'Use the sendmessage route to send a message.';
 
 /**
  * The project's template on ephemeral ports of 127.0.0.1, in memory, silent. The stage's
- * throttling is raised to the template's maxima so that what is measured is the application.
+ * throttling is raised to the template's maxima so that what is measured is the application,
+ * and the limits per identity are lifted (ONE_ADDRESS_FOR_ALL).
  */
 export function startChat(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   return startLocalRuntime({
@@ -29,7 +31,12 @@ export function startChat(options: LocalRuntimeOptions = {}): Promise<LocalRunti
     dynamodbPort: 0,
     quiet: true,
     ...options,
-    parameterOverrides: { ThrottlingBurstLimit: '5000', ThrottlingRateLimit: '10000', ...options.parameterOverrides },
+    parameterOverrides: {
+      ThrottlingBurstLimit: '5000',
+      ThrottlingRateLimit: '10000',
+      ...ONE_ADDRESS_FOR_ALL,
+      ...options.parameterOverrides,
+    },
     env: options.env,
   });
 }

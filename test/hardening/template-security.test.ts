@@ -34,7 +34,7 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
 
   it('encrypts every table at rest with the AWS owned key (no billed KMS key) and every queue with SQS-managed SSE', () => {
     const tables = ofType('AWS::DynamoDB::Table');
-    expect(tables.map(([id]) => id).sort()).to.deep.equal(['ConnectionsTable', 'MessagesTable']);
+    expect(tables.map(([id]) => id).sort()).to.deep.equal(['ConnectionsTable', 'MessagesTable', 'RateLimitsTable']);
     for (const [id, table] of tables) expect(table.Properties?.SSESpecification, `${id}: update docs/SECURITY.md 5.9 if this changes`).to.equal(undefined);
     const queues = ofType('AWS::SQS::Queue');
     expect(queues).to.have.length.above(0);
@@ -52,6 +52,7 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
   it('keeps backups and dead letters for the periods the document states (PITR 35 days on messages, 14 days of dead-lettered shards, 1 hour on the fan-out queue)', () => {
     expect(resources.MessagesTable?.Properties?.PointInTimeRecoverySpecification).to.deep.equal({ PointInTimeRecoveryEnabled: true });
     expect(resources.ConnectionsTable?.Properties?.PointInTimeRecoverySpecification, 'no backups of connection ids').to.equal(undefined);
+    expect(resources.RateLimitsTable?.Properties?.PointInTimeRecoverySpecification, 'no backups of addresses and user ids').to.equal(undefined);
     expect(resources.FanoutDeadLetterQueue?.Properties?.MessageRetentionPeriod).to.equal(1209600);
     expect(resources.FanoutQueue?.Properties?.MessageRetentionPeriod).to.equal(3600);
   });
@@ -65,6 +66,22 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
     expect(parameters.MaxMessageBytes).to.include({ Default: 4096, MinValue: 1, MaxValue: 30000 });
     expect(variables.SendMessageFunction?.MESSAGE_RATE_LIMIT).to.deep.equal({ Ref: 'MessageRateLimit' });
     expect(variables.SendMessageFunction?.MAX_MESSAGE_BYTES).to.deep.equal({ Ref: 'MaxMessageBytes' });
+  });
+
+  it('limits every route per connection and per identity or source IP, connects too, and rooms in size, from bounded parameters', () => {
+    expect(parameters.RequestRateLimit).to.include({ Default: 30, MinValue: 1, MaxValue: 1000 });
+    expect(parameters.ConnectRateLimit).to.include({ Default: 30, MinValue: 1, MaxValue: 100000 });
+    expect(parameters.IdentityMessageRateLimit).to.include({ Default: 100, MinValue: 1, MaxValue: 100000 });
+    expect(parameters.IdentityRequestRateLimit).to.include({ Default: 100, MinValue: 1, MaxValue: 100000 });
+    expect(parameters.MaxRoomSize).to.include({ Default: 5000, MinValue: 1, MaxValue: 1000000 });
+    expect(variables.ConnectFunction).to.deep.include({ CONNECT_RATE_LIMIT: { Ref: 'ConnectRateLimit' }, MAX_ROOM_SIZE: { Ref: 'MaxRoomSize' } });
+    expect(variables.SendMessageFunction?.IDENTITY_MESSAGE_RATE_LIMIT).to.deep.equal({ Ref: 'IdentityMessageRateLimit' });
+    for (const id of ['HistoryFunction', 'MembersFunction', 'DefaultFunction']) {
+      expect(variables[id], id).to.deep.include({
+        REQUEST_RATE_LIMIT: { Ref: 'RequestRateLimit' },
+        IDENTITY_REQUEST_RATE_LIMIT: { Ref: 'IdentityRequestRateLimit' },
+      });
+    }
   });
 
   it('lets nothing call a function but its route, its authorizer or its queue: no function URL, every permission for API Gateway scoped to one route or authorizer of this API', () => {

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type WebSocket from 'ws';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/index';
-import { connect, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
+import { connect, ONE_ADDRESS_FOR_ALL, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 
 export const CHAT_V1 = 'chat.v1';
 /** How long a client must stay silent to count as "received nothing". */
@@ -75,8 +75,13 @@ export class ChatRuntime {
     return this.current;
   }
 
+  /** Starts the project's template, the limits per identity lifted unless options set them. */
   async start(options: LocalRuntimeOptions = {}): Promise<void> {
-    this.current = await startRuntime({ templatePath: PROJECT_TEMPLATE, ...options });
+    this.current = await startRuntime({
+      templatePath: PROJECT_TEMPLATE,
+      ...options,
+      parameterOverrides: { ...ONE_ADDRESS_FOR_ALL, ...options.parameterOverrides },
+    });
   }
 
   /** Connects to a room; with `v1`, fails unless chat.v1 was negotiated. */

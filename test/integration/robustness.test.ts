@@ -6,7 +6,6 @@
  * SIGTERM and SIGINT: connections closed with 1001, $disconnect run, the on-disk store flushed,
  * exit code 0 within a bound.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,11 +15,11 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { LOCAL_CREDENTIALS } from '../../local/iam';
 import type { LocalRuntime } from '../../local/index';
-import { connect, eventually, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
+import { connect, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
+import { NpmStart } from './npm-start';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const CRASH_TEMPLATE = join(here, 'fixtures', 'crash.yaml');
-const ROOT = join(here, '..', '..');
 const SHUTDOWN_BOUND_MS = 8000;
 
 interface Frame { type?: string; message?: string; text?: string; messages?: { text: string }[] }
@@ -171,40 +170,6 @@ describe('the runtime never crashes', function () {
     });
   });
 });
-
-/** `npm start`, as a child process on ephemeral ports. */
-class NpmStart {
-  readonly child: ChildProcess;
-  out = '';
-  err = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-
-  constructor(dataDir: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', '--data-dir', dataDir, '--no-watch', '--quiet'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_FAULTS: '', LOCAL_IAM: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
-    this.child.stderr?.on('data', (c: Buffer) => (this.err += c.toString()));
-    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
-  }
-
-  async ready(): Promise<{ wsUrl: string; port: number; dynamodb: string }> {
-    const match = await eventually(async () => {
-      if (this.child.exitCode !== null) throw new Error(`npm start exited ${this.child.exitCode}: ${this.err}`);
-      const ws = /WebSocket API\s+ws:\/\/localhost:(\d+)\/(\S+)/.exec(this.out);
-      const db = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(this.out);
-      return ws && db && /Ready in/.test(this.out) ? { ws, db } : undefined;
-    }, 25_000, 'npm start ready');
-    const port = Number(match.ws[1]);
-    return { wsUrl: `ws://127.0.0.1:${port}/${match.ws[2]}`, port, dynamodb: match.db[1] as string };
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 describe('npm start shuts down cleanly (tsx local/cli.ts as a child)', function () {
   this.timeout(60_000);

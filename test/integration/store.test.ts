@@ -15,7 +15,11 @@ describe('local DynamoDB store', () => {
     const runtime = await startRuntime({ templatePath: PROJECT_TEMPLATE });
     const db = storeClient(runtime);
     try {
-      expect(runtime.tables).to.deep.equal({ ConnectionsTable: 'ConnectionsTable', MessagesTable: 'MessagesTable' });
+      expect(runtime.tables).to.deep.equal({
+        ConnectionsTable: 'ConnectionsTable',
+        MessagesTable: 'MessagesTable',
+        RateLimitsTable: 'RateLimitsTable',
+      });
       const { Table: connections } = await db.send(new DescribeTableCommand({ TableName: 'ConnectionsTable' }));
       expect(connections?.KeySchema).to.deep.equal([{ AttributeName: 'connectionId', KeyType: 'HASH' }]);
       const byRoom = connections?.GlobalSecondaryIndexes?.find((i) => i.IndexName === 'byRoom');
@@ -31,6 +35,8 @@ describe('local DynamoDB store', () => {
         { AttributeName: 'room', KeyType: 'HASH' },
         { AttributeName: 'id', KeyType: 'RANGE' },
       ]);
+      const { Table: buckets } = await db.send(new DescribeTableCommand({ TableName: 'RateLimitsTable' }));
+      expect(buckets?.KeySchema).to.deep.equal([{ AttributeName: 'bucket', KeyType: 'HASH' }]);
     } finally {
       db.destroy();
       await runtime.close();

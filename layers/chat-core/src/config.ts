@@ -12,6 +12,18 @@ const fromTemplate = {
   MAX_MESSAGE_BYTES: z.coerce.number().int().min(1).max(30000),
   MESSAGE_RETENTION_DAYS: z.coerce.number().int().min(1).max(365),
   MESSAGE_RATE_LIMIT: z.coerce.number().int().min(1),
+  /** The table of token buckets per identity, source IP or connection (rate-limit.ts). */
+  RATE_LIMITS_TABLE: z.string().min(1),
+  /** Connects per RATE_WINDOW_SECONDS from one identity or source IP. */
+  CONNECT_RATE_LIMIT: z.coerce.number().int().min(1),
+  /** history, members and $default requests per RATE_WINDOW_SECONDS on one connection. */
+  REQUEST_RATE_LIMIT: z.coerce.number().int().min(1),
+  /** Messages per RATE_WINDOW_SECONDS from one identity or source IP, over all its connections. */
+  IDENTITY_MESSAGE_RATE_LIMIT: z.coerce.number().int().min(1),
+  /** Requests per RATE_WINDOW_SECONDS from one identity or source IP, over all its connections. */
+  IDENTITY_REQUEST_RATE_LIMIT: z.coerce.number().int().min(1),
+  /** Most connections in one room; $connect refuses more (room_full). */
+  MAX_ROOM_SIZE: z.coerce.number().int().min(1),
   /** Rooms with more recipients than this are fanned out through the queue, in shards. */
   FANOUT_THRESHOLD: z.coerce.number().int().min(1),
   /** Recipients per shard message on the fan-out queue. */
@@ -70,7 +82,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
 export const config: Config = loadConfig(process.env);
 
+/** API Gateway closes every WebSocket connection after 2 hours. */
+export const MAX_CONNECTION_SECONDS = 2 * 60 * 60;
 /** Connections expire a margin after API Gateway's 2-hour connection limit. */
-export const CONNECTION_TTL_SECONDS = 2 * 60 * 60 + 15 * 60;
-/** MESSAGE_RATE_LIMIT messages per this many seconds, as a burst or spread out (see recordMessageSent). */
+export const CONNECTION_TTL_SECONDS = MAX_CONNECTION_SECONDS + 15 * 60;
+/** Every rate limit counts per this many seconds, as a burst or spread out (see takeToken). */
 export const RATE_WINDOW_SECONDS = 10;

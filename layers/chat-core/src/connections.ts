@@ -5,13 +5,15 @@ import {
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
+  QueryCommand,
   UpdateItemCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from './aws';
-import { CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, config } from './config';
+import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, config } from './config';
 import { ChatError } from './errors';
 import type { Protocol } from './protocol';
+import { refusal, takeToken } from './rate-limit';
 
 /** One open WebSocket connection: an item of the connections table. */
 export interface Connection {
@@ -60,7 +62,9 @@ export async function saveConnection(connection: Omit<Connection, 'connectedAt'>
         protocol: { S: connection.protocol },
         connectedAt: { N: String(now) },
         expiresAt: { N: String(Math.floor(now / 1000) + CONNECTION_TTL_SECONDS) },
+        // The connection's own rate limit buckets, full (see countOnConnection).
         rateAt: { N: '0' },
+        requestAt: { N: '0' },
         ...(connection.userId !== undefined && { userId: { S: connection.userId } }),
       },
     }),
@@ -88,83 +92,145 @@ export async function getConnection(connectionId: string): Promise<Connection | 
 }
 
 /** The caller's connection, or a `not_connected` error the caller can be told about. */
-export async function requireConnection(connectionId: string): Promise<Connection> {
-  const connection = await getConnection(connectionId);
+export function registered(connection: Connection | undefined): Connection {
   if (!connection) throw new ChatError('not_connected', 'this connection is not registered; reconnect');
   return connection;
 }
 
+/** The caller's connection, or a `not_connected` error the caller can be told about. */
+export async function requireConnection(connectionId: string): Promise<Connection> {
+  return registered(await getConnection(connectionId));
+}
+
+/** A connection's own rate limit buckets: attributes of its item, set full when it is saved. */
+type ConnectionBucket = 'rateAt' | 'requestAt';
+
 /**
- * Counts one message against the sender's rate limit and returns the sender, in
- * one write on the common path.
+ * Takes a token from one of a connection's own buckets (a token bucket: see takeToken) and
+ * returns the connection, in one write on the common path: the bucket is an attribute of the
+ * connection's item, so the write also proves the connection is registered and reads it.
+ * Undefined when it is not registered; rate_limited (`what`) when the bucket is empty.
  *
- * The limit is a token bucket kept as one timestamp (the generic cell rate
- * algorithm): `rateAt` is when the connection's bucket will be full again. Each
- * message moves it one interval (RATE_WINDOW_SECONDS / MESSAGE_RATE_LIMIT) later;
- * a message that would move it more than a full bucket ahead of now is refused.
- * So a burst of MESSAGE_RATE_LIMIT messages passes, the next waits one interval,
- * and unlike a fixed window there is no boundary at which a second burst gets in.
- * `rateAt` only ever moves forward, so invocations with slightly different clocks
- * cannot undo each other's counting.
+ * A connection saved by an older version that lacked the bucket gets it (full) on its first
+ * refusal, so that a stack update does not lock out the people connected through it.
+ */
+async function countOnConnection(
+  connectionId: string,
+  attribute: ConnectionBucket,
+  limit: number,
+  what: string,
+  now: number,
+): Promise<Connection | undefined> {
+  const bucket = { table: config.CONNECTIONS_TABLE, key: key(connectionId), limit, attribute, createdWithItem: true };
+  const taken = await takeToken(bucket, now);
+  if (taken) return toConnection(taken);
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ProjectionExpression: `connectionId, ${attribute}` }),
+  );
+  if (!Item) return undefined;
+  if (Item[attribute] === undefined) {
+    await startBucket(connectionId, attribute);
+    const retried = await takeToken(bucket, now);
+    if (retried) return toConnection(retried);
+  }
+  throw refusal(what, limit, 'this connection');
+}
+
+/** Adds a full bucket to a connection saved without it (if it is still there and has none). */
+async function startBucket(connectionId: string, attribute: ConnectionBucket): Promise<void> {
+  try {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: config.CONNECTIONS_TABLE,
+        Key: key(connectionId),
+        UpdateExpression: `SET ${attribute} = :full`,
+        ConditionExpression: `attribute_exists(connectionId) AND attribute_not_exists(${attribute})`,
+        ExpressionAttributeValues: { ':full': { N: '0' } },
+      }),
+    );
+  } catch (error: unknown) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/**
+ * Counts a sendmessage frame against its connection's MESSAGE_RATE_LIMIT and returns the
+ * sender; not_connected when the connection is not registered, rate_limited past the limit.
  */
 export async function recordMessageSent(connectionId: string, now = Date.now()): Promise<Connection> {
-  const interval = (RATE_WINDOW_SECONDS * 1000) / config.MESSAGE_RATE_LIMIT;
-  const common = { TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ReturnValues: 'ALL_NEW' as const };
-  // The bucket is full (no message for a while): it restarts from now. Connections
-  // stored before `rateAt` existed count as full.
-  const fromFull = new UpdateItemCommand({
-    ...common,
-    UpdateExpression: 'SET rateAt = :next',
-    ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(rateAt) OR rateAt <= :now)',
-    ExpressionAttributeValues: { ':now': { N: String(now) }, ':next': { N: String(now + interval) } },
-  });
-  // Messages in a row: one more interval, if the bucket has a token left.
-  const inBurst = new UpdateItemCommand({
-    ...common,
-    UpdateExpression: 'SET rateAt = rateAt + :interval',
-    ConditionExpression: 'rateAt > :now AND rateAt <= :latest',
-    ExpressionAttributeValues: {
-      ':now': { N: String(now) },
-      ':interval': { N: String(interval) },
-      ':latest': { N: String(now + (config.MESSAGE_RATE_LIMIT - 1) * interval) },
-    },
-  });
-  // When the first fails, `rateAt` is past `now` and only grows, so the second decides.
-  for (const update of [fromFull, inBurst]) {
-    try {
-      const { Attributes } = await dynamodb.send(update);
-      return toConnection(Attributes ?? {});
-    } catch (error: unknown) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-  }
-  await requireConnection(connectionId);
-  throw new ChatError(
-    'rate_limited',
-    `more than ${config.MESSAGE_RATE_LIMIT} messages in ${RATE_WINDOW_SECONDS} seconds; wait a moment`,
-  );
+  return registered(await countOnConnection(connectionId, 'rateAt', config.MESSAGE_RATE_LIMIT, 'messages', now));
 }
+
+/**
+ * Counts a request (history, members, $default) against its connection's REQUEST_RATE_LIMIT
+ * and returns the caller, or undefined when the connection is not registered; rate_limited
+ * past the limit.
+ */
+export function recordRequest(connectionId: string, now = Date.now()): Promise<Connection | undefined> {
+  return countOnConnection(connectionId, 'requestAt', config.REQUEST_RATE_LIMIT, 'requests (history, members and others)', now);
+}
+
+/**
+ * API Gateway closes every connection after 2 hours. An entry older than that is a ghost: its
+ * $disconnect never ran (API Gateway calls it on a best-effort basis) and TTL has not removed it
+ * yet (CONNECTION_TTL_SECONDS, and DynamoDB deletes expired items only within a few days). Room
+ * reads leave such entries out, so nobody lists, counts or posts to them.
+ */
+const roomFilter = (now: number): { FilterExpression: string; values: Item } => ({
+  FilterExpression: 'connectedAt > :since',
+  values: { ':since': { N: String(now - MAX_CONNECTION_SECONDS * 1000) } },
+});
 
 /**
  * The connections of a room, a page at a time, from the room index (which
  * projects just what fan-out and members need): reads grow with the room, not
- * with the table. `pageSize` bounds each page, for readers that may stop early.
+ * with the table. `pageSize` bounds each page, for readers that may stop early. Ghosts
+ * (connections past API Gateway's 2-hour limit) are left out.
  */
-export async function* roomConnections(room: string, pageSize?: number): AsyncGenerator<Connection[]> {
+export async function* roomConnections(room: string, pageSize?: number, now = Date.now()): AsyncGenerator<Connection[]> {
+  const live = roomFilter(now);
   const pages = paginateQuery(
     { client: dynamodb, ...(pageSize !== undefined && { pageSize }) },
     {
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,
       KeyConditionExpression: 'room = :room',
+      FilterExpression: live.FilterExpression,
       ProjectionExpression: CONNECTION_FIELDS,
       ExpressionAttributeNames: { '#name': 'name' },
-      ExpressionAttributeValues: { ':room': { S: room } },
+      ExpressionAttributeValues: { ':room': { S: room }, ...live.values },
     },
   );
   for await (const page of pages) {
     yield (page.Items ?? []).map(toConnection);
   }
+}
+
+/**
+ * Whether a room has `atMost` live connections already: counted from the room index, reading
+ * no further than that many entries (a full room costs a bounded read, never the whole room).
+ */
+export async function roomIsFull(room: string, atMost: number, now = Date.now()): Promise<boolean> {
+  const live = roomFilter(now);
+  let count = 0;
+  let ExclusiveStartKey: Item | undefined;
+  do {
+    const page = await dynamodb.send(
+      new QueryCommand({
+        TableName: config.CONNECTIONS_TABLE,
+        IndexName: ROOM_INDEX,
+        KeyConditionExpression: 'room = :room',
+        FilterExpression: live.FilterExpression,
+        ExpressionAttributeValues: { ':room': { S: room }, ...live.values },
+        Select: 'COUNT',
+        Limit: atMost - count,
+        ...(ExclusiveStartKey && { ExclusiveStartKey }),
+      }),
+    );
+    count += page.Count ?? 0;
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (count < atMost && ExclusiveStartKey !== undefined);
+  return count >= atMost;
 }
 
 const BATCH_SIZE = 25;

@@ -3,7 +3,15 @@
  * /opt/nodejs/node_modules/chat-core; locally it is the npm workspace of the same
  * name. Functions import only from here.
  */
-export { config, loadConfig, MissingConfigError, CONNECTION_TTL_SECONDS, RATE_WINDOW_SECONDS, type Config } from './config';
+export {
+  config,
+  loadConfig,
+  MissingConfigError,
+  CONNECTION_TTL_SECONDS,
+  MAX_CONNECTION_SECONDS,
+  RATE_WINDOW_SECONDS,
+  type Config,
+} from './config';
 export { dynamodb, managementApi, sqs } from './aws';
 export { logger, metrics, tracer, MetricUnit } from './observability';
 export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';
@@ -34,12 +42,16 @@ export {
   deleteConnections,
   getConnection,
   recordMessageSent,
+  recordRequest,
+  registered,
   requireConnection,
   roomConnections,
+  roomIsFull,
   saveConnection,
   type Connection,
   type Recipient,
 } from './connections';
+export { limitConnect, limitMessage, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
 export { readHistory, saveMessage, type HistoryPage } from './messages';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';

@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { z } from 'zod';
 import { ChatError, type ErrorCode } from './errors';
 
@@ -28,8 +29,8 @@ export function parseRoom(value: string | undefined): string {
 }
 
 /** The display name asked for at connect (query `name`), trimmed, or a generated one. */
-export function parseName(value: string | undefined, connectionId: string): string {
-  return value === undefined ? defaultName(connectionId) : check(name, value, 'invalid_name');
+export function parseName(value: string | undefined): string {
+  return value === undefined ? defaultName() : check(name, value, 'invalid_name');
 }
 
 /**
@@ -38,14 +39,21 @@ export function parseName(value: string | undefined, connectionId: string): stri
  * bidirectional overrides are dropped and the name is cut to its first 32 characters.
  * Nothing left: the generated default.
  */
-export function nameFromToken(value: string, connectionId: string): string {
+export function nameFromToken(value: string): string {
   const cleaned = [...value.replace(new RegExp(CONTROL.source, 'gu'), '').trim()].slice(0, MAX_NAME_LENGTH).join('').trim();
-  return cleaned === '' ? defaultName(connectionId) : cleaned;
+  return cleaned === '' ? defaultName() : cleaned;
 }
 
-/** A readable default such as `guest-Mgugfp` (from `Mg_ugfpqPHcCIVA=`), stable for the connection. */
-export function defaultName(connectionId: string): string {
-  const tag = connectionId.replace(/[^A-Za-z0-9]/g, '').slice(0, 6) || 'anon';
+const GUEST_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
+const GUEST_TAG_LENGTH = 6;
+
+/**
+ * A readable default such as `guest-k3vq8m`: 6 random characters (about a billion
+ * possibilities), so the name reveals nothing of the connection id, which is the handle the
+ * Management API acts on (docs/SECURITY.md 5.4). Letters and digits that look alike are left out.
+ */
+export function defaultName(): string {
+  const tag = Array.from({ length: GUEST_TAG_LENGTH }, () => GUEST_ALPHABET[randomInt(GUEST_ALPHABET.length)]).join('');
   return `guest-${tag}`;
 }
 

@@ -1,5 +1,5 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { BatchWriteItemCommand, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { BatchWriteItemCommand, ConditionalCheckFailedException, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
 import { handler } from '../../../functions/connect';
@@ -45,9 +45,10 @@ describe('function: connect ($connect)', () => {
     expect(stored()).to.deep.include({
       connectionId: { S: CALLER_ID },
       room: { S: 'lobby' },
-      name: { S: 'guest-Mgugfp' },
       protocol: { S: 'plain' },
     });
+    expect(stored()?.name, 'a generated name, nothing of the connection id').to.have.property('S').that.matches(/^guest-[a-z0-9]{6}$/)
+      .and.does.not.include('Mgugfp');
   });
 
   it('chat.v1: negotiates the subprotocol with the Sec-WebSocket-Protocol header and stores room and name', async () => {
@@ -105,7 +106,8 @@ describe('function: connect ($connect)', () => {
     await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
 
     // Assess
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'general' } });
+    const presenceQuery = ddbMock.commandCalls(QueryCommand).find((call) => call.args[0].input.Select !== 'COUNT');
+    expect(presenceQuery?.args[0].input.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'general' });
     expect(apiMock.commandCalls(PostToConnectionCommand).map((c) => c.args[0].input.ConnectionId)).to.deep.equal(['bob-1']);
     expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', event: 'join', room: 'general', name: 'alice' }]);
   });
@@ -185,6 +187,77 @@ describe('function: connect ($connect)', () => {
     expect(error.message).to.equal('ResourceNotFoundException: Requested resource not found');
     expect(apiMock.calls()).to.have.length(0);
   });
+  describe('limits', () => {
+    const conditionFailed = (): ConditionalCheckFailedException =>
+      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+
+    it('counts the connect against its source IP, in the rate-limits table, before storing anything', async () => {
+      // Act
+      await handler(loadEvent('connect'), lambdaContext('connect'));
+
+      // Assess
+      const update = ddbMock.commandCalls(UpdateItemCommand)[0]?.args[0].input;
+      expect(update).to.deep.include({ TableName: 'rate-limits-table', Key: { bucket: { S: 'connect#ip#192.0.2.1' } } });
+      expect(update?.UpdateExpression, 'the bucket item expires (TTL)').to.include('expiresAt = :expiresAt');
+    });
+
+    it('refuses a connect over the limit with 429 and says why, storing and announcing nothing', async () => {
+      // Prepare
+      ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+
+      // Act
+      const result = await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 429, body: 'more than 30 connects in 10 seconds from your address; wait a moment' });
+      expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+      expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(0);
+    });
+
+    it('counts a signed-in connect against its user id', async () => {
+      // Prepare
+      const event = authorized(loadEvent('connect'), { userId: 'u-9', name: 'ann' });
+
+      // Act
+      await handler(event, lambdaContext('connect'));
+
+      // Assess
+      expect(ddbMock.commandCalls(UpdateItemCommand)[0]?.args[0].input.Key).to.deep.equal({ bucket: { S: 'connect#user#u-9' } });
+    });
+
+    it('refuses a full room (MAX_ROOM_SIZE live connections) with 403 room_full, storing and announcing nothing', async () => {
+      // Prepare: the count reaches the limit
+      ddbMock.on(QueryCommand, { Select: 'COUNT' }).resolves({ Count: 5000 });
+
+      // Act
+      const result = await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 403, body: 'room general is full (5000 connections); try again later' });
+      expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+      expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(0);
+    });
+
+    it('counts the room from its index, no further than the limit, leaving out ghosts past 2 hours', async () => {
+      // Prepare: two pages, 4999 live connections in all
+      ddbMock.on(QueryCommand, { Select: 'COUNT' })
+        .resolvesOnce({ Count: 3000, LastEvaluatedKey: { room: { S: 'general' }, connectionId: { S: 'k' } } })
+        .resolvesOnce({ Count: 1999 });
+
+      // Act
+      const before = Date.now();
+      const result = await handler(loadEvent('connect-chat-v1'), lambdaContext('connect'));
+
+      // Assess
+      expect(result.statusCode).to.equal(200);
+      const counts = ddbMock.commandCalls(QueryCommand, { Select: 'COUNT' }).map((call) => call.args[0].input);
+      expect(counts.map((input) => input.Limit), 'reads no further than the limit').to.deep.equal([5000, 2000]);
+      expect(counts[1]?.ExclusiveStartKey).to.deep.equal({ room: { S: 'general' }, connectionId: { S: 'k' } });
+      expect(counts[0]).to.deep.include({ IndexName: 'byRoom', FilterExpression: 'connectedAt > :since' });
+      expect(Number(counts[0]?.ExpressionAttributeValues?.[':since']?.N)).to.be.within(before - 7_200_000 - 1000, Date.now() - 7_200_000);
+    });
+  });
+
   describe('with auth on (AuthMode cognito or oidc: the authorizer\'s identity in requestContext.authorizer)', () => {
     const alice = { userId: 'user-alice-1', name: 'Alice Liddell' };
 

@@ -39,7 +39,7 @@ describe('function: disconnect ($disconnect)', () => {
     await handler(loadEvent('disconnect'), lambdaContext('disconnect'));
 
     // Assess
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'dev' } });
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'dev' });
     expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(1);
     expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', event: 'leave', room: 'dev', name: 'alice' }]);
   });

@@ -1,11 +1,11 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { GetItemCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/members';
-import { CALLER_ID, type Item, apiMock, connectionItem, ddbMock, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import { CALLER_ID, type Item, apiMock, connectionItem, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
 function caller(protocol: 'plain' | 'chat.v1' | undefined): void {
-  ddbMock.on(GetItemCommand).resolves(protocol ? { Item: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'alice', protocol }) } : {});
+  givenCaller(protocol && { room: 'dev', name: 'alice', protocol });
 }
 
 function roomPages(...pages: Item[][]): void {
@@ -40,7 +40,7 @@ describe('function: members', () => {
     // Assess
     expect(result).to.deep.equal({ statusCode: 200 });
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(3);
-    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'dev' } });
+    expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'dev' });
     expect(framesTo(CALLER_ID)).to.deep.equal([
       { type: 'members', room: 'dev', members: [{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }] },
     ]);
@@ -100,5 +100,18 @@ describe('function: members', () => {
     expect(framesTo(CALLER_ID)).to.deep.equal([
       { type: 'members', room: 'dev', members: [{ name: 'Sam', userId: 'user-1' }, { name: 'Sam', userId: 'user-2' }] },
     ]);
+  });
+
+  it('a caller over the request rate limit gets rate_limited and nothing else: the room is not read', async () => {
+    // Prepare: the connection's request bucket is empty
+    caller('chat.v1');
+    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(conditionFailed());
+
+    // Act
+    await handler(loadEvent('members'), lambdaContext('members'));
+
+    // Assess
+    expect(framesTo(CALLER_ID).map((frame) => frame.code)).to.deep.equal(['rate_limited']);
+    expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
   });
 });

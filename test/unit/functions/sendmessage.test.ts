@@ -5,7 +5,6 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
   BatchWriteItemCommand,
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -17,8 +16,10 @@ import { handler } from '../../../functions/sendmessage';
 import {
   CALLER_ID,
   type ConnectionFields,
+  authorized,
   type Item,
   apiMock,
+  conditionFailed,
   connectionItem,
   connectionItems,
   ddbMock,
@@ -36,7 +37,7 @@ const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** The sender, as the rate-limit UpdateItem returns it (ALL_NEW). */
 function sender(fields: Partial<ConnectionFields> = {}): void {
-  ddbMock.on(UpdateItemCommand).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
+  ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
   ddbMock.on(GetItemCommand).resolves({ Item: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
 }
 
@@ -59,10 +60,6 @@ function withMessage(message: string): ReturnType<typeof loadEvent> {
   const event = loadEvent('sendmessage');
   event.body = JSON.stringify({ action: 'sendmessage', message });
   return event;
-}
-
-function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 }
 
 describe('function: sendmessage', () => {
@@ -196,7 +193,7 @@ describe('function: sendmessage', () => {
     // Assess
     const input = ddbMock.commandCalls(QueryCommand)[0]?.args[0].input;
     expect(input?.IndexName).to.equal('byRoom');
-    expect(input?.ExpressionAttributeValues).to.deep.equal({ ':room': { S: 'dev' } });
+    expect(input?.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'dev' });
   });
 
   it('reaches the connections of every page of the room (LastEvaluatedKey followed)', async () => {
@@ -320,9 +317,9 @@ describe('function: sendmessage', () => {
   });
 
   it('a sender over the rate limit gets rate_limited and nothing is stored or sent', async () => {
-    // Prepare
+    // Prepare: the connection's bucket (its item) is empty
     sender({ protocol: 'chat.v1' });
-    ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+    ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).rejects(conditionFailed());
     roomPages(connectionItems(3));
 
     // Act
@@ -330,15 +327,48 @@ describe('function: sendmessage', () => {
 
     // Assess
     expect(framesTo(CALLER_ID)).to.deep.equal([
-      { type: 'error', code: 'rate_limited', message: 'more than 20 messages in 10 seconds; wait a moment' },
+      { type: 'error', code: 'rate_limited', message: 'more than 20 messages in 10 seconds from this connection; wait a moment' },
     ]);
     expect(posts()).to.have.length(1);
     expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
   });
 
+  it('a sender whose address is over the identity limit (all its connections together) gets rate_limited; nothing is stored or sent', async () => {
+    // Prepare: the connection's own bucket has tokens, the source IP's is empty
+    sender({ protocol: 'chat.v1' });
+    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(conditionFailed());
+    roomPages(connectionItems(3));
+
+    // Act
+    await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+    // Assess
+    expect(framesTo(CALLER_ID)).to.deep.equal([
+      { type: 'error', code: 'rate_limited', message: 'more than 100 messages in 10 seconds from your address; wait a moment' },
+    ]);
+    expect(posts()).to.have.length(1);
+    expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+    const buckets = ddbMock.commandCalls(UpdateItemCommand, { TableName: 'rate-limits-table' }).map((call) => call.args[0].input.Key);
+    expect(buckets[0], 'the bucket of the event\'s source IP').to.deep.equal({ bucket: { S: 'message#ip#192.0.2.1' } });
+  });
+
+  it('counts a signed-in sender against its user id, not its address', async () => {
+    // Prepare
+    sender({ protocol: 'chat.v1', userId: 'user-1' });
+    roomPages(connectionItems(1));
+    const event = authorized(loadEvent('sendmessage'), { userId: 'user-1', name: 'alice' });
+
+    // Act
+    await handler(event, lambdaContext('sendmessage'));
+
+    // Assess
+    const buckets = ddbMock.commandCalls(UpdateItemCommand, { TableName: 'rate-limits-table' }).map((call) => call.args[0].input.Key);
+    expect(buckets).to.deep.equal([{ bucket: { S: 'message#user#user-1' } }]);
+  });
+
   it('an unregistered sender gets not_connected, as plain text', async () => {
     // Prepare
-    ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+    ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).rejects(conditionFailed());
     ddbMock.on(GetItemCommand).resolves({});
 
     // Act
