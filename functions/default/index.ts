@@ -1,12 +1,12 @@
 import {
   ChatError,
   USAGE,
-  getConnection,
   getConnectionInfo,
   isGone,
   limitRequest,
   logger,
   parseBody,
+  recordRequest,
   reply,
   websocketHandler,
 } from 'chat-core';
@@ -16,13 +16,13 @@ import {
  * use sendmessage, with its connection info from the Management API's
  * GetConnection. A chat.v1 client gets that as an `info` frame, or an `error`
  * frame when it sent malformed JSON or an action that does not exist. Each frame counts
- * against the request rate limits first, so a flood of them costs one write each, not a
- * GetConnection.
+ * against the request rate limits first (the connection's, which also reads it, and its
+ * identity's), so a refused flood costs no GetConnection.
  */
 export const handler = websocketHandler(async (event) => {
   const { connectionId } = event.requestContext;
-  await limitRequest(event.requestContext);
-  const [caller, info] = await Promise.all([getConnection(connectionId), getConnectionInfo(connectionId).catch(leftAlready)]);
+  const [caller] = await Promise.all([recordRequest(connectionId), limitRequest(event.requestContext)]);
+  const info = await getConnectionInfo(connectionId).catch(leftAlready);
   if (info === undefined) return;
   const protocol = caller?.protocol ?? 'plain';
   if (protocol === 'chat.v1') rejectUnknownAction(event.body);

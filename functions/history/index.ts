@@ -1,4 +1,4 @@
-import { type ChatMessage, encodeFrame, limitRequest, parseHistory, readHistory, reply, requireConnection, websocketHandler } from 'chat-core';
+import { type ChatMessage, encodeFrame, limitRequest, parseHistory, readHistory, recordRequest, reply, registered, websocketHandler } from 'chat-core';
 
 /** API Gateway refuses posts over 128 KB; a history frame stays well below. */
 const MAX_FRAME_BYTES = 120 * 1024;
@@ -10,7 +10,7 @@ const MAX_FRAME_BYTES = 120 * 1024;
  * identity or source IP).
  */
 export const handler = websocketHandler(async (event) => {
-  const [caller] = await Promise.all([requireConnection(event.requestContext.connectionId), limitRequest(event.requestContext)]);
+  const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
   const request = parseHistory(event.body);
   const page = await readHistory(caller.room, request);
   const messages = fitInFrame(page.messages, request.after !== undefined);

@@ -1,4 +1,4 @@
-import { limitRequest, membersPage, parseMembers, reply, requireConnection, websocketHandler } from 'chat-core';
+import { limitRequest, membersPage, parseMembers, recordRequest, registered, reply, websocketHandler } from 'chat-core';
 
 /**
  * members: who is connected to the caller's room, a page at a time (each well within API
@@ -7,7 +7,7 @@ import { limitRequest, membersPage, parseMembers, reply, requireConnection, webs
  * limits (per connection, and per identity or source IP).
  */
 export const handler = websocketHandler(async (event) => {
-  const [caller] = await Promise.all([requireConnection(event.requestContext.connectionId), limitRequest(event.requestContext)]);
+  const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
   const { after } = parseMembers(event.body);
   await reply(caller, await membersPage(caller.room, after));
 });

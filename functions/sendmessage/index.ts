@@ -6,7 +6,7 @@ import {
   type Recipient,
   config,
   fanOut,
-  limitIdentity,
+  limitMessage,
   logger,
   metrics,
   parseSendMessage,
@@ -38,7 +38,7 @@ export const handler = websocketHandler(async (event, context) => {
   // too. The connection's own, and its identity's (or source IP's) over all its connections.
   const [sender] = await Promise.all([
     recordMessageSent(connectionId),
-    limitIdentity('message', event.requestContext, config.IDENTITY_MESSAGE_RATE_LIMIT),
+    limitMessage(event.requestContext),
   ]);
   const { text, clientId } = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 

@@ -10,8 +10,7 @@ import { dirname, join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/index';
-import { ONE_ADDRESS_FOR_ALL } from '../integration/chat-helpers';
-export { ONE_ADDRESS_FOR_ALL };
+import { ONE_ADDRESS_FOR_ALL } from '../integration/helpers';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_TEMPLATE = joinPath(here, '..', '..', 'template.yaml');
@@ -21,8 +20,8 @@ export const USAGE = 'Use the sendmessage route to send a message.';
 
 /**
  * The project's template on ephemeral ports of 127.0.0.1, in memory, silent. The stage's
- * throttling is raised to the template's maxima so that what is measured is the application.
- * So are the limits per identity (source IP): ONE_ADDRESS_FOR_ALL.
+ * throttling is raised to the template's maxima so that what is measured is the application,
+ * and the limits per identity are lifted (ONE_ADDRESS_FOR_ALL).
  */
 export function startChat(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   return startLocalRuntime({

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type WebSocket from 'ws';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/index';
-import { connect, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
+import { connect, ONE_ADDRESS_FOR_ALL, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 
 export const CHAT_V1 = 'chat.v1';
 /** How long a client must stay silent to count as "received nothing". */
@@ -75,8 +75,13 @@ export class ChatRuntime {
     return this.current;
   }
 
+  /** Starts the project's template, the limits per identity lifted unless options set them. */
   async start(options: LocalRuntimeOptions = {}): Promise<void> {
-    this.current = await startRuntime({ templatePath: PROJECT_TEMPLATE, ...options });
+    this.current = await startRuntime({
+      templatePath: PROJECT_TEMPLATE,
+      ...options,
+      parameterOverrides: { ...ONE_ADDRESS_FOR_ALL, ...options.parameterOverrides },
+    });
   }
 
   /** Connects to a room; with `v1`, fails unless chat.v1 was negotiated. */
@@ -171,13 +176,3 @@ export async function expectError(client: Client, frame: string | object, code: 
   expect(answer.message, 'error message for people').to.be.a('string').and.not.equal('');
   return answer;
 }
-
-/**
- * The limits per identity (source IP when anonymous) raised to their maxima: every local client
- * comes from 127.0.0.1, where on AWS a thousand clients would come from as many addresses.
- */
-export const ONE_ADDRESS_FOR_ALL = {
-  ConnectRateLimit: '100000',
-  IdentityMessageRateLimit: '100000',
-  IdentityRequestRateLimit: '100000',
-};

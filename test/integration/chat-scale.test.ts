@@ -7,7 +7,7 @@
  */
 import { BatchWriteItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import { ChatRuntime, ONE_ADDRESS_FOR_ALL, nextFrame, uniqueRoom, type ChatFrame, type MembersFrame, type PresenceFrame } from './chat-helpers';
+import { ChatRuntime, nextFrame, uniqueRoom, type ChatFrame, type MembersFrame, type PresenceFrame } from './chat-helpers';
 import { storeClient, type Client } from './helpers';
 
 /** API Gateway's limit on a message posted to a connection. */
@@ -18,7 +18,7 @@ describe('chat at scale: members pages, fan-out within its time, coalesced prese
   const chat = new ChatRuntime();
   let db: DynamoDBClient;
   before(async () => {
-    await chat.start({ parameterOverrides: ONE_ADDRESS_FOR_ALL });
+    await chat.start();
     db = storeClient(chat.runtime);
   });
   afterEach(async () => {

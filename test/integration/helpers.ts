@@ -9,6 +9,17 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const FIXTURE_TEMPLATE = join(here, 'fixtures', 'template.yaml');
 export const PROJECT_TEMPLATE = join(here, '..', '..', 'template.yaml');
 
+/**
+ * The limits per identity lifted, for the project's template: every test client comes from
+ * 127.0.0.1, where on AWS as many people would come from as many addresses. The tests of those
+ * limits (chat-limits.test.ts) set them again.
+ */
+export const ONE_ADDRESS_FOR_ALL = {
+  ConnectRateLimit: '100000',
+  IdentityMessageRateLimit: '100000',
+  IdentityRequestRateLimit: '100000',
+};
+
 /** A runtime on ephemeral ports with in-memory data, silent. */
 export function startRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   return startLocalRuntime({ templatePath: FIXTURE_TEMPLATE, port: 0, dynamodbPort: 0, quiet: true, prewarm: false, ...options });

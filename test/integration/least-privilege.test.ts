@@ -69,8 +69,9 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
       templatePath: PROJECT_TEMPLATE,
       iam: 'enforce',
       prewarm: true,
-      // Rooms of more than 2 recipients go through the fan-out queue; 3 messages per 10 s per connection.
-      parameterOverrides: { FanoutThreshold: '2', FanoutShardSize: '2', MessageRateLimit: '3', AuthMode: authMode },
+      // Rooms of more than 2 recipients go through the fan-out queue; 3 messages and 3 requests
+      // per 10 s per connection.
+      parameterOverrides: { FanoutThreshold: '2', FanoutShardSize: '2', MessageRateLimit: '3', RequestRateLimit: '3', AuthMode: authMode },
     });
     db = storeClient(runtime);
   });
@@ -117,6 +118,17 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
     expect((page.messages as { text: string }[]).map((m) => m.text)).to.include('hello small room');
     bob.send({ action: 'members' });
     expect(((await frameOf(bob, 'members')).members as { name: string }[]).map((m) => m.name)).to.include('alice');
+
+    // Refused requests: an error reply reads the caller's protocol, a refusal of the request
+    // rate limit reads the connection's bucket (GetItem on the way, in each function).
+    const erin = await join(room('requests'), 'erin');
+    erin.send({ action: 'history', limit: 0 });
+    expect(await frameOf(erin, 'error')).to.include({ code: 'invalid_request' });
+    erin.send({ action: 'shout' });
+    expect(await frameOf(erin, 'error')).to.include({ code: 'unknown_action' });
+    for (let i = 0; i < 2; i += 1) erin.send({ action: 'members' });
+    expect(await frameOf(erin, 'members')).to.have.property('members');
+    expect(await frameOf(erin, 'error')).to.include({ code: 'rate_limited' });
 
     // The fan-out path: a room larger than the threshold, sharded through the queue, a stale
     // connection in a shard removed by FanoutFunction.

@@ -66,11 +66,14 @@ const BUILD_PATHS: BuildPath[] = [
  * Strings that only bundled AWS SDK v3 / Smithy / Powertools / X-Ray code contains (checked
  * against the layer bundle below, so they are known to be real markers, not typos).
  */
-const LIBRARY_MARKERS = [
+const SDK_MARKERS = [
   "aws-sdk-js", // SDK user agent
   "x-amz-user-agent",
   "DynamoDB_20120810", // DynamoDB JSON protocol target
   "ApiGatewayManagementApi",
+];
+const LIBRARY_MARKERS = [
+  ...SDK_MARKERS,
   "_X_AMZN_TRACE_ID", // Tracer / X-Ray
   "POWERTOOLS_SERVICE_NAME", // Powertools configuration
 ];
@@ -186,7 +189,14 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
 
 /** The authorizer's bundle is the exception: it carries its JWT library and logger. */
 const MAX_AUTHORIZER_BUNDLE_BYTES = 64 * 1024;
-const SDK_MARKERS = ["aws-sdk-js", "x-amz-user-agent", "DynamoDB_20120810", "ApiGatewayManagementApi"];
+
+/** The package a bundled source belongs to: `node_modules/@scope/name/...` → `@scope/name`. */
+function packageOf(source: string): string | undefined {
+  const parts = source.split(path.sep);
+  const at = parts.lastIndexOf("node_modules");
+  if (at < 0) return undefined;
+  return parts.slice(at + 1, parts[at + 1]?.startsWith("@") ? at + 3 : at + 2).join("/");
+}
 
 /**
  * The authorizer runs on every connect (WebSocket APIs do not cache its answers): it bundles
@@ -198,8 +208,7 @@ async function expectLeanAuthorizer(fn: FunctionInfo, bundle: string, relative: 
   expect(required, `${fn.logicalId} requires`).to.deep.equal(layerPackages.map((name) => `${name}/identity`));
   const code = readFileSync(bundle, "utf8");
   for (const marker of SDK_MARKERS) expect(code, `${fn.logicalId} bundles SDK code (${marker})`).not.to.include(marker);
-  const packages = relative.filter((source) => source.split(path.sep).includes("node_modules"));
-  const bundled = [...new Set(packages.map((source) => source.split(path.sep).slice(source.split(path.sep).lastIndexOf("node_modules") + 1)).map((parts) => (parts[0]?.startsWith("@") ? parts.slice(0, 2) : parts.slice(0, 1)).join("/")))].sort();
+  const bundled = [...new Set(relative.map(packageOf).filter((name) => name !== undefined))].sort();
   expect(bundled, `${fn.logicalId} bundles`).to.include.members(["@aws-lambda-powertools/logger", "jose"]);
   expect(bundled.filter((name) => /^@(aws-sdk|smithy)\//.test(name)), `${fn.logicalId} bundles SDK packages`).to.deep.equal([]);
   expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_AUTHORIZER_BUNDLE_BYTES);

@@ -10,6 +10,7 @@ import {
   type AttributeValue,
   ConditionalCheckFailedException,
   DynamoDBClient,
+  GetItemCommand,
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
@@ -136,6 +137,29 @@ export function connectionItem({ connectionId, room = 'lobby', name, protocol = 
     connectedAt: { N: String(connectedAt) },
     ...(userId !== undefined && { userId: { S: userId } }),
   };
+}
+
+/** What DynamoDB's client throws when a write's condition does not hold. */
+export function conditionFailed(): ConditionalCheckFailedException {
+  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+}
+
+/**
+ * The caller (CALLER_ID), as the connections table answers a request counted against one of
+ * its buckets (sendmessage, history, members, $default): its item after the token was taken, and
+ * when read (as an error reply does, for the protocol). Without fields, an unregistered caller:
+ * the conditional write fails and the read finds nothing.
+ */
+export function givenCaller(fields?: Omit<ConnectionFields, 'connectionId'>): void {
+  const table = { TableName: 'connections-table' };
+  if (fields) {
+    const item = connectionItem({ connectionId: CALLER_ID, ...fields });
+    ddbMock.on(UpdateItemCommand, table).resolves({ Attributes: item });
+    ddbMock.on(GetItemCommand, table).resolves({ Item: item });
+  } else {
+    ddbMock.on(UpdateItemCommand, table).rejects(conditionFailed());
+    ddbMock.on(GetItemCommand, table).resolves({});
+  }
 }
 
 /** `count` room-index items with ids `${prefix}0`, `${prefix}1`, … */

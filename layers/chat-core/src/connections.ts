@@ -1,17 +1,19 @@
 import {
   type AttributeValue,
   BatchWriteItemCommand,
+  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from './aws';
-import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, RATE_WINDOW_SECONDS, config } from './config';
+import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, config } from './config';
 import { ChatError } from './errors';
 import type { Protocol } from './protocol';
-import { takeToken } from './rate-limit';
+import { refusal, takeToken } from './rate-limit';
 
 /** One open WebSocket connection: an item of the connections table. */
 export interface Connection {
@@ -60,7 +62,9 @@ export async function saveConnection(connection: Omit<Connection, 'connectedAt'>
         protocol: { S: connection.protocol },
         connectedAt: { N: String(now) },
         expiresAt: { N: String(Math.floor(now / 1000) + CONNECTION_TTL_SECONDS) },
+        // The connection's own rate limit buckets, full (see countOnConnection).
         rateAt: { N: '0' },
+        requestAt: { N: '0' },
         ...(connection.userId !== undefined && { userId: { S: connection.userId } }),
       },
     }),
@@ -88,29 +92,82 @@ export async function getConnection(connectionId: string): Promise<Connection | 
 }
 
 /** The caller's connection, or a `not_connected` error the caller can be told about. */
-export async function requireConnection(connectionId: string): Promise<Connection> {
-  const connection = await getConnection(connectionId);
+export function registered(connection: Connection | undefined): Connection {
   if (!connection) throw new ChatError('not_connected', 'this connection is not registered; reconnect');
   return connection;
 }
 
+/** The caller's connection, or a `not_connected` error the caller can be told about. */
+export async function requireConnection(connectionId: string): Promise<Connection> {
+  return registered(await getConnection(connectionId));
+}
+
+/** A connection's own rate limit buckets: attributes of its item, set full when it is saved. */
+type ConnectionBucket = 'rateAt' | 'requestAt';
+
 /**
- * Counts one message against the sender's rate limit (MESSAGE_RATE_LIMIT per connection, a
- * token bucket: see takeToken) and returns the sender, in one write on the common path. The
- * bucket is the connection's own item (`rateAt`), so the write also proves it is registered.
- * Connections stored before `rateAt` existed count as full.
+ * Takes a token from one of a connection's own buckets (a token bucket: see takeToken) and
+ * returns the connection, in one write on the common path: the bucket is an attribute of the
+ * connection's item, so the write also proves the connection is registered and reads it.
+ * Undefined when it is not registered; rate_limited (`what`) when the bucket is empty.
+ *
+ * A connection saved by an older version that lacked the bucket gets it (full) on its first
+ * refusal, so that a stack update does not lock out the people connected through it.
+ */
+async function countOnConnection(
+  connectionId: string,
+  attribute: ConnectionBucket,
+  limit: number,
+  what: string,
+  now: number,
+): Promise<Connection | undefined> {
+  const bucket = { table: config.CONNECTIONS_TABLE, key: key(connectionId), limit, attribute, createdWithItem: true };
+  const taken = await takeToken(bucket, now);
+  if (taken) return toConnection(taken);
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({ TableName: config.CONNECTIONS_TABLE, Key: key(connectionId), ProjectionExpression: `connectionId, ${attribute}` }),
+  );
+  if (!Item) return undefined;
+  if (Item[attribute] === undefined) {
+    await startBucket(connectionId, attribute);
+    const retried = await takeToken(bucket, now);
+    if (retried) return toConnection(retried);
+  }
+  throw refusal(what, limit, 'this connection');
+}
+
+/** Adds a full bucket to a connection saved without it (if it is still there and has none). */
+async function startBucket(connectionId: string, attribute: ConnectionBucket): Promise<void> {
+  try {
+    await dynamodb.send(
+      new UpdateItemCommand({
+        TableName: config.CONNECTIONS_TABLE,
+        Key: key(connectionId),
+        UpdateExpression: `SET ${attribute} = :full`,
+        ConditionExpression: `attribute_exists(connectionId) AND attribute_not_exists(${attribute})`,
+        ExpressionAttributeValues: { ':full': { N: '0' } },
+      }),
+    );
+  } catch (error: unknown) {
+    if (!(error instanceof ConditionalCheckFailedException)) throw error;
+  }
+}
+
+/**
+ * Counts a sendmessage frame against its connection's MESSAGE_RATE_LIMIT and returns the
+ * sender; not_connected when the connection is not registered, rate_limited past the limit.
  */
 export async function recordMessageSent(connectionId: string, now = Date.now()): Promise<Connection> {
-  const sender = await takeToken(
-    { table: config.CONNECTIONS_TABLE, key: key(connectionId), limit: config.MESSAGE_RATE_LIMIT, attribute: 'rateAt', mustExist: 'connectionId' },
-    now,
-  );
-  if (sender) return toConnection(sender);
-  await requireConnection(connectionId);
-  throw new ChatError(
-    'rate_limited',
-    `more than ${config.MESSAGE_RATE_LIMIT} messages in ${RATE_WINDOW_SECONDS} seconds; wait a moment`,
-  );
+  return registered(await countOnConnection(connectionId, 'rateAt', config.MESSAGE_RATE_LIMIT, 'messages', now));
+}
+
+/**
+ * Counts a request (history, members, $default) against its connection's REQUEST_RATE_LIMIT
+ * and returns the caller, or undefined when the connection is not registered; rate_limited
+ * past the limit.
+ */
+export function recordRequest(connectionId: string, now = Date.now()): Promise<Connection | undefined> {
+  return countOnConnection(connectionId, 'requestAt', config.REQUEST_RATE_LIMIT, 'requests (history, members and others)', now);
 }
 
 /**

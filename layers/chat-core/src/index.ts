@@ -46,6 +46,8 @@ export {
   deleteConnections,
   getConnection,
   recordMessageSent,
+  recordRequest,
+  registered,
   requireConnection,
   roomConnections,
   roomIsFull,
@@ -53,7 +55,7 @@ export {
   type Connection,
   type Recipient,
 } from './connections';
-export { limitConnect, limitIdentity, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
+export { limitConnect, limitMessage, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
 export { readHistory, saveMessage, type HistoryPage, type MessageDraft, type SavedMessage } from './messages';
 export { REDELIVERY_DELAYS_SECONDS, redeliver, replyOrRedeliver } from './redelivery';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';

@@ -20,8 +20,12 @@ export interface Bucket {
   limit: number;
   /** The attribute holding when the bucket is full again (epoch ms). */
   attribute: string;
-  /** Only an item that exists already (this attribute of the key) may be counted against. */
-  mustExist?: string;
+  /**
+   * The bucket is an attribute of an item that is created with it (a connection's buckets, set
+   * full when the connection is saved): no item, no token. Otherwise a missing attribute (or
+   * item) is a full bucket.
+   */
+  createdWithItem?: boolean;
   /** Epoch seconds to set as the item's TTL attribute `expiresAt`, for items that exist only as buckets. */
   expiresAt?: number;
 }
@@ -36,6 +40,10 @@ export interface Bucket {
  * passes, the next waits one interval, and unlike a fixed window there is no boundary at which
  * a second burst gets in. The timestamp only ever moves forward, so invocations with slightly
  * different clocks cannot undo each other's counting.
+ *
+ * The conditions have no parentheses: DynamoDB does not mind, but the local runtime's store
+ * (dynalite) parses a parenthesised condition about twenty times slower than a comparison, on
+ * the thread that serves every connection.
  */
 export async function takeToken(bucket: Bucket, now = Date.now()): Promise<Item | undefined> {
   const interval = (RATE_WINDOW_SECONDS * 1000) / bucket.limit;
@@ -48,12 +56,11 @@ export async function takeToken(bucket: Bucket, now = Date.now()): Promise<Item 
   // The attribute is one of the layer's own names (never input), so it is written in place.
   const at = bucket.attribute;
   const expiresAt: Item = bucket.expiresAt === undefined ? {} : { ':expiresAt': { N: String(bucket.expiresAt) } };
-  const exists = bucket.mustExist === undefined ? '' : `attribute_exists(${bucket.mustExist}) AND `;
   // The bucket is full (nothing taken for a while, or never): it restarts from now.
   const fromFull = new UpdateItemCommand({
     ...common,
     UpdateExpression: `SET ${at} = :next${ttl}`,
-    ConditionExpression: `${exists}(attribute_not_exists(${at}) OR ${at} <= :now)`,
+    ConditionExpression: bucket.createdWithItem ? `${at} <= :now` : `attribute_not_exists(${at}) OR ${at} <= :now`,
     ExpressionAttributeValues: { ':now': { N: String(now) }, ':next': { N: String(now + interval) }, ...expiresAt },
   });
   // Tokens in a row: one more interval, if the bucket has a token left.
@@ -109,11 +116,12 @@ function bucketOf(kind: LimitedKind, subject: string, limit: number, now: number
   };
 }
 
-const refusal = (what: string, limit: number, whose: string): ChatError =>
+/** The rate_limited error: `what` past `limit` per window, from `whose` (this connection, your address or account). */
+export const refusal = (what: string, limit: number, whose: string): ChatError =>
   new ChatError('rate_limited', `more than ${limit} ${what} in ${RATE_WINDOW_SECONDS} seconds from ${whose}; wait a moment`);
 
 /** The identity's (or source IP's) bucket of a kind; throws rate_limited when it is empty. */
-export async function limitIdentity(
+async function limitIdentity(
   kind: LimitedKind,
   requestContext: WebSocketRequestContext,
   limit: number,
@@ -132,14 +140,17 @@ export function limitConnect(requestContext: WebSocketRequestContext, now = Date
 }
 
 /**
- * A request (history, members, $default), counted against its connection (REQUEST_RATE_LIMIT)
- * and its identity or source IP (IDENTITY_REQUEST_RATE_LIMIT), both at once.
+ * A sendmessage frame, counted against the identity or source IP over all its connections
+ * (IDENTITY_MESSAGE_RATE_LIMIT); the connection's own bucket is recordMessageSent's.
  */
-export async function limitRequest(requestContext: WebSocketRequestContext, now = Date.now()): Promise<void> {
-  const connection = bucketOf('request', `connection#${requestContext.connectionId}`, config.REQUEST_RATE_LIMIT, now);
-  const [taken] = await Promise.all([
-    takeToken(connection, now),
-    limitIdentity('request', requestContext, config.IDENTITY_REQUEST_RATE_LIMIT, now),
-  ]);
-  if (taken === undefined) throw refusal('requests (history, members and others)', config.REQUEST_RATE_LIMIT, 'this connection');
+export function limitMessage(requestContext: WebSocketRequestContext, now = Date.now()): Promise<void> {
+  return limitIdentity('message', requestContext, config.IDENTITY_MESSAGE_RATE_LIMIT, now);
+}
+
+/**
+ * A request (history, members, $default), counted against the identity or source IP over all
+ * its connections (IDENTITY_REQUEST_RATE_LIMIT); the connection's own bucket is recordRequest's.
+ */
+export function limitRequest(requestContext: WebSocketRequestContext, now = Date.now()): Promise<void> {
+  return limitIdentity('request', requestContext, config.IDENTITY_REQUEST_RATE_LIMIT, now);
 }

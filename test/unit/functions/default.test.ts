@@ -1,14 +1,14 @@
 import { GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/default';
-import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import { CALLER_ID, apiMock, conditionFailed, ddbMock, givenCaller, expectRejection, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
 const TUTORIAL_REPLY =
   'Use the sendmessage route to send a message. Your info: {"ConnectedAt":"2022-01-25T18:50:04.673Z","Identity":{"SourceIp":"192.0.2.1","UserAgent":null},"LastActiveAt":"2022-01-25T18:50:07.642Z","connectionID":"Mg_ugfpqPHcCIVA="}';
 
 function caller(protocol: 'plain' | 'chat.v1' | undefined): void {
-  ddbMock.on(GetItemCommand).resolves(protocol ? { Item: connectionItem({ connectionId: CALLER_ID, protocol }) } : {});
+  givenCaller(protocol && { protocol });
 }
 
 function withBody(body: string | null): ReturnType<typeof loadEvent> {
@@ -159,9 +159,7 @@ describe('function: default ($default)', () => {
   it('a plain caller over the request rate limit gets "Error: …" and no GetConnection is made', async () => {
     // Prepare: the source IP's request bucket is empty
     caller('plain');
-    ddbMock.on(UpdateItemCommand, { Key: { bucket: { S: 'request#ip#192.0.2.1' } } }).rejects(
-      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
-    );
+    ddbMock.on(UpdateItemCommand, { Key: { bucket: { S: 'request#ip#192.0.2.1' } } }).rejects(conditionFailed());
 
     // Act
     await handler(loadEvent('default'), lambdaContext('default'));

@@ -1,8 +1,8 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/history';
-import { CALLER_ID, type Item, apiMock, connectionItem, ddbMock, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import { CALLER_ID, type Item, apiMock, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
 const ID = (n: number): string => `01HQ3Z9V5X8G2M4N6P7R8S${String(n).padStart(4, '0')}`;
 const SENT = (n: number): string => new Date(Date.UTC(2022, 0, 25, 18, 0, n)).toISOString();
@@ -24,7 +24,7 @@ function items(from: number, to: number, text?: (n: number) => string): Item[] {
 }
 
 function caller(protocol: 'plain' | 'chat.v1' | undefined): void {
-  ddbMock.on(GetItemCommand).resolves(protocol ? { Item: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'alice', protocol }) } : {});
+  givenCaller(protocol && { room: 'dev', name: 'alice', protocol });
 }
 
 function request(body: Record<string, unknown>): ReturnType<typeof loadEvent> {
@@ -209,9 +209,7 @@ describe('function: history', () => {
   it('a caller over the request rate limit gets rate_limited and nothing else: the room is not read', async () => {
     // Prepare: the connection's request bucket is empty
     caller('chat.v1');
-    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(
-      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
-    );
+    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(conditionFailed());
 
     // Act
     await handler(loadEvent('history'), lambdaContext('history'));

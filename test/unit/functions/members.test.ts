@@ -1,12 +1,12 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { ConditionalCheckFailedException, GetItemCommand, QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { MEMBERS_PAGE_BYTES, encodeMembersCursor } from 'chat-core';
 import { handler } from '../../../functions/members';
-import { CALLER_ID, type Item, apiMock, connectionItem, ddbMock, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import { CALLER_ID, type Item, apiMock, connectionItem, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
 function caller(protocol: 'plain' | 'chat.v1' | undefined): void {
-  ddbMock.on(GetItemCommand).resolves(protocol ? { Item: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'alice', protocol }) } : {});
+  givenCaller(protocol && { room: 'dev', name: 'alice', protocol });
 }
 
 function roomPages(...pages: Item[][]): void {
@@ -106,9 +106,7 @@ describe('function: members', () => {
   it('a caller over the request rate limit gets rate_limited and nothing else: the room is not read', async () => {
     // Prepare: the connection's request bucket is empty
     caller('chat.v1');
-    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(
-      new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} }),
-    );
+    ddbMock.on(UpdateItemCommand, { TableName: 'rate-limits-table' }).rejects(conditionFailed());
 
     // Act
     await handler(loadEvent('members'), lambdaContext('members'));

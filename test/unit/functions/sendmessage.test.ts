@@ -9,7 +9,6 @@ import { type Shard, config } from 'chat-core';
 import sinon from 'sinon';
 import {
   BatchWriteItemCommand,
-  ConditionalCheckFailedException,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
@@ -24,6 +23,7 @@ import {
   authorized,
   type Item,
   apiMock,
+  conditionFailed,
   connectionItem,
   connectionItems,
   ddbMock,
@@ -65,10 +65,6 @@ function withMessage(message: string): ReturnType<typeof loadEvent> {
   const event = loadEvent('sendmessage');
   event.body = JSON.stringify({ action: 'sendmessage', message });
   return event;
-}
-
-function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
 }
 
 describe('function: sendmessage', () => {
@@ -337,7 +333,7 @@ describe('function: sendmessage', () => {
 
     // Assess
     expect(framesTo(CALLER_ID)).to.deep.equal([
-      { type: 'error', code: 'rate_limited', message: 'more than 20 messages in 10 seconds; wait a moment' },
+      { type: 'error', code: 'rate_limited', message: 'more than 20 messages in 10 seconds from this connection; wait a moment' },
     ]);
     expect(posts()).to.have.length(1);
     expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);

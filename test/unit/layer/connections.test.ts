@@ -1,6 +1,5 @@
 import {
   BatchWriteItemCommand,
-  ConditionalCheckFailedException,
   DeleteItemCommand,
   GetItemCommand,
   PutItemCommand,
@@ -16,20 +15,20 @@ import {
   deleteConnections,
   getConnection,
   recordMessageSent,
+  recordRequest,
   requireConnection,
   roomConnections,
   saveConnection,
 } from 'chat-core';
 import sinon from 'sinon';
-import { CONNECTED_AT, connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
+import { CONNECTED_AT, conditionFailed, connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
 
 const TABLE = 'connections-table';
 /** 2022-01-25T18:50:07.642Z */
 const NOW = 1643136607642;
 
-function conditionFailed(): ConditionalCheckFailedException {
-  return new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
-}
+/** A registered connection as the connections table holds it. */
+const SENDER = connectionItem({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1' });
 
 async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
   const all: T[][] = [];
@@ -63,6 +62,7 @@ describe('layer: connections', () => {
           connectedAt: { N: '1643136607642' },
           expiresAt: { N: String(1643136607 + 8100) },
           rateAt: { N: '0' },
+        requestAt: { N: '0' },
         },
       });
     });
@@ -173,7 +173,6 @@ describe('layer: connections', () => {
   });
 
   describe('recordMessageSent (rate limit)', () => {
-    const SENDER = connectionItem({ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'chat.v1' });
 
     it('after a quiet spell (the bucket is full): one write that restarts it from now, and returns the sender', async () => {
       // Prepare
@@ -191,7 +190,8 @@ describe('layer: connections', () => {
         Key: { connectionId: { S: 'c1' } },
         ReturnValues: 'ALL_NEW',
         UpdateExpression: 'SET rateAt = :next',
-        ConditionExpression: 'attribute_exists(connectionId) AND (attribute_not_exists(rateAt) OR rateAt <= :now)',
+        // The bucket is created with the connection: a write that finds no bucket finds no connection
+        ConditionExpression: 'rateAt <= :now',
         // 20 messages per 10 s: one interval is 500 ms
         ExpressionAttributeValues: { ':now': { N: String(NOW) }, ':next': { N: String(NOW + 500) } },
       });
@@ -226,16 +226,41 @@ describe('layer: connections', () => {
     it('over the limit (no token left): rate_limited after the two conditional writes, and nothing written', async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
-      ddbMock.on(GetItemCommand).resolves({ Item: SENDER });
+      ddbMock.on(GetItemCommand).resolves({ Item: { connectionId: { S: 'c1' }, rateAt: { N: String(NOW + 10_000) } } });
 
       // Act
       const error = await expectRejection(recordMessageSent('c1', NOW), ChatError);
 
       // Assess
       expect(error.code).to.equal('rate_limited');
-      expect(error.message).to.equal('more than 20 messages in 10 seconds; wait a moment');
+      expect(error.message).to.equal('more than 20 messages in 10 seconds from this connection; wait a moment');
       expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(2);
-      expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(1);
+      expect(ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input).to.deep.include({ ProjectionExpression: 'connectionId, rateAt' });
+    });
+
+    it('a connection saved before it had the bucket (a stack update): gets a full one, and its token', async () => {
+      // Prepare: no rateAt at all, so both conditions fail until the bucket is added
+      ddbMock
+        .on(UpdateItemCommand)
+        .rejectsOnce(conditionFailed())
+        .rejectsOnce(conditionFailed())
+        .resolvesOnce({})
+        .resolves({ Attributes: { ...SENDER, rateAt: { N: String(NOW + 500) } } });
+      ddbMock.on(GetItemCommand).resolves({ Item: { connectionId: { S: 'c1' } } });
+
+      // Act
+      const sender = await recordMessageSent('c1', NOW);
+
+      // Assess
+      expect(sender.name).to.equal('alice');
+      const calls = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+      expect(calls).to.have.length(4);
+      expect(calls[2]).to.deep.include({
+        UpdateExpression: 'SET rateAt = :full',
+        ConditionExpression: 'attribute_exists(connectionId) AND attribute_not_exists(rateAt)',
+        ExpressionAttributeValues: { ':full': { N: '0' } },
+      });
+      expect(calls[3]).to.deep.include({ ConditionExpression: 'rateAt <= :now' });
     });
 
     it('an unknown connection: not_connected, not rate_limited', async () => {
@@ -261,6 +286,49 @@ describe('layer: connections', () => {
       expect(error).not.to.be.instanceOf(ChatError);
       expect(error.message).to.equal('ThrottlingException');
       expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(1);
+    });
+  });
+
+  describe('recordRequest (history, members, $default)', () => {
+    it('takes a token from the connection\'s request bucket (30 per 10 s) and returns the caller, in one write', async () => {
+      // Prepare
+      ddbMock.on(UpdateItemCommand).resolves({ Attributes: { ...SENDER, requestAt: { N: String(NOW + 333) } } });
+
+      // Act
+      const caller = await recordRequest('c1', NOW);
+
+      // Assess
+      expect(caller?.name).to.equal('alice');
+      const calls = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
+      expect(calls).to.have.length(1);
+      expect(calls[0]).to.deep.include({ TableName: TABLE, UpdateExpression: 'SET requestAt = :next', ConditionExpression: 'requestAt <= :now' });
+      expect(calls[0]?.ExpressionAttributeValues?.[':next']).to.deep.equal({ N: String(NOW + 10_000 / 30) });
+      expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(0);
+    });
+
+    it('is undefined for an unregistered connection (the caller decides what that means)', async () => {
+      // Prepare
+      ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+      ddbMock.on(GetItemCommand).resolves({});
+
+      // Act
+      const caller = await recordRequest('gone', NOW);
+
+      // Assess
+      expect(caller).to.equal(undefined);
+    });
+
+    it('refuses an empty bucket with rate_limited, naming the requests it counts', async () => {
+      // Prepare
+      ddbMock.on(UpdateItemCommand).rejects(conditionFailed());
+      ddbMock.on(GetItemCommand).resolves({ Item: { connectionId: { S: 'c1' }, requestAt: { N: String(NOW + 10_000) } } });
+
+      // Act
+      const error = await expectRejection(recordRequest('c1', NOW), ChatError);
+
+      // Assess
+      expect(error.code).to.equal('rate_limited');
+      expect(error.message).to.equal('more than 30 requests (history, members and others) in 10 seconds from this connection; wait a moment');
     });
   });
 
