@@ -1,10 +1,13 @@
 import {
   type ChatMessage,
+  type ConfirmTo,
   type FanOutResult,
   type Frame,
   MetricUnit,
   type Recipient,
   config,
+  confirmationFrame,
+  confirmationQueued,
   fanOut,
   limitMessage,
   logger,
@@ -24,8 +27,9 @@ import {
  * (retries included) have settled, it also keeps one sender's messages in order for
  * everyone, as long as the sender waits for each confirmation. Plain (tutorial)
  * senders get no echo. Rooms above the fan-out threshold are handed to the fan-out
- * queue in shards, and confirmed once queued; so are the recipients of a smaller room
- * that the function's time does not reach (the Management API being slow).
+ * queue in shards; so are the recipients of a smaller room that the function's time
+ * does not reach (the Management API being slow). Then the last shard served confirms
+ * (confirmation.ts), so the order holds there too.
  *
  * With a `clientId`, a repeat of a send already stored stores nothing and posts nothing:
  * the sender is confirmed with the original message. Once the message is stored, nothing
@@ -51,10 +55,17 @@ export const handler = websocketHandler(async (event, context) => {
   // function's time does not reach are handed to the queue (fanout.ts); failed posts come back
   // in `failed`, for a redelivery.
   const failed: Recipient[] = [];
+  const confirm: ConfirmTo | undefined =
+    sender.protocol === 'chat.v1' ? { connectionId, protocol: sender.protocol, ...(clientId !== undefined && { clientId }) } : undefined;
   const delivery: Promise<FanOutResult | { mode: 'failed' }> = fanOut(
     room,
     saved.then(({ message, repeat }) => (repeat ? undefined : messageFrame(message))),
-    { skip: (recipient) => recipient.connectionId === connectionId, budget: context, onFailure: (recipient) => failed.push(recipient) },
+    {
+      skip: (recipient) => recipient.connectionId === connectionId,
+      budget: context,
+      onFailure: (recipient) => failed.push(recipient),
+      ...(confirm && { confirm }),
+    },
   ).catch((error: unknown) => {
     logger.error('fan-out failed', { error: error as Error });
     return { mode: 'failed' };
@@ -63,9 +74,9 @@ export const handler = websocketHandler(async (event, context) => {
   const result = await delivery;
   if (!repeat) metrics.addMetric('Messages', MetricUnit.Count, 1);
   await redeliver(messageFrame(message), failed);
-  if (sender.protocol === 'chat.v1') {
-    await replyOrRedeliver(sender, { ...messageFrame(message), ...(clientId !== undefined && { clientId }) });
-  }
+  // Shards queued: the last one served confirms. Otherwise (all posted here, a repeat, or a
+  // fan-out that failed once the message was stored) the confirmation goes now.
+  if (confirm && !confirmationQueued(result)) await replyOrRedeliver(sender, confirmationFrame(messageFrame(message), confirm));
   logger.info(repeat ? 'repeated send confirmed' : 'message sent', { messageId: message.id, room, ...result, redelivered: failed.length });
 });
 

@@ -1,7 +1,7 @@
 import { config } from './config';
 import { deleteConnections, type Recipient } from './connections';
 import { isGone } from './errors';
-import { postToConnection } from './management';
+import { ManagementTimeoutError, postToConnection } from './management';
 import { logger, metrics, MetricUnit } from './observability';
 import { type Frame, type Protocol, encodeFrame } from './protocol';
 
@@ -35,7 +35,10 @@ export interface BroadcastOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
   concurrency?: number;
-  /** Told of each recipient whose post failed for another reason than 410 Gone (see redelivery.ts). */
+  /**
+   * Told of each recipient whose post failed for good, so it did not arrive: not 410 Gone, and
+   * not a post that timed out, which may have arrived (see redelivery.ts).
+   */
   onFailure?: (recipient: Recipient) => void;
   /**
    * Epoch milliseconds by which every post must have settled (the invocation's time, less
@@ -82,6 +85,11 @@ export async function broadcast(
     } catch (error: unknown) {
       if (isGone(error) && !stillConnecting(recipient)) {
         gone.push(recipient.connectionId);
+      } else if (error instanceof ManagementTimeoutError) {
+        // It may have arrived (API Gateway may have taken it): sending it again could show it
+        // twice, to plain clients too, who cannot tell. A chat.v1 client that missed it sees the gap.
+        result.failed += 1;
+        logger.warn('post to connection timed out; not redelivered', { recipient: recipient.connectionId });
       } else {
         result.failed += 1;
         logger.warn('post to connection failed', { recipient: recipient.connectionId, error: error as Error });

@@ -3,6 +3,7 @@ import type { Context } from 'aws-lambda';
 import { sqs } from './aws';
 import { type BroadcastResult, broadcast } from './broadcast';
 import { config } from './config';
+import { type ConfirmTo, countShards } from './confirmation';
 import { type Recipient, roomConnections } from './connections';
 import { logger, metrics, MetricUnit } from './observability';
 import type { Frame, Protocol } from './protocol';
@@ -19,6 +20,8 @@ export interface Shard {
   redelivery?: number;
   /** Invocations in a row that had no time to post to any of them (see serveShard). */
   stalled?: number;
+  /** Whom to confirm the message to once every shard of it has been served (confirmation.ts). */
+  confirm?: ConfirmTo;
 }
 
 /** A room's pending join and leave notices are due (presence.ts): the body of a delayed queue message. */
@@ -39,6 +42,13 @@ export type FanOutResult =
   | { mode: 'queued'; recipients: number; shards: number }
   | { mode: 'skipped'; recipients: number };
 
+/**
+ * Whether a fan-out queued shards, and so left the sender's confirmation (FanOutOptions.confirm)
+ * to the last of them to be served; otherwise the caller confirms.
+ */
+export const confirmationQueued = (result: FanOutResult | { mode: 'failed' }): boolean =>
+  (result.mode === 'queued' || result.mode === 'direct') && result.shards > 0;
+
 /** What a fan-out needs of its invocation: how much time it has left. */
 export type TimeBudget = Pick<Context, 'getRemainingTimeInMillis'>;
 
@@ -52,6 +62,11 @@ export interface FanOutOptions {
    * and return before its timeout. Without it (or without a queue) every post is made here.
    */
   budget?: TimeBudget;
+  /**
+   * The sender to confirm a message to: when shards are queued, the last one served does it
+   * (confirmation.ts; see confirmationQueued). Not for presence.
+   */
+  confirm?: ConfirmTo;
 }
 
 /**
@@ -79,14 +94,14 @@ export function deadlineOf(budget: TimeBudget, now = Date.now()): number {
 export async function fanOut(
   room: string,
   frame: Frame | PromiseLike<Frame | undefined>,
-  { skip, budget, onFailure }: FanOutOptions = {},
+  { skip, budget, onFailure, confirm }: FanOutOptions = {},
 ): Promise<FanOutResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   const limit = queueUrl === undefined ? Infinity : config.FANOUT_THRESHOLD;
   const [ready, { first, more }] = await Promise.all([frame, readRoom(room, skip, limit)]);
   if (ready === undefined) return { mode: 'skipped', recipients: first.length };
-  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await postWithin(first, ready, budget, onFailure)) };
-  return enqueueShards(ready, rest(first, more, skip), queueUrl);
+  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await postWithin(first, ready, budget, onFailure, confirm)) };
+  return enqueueShards(ready, rest(first, more, skip), queueUrl, { ...(confirm && { confirm }) });
 }
 
 /**
@@ -120,12 +135,13 @@ export async function postWithin(
   frame: Frame,
   budget: TimeBudget | undefined,
   onFailure?: (recipient: Recipient) => void,
+  confirm?: ConfirmTo,
 ): Promise<DirectResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   const deadline = budget !== undefined && queueUrl !== undefined ? deadlineOf(budget) : undefined;
   const { unsent, ...result } = await broadcast([recipients], frame, { ...(deadline !== undefined && { deadline }), ...(onFailure && { onFailure }) });
   if (unsent.length === 0 || queueUrl === undefined) return { ...result, handedOff: 0, shards: 0 };
-  const { shards } = await enqueueShards(frame, unsent, queueUrl);
+  const { shards } = await enqueueShards(frame, unsent, queueUrl, { ...(confirm && { confirm }) });
   logger.info('time running short: recipients handed to the fan-out queue', { handedOff: unsent.length, shards });
   return { ...result, handedOff: unsent.length, shards };
 }
@@ -138,6 +154,13 @@ export async function postWithin(
  * posts failed are told to `onFailure` (the caller redelivers them, redelivery.ts).
  */
 export async function serveShard(shard: Shard, budget: TimeBudget, onFailure?: (recipient: Recipient) => void): Promise<DirectResult> {
+  const served = await serveWithin(shard, budget, onFailure);
+  // This shard is done (what it could not reach is queued, and counted, as new shards).
+  if (shard.confirm) await countShards(shard.frame, shard.confirm, -1);
+  return served;
+}
+
+async function serveWithin(shard: Shard, budget: TimeBudget, onFailure?: (recipient: Recipient) => void): Promise<DirectResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   if (queueUrl === undefined) return postWithin(shardRecipients(shard), shard.frame, budget, onFailure);
   const { unsent, ...result } = await broadcast([shardRecipients(shard)], shard.frame, { deadline: deadlineOf(budget), ...(onFailure && { onFailure }) });
@@ -149,6 +172,7 @@ export async function serveShard(shard: Shard, budget: TimeBudget, onFailure?: (
   if (stalled !== undefined && stalled > MAX_STALLS) throw new Error(`no time to post to any recipient of the shard, ${MAX_STALLS} times in a row`);
   const { shards } = await enqueueShards(shard.frame, unsent, queueUrl, {
     ...(shard.redelivery !== undefined && { redelivery: shard.redelivery }),
+    ...(shard.confirm && { confirm: shard.confirm }),
     ...(stalled !== undefined && { stalled, delaySeconds: STALL_DELAY_SECONDS * 2 ** (stalled - 1) }),
   });
   logger.info('time running short: recipients of the shard put back on the queue', { handedOff: unsent.length, shards, stalled });
@@ -200,14 +224,19 @@ export interface ShardQueueing {
   redelivery?: number;
   stalled?: number;
   delaySeconds?: number;
+  /** The sender to confirm to once every shard is served: the shards are counted (confirmation.ts). */
+  confirm?: ConfirmTo;
 }
 
-/** Queues a frame for recipients, in shards of FANOUT_SHARD_SIZE, 10 shards to a SendMessageBatch. */
+/**
+ * Queues a frame for recipients, in shards of FANOUT_SHARD_SIZE, 10 shards to a SendMessageBatch.
+ * With `confirm`, each batch is counted before it is sent, with one more held until all are.
+ */
 export async function enqueueShards(
   frame: Frame,
   recipients: AsyncIterable<Recipient> | Iterable<Recipient>,
   queueUrl: string,
-  { redelivery, stalled, delaySeconds = 0 }: ShardQueueing = {},
+  { redelivery, stalled, delaySeconds = 0, confirm }: ShardQueueing = {},
 ): Promise<{ mode: 'queued'; recipients: number; shards: number }> {
   let count = 0;
   let shards = 0;
@@ -215,7 +244,9 @@ export async function enqueueShards(
   let batch: string[] = [];
   let batchBytes = 0;
   const flush = async (): Promise<void> => {
-    if (batch.length > 0) shards += await sendShards(queueUrl, batch, delaySeconds);
+    if (batch.length === 0) return;
+    if (confirm) await countShards(frame, confirm, batch.length + (shards === 0 ? 1 : 0));
+    shards += await sendShards(queueUrl, batch, delaySeconds);
     batch = [];
     batchBytes = 0;
   };
@@ -225,6 +256,7 @@ export async function enqueueShards(
       recipients: shard,
       ...(redelivery !== undefined && { redelivery }),
       ...(stalled !== undefined && { stalled }),
+      ...(confirm && { confirm }),
     } satisfies Shard);
     shard = [];
     const bytes = Buffer.byteLength(body, 'utf8');
@@ -240,6 +272,8 @@ export async function enqueueShards(
   }
   if (shard.length > 0) await close();
   await flush();
+  // All queued: the hold goes (this may be what brings the count to zero, and confirms).
+  if (confirm && shards > 0) await countShards(frame, confirm, -1);
   metrics.addMetric('FanOutShards', MetricUnit.Count, shards);
   return { mode: 'queued', recipients: count, shards };
 }
@@ -298,6 +332,14 @@ export function parseShard(body: string): Shard {
   }
   for (const count of [value.redelivery, value.stalled]) {
     if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw new Error('not a fan-out shard: a count that is no whole number');
+  }
+  const { confirm } = value;
+  if (
+    confirm !== undefined &&
+    (typeof confirm !== 'object' || confirm === null || typeof confirm.connectionId !== 'string' ||
+      (confirm.protocol !== 'chat.v1' && confirm.protocol !== 'plain') || !['string', 'undefined'].includes(typeof confirm.clientId))
+  ) {
+    throw new Error('not a fan-out shard: whom to confirm to is malformed');
   }
   return value as Shard;
 }

@@ -64,6 +64,7 @@ export {
   HANDOFF_RESERVE_MS,
   MAX_STALLS,
   announce,
+  confirmationQueued,
   deadlineOf,
   fanOut,
   parseQueueMessage,
@@ -78,6 +79,7 @@ export {
   type Shard,
   type TimeBudget,
 } from './fanout';
+export { confirmationFrame, countShards, type ConfirmTo } from './confirmation';
 export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './members';
 export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

@@ -6,8 +6,8 @@ import { logger } from './observability';
 import type { Frame } from './protocol';
 
 /**
- * Posts that fail for another reason than 410 Gone (throttled past the SDK's retries, timed
- * out) are retried later rather than only counted: their recipients go to the fan-out queue as
+ * Posts that fail for good (throttled past the SDK's retries, a server error; not 410 Gone, and
+ * not a timeout, which may have arrived: broadcast.ts) are retried later rather than only counted: their recipients go to the fan-out queue as
  * a shard that waits a while (SQS DelaySeconds), and FanoutFunction posts the frame to them
  * again; what fails there is queued again, after a longer wait, until these delays run out. A
  * client that recovered the message meanwhile (from `history`, after seeing the gap in

@@ -516,6 +516,44 @@ describe('function: sendmessage', () => {
       expect(redeliveries()).to.deep.equal([[['conn-2', 'conn-4'], stored, undefined]]);
     });
 
+    it('a room served through the queue: the shards carry whom to confirm to (and the clientId); sendmessage confirms nothing itself', async () => {
+      // Prepare: 5 other members over a threshold of 2, in shards of 2
+      sinon.replace(config, 'FANOUT_THRESHOLD', 2);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 2);
+      sender({ protocol: 'chat.v1' });
+      roomPages(connectionItems(5));
+      ddbMock.on(UpdateItemCommand, { TableName: 'connections-table', Key: { connectionId: { S: CALLER_ID } } }).resolves({
+        Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', protocol: 'chat.v1' }),
+      });
+
+      // Act
+      const result = await handler(withClientId('m-1'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200 });
+      expect(posts(), 'no post, no confirmation yet').to.deep.equal([]);
+      const shards = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
+      expect(shards.map((shard) => shard.confirm)).to.deep.equal(Array(3).fill({ connectionId: CALLER_ID, protocol: 'chat.v1', clientId: 'm-1' }));
+      const counted = ddbMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input).filter((input) => String(input.Key?.connectionId?.S).startsWith('confirm#'));
+      expect(counted.map((input) => input.ExpressionAttributeValues?.[':change'])).to.deep.equal([{ N: '4' }, { N: '-1' }]);
+    });
+
+    it('a plain sender in a room served through the queue: nothing to confirm, nothing counted', async () => {
+      // Prepare
+      sinon.replace(config, 'FANOUT_THRESHOLD', 2);
+      sender();
+      roomPages(connectionItems(5));
+
+      // Act
+      await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      const shards = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
+      expect(shards.length).to.be.greaterThan(0);
+      expect(shards.every((shard) => shard.confirm === undefined)).to.equal(true);
+      expect(ddbMock.commandCalls(UpdateItemCommand).filter((c) => String(c.args[0].input.Key?.connectionId?.S).startsWith('confirm#'))).to.have.length(0);
+    });
+
     it('once the message is stored, a failing fan-out still confirms it to the sender', async () => {
       // Prepare
       sender({ protocol: 'chat.v1' });

@@ -1,8 +1,22 @@
 import { LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { HANDOFF_RESERVE_MS, type Frame, type Recipient, type Shard, announce, config, fanOut, parseQueueMessage, parseShard, serveShard, shardRecipients } from 'chat-core';
+import {
+  HANDOFF_RESERVE_MS,
+  type ConfirmTo,
+  type Frame,
+  type Recipient,
+  type Shard,
+  announce,
+  config,
+  confirmationQueued,
+  fanOut,
+  parseQueueMessage,
+  parseShard,
+  serveShard,
+  shardRecipients,
+} from 'chat-core';
 import sinon from 'sinon';
 import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
 
@@ -39,6 +53,24 @@ function queuedShards(): Shard[] {
     .flatMap((call) => call.args[0].input.Entries ?? [])
     .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard);
 }
+
+/**
+ * The count of the message's shards (confirmation.ts), kept as the connections table would:
+ * every ADD applied in order; `changes` lists them, and what each left.
+ */
+function shardCount(initially = 0): { changes: number[]; left: () => number } {
+  let left = initially;
+  const changes: number[] = [];
+  ddbMock.on(UpdateItemCommand, { Key: { connectionId: { S: `confirm#${(MESSAGE as { id: string }).id}` } } }).callsFake((input: { ExpressionAttributeValues: Record<string, { N: string }> }) => {
+    const change = Number(input.ExpressionAttributeValues[':change']?.N);
+    changes.push(change);
+    left += change;
+    return { Attributes: { shardsLeft: { N: String(left) } } };
+  });
+  return { changes, left: () => left };
+}
+
+const SENDER: ConfirmTo = { connectionId: 'sender', protocol: 'chat.v1', clientId: 'c-1' };
 
 describe('layer: fanout', () => {
   beforeEach(() => {
@@ -310,6 +342,104 @@ describe('layer: fanout', () => {
     });
   });
 
+  describe('the sender\'s confirmation travels with the shards (confirmation.ts)', () => {
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_THRESHOLD', 5);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 3);
+    });
+
+    it('a large room: counts each batch before it is sent, with one held until all are queued; confirms nothing yet', async () => {
+      // Prepare: 25 recipients, 9 shards of 3: one batch
+      roomPages(connectionItems(25, 'a'));
+      const count = shardCount();
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { confirm: SENDER });
+
+      // Assess
+      expect(count.changes).to.deep.equal([10, -1]);
+      expect(count.left()).to.equal(9);
+      expect(queuedShards().every((shard) => JSON.stringify(shard.confirm) === JSON.stringify(SENDER))).to.equal(true);
+      expect(confirmationQueued(result)).to.equal(true);
+      expect(posts()).to.deep.equal([]);
+    });
+
+    it('the last shard served confirms to the sender, with its clientId, after its own posts; the others do not', async () => {
+      // Prepare: two shards queued
+      roomPages(connectionItems(6, 'a'));
+      const count = shardCount();
+      await fanOut('lobby', MESSAGE, { confirm: SENDER });
+      const [first, second] = queuedShards();
+      const budget = { getRemainingTimeInMillis: () => 60_000 };
+
+      // Act
+      await serveShard(first as Shard, budget);
+      const afterFirst = posts().map((p) => p.to);
+      await serveShard(second as Shard, budget);
+
+      // Assess
+      expect(afterFirst).to.deep.equal(['a0', 'a1', 'a2']);
+      expect(posts().map((p) => p.to)).to.deep.equal(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'sender']);
+      expect(JSON.parse(posts().at(-1)?.text ?? '')).to.deep.equal({ ...MESSAGE, clientId: 'c-1' });
+      expect(count.left()).to.equal(0);
+    });
+
+    it('shards all served before the queueing side let go of its hold: the hold\'s release confirms', async () => {
+      // Prepare: the count already went down by the two shards (served at once elsewhere)
+      roomPages(connectionItems(6, 'a'));
+      const count = shardCount();
+      ddbMock.on(UpdateItemCommand).callsFake((input: { ExpressionAttributeValues: Record<string, { N: string }> }) => {
+        const change = Number(input.ExpressionAttributeValues[':change']?.N);
+        count.changes.push(change);
+        // The batch's +3 (2 shards and the hold) lands after both shards' -1
+        const left = change === 3 ? 1 : 0;
+        return { Attributes: { shardsLeft: { N: String(left) } } };
+      });
+
+      // Act
+      await fanOut('lobby', MESSAGE, { confirm: SENDER });
+
+      // Assess
+      expect(count.changes).to.deep.equal([3, -1]);
+      expect(posts().map((p) => p.to)).to.deep.equal(['sender']);
+    });
+
+    it('a shard put back in smaller shards (no time for all) counts them before it counts itself served', async () => {
+      // Prepare: posts take 1 s; time for 2 of the shard's 3 recipients
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      const end = Date.now() + POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500;
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        clock.tick(1000);
+        return {};
+      });
+      sinon.replace(config, 'FANOUT_CONCURRENCY', 1);
+      const count = shardCount(2); // this shard, and another of the message not served yet
+      const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'plain'], ['s2', 'plain']], confirm: SENDER };
+
+      // Act
+      await serveShard(shard, { getRemainingTimeInMillis: () => end - Date.now() });
+
+      // Assess: +1 for the new shard and +1 held, the hold released, then this one done
+      expect(count.changes).to.deep.equal([2, -1, -1]);
+      expect(count.left()).to.equal(2);
+      expect(queuedShards()).to.deep.equal([{ frame: MESSAGE, recipients: [['s2', 'plain']], confirm: SENDER }]);
+      expect(posts().map((p) => p.to)).to.deep.equal(['s0', 's1']);
+    });
+
+    it('a room served directly counts nothing: the caller confirms (confirmationQueued is false)', async () => {
+      // Prepare
+      roomPages(connectionItems(3, 'a'));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { confirm: SENDER });
+
+      // Assess
+      expect(confirmationQueued(result)).to.equal(false);
+      expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(0);
+    });
+  });
+
   describe('parseQueueMessage', () => {
     it('tells a presence flush from a shard, and refuses anything else', () => {
       // Prepare
@@ -351,6 +481,10 @@ describe('layer: fanout', () => {
       expect(expectThrow(() => parseShard('not json'))).to.be.instanceOf(SyntaxError);
       expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], redelivery: '1' }))).message).to.match(/^not a fan-out shard/);
       expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], stalled: -1 }))).message).to.match(/^not a fan-out shard/);
+      for (const confirm of [null, 'sender', { protocol: 'chat.v1' }, { connectionId: 'x', protocol: 'v2' }, { connectionId: 'x', protocol: 'plain', clientId: 7 }]) {
+        expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm }))).message).to.match(/^not a fan-out shard/);
+      }
+      expect(parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm: SENDER })).confirm).to.deep.equal(SENDER);
     });
   });
 });
