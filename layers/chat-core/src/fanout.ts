@@ -70,14 +70,18 @@ export interface FanOutOptions {
 }
 
 /**
- * What a function keeps for itself after its posts: queueing the rest (a SendMessageBatch
- * per 10 shards), deleting gone connections, confirming to the sender, publishing metrics.
+ * What a function keeps for itself after its posts, besides one more post (the sender's
+ * confirmation, up to POST_TIMEOUT_MS): queueing the rest (a SendMessageBatch per 10 shards),
+ * counting shards, queueing redeliveries, deleting gone connections, publishing metrics.
  */
 export const HANDOFF_RESERVE_MS = 1500;
 
-/** When posting must be over, for an invocation with `budget` left. */
+/**
+ * When posting must be over, for an invocation with `budget` left: what follows the posts, the
+ * confirmation's post included, still fits before the function's timeout.
+ */
 export function deadlineOf(budget: TimeBudget, now = Date.now()): number {
-  return now + budget.getRemainingTimeInMillis() - HANDOFF_RESERVE_MS;
+  return now + budget.getRemainingTimeInMillis() - HANDOFF_RESERVE_MS - config.POST_TIMEOUT_MS;
 }
 
 /**

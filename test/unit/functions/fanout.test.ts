@@ -85,7 +85,7 @@ describe('function: fanout (SQS shards of large rooms)', () => {
 
   it('re-queues the recipients its time does not reach as a new shard, and reports no failure: a redelivery repeats nothing', async () => {
     // Prepare: each post takes 1000 ms of (fake) wall-clock time, one at a time; the time left
-    // fits two posts (POST_TIMEOUT_MS 3000 + HANDOFF_RESERVE_MS 1500 + 1500)
+    // fits two posts (POST_TIMEOUT_MS 3000 + the reserve: HANDOFF_RESERVE_MS 1500 and a confirmation's 3000 + 1500)
     sinon.replace(config, 'FANOUT_CONCURRENCY', 1);
     sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
     const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
@@ -94,7 +94,7 @@ describe('function: fanout (SQS shards of large rooms)', () => {
       return {};
     });
     sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-    const end = Date.now() + 3000 + HANDOFF_RESERVE_MS + 1500;
+    const end = Date.now() + 2 * 3000 + HANDOFF_RESERVE_MS + 1500;
     const context = { ...lambdaContext('fanout'), getRemainingTimeInMillis: () => end - Date.now() };
     const event: SQSEvent = { Records: [record('m1', shard([['p1', 'plain'], ['p2', 'plain'], ['j1', 'chat.v1', 5], ['j2', 'chat.v1']]))] };
 

@@ -151,10 +151,10 @@ describe('layer: fanout', () => {
       return { getRemainingTimeInMillis: () => end - Date.now() };
     }
 
-    it('posts while POST_TIMEOUT_MS and HANDOFF_RESERVE_MS fit in the remaining time, then queues the others, each once', async () => {
-      // Prepare: 3000 (post timeout) + 1500 (reserve) + 2500: posts start at 0, 1000 and 2000 ms
+    it('posts while POST_TIMEOUT_MS, and the reserve (HANDOFF_RESERVE_MS and a confirmation\'s POST_TIMEOUT_MS), fit in the remaining time, then queues the others, each once', async () => {
+      // Prepare: 3000 (post timeout) + 1500 and 3000 (the reserve, a confirmation's post included) + 2500: posts start at 0, 1000 and 2000 ms
       roomPages(connectionItems(7, 'a'));
-      const budget = budgetWithSlowPosts(POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
+      const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
 
       // Act
       const result = await fanOut('lobby', MESSAGE, { budget, skip: (r) => r.connectionId === 'a6' });
@@ -185,7 +185,7 @@ describe('layer: fanout', () => {
       // Prepare: the second post is throttled past the SDK's retries (at once); the others take
       // 1000 ms each, so posts start at 0, 1000, 1000 and 2000 ms, and no later one fits
       roomPages(connectionItems(6, 'a'));
-      const budget = budgetWithSlowPosts(POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
+      const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
       apiMock.on(PostToConnectionCommand, { ConnectionId: 'a1' }).rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
       const failed: Recipient[] = [];
 
@@ -200,7 +200,7 @@ describe('layer: fanout', () => {
 
     it('serveShard (the fan-out function) queues the recipients of its shard it had no time for', async () => {
       // Prepare
-      const budget = budgetWithSlowPosts(POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500);
+      const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500);
       const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'chat.v1', 7], ['s2', 'chat.v1', 8]] };
 
       // Act
@@ -408,7 +408,7 @@ describe('layer: fanout', () => {
     it('a shard put back in smaller shards (no time for all) counts them before it counts itself served', async () => {
       // Prepare: posts take 1 s; time for 2 of the shard's 3 recipients
       const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
-      const end = Date.now() + POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500;
+      const end = Date.now() + 2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500;
       apiMock.on(PostToConnectionCommand).callsFake(() => {
         clock.tick(1000);
         return {};
