@@ -247,6 +247,7 @@ export class ChatSession {
     this.historyInFlight = null;
     for (const message of messages) this.addMessage(message, false);
     const last = messages[messages.length - 1];
+    if ((mode === 'before' || mode === 'latest') && !hasMore) this.timeline.holdsFromBeginning();
     if (mode === 'before') {
       this.view.setHasOlder(hasMore);
       return;
@@ -284,7 +285,8 @@ export class ChatSession {
   private catchUpGap(): void {
     if (!this.synced || this.historyInFlight) return;
     const gap = this.timeline.firstGap(this.settledGaps)?.prevId;
-    const after = gap === undefined ? undefined : this.timeline.idBeforeId(gap);
+    // Nothing held before it: the room's first messages were missed, read from the beginning.
+    const after = gap === undefined ? undefined : this.timeline.idBeforeId(gap) ?? (this.timeline.heldFromBeginning ? BEGINNING : undefined);
     if (gap === undefined || after === undefined) return;
     this.soughtGap = gap;
     this.requestHistory('after', request.history(CATCH_UP_PAGE, { after }));

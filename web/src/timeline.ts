@@ -8,6 +8,17 @@ import { ulidTime } from './protocol';
 export class Timeline {
   private readonly byId = new Map<string, ChatMessage>();
   private readonly ids: string[] = [];
+  /** Whether the page holds the room from its first message (history said there is no more). */
+  private fromBeginning = false;
+
+  /** History has nothing older: a missing prevId below the oldest held is a gap too. */
+  holdsFromBeginning(): void {
+    this.fromBeginning = true;
+  }
+
+  get heldFromBeginning(): boolean {
+    return this.fromBeginning;
+  }
 
   get size(): number {
     return this.ids.length;
@@ -45,15 +56,17 @@ export class Timeline {
 
   /**
    * The first message held whose previous message in the room (`prevId`) is not held, though
-   * it is newer than the oldest held (older ones are earlier history, not a gap): the page
-   * missed that one. `settled` are prevIds already looked for in history and not found there.
+   * it is newer than the oldest held (older ones are earlier history, not a gap) or the page
+   * holds the room from its beginning: the page missed that one. `settled` are prevIds already
+   * looked for in history and not found there.
    */
   firstGap(settled: ReadonlySet<string>): ChatMessage | undefined {
     const oldest = this.oldestId;
     if (oldest === undefined) return undefined;
+    const floor = this.fromBeginning ? '' : oldest;
     for (const id of this.ids) {
       const { prevId } = this.byId.get(id) as ChatMessage;
-      if (prevId !== undefined && prevId > oldest && !this.byId.has(prevId) && !settled.has(prevId)) return this.byId.get(id);
+      if (prevId !== undefined && prevId > floor && !this.byId.has(prevId) && !settled.has(prevId)) return this.byId.get(id);
     }
     return undefined;
   }
