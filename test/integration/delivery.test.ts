@@ -173,8 +173,9 @@ describe('delivery: idempotent sends, gaps a client can see, redelivery (local r
       `${all.length} messages × ${members} members: ${missedLive} missed live, ${detected} gaps seen from prevId, ${recovered} recovered with history, ` +
       `the rest redelivered; ${errors.length} "Internal server error"`);
 
+    // Posts failed for good, so members missed messages live (how many were still missing when
+    // the sending ended depends on how soon the redeliveries came: the figures above say).
     expect(faults.faultedCalls - faults.recovered, 'posts that failed for good').to.be.greaterThan(0);
-    expect(missedLive, 'members missed messages live').to.be.greaterThan(0);
     expect(all.map((m) => m.text).sort(), 'every message stored once (resends are idempotent)').to.deep.equal(
       people.flatMap((_c, i) => Array.from({ length: perSender }, (_x, n) => `m${i} #${n}`)).sort(),
     );
