@@ -300,6 +300,8 @@ export class AwsFrontDoor {
       return json(res, 403, { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') }, { 'x-amzn-errortype': 'AccessDeniedException' });
     }
     if (method === 'POST') {
+      const latencyMs = faults.postLatencyMs();
+      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const conn = this.options.connection(connectionId);
       const fault = conn ? faults.postFault(req.headers as Headers) : undefined;
       if (fault) return this.postFault(res, fault, conn as Connection);

@@ -4,7 +4,8 @@
  *
  * - Management API posts (PostToConnection from a function): a share answered 410 Gone (the
  *   connection is then really gone: the runtime drops it, the client sees 1006 and $disconnect
- *   runs, as for a client whose network vanished), 429 LimitExceededException or 500.
+ *   runs, as for a client whose network vanished), 429 LimitExceededException or 500; and
+ *   `latencyMs`: every post answered that much later (a slow Management API).
  * - DynamoDB calls from a function: a share answered ProvisionedThroughputExceededException,
  *   ThrottlingException (both 400) or 500 InternalServerError, before they reach the store (so
  *   a faulted call has no effect); `down` makes the store unreachable for every caller (each
@@ -31,6 +32,8 @@ export interface PostFaults {
   error?: number;
   /** Attempts of a chosen call that fail before it goes through (default 1). */
   attempts?: number;
+  /** Every post by a function is answered this many milliseconds late (a slow Management API). */
+  latencyMs?: number;
 }
 
 export interface DynamoDbFaults {
@@ -197,7 +200,7 @@ export class Faults {
   /** True when some fault is configured. */
   get active(): boolean {
     const { post, dynamodb, timeout } = this.options;
-    return Boolean((post && (post.gone || post.throttle || post.error)) ||
+    return Boolean((post && (post.gone || post.throttle || post.error || post.latencyMs)) ||
       (dynamodb && (dynamodb.throughput || dynamodb.throttling || dynamodb.error || dynamodb.down)) || (timeout && timeout.share));
   }
 
@@ -218,6 +221,11 @@ export class Faults {
     const fault = this.post.decide(headers, () => this.pick<PostFault>([['gone', p.gone], ['throttle', p.throttle], ['error', p.error]]), p.attempts ?? 1);
     if (fault === 'gone') this.post.final(headers);
     return fault;
+  }
+
+  /** How long a function's post waits before it is answered (0: at once). */
+  postLatencyMs(): number {
+    return this.options.post?.latencyMs ?? 0;
   }
 
   /** The fault for a DynamoDB attempt by a function, if any. */
@@ -257,7 +265,7 @@ export class Faults {
   }
 }
 
-/** Reads `post429=10%,post500=0.05,dynamodbThrottling=10%,timeout=1%,timeoutFunctions=A+B,seed=7` (LOCAL_FAULTS). */
+/** Reads `post429=10%,post500=0.05,postLatencyMs=500,dynamodbThrottling=10%,timeout=1%,timeoutFunctions=A+B,seed=7` (LOCAL_FAULTS). */
 export function parseFaults(spec: string | undefined): FaultOptions | undefined {
   if (!spec || !spec.trim()) return undefined;
   const options: FaultOptions = {};
@@ -283,6 +291,7 @@ export function parseFaults(spec: string | undefined): FaultOptions | undefined 
       case 'post429': post.throttle = share(key, value); break;
       case 'post500': post.error = share(key, value); break;
       case 'postAttempts': post.attempts = int(key, value); break;
+      case 'postLatencyMs': post.latencyMs = int(key, value); break;
       case 'dynamodbThroughput': dynamodb.throughput = share(key, value); break;
       case 'dynamodbThrottling': dynamodb.throttling = share(key, value); break;
       case 'dynamodb500': dynamodb.error = share(key, value); break;
@@ -292,7 +301,7 @@ export function parseFaults(spec: string | undefined): FaultOptions | undefined 
       case 'timeoutFunctions': options.timeout = { share: 0, ...options.timeout, functions: value.split('+').filter(Boolean) }; break;
       case 'timeoutAfterMs': options.timeout = { share: 0, ...options.timeout, afterMs: int(key, value) }; break;
       default:
-        throw new Error(`LOCAL_FAULTS: unknown fault "${key}" (post410, post429, post500, postAttempts, dynamodbThroughput, ` +
+        throw new Error(`LOCAL_FAULTS: unknown fault "${key}" (post410, post429, post500, postAttempts, postLatencyMs, dynamodbThroughput, ` +
           'dynamodbThrottling, dynamodb500, dynamodbAttempts, dynamodbDown, timeout, timeoutFunctions, timeoutAfterMs, seed)');
     }
   }
@@ -307,6 +316,7 @@ export function describeFaults(options: FaultOptions): string {
   if (post?.gone) parts.push(`${pct(post.gone)} posts 410`);
   if (post?.throttle) parts.push(`${pct(post.throttle)} posts 429`);
   if (post?.error) parts.push(`${pct(post.error)} posts 500`);
+  if (post?.latencyMs) parts.push(`posts ${post.latencyMs} ms late`);
   if (dynamodb?.throughput) parts.push(`${pct(dynamodb.throughput)} DynamoDB ProvisionedThroughputExceeded`);
   if (dynamodb?.throttling) parts.push(`${pct(dynamodb.throttling)} DynamoDB Throttling`);
   if (dynamodb?.error) parts.push(`${pct(dynamodb.error)} DynamoDB 500`);

@@ -1,6 +1,5 @@
 import {
   ChatError,
-  announce,
   decodeIdentity,
   config,
   header,
@@ -8,6 +7,7 @@ import {
   mayJoin,
   nameFromToken,
   negotiateProtocol,
+  notePresence,
   parseName,
   parseRoom,
   roomIsFull,
@@ -17,9 +17,9 @@ import {
 
 /**
  * $connect: validates the room, name and subprotocol the client asked for, stores
- * the connection (the tutorial's "store the connection id"), and tells the room's
- * chat.v1 clients who joined (rooms above the fan-out threshold go without
- * presence). Anything invalid refuses the connection with 400.
+ * the connection (the tutorial's "store the connection id"), and notes the join for
+ * the room's chat.v1 clients (presence.ts: coalesced per room, rooms above the
+ * fan-out threshold go without). Anything invalid refuses the connection with 400.
  *
  * When the stack authenticates (AuthMode), the authorizer's identity decides instead
  * of the query string: the name is the token's (`?name=` is ignored), a room the token
@@ -29,7 +29,7 @@ import {
  * (CONNECT_RATE_LIMIT, 429 past it: a client reconnecting in a loop cannot flood a room with
  * presence), and a room with MAX_ROOM_SIZE connections takes no more (403, room_full).
  */
-export const handler = websocketHandler(async (event) => {
+export const handler = websocketHandler(async (event, context) => {
   const { connectionId, authorizer } = event.requestContext;
   const query = event.queryStringParameters ?? {};
   const protocol = negotiateProtocol(header(event, 'Sec-WebSocket-Protocol'));
@@ -46,9 +46,7 @@ export const handler = websocketHandler(async (event) => {
   }
 
   await saveConnection({ connectionId, room, name, protocol, ...(userId !== undefined && { userId }) });
-  await announce(room, { type: 'presence', event: 'join', room, name, ...(userId !== undefined && { userId }) }, {
-    skip: (recipient) => recipient.connectionId === connectionId,
-  });
+  await notePresence(room, { event: 'join', name, ...(userId !== undefined && { userId }) }, { connectionId, protocol }, context);
   return protocol === 'chat.v1'
     ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': protocol } }
     : { statusCode: 200 };

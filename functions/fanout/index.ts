@@ -1,12 +1,24 @@
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
-import { broadcast, logger, metrics, parseShard, shardRecipients, tracer } from 'chat-core';
+import { type Recipient, flushPresence, logger, metrics, parseQueueMessage, redeliver, serveShard, tracer } from 'chat-core';
 
 /**
- * Fan-out for large rooms: each SQS message is a shard (one frame, up to
- * FANOUT_SHARD_SIZE recipients) that sendmessage queued. Shards are independent,
- * so a room of 100,000 is served by many invocations at once. A shard that cannot
- * be processed is reported back (partial batch response) and retried, then
- * dead-lettered; recipients that fail individually are counted, as in any broadcast.
+ * The fan-out queue's consumer, two kinds of message:
+ *
+ * - a shard (one frame, up to FANOUT_SHARD_SIZE recipients), queued by sendmessage for a
+ *   large room, or for the recipients a direct fan-out had no time left for, or for a
+ *   redelivery of posts that failed (redelivery.ts: delayed, marked `redelivery`). Shards are
+ *   independent, so a room of 100,000 is served by many invocations at once. Posting stops
+ *   in time to queue the recipients not reached as a new shard, and the message is then
+ *   done: a redelivery would repeat posts already made, this repeats none. Recipients whose
+ *   posts fail (not 410 Gone) are queued again for a later redelivery, a bounded number of
+ *   times (REDELIVERY_DELAYS_SECONDS).
+ * - a room's presence notices falling due (presence.ts): they go out in one frame.
+ *
+ * A message that cannot be processed is reported back (partial batch response) and
+ * retried, then dead-lettered. At-least-once remains in one window: an invocation that dies
+ * outright (out of memory, a crash) or cannot queue its leftovers has its whole shard
+ * redelivered, and its recipients already reached get the frame again (chat.v1 clients drop
+ * it by id; plain ones cannot tell).
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
@@ -16,11 +28,19 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   try {
     for (const record of event.Records) {
       try {
-        const shard = parseShard(record.body);
-        const result = await broadcast([shardRecipients(shard)], shard.frame);
-        logger.info('shard delivered', { messageId: record.messageId, ...result });
+        const message = parseQueueMessage(record.body);
+        if (message.kind === 'presence') {
+          const result = await flushPresence(message.room, message.token, context);
+          logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
+        } else {
+          const { shard } = message;
+          const failed: Recipient[] = [];
+          const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
+          await redeliver(shard.frame, failed, shard.redelivery ?? 0);
+          logger.info('shard delivered', { messageId: record.messageId, redelivery: shard.redelivery, ...result, redelivered: failed.length });
+        }
       } catch (error: unknown) {
-        logger.error('shard failed', { messageId: record.messageId, error: error as Error });
+        logger.error('queue message failed', { messageId: record.messageId, error: error as Error });
         batchItemFailures.push({ itemIdentifier: record.messageId });
       }
     }

@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import type { Browser, BrowserContext } from 'playwright-core';
+import { WebSocket } from 'ws';
 import { startChatServer, type ChatServer } from './chat-server';
 import {
   PHONE,
@@ -82,6 +83,35 @@ describe('chat page (headless Chromium)', function () {
     await bob.close();
     await ada.getByTestId('notice').filter({ hasText: 'Bob left' }).waitFor({ timeout: WAIT_MS });
     await eventually(async () => expect(await memberNames(ada)).to.deep.equal(['Ada']));
+  });
+
+  it('keeps its member list from presence frames: 20 reconnects of another client cost no members requests', async () => {
+    const room = uniqueRoom('roam');
+    // The page, with every members request it sends counted.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    contexts.push(context);
+    const page = await context.newPage();
+    const membersRequests: string[] = [];
+    page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => {
+      if (typeof payload === 'string' && payload.includes('"members"')) membersRequests.push(payload);
+    }));
+    await page.goto(chatUrl(server, { room, name: 'Ada' }), { timeout: WAIT_MS });
+    await waitSynced(page);
+    expect(membersRequests, 'the listing on connect').to.have.length(1);
+
+    const roamerUrl = `${server.wsUrl}?room=${room}&name=roamer`;
+    let roamer: WebSocket | undefined;
+    for (let i = 0; i < 20; i += 1) {
+      if (roamer) await new Promise((resolve) => roamer?.once('close', resolve).close());
+      const next = new WebSocket(roamerUrl, 'chat.v1');
+      await new Promise((resolve, reject) => next.once('open', resolve).once('error', reject));
+      roamer = next;
+    }
+    await eventually(async () => expect((await memberNames(page)).sort()).to.deep.equal(['Ada', 'roamer']), 15_000);
+    await page.getByTestId('notice').filter({ hasText: 'roamer joined' }).first().waitFor({ timeout: WAIT_MS });
+    // At most the one recheck of a presence frame that overlaps the page's own listing (web/src/members.ts).
+    expect(membersRequests.length, membersRequests.join('\n')).to.be.at.most(2);
+    roamer?.close();
   });
 
   it('shows nothing of one room in another', async () => {

@@ -133,6 +133,7 @@ export async function startFakeChatServer(): Promise<FakeChatServer> {
           type: 'members',
           room: client.room,
           members: inRoom(client.room).map(({ name }) => ({ name })),
+          hasMore: false,
         });
       default:
         return deliver(client, { type: 'info', message: 'Use the sendmessage route to send a message.' });

@@ -13,8 +13,11 @@ export interface ChatServer {
 
 export const PHONE = { width: 390, height: 844 };
 export const DESKTOP = { width: 1280, height: 800 };
-/** How long any one expectation may take. */
-export const WAIT_MS = 5_000;
+/**
+ * How long any one expectation may take: presence notices come coalesced, through a delayed
+ * queue message (PresenceIntervalSeconds), and a shared 2-core machine can take several seconds.
+ */
+export const WAIT_MS = 10_000;
 
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({

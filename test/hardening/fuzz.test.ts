@@ -592,7 +592,11 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
         if (!frame.text.startsWith('{"type":"message"')) continue;
         const m = JSON.parse(frame.text) as Record<string, unknown>;
         if (FORBIDDEN_IN_TEXT.test(String(m.text))) bad.push(`${p.name}: ${JSON.stringify(m.text)}`);
-        if (Object.keys(m).sort().join() !== 'id,name,room,sentAt,text,type') bad.push(`${p.name}: message fields ${Object.keys(m).join()}`);
+        // prevId: the room's previous message (absent on a room's first), never one a client chose.
+        const fields = Object.keys(m).filter((k) => k !== 'prevId').sort().join();
+        if (fields !== 'id,name,room,sentAt,text,type' || (m.prevId !== undefined && !(String(m.prevId) < String(m.id)))) {
+          bad.push(`${p.name}: message fields ${Object.keys(m).join()}`);
+        }
         const owner = expected.get(String(m.text));
         if (m.room !== ROOM || (owner && owner.sender !== m.name)) bad.push(`${p.name}: ${String(m.text).slice(0, 30)} as ${String(m.name)} in ${String(m.room)}`);
       }

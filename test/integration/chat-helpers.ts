@@ -19,10 +19,10 @@ export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** `userId` only with AuthMode cognito or oidc (chat-identity.test.ts). */
-export interface ChatMessage { id: string; room: string; name: string; text: string; sentAt: string; userId?: string }
+export interface ChatMessage { id: string; room: string; name: string; text: string; sentAt: string; userId?: string; prevId?: string }
 export type MessageFrame = { type: 'message' } & ChatMessage;
 export interface HistoryFrame { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
-export interface MembersFrame { type: 'members'; room: string; members: { name: string; userId?: string }[] }
+export interface MembersFrame { type: 'members'; room: string; members: { name: string; userId?: string; connections?: number }[]; hasMore: boolean; next?: string }
 export interface PresenceFrame { type: 'presence'; event: 'join' | 'leave'; room: string; name: string; userId?: string }
 export interface ErrorFrame { type: 'error'; code: string; message: string }
 export interface InfoFrame { type: 'info'; message: string; connectionID: string; [field: string]: unknown }
@@ -125,6 +125,14 @@ export async function nextFrame<T extends ChatFrame['type']>(client: Client, typ
     throw new Error(`expected ${what} (JSON), received the text ${JSON.stringify(text)}`);
   }
   expect(frame, `expected ${what}, received ${text}`).to.be.an('object').with.property('type', type);
+  const { changes, room } = frame as { changes?: unknown[]; room: string };
+  if (type === 'presence' && Array.isArray(changes) && changes.length > 0) {
+    // Presence is coalesced per room (presence.ts): a batch reads as its joins and leaves in
+    // order, the first now, the others as the next frames.
+    const [first, ...others] = changes.map((change) => ({ type: 'presence', room, ...(change as object) }));
+    client.messages.unshift(...others.map((change) => JSON.stringify(change)));
+    return first as FrameOf<T>;
+  }
   return frame as FrameOf<T>;
 }
 
@@ -136,7 +144,9 @@ export async function expectSilence(client: Client, what: string, ms = QUIET_MS)
 
 /** Checks a `message` frame's fields (all present, well-formed) and returns it. */
 export function expectMessageFrame(frame: FrameOf<'message'>, expected: { room: string; name: string; text: string }): MessageFrame {
-  expect(Object.keys(frame).sort(), 'message frame fields').to.deep.equal(['id', 'name', 'room', 'sentAt', 'text', 'type']);
+  // prevId: the id of the room's previous message, absent on a room's first.
+  expect(Object.keys(frame).filter((key) => key !== 'prevId').sort(), 'message frame fields').to.deep.equal(['id', 'name', 'room', 'sentAt', 'text', 'type']);
+  if (frame.prevId !== undefined) expect(frame.prevId < frame.id, 'prevId names an earlier message').to.equal(true);
   expect(frame.id, 'message id').to.match(ULID);
   expect(frame.sentAt, 'sentAt').to.match(ISO_8601);
   expect(Math.abs(Date.parse(frame.sentAt) - Date.now()), 'sentAt is about now').to.be.below(60_000);

@@ -87,7 +87,7 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       const alice = await signIn(room, issued.token, { name: 'mallory' });
       alice.send({ action: 'members' });
       expect(await nextFrame(alice, 'members')).to.deep.equal({
-        type: 'members', room, members: [{ name: 'Alice Liddell', userId: issued.sub }],
+        type: 'members', room, members: [{ name: 'Alice Liddell', userId: issued.sub }], hasMore: false,
       });
     });
 

@@ -32,7 +32,7 @@ async function frameOf(client: Client, type: string, timeoutMs = 10_000): Promis
 }
 
 for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (template.yaml, AuthMode=${authMode}, IAM enforced, every route and the fan-out path)`, function () {
-  this.timeout(60_000);
+  this.timeout(120_000);
   let runtime: LocalRuntime;
   let db: DynamoDBClient;
   const clients: Client[] = [];
@@ -46,12 +46,12 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
   };
 
   /** A connection the table has but API Gateway no longer knows (its $disconnect was lost), past the connect grace. */
-  const staleConnection = async (r: string, id: string): Promise<string> => {
+  const staleConnection = async (r: string, id: string, protocol = 'chat.v1'): Promise<string> => {
     const now = Date.now();
     await db.send(new PutItemCommand({
       TableName: runtime.tables.ConnectionsTable,
       Item: {
-        connectionId: { S: id }, room: { S: r }, name: { S: 'ghost' }, protocol: { S: 'chat.v1' },
+        connectionId: { S: id }, room: { S: r }, name: { S: 'ghost' }, protocol: { S: protocol },
         connectedAt: { N: String(now - 5 * 60_000) }, expiresAt: { N: String(Math.floor(now / 1000) + 3600) },
         rateAt: { N: '0' },
       },
@@ -83,20 +83,24 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
   });
 
   it('drives every route and the fan-out path through the behaviours that need each permission', async () => {
-    // $connect: presence to the room, and a stale connection found on the way (BatchWriteItem).
+    // $connect: the join noted (UpdateItem) and its flush queued (SendMessage); FanoutFunction
+    // sends it, and removes a stale connection found on the way (BatchWriteItem).
     const small = room('small');
     const alice = await join(small, 'alice');
     const ghost1 = await staleConnection(small, 'ghost1AAAAAAAAA=');
     const bob = await join(small, 'bob');
     expect(await frameOf(alice, 'presence')).to.include({ event: 'join', name: 'bob' });
-    await removed(ghost1, '$connect removes the stale connection it posted to');
+    await removed(ghost1, 'the presence flush removes the stale connection it posted to');
 
     // sendmessage, direct (2 recipients, the threshold): stored, posted, a stale connection removed.
-    alice.send({ action: 'sendmessage', message: 'hello small room' }); // 3 recipients: through the queue
+    // With a clientId (GetItem of its record), then repeated (GetItem of the message): stored once.
+    alice.send({ action: 'sendmessage', message: 'hello small room', clientId: 'lp-1' }); // 3 recipients: through the queue
     expect(await frameOf(bob, 'message')).to.include({ text: 'hello small room' });
+    alice.send({ action: 'sendmessage', message: 'hello small room', clientId: 'lp-1' });
     const solo = room('solo');
     const dave = await join(solo, 'dave');
-    const ghost2 = await staleConnection(solo, 'ghost2AAAAAAAAA=');
+    // Plain: presence (the flush of dave's join) never posts to it, only sendmessage does.
+    const ghost2 = await staleConnection(solo, 'ghost2AAAAAAAAA=', 'plain');
     dave.send({ action: 'sendmessage', message: 'hello solo room' });
     expect(await frameOf(dave, 'message')).to.include({ text: 'hello solo room' });
     await removed(ghost2, 'sendmessage removes the stale connection it posted to');
@@ -135,11 +139,34 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
     for (const member of members) expect(await frameOf(member, 'message', 15_000)).to.include({ text: 'hello large room' });
     await removed(ghost3, 'FanoutFunction removes the stale connection of its shard');
 
-    // $disconnect: removed, the leave announced, a stale connection removed on the way.
+    // A shard whose invocation has no time left to post puts its recipients back on the queue
+    // (SendMessage); once time is normal again, they get the message.
+    // 4 s: less than a post's 3 s and the 1.5 s reserve (no post starts), enough to queue.
+    const fanoutQueued = (): number => report().find((r) => r.functionId === 'FanoutFunction')?.grants
+      .filter((g) => g.action === 'sqs:SendMessage').reduce((sum, g) => sum + g.used, 0) ?? 0;
+    runtime.faults.set({ timeout: { share: 1, functions: ['FanoutFunction'], afterMs: 4000 } });
+    members[0]?.send({ action: 'sendmessage', message: 'hello again, large room' });
+    await eventually(async () => (fanoutQueued() > 0 ? true : undefined), 15_000, 'FanoutFunction puts a shard back on the queue');
+    runtime.faults.set({});
+    for (const member of members.slice(1)) expect(await frameOf(member, 'message', 20_000)).to.include({ text: 'hello again, large room' });
+
+    // Posts of a shard that fail for good (429 on every attempt) are queued again by FanoutFunction
+    // (SendMessage, a redelivery); once posts go through again, every member gets the message.
+    members.push(await join(large, 'l4'));
+    const queuedBefore = fanoutQueued();
+    runtime.faults.set({ seed: 1, post: { throttle: 1, attempts: 3 } });
+    members[0]?.send({ action: 'sendmessage', message: 'hello once more, large room' });
+    await eventually(async () => (fanoutQueued() > queuedBefore ? true : undefined), 20_000, 'FanoutFunction queued a redelivery');
+    runtime.faults.set({});
+    for (const member of members.slice(1)) {
+      await eventually(async () => (member.messages.some((m) => m.includes('hello once more, large room')) ? true : undefined), 20_000, 'the redelivery');
+    }
+
+    // $disconnect: removed, the leave noted and announced, a stale connection removed on the way (by the flush).
     const ghost4 = await staleConnection(small, 'ghost4AAAAAAAAA=');
     await bob.close();
     expect(await frameOf(alice, 'presence')).to.include({ event: 'leave', name: 'bob' });
-    await removed(ghost4, '$disconnect removes the stale connection it posted to');
+    await removed(ghost4, 'the presence flush removes the stale connection it posted to');
 
     await eventually(async () => (runtime.stats().FanoutFunction?.invocations ?? 0) > 0 ? true : undefined, 10_000, 'FanoutFunction ran');
     if (authMode !== 'none') {

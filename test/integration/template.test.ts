@@ -34,7 +34,10 @@ describe('template reading', () => {
       expect(fn?.buildMethod).to.equal('esbuild');
       expect(fn?.buildProperties.External).to.include('chat-core');
       expect(fn?.environment.CONNECTIONS_TABLE).to.equal('ConnectionsTable');
-      expect(fn?.environment.CONNECTIONS_URL).to.equal(`https://${model.apiId}.execute-api.us-east-1.amazonaws.com/production`);
+      // $connect and $disconnect post nothing themselves (presence goes out from the fan-out queue).
+      if (route.routeKey !== '$connect' && route.routeKey !== '$disconnect') {
+        expect(fn?.environment.CONNECTIONS_URL).to.equal(`https://${model.apiId}.execute-api.us-east-1.amazonaws.com/production`);
+      }
       expect(fn?.timeoutSeconds).to.be.a('number').and.be.greaterThan(0);
       expect(fn?.logGroupName, 'LoggingConfig: the stack\'s log group').to.equal(`/aws/lambda/local/${route.functionId}`);
     }

@@ -6,7 +6,11 @@
  *
  * It invokes the handler in two worlds, so that every path that reads configuration runs:
  * a room of `small` other connections (one of them gone: posts answer 410, the stale
- * connection is deleted) and a room of `large` others. Each world's outcome is what the
+ * connection is deleted; one throttled: posts answer 429, and are queued for redelivery) and a
+ * room of `large` others, with too little time left for any post (so that what a function
+ * hands to the fan-out queue then runs too). In a fan-out shard, the last recipient is the
+ * throttled one. The room's presence item (presence.ts) answers as DynamoDB would: the notice
+ * is the one that schedules the flush, and a flush takes one pending notice. Each world's outcome is what the
  * handler returned or threw, and how many calls of each AWS command it made.
  *
  * An authorizer's event (type REQUEST) gets a token: the probe plays the issuer that the
@@ -21,6 +25,7 @@ import {
   ApiGatewayManagementApiClient,
   GetConnectionCommand,
   GoneException,
+  LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import {
@@ -33,7 +38,7 @@ import {
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
@@ -59,6 +64,14 @@ const event = JSON.parse(readFileSync(eventFile, 'utf8')) as {
 };
 const caller = event.requestContext?.connectionId ?? 'no-caller';
 
+/** Connections whose posts are throttled past the SDK's retries: one in the room, the last of a shard's recipients. */
+function throttledConnections(): Set<string> {
+  const shard = (event as { Records?: { body?: string }[] }).Records?.[0]?.body;
+  const recipients = shard === undefined ? [] : (JSON.parse(shard) as { recipients: [string][] }).recipients;
+  return new Set(['throttled-0', ...recipients.slice(-1).map(([id]) => id)]);
+}
+const throttled = throttledConnections();
+
 const connection = (connectionId: string): Record<string, AttributeValue> => ({
   connectionId: { S: connectionId },
   room: { S: 'lobby' },
@@ -79,16 +92,24 @@ const dynamodb = mockClient(DynamoDBClient);
 const management = mockClient(ApiGatewayManagementApiClient);
 const sqs = mockClient(SQSClient);
 
-/** The caller, `others - 1` live peers and one gone connection, all in room lobby (until the caller is deleted). */
+/** The caller, `others - 2` live peers, one throttled and one gone connection, all in room lobby (until the caller is deleted). */
 function world(others: number): void {
   dynamodb.reset();
   management.reset();
   sqs.reset();
-  const peers = Array.from({ length: others - 1 }, (_, i) => `peer-${i}`);
+  const peers = Array.from({ length: others - 2 }, (_, i) => `peer-${i}`);
   const alive = new Set([caller, ...peers]);
-  let room = [caller, ...peers, 'gone-0'].map(connection);
+  let room = [caller, ...peers, 'throttled-0', 'gone-0'].map(connection);
   dynamodb.on(GetItemCommand).resolves({ Item: connection(caller) });
-  dynamodb.on(UpdateItemCommand).resolves({ Attributes: connection(caller) });
+  const pendingNotice: AttributeValue = {
+    M: { event: { S: 'join' }, name: { S: 'peer' }, connectionId: { S: 'peer-0' }, protocol: { S: 'chat.v1' }, at: { N: CONNECTED_AT } },
+  };
+  dynamodb.on(UpdateItemCommand).callsFake((input: { Key?: Record<string, AttributeValue>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
+    if (!input.Key?.connectionId?.S?.startsWith('presence#')) return { Attributes: connection(caller) };
+    const token = input.ExpressionAttributeValues?.[':token'] ?? { S: 'probe' };
+    return { Attributes: { changes: { L: [pendingNotice] }, scheduled: token } };
+  });
+  sqs.on(SendMessageCommand).resolves({ MessageId: 'm-presence' });
   dynamodb.on(DeleteItemCommand).callsFake(() => {
     room = room.filter((item) => item.connectionId?.S !== caller);
     return { Attributes: connection(caller) };
@@ -100,6 +121,7 @@ function world(others: number): void {
   );
   management.on(PostToConnectionCommand).callsFake((input: { ConnectionId?: string }) => {
     if (alive.has(input.ConnectionId ?? '')) return {};
+    if (throttled.has(input.ConnectionId ?? '')) throw new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
     throw new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
   });
   const at = new Date(Number(CONNECTED_AT));
@@ -150,6 +172,7 @@ function calls(): string[] {
   return [...counts].map(([name, count]) => `${name}: ${count}`).sort();
 }
 
+let remainingMs = 10_000;
 const context = {
   callbackWaitsForEmptyEventLoop: true,
   functionName: path.basename(functionDir),
@@ -159,14 +182,15 @@ const context = {
   awsRequestId: 'c6af9ac6-7b61-11e6-9a41-93e812345678',
   logGroupName: '/aws/lambda/probe',
   logStreamName: 'probe',
-  getRemainingTimeInMillis: () => 10_000,
+  getRemainingTimeInMillis: () => remainingMs,
   done: () => undefined,
   fail: () => undefined,
   succeed: () => undefined,
 } satisfies Context;
 
-async function run(others: number): Promise<Outcome> {
+async function run(others: number, timeLeftMs: number): Promise<Outcome> {
   world(others);
+  remainingMs = timeLeftMs;
   let result: string;
   try {
     // Imported at the first invocation, as Lambda's init phase would: configuration errors show here.
@@ -180,7 +204,8 @@ async function run(others: number): Promise<Outcome> {
 
 async function main(): Promise<void> {
   if (event.type === 'REQUEST') await playIssuer();
-  const outcome: ProbeResult = { small: await run(Number(small)), large: await run(Number(large)) };
+  // Large: 4 s left, less than one post's timeout and the hand-off reserve (fanout.ts).
+  const outcome: ProbeResult = { small: await run(Number(small), 10_000), large: await run(Number(large), 4_000) };
   writeFileSync(resultFile, JSON.stringify(outcome));
 }
 

@@ -6,7 +6,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { type AttributeValue, ConditionalCheckFailedException, DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+  type UpdateItemCommandInput,
+} from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -250,4 +257,64 @@ export function watch(promise: Promise<unknown>): { settled: boolean } {
     },
   );
   return state;
+}
+
+// ---------------------------------------------------------------------- presence items
+
+/** A room's presence item (presence.ts) as the fake below keeps it. */
+export interface PresenceItemState {
+  changes: AttributeValue[];
+  scheduled?: string;
+  lastFlushAt?: number;
+  incomplete?: boolean;
+}
+
+/**
+ * Answers the presence item's UpdateItem calls (keys `presence#<room>`) as DynamoDB would,
+ * one room's item per key, kept in `items`: the append of a notice (refused once it holds
+ * `max` of them), the mark of a full batch, the take-over and the clearing of a schedule, and
+ * the flush that takes the notices. Other UpdateItem calls get `other` (or nothing).
+ */
+export function fakePresenceItems(other?: (input: UpdateItemCommandInput) => unknown): Map<string, PresenceItemState> {
+  const items = new Map<string, PresenceItemState>();
+  const failed = (): ConditionalCheckFailedException => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+  const attributes = (item: PresenceItemState): Record<string, AttributeValue> => ({
+    ...(item.changes.length > 0 && { changes: { L: [...item.changes] } }),
+    ...(item.scheduled !== undefined && { scheduled: { S: item.scheduled } }),
+    ...(item.lastFlushAt !== undefined && { lastFlushAt: { N: String(item.lastFlushAt) } }),
+    ...(item.incomplete && { incomplete: { BOOL: true } }),
+  });
+  ddbMock.on(UpdateItemCommand).callsFake((input: UpdateItemCommandInput) => {
+    const id = input.Key?.connectionId?.S ?? '';
+    if (!id.startsWith('presence#')) return other?.(input) ?? {};
+    const values = input.ExpressionAttributeValues ?? {};
+    const item = items.get(id) ?? { changes: [] };
+    items.set(id, item);
+    const token = values[':token']?.S;
+    if (values[':change'] !== undefined) {
+      if (item.changes.length >= Number(values[':max']?.N)) throw failed();
+      item.changes.push(...(values[':change'].L ?? []));
+      item.scheduled ??= token;
+      return { Attributes: attributes(item) };
+    }
+    if (values[':true'] !== undefined) {
+      item.incomplete = true;
+      item.scheduled ??= token;
+      return { Attributes: attributes(item) };
+    }
+    if (values[':lost'] !== undefined) {
+      if (item.scheduled !== values[':lost'].S) throw failed();
+      item.scheduled = token;
+      return {};
+    }
+    if (item.scheduled !== token) throw failed();
+    if (values[':now'] === undefined) {
+      delete item.scheduled;
+      return {};
+    }
+    const old = attributes(item);
+    items.set(id, { changes: [], lastFlushAt: Number(values[':now'].N) });
+    return { Attributes: old };
+  });
+  return items;
 }

@@ -4,22 +4,22 @@
  * room and name (the same rules the server enforces with a 400).
  */
 
-import type { ChatMessage, Frame, Member } from 'chat-core/src/frames';
+import type { ChatMessage, Frame, Member, PresenceChange } from 'chat-core/src/frames';
 
 export const SUBPROTOCOL = 'chat.v1';
 export const DEFAULT_ROOM = 'lobby';
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 export const MAX_HISTORY_LIMIT = 100;
 
-export type { ChatMessage, Member };
+export type { ChatMessage, Member, PresenceChange };
 
 /** The server's frames (chat-core's own types); `info` is kept loose, the page only shows it. */
 export type ServerFrame = Exclude<Frame, { type: 'info' }> | { type: 'info'; [key: string]: unknown };
 
 export type ClientRequest =
-  | { action: 'sendmessage'; message: string }
+  | { action: 'sendmessage'; message: string; clientId: string }
   | { action: 'history'; limit: number; after?: string; before?: string }
-  | { action: 'members' };
+  | { action: 'members'; after?: string };
 
 type Json = Record<string, unknown>;
 
@@ -32,9 +32,14 @@ const withUserId = (value: Json): { userId?: string } => (isString(value.userId)
 
 function toMessage(value: unknown): ChatMessage | null {
   if (!isObject(value)) return null;
-  const { id, room, name, text, sentAt } = value;
+  const { id, room, name, text, sentAt, prevId } = value;
   if (!isString(id) || !isString(room) || !isString(name) || !isString(text) || !isString(sentAt)) return null;
-  return { id, room, name, text, sentAt, ...withUserId(value) };
+  return { id, room, name, text, sentAt, ...withUserId(value), ...(isString(prevId) && { prevId }) };
+}
+
+function toChange(value: unknown): PresenceChange | null {
+  if (!isObject(value) || (value.event !== 'join' && value.event !== 'leave') || !isString(value.name)) return null;
+  return { event: value.event, name: value.name, ...withUserId(value) };
 }
 
 /** A server frame, or null for anything that is not one (never throws). */
@@ -49,7 +54,8 @@ export function parseServerFrame(data: string): ServerFrame | null {
   switch (value.type) {
     case 'message': {
       const message = toMessage(value);
-      return message && { type: 'message', ...message };
+      // clientId: on the page's own confirmation, the id it sent the message with.
+      return message && { type: 'message', ...message, ...(isString(value.clientId) && { clientId: value.clientId }) };
     }
     case 'history': {
       if (!isString(value.room) || !Array.isArray(value.messages)) return null;
@@ -59,14 +65,24 @@ export function parseServerFrame(data: string): ServerFrame | null {
     case 'members': {
       if (!isString(value.room) || !Array.isArray(value.members)) return null;
       const members = value.members.filter(isObject).filter((m) => isString(m.name))
-        .map((m) => ({ name: m.name as string, ...withUserId(m) }));
-      return { type: 'members', room: value.room, members };
+        .map((m) => ({
+          name: m.name as string,
+          ...withUserId(m),
+          ...(typeof m.connections === 'number' && m.connections > 1 && { connections: Math.floor(m.connections) }),
+        }));
+      const next = value.hasMore === true && isString(value.next) ? value.next : undefined;
+      return { type: 'members', room: value.room, members, hasMore: next !== undefined, ...(next !== undefined && { next }) };
     }
-    case 'presence':
-      if ((value.event !== 'join' && value.event !== 'leave') || !isString(value.room) || !isString(value.name)) {
-        return null;
+    case 'presence': {
+      if (!isString(value.room)) return null;
+      // One join or leave (`event`, `name`), or several coalesced (`changes`).
+      if (!Array.isArray(value.changes)) {
+        const change = toChange(value);
+        return change && { type: 'presence', room: value.room, ...change };
       }
-      return { type: 'presence', event: value.event, room: value.room, name: value.name, ...withUserId(value) };
+      const changes = value.changes.map(toChange).filter((c): c is PresenceChange => c !== null);
+      return { type: 'presence', room: value.room, changes, ...(value.incomplete === true && { incomplete: true }) };
+    }
     case 'error':
       return {
         type: 'error',
@@ -81,8 +97,8 @@ export function parseServerFrame(data: string): ServerFrame | null {
 }
 
 export const request = {
-  send: (message: string): ClientRequest => ({ action: 'sendmessage', message }),
-  members: (): ClientRequest => ({ action: 'members' }),
+  send: (message: string, clientId: string): ClientRequest => ({ action: 'sendmessage', message, clientId }),
+  members: (after?: string): ClientRequest => ({ action: 'members', ...(after !== undefined && { after }) }),
   history: (limit: number, cursor?: { after: string } | { before: string }): ClientRequest => ({
     action: 'history',
     limit: Math.min(Math.max(1, Math.floor(limit)), MAX_HISTORY_LIMIT),
@@ -124,6 +140,15 @@ export const utf8Length = (text: string): number => encoder.encode(text).length;
 // --------------------------------------------------------------- message ids
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/**
+ * A fresh client message id: sent with a message, it makes every resend of it safe (the server
+ * stores it once and confirms a repeat with the original). 22 of the server's 64 safe characters.
+ */
+export function newClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
 
 /** A ULID before every message: `history` `after` it reads a room from its beginning. */
 export const BEGINNING = '0'.repeat(26);

@@ -1,13 +1,17 @@
 /**
  * One visit to one room: connects, loads recent history, catches up after every
  * reconnect (history `after` the last contiguous id, looping while `hasMore`), keeps
- * messages unique by id, and tracks the page's own messages until their echo.
+ * messages unique by id, and tracks the page's own messages until their echo. A live
+ * message whose `prevId` the page does not hold shows it missed one: it catches up from
+ * history at once. Its own messages go with a clientId, so resending one is always safe.
  */
 import { ReconnectingSocket, type CloseInfo } from './connection';
+import { MemberList, noticesOf } from './members';
 import {
   BEGINNING,
   DEFAULT_MAX_MESSAGE_BYTES,
   SUBPROTOCOL,
+  newClientId,
   normalizeText,
   parseServerFrame,
   request,
@@ -44,7 +48,12 @@ const FIRST_PAGE = 50;
 const CATCH_UP_PAGE = 100;
 /** How far before the newest message a catch-up starts, for deliveries a drop cut short. */
 const CATCH_UP_MARGIN_MS = 10_000;
-const CONFIRM_TIMEOUT_MS = 15_000;
+const CONFIRM_TIMEOUT_MS = 10_000;
+/**
+ * Sends of one message before the page says "Not sent": each resend has the same clientId,
+ * so the server stores it once and answers a repeat with the original.
+ */
+const MAX_SENDS = 3;
 const KEEPALIVE_MS = 5 * 60_000;
 const SEND_ERRORS = new Set(['message_too_long', 'rate_limited']);
 /** Reconnects in a row after `not_connected` before the page gives up and says so. */
@@ -63,10 +72,13 @@ export class ChatSession {
   private historyInFlight: HistoryMode | null = null;
   private connections = 0;
   private lastSend = 0;
-  private membersTimer: number | undefined;
+  private readonly members = new MemberList(() => ({ name: this.name, ...(this.options.credentials && { userId: this.options.credentials.userId }) }));
   private keepaliveTimer: number | undefined;
   private notConnectedStreak = 0;
   private notConnectedOn = 0;
+  /** The prevId a gap catch-up is looking for, and those history did not have (expired, or never stored). */
+  private soughtGap: string | undefined;
+  private readonly settledGaps = new Set<string>();
 
   constructor(
     private readonly options: SessionOptions,
@@ -95,13 +107,12 @@ export class ChatSession {
   start(): void {
     this.socket.start();
     this.keepaliveTimer = window.setInterval(() => {
-      if (Date.now() - this.lastSend > KEEPALIVE_MS - 1000) this.request(request.members());
+      if (Date.now() - this.lastSend > KEEPALIVE_MS - 1000) this.requestMembers();
     }, KEEPALIVE_MS);
   }
 
   stop(): void {
     window.clearInterval(this.keepaliveTimer);
-    window.clearTimeout(this.membersTimer);
     this.socket.stop();
   }
 
@@ -126,7 +137,7 @@ export class ChatSession {
 
   send(text: string): boolean {
     if (this.problemWith(text) !== null) return false;
-    const item = this.outbox.add(normalizeText(text));
+    const item = this.outbox.add(normalizeText(text), newClientId());
     this.view.showPending(item);
     this.flushItem(item);
     return true;
@@ -136,6 +147,7 @@ export class ChatSession {
     const item = this.outbox.get(localId);
     if (!item || item.status !== 'failed') return;
     item.status = 'queued';
+    item.retriedAt = item.sends;
     delete item.error;
     this.view.showPending(item);
     this.flushItem(item);
@@ -155,7 +167,7 @@ export class ChatSession {
     this.historyInFlight = null;
     this.view.setSynced(false);
     this.view.setState('connected', 'Connected');
-    this.request(request.members());
+    this.requestMembers();
     if (this.cursor === undefined) this.requestHistory('latest', request.history(FIRST_PAGE));
     else this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: this.cursor }));
   }
@@ -189,18 +201,24 @@ export class ChatSession {
     switch (frame.type) {
       case 'message':
         this.addMessage(frame, true);
+        this.catchUpGap();
         break;
       case 'history':
         this.onHistory(frame.messages, frame.hasMore);
         break;
       case 'members':
-        this.view.setMembers(frame.members);
+        if (this.members.addPage(frame.members, frame.hasMore)) this.view.setMembers(this.members.list());
+        else if (frame.next !== undefined) this.request(request.members(frame.next));
         break;
-      case 'presence':
-        this.view.showNotice(frame.event, `${frame.name} ${frame.event === 'join' ? 'joined' : 'left'}`);
-        window.clearTimeout(this.membersTimer);
-        this.membersTimer = window.setTimeout(() => this.request(request.members()), 200);
+      case 'presence': {
+        // The member list follows presence itself: no members request per join or leave.
+        const changes = 'changes' in frame ? frame.changes : [frame];
+        for (const change of changes) this.members.apply(change);
+        this.view.setMembers(this.members.list());
+        for (const { event, name } of noticesOf(changes)) this.view.showNotice(event, `${name} ${event === 'join' ? 'joined' : 'left'}`);
+        if (('incomplete' in frame && frame.incomplete) || this.members.overlapsListing()) this.requestMembers(true);
         break;
+      }
       case 'error':
         this.onError(frame.code, frame.message);
         break;
@@ -209,12 +227,12 @@ export class ChatSession {
     }
   }
 
-  private addMessage(message: ChatMessage, live: boolean): void {
+  private addMessage(message: ChatMessage & { clientId?: string }, live: boolean): void {
     // Signed in, a message is the page's own by its sender's userId: two people may share a name.
     const { credentials } = this.options;
     const own = credentials ? message.userId === credentials.userId : message.name === this.name;
     if (own) {
-      const confirmed = this.outbox.confirm(message.text);
+      const confirmed = this.outbox.confirm(message);
       if (confirmed) {
         this.view.removePending(confirmed.localId);
         this.notConnectedStreak = 0;
@@ -229,6 +247,7 @@ export class ChatSession {
     this.historyInFlight = null;
     for (const message of messages) this.addMessage(message, false);
     const last = messages[messages.length - 1];
+    if ((mode === 'before' || mode === 'latest') && !hasMore) this.timeline.holdsFromBeginning();
     if (mode === 'before') {
       this.view.setHasOlder(hasMore);
       return;
@@ -248,10 +267,29 @@ export class ChatSession {
     this.synced = true;
     if (this.outbox.with('queued').length === 0) this.notConnectedStreak = 0;
     this.view.setSynced(true);
+    // Sent on a connection that dropped and not found in the catch-up: sent again, with its clientId.
     for (const item of this.outbox.with('sent')) {
-      if (item.connection !== this.connections) this.fail(item, 'Not delivered (the connection dropped).');
+      if (item.connection !== this.connections) item.status = 'queued';
     }
     for (const item of this.outbox.with('queued')) this.flushItem(item);
+    if (this.soughtGap !== undefined && !this.timeline.has(this.soughtGap)) this.settledGaps.add(this.soughtGap);
+    this.soughtGap = undefined;
+    this.catchUpGap();
+  }
+
+  /**
+   * A message held whose previous one (`prevId`) is not: the page missed that one live (a
+   * post that failed), so it reads history after the newest id it holds before it, at once.
+   * A prevId history does not have either (expired, or its send failed) is not looked for again.
+   */
+  private catchUpGap(): void {
+    if (!this.synced || this.historyInFlight) return;
+    const gap = this.timeline.firstGap(this.settledGaps)?.prevId;
+    // Nothing held before it: the room's first messages were missed, read from the beginning.
+    const after = gap === undefined ? undefined : this.timeline.idBeforeId(gap) ?? (this.timeline.heldFromBeginning ? BEGINNING : undefined);
+    if (gap === undefined || after === undefined) return;
+    this.soughtGap = gap;
+    this.requestHistory('after', request.history(CATCH_UP_PAGE, { after }));
   }
 
   private onError(code: string, message: string): void {
@@ -291,16 +329,20 @@ export class ChatSession {
   // ---------------------------------------------------------------- requests
 
   private flushItem(item: Pending): void {
-    if (!this.synced || !this.request(request.send(item.text))) return;
+    if (!this.synced || !this.request(request.send(item.text, item.clientId))) return;
     item.status = 'sent';
     item.connection = this.connections;
     item.sends += 1;
     const sends = item.sends;
     this.view.showPending(item);
     window.setTimeout(() => {
-      if (item.status === 'sent' && item.sends === sends && this.outbox.get(item.localId)) {
+      if (item.status !== 'sent' || item.sends !== sends || !this.outbox.get(item.localId)) return;
+      if (item.sends - (item.retriedAt ?? 0) >= MAX_SENDS) {
         this.fail(item, 'No confirmation from the server.');
+        return;
       }
+      item.status = 'queued';
+      this.flushItem(item);
     }, CONFIRM_TIMEOUT_MS);
   }
 
@@ -308,6 +350,11 @@ export class ChatSession {
     item.status = 'failed';
     item.error = error;
     this.view.showPending(item);
+  }
+
+  /** Reads the member list afresh, page by page (the pages follow as their answers come). */
+  private requestMembers(recheck = false): void {
+    if (this.request(request.members())) this.members.startListing(recheck);
   }
 
   private requestHistory(mode: HistoryMode, body: ClientRequest): void {

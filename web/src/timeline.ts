@@ -8,6 +8,17 @@ import { ulidTime } from './protocol';
 export class Timeline {
   private readonly byId = new Map<string, ChatMessage>();
   private readonly ids: string[] = [];
+  /** Whether the page holds the room from its first message (history said there is no more). */
+  private fromBeginning = false;
+
+  /** History has nothing older: a missing prevId below the oldest held is a gap too. */
+  holdsFromBeginning(): void {
+    this.fromBeginning = true;
+  }
+
+  get heldFromBeginning(): boolean {
+    return this.fromBeginning;
+  }
 
   get size(): number {
     return this.ids.length;
@@ -44,6 +55,33 @@ export class Timeline {
   }
 
   /**
+   * The first message held whose previous message in the room (`prevId`) is not held, though
+   * it is newer than the oldest held (older ones are earlier history, not a gap) or the page
+   * holds the room from its beginning: the page missed that one. `settled` are prevIds already
+   * looked for in history and not found there.
+   */
+  firstGap(settled: ReadonlySet<string>): ChatMessage | undefined {
+    const oldest = this.oldestId;
+    if (oldest === undefined) return undefined;
+    const floor = this.fromBeginning ? '' : oldest;
+    for (const id of this.ids) {
+      const { prevId } = this.byId.get(id) as ChatMessage;
+      if (prevId !== undefined && prevId > floor && !this.byId.has(prevId) && !settled.has(prevId)) return this.byId.get(id);
+    }
+    return undefined;
+  }
+
+  /** The newest id held before `id` (ids sort by time). */
+  idBeforeId(id: string): string | undefined {
+    let found: string | undefined;
+    for (const held of this.ids) {
+      if (held >= id) break;
+      found = held;
+    }
+    return found;
+  }
+
+  /**
    * The newest id held that is at least `marginMs` older than the newest message: a
    * point safely before anything whose delivery a drop might have cut short.
    */
@@ -63,6 +101,8 @@ export type PendingStatus = 'queued' | 'sent' | 'failed';
 
 export interface Pending {
   localId: string;
+  /** The id the message is sent with, every time: the server stores it once however often it is sent. */
+  clientId: string;
   text: string;
   status: PendingStatus;
   error?: string;
@@ -70,6 +110,8 @@ export interface Pending {
   connection?: number;
   /** How many times it was sent. */
   sends: number;
+  /** `sends` when the person last chose Retry: the page resends by itself MAX_SENDS times from there. */
+  retriedAt?: number;
   createdAt: number;
 }
 
@@ -77,9 +119,9 @@ export class Outbox {
   private items: Pending[] = [];
   private counter = 0;
 
-  add(text: string): Pending {
+  add(text: string, clientId: string): Pending {
     this.counter += 1;
-    const item: Pending = { localId: `local-${this.counter}`, text, status: 'queued', sends: 0, createdAt: Date.now() };
+    const item: Pending = { localId: `local-${this.counter}`, clientId, text, status: 'queued', sends: 0, createdAt: Date.now() };
     this.items.push(item);
     return item;
   }
@@ -88,9 +130,13 @@ export class Outbox {
     return this.items.find((item) => item.localId === localId);
   }
 
-  /** Removes and returns the oldest item with this text: the echo confirms it. */
-  confirm(text: string): Pending | undefined {
-    const index = this.items.findIndex((item) => item.text === text);
+  /**
+   * Removes and returns the item a message of the page's own confirms: by its clientId (the
+   * server's confirmation), else (a message of the page's found in history) the oldest with its text.
+   */
+  confirm(message: { text: string; clientId?: string }): Pending | undefined {
+    const { clientId } = message;
+    const index = this.items.findIndex((item) => (clientId === undefined ? item.text === message.text : item.clientId === clientId));
     if (index < 0) return undefined;
     return this.items.splice(index, 1)[0];
   }

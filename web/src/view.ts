@@ -128,8 +128,9 @@ export class DomChatView implements ChatView {
     const people = new Map<string, { member: Member; count: number }>();
     for (const member of members) {
       const seen = people.get(key(member));
-      if (seen) seen.count += 1;
-      else people.set(key(member), { member, count: 1 });
+      const connections = member.connections ?? 1;
+      if (seen) seen.count += connections;
+      else people.set(key(member), { member, count: connections });
     }
     const mine = key(this.me);
     const sorted = [...people.entries()].sort(([ka, a], [kb, b]) =>

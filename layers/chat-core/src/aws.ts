@@ -17,6 +17,15 @@ export const sqs = tracer.captureAWSv3Client(new SQSClient({}));
 const managementClients = new Map<string, ApiGatewayManagementApiClient>();
 
 /**
+ * Attempts per Management API call: a post throttled twice fails for certain well within
+ * POST_TIMEOUT_MS (one back-off of at most a second), and is then redelivered through the
+ * queue, which waits longer (redelivery.ts). So a post that times out was in flight: it may
+ * have arrived, and is not sent again (broadcast.ts). The SDK's default of 3 could spend the
+ * whole timeout backing off, and then a failure that is certain would look uncertain.
+ */
+export const MANAGEMENT_MAX_ATTEMPTS = 2;
+
+/**
  * The Management API client for a stage endpoint. The endpoint comes from the
  * template (the API's execute-api URL), not from the event's domainName, so that
  * it also works when clients connect through a custom domain.
@@ -27,6 +36,7 @@ export function managementApi(endpoint: string = config.CONNECTIONS_URL): ApiGat
     client = tracer.captureAWSv3Client(
       new ApiGatewayManagementApiClient({
         endpoint,
+        maxAttempts: MANAGEMENT_MAX_ATTEMPTS,
         requestHandler: {
           requestTimeout: config.POST_TIMEOUT_MS,
           httpAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },

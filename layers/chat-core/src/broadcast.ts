@@ -1,7 +1,7 @@
 import { config } from './config';
 import { deleteConnections, type Recipient } from './connections';
 import { isGone } from './errors';
-import { postToConnection } from './management';
+import { ManagementTimeoutError, postToConnection } from './management';
 import { logger, metrics, MetricUnit } from './observability';
 import { type Frame, type Protocol, encodeFrame } from './protocol';
 
@@ -35,6 +35,18 @@ export interface BroadcastOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
   concurrency?: number;
+  /**
+   * Told of each recipient whose post failed for good, so it did not arrive: not 410 Gone, and
+   * not a post that timed out, which may have arrived (see redelivery.ts).
+   */
+  onFailure?: (recipient: Recipient) => void;
+  /**
+   * Epoch milliseconds by which every post must have settled (the invocation's time, less
+   * what the caller needs afterwards). A post is started only if its whole POST_TIMEOUT_MS
+   * fits before it; the recipients not started come back in `unsent`, for the caller to
+   * hand on. No deadline: every recipient is attempted.
+   */
+  deadline?: number;
 }
 
 export interface BroadcastResult {
@@ -44,6 +56,8 @@ export interface BroadcastResult {
   /** Connections that answered 410 Gone; removed from the table. */
   gone: number;
   failed: number;
+  /** Recipients not attempted because the deadline came: nobody posted to them. */
+  unsent: Recipient[];
 }
 
 /**
@@ -54,10 +68,13 @@ export interface BroadcastResult {
 export async function broadcast(
   recipients: AsyncIterable<Recipient[]> | Iterable<Recipient[]>,
   frame: Frame,
-  { skip, concurrency = config.FANOUT_CONCURRENCY }: BroadcastOptions = {},
+  { skip, concurrency = config.FANOUT_CONCURRENCY, onFailure, deadline }: BroadcastOptions = {},
 ): Promise<BroadcastResult> {
   const encoded = new EncodedFrame(frame);
-  const result: BroadcastResult = { attempted: 0, delivered: 0, gone: 0, failed: 0 };
+  const result: BroadcastResult = { attempted: 0, delivered: 0, gone: 0, failed: 0, unsent: [] };
+  // Started posts always get their full timeout, so a recipient is either attempted once
+  // here or left to the caller, never both.
+  const timeUp = (): boolean => deadline !== undefined && Date.now() + config.POST_TIMEOUT_MS > deadline;
   const gone: string[] = [];
   const inFlight = new Set<Promise<void>>();
 
@@ -68,9 +85,15 @@ export async function broadcast(
     } catch (error: unknown) {
       if (isGone(error) && !stillConnecting(recipient)) {
         gone.push(recipient.connectionId);
+      } else if (error instanceof ManagementTimeoutError) {
+        // It may have arrived (API Gateway may have taken it): sending it again could show it
+        // twice, to plain clients too, who cannot tell. A chat.v1 client that missed it sees the gap.
+        result.failed += 1;
+        logger.warn('post to connection timed out; not redelivered', { recipient: recipient.connectionId });
       } else {
         result.failed += 1;
         logger.warn('post to connection failed', { recipient: recipient.connectionId, error: error as Error });
+        onFailure?.(recipient);
       }
     }
   };
@@ -80,6 +103,10 @@ export async function broadcast(
       if (skip?.(recipient)) continue;
       const data = encoded.for(recipient.protocol);
       if (data === undefined) continue;
+      if (result.unsent.length > 0 || timeUp()) {
+        result.unsent.push(recipient);
+        continue;
+      }
       result.attempted += 1;
       const post = deliver(recipient, data).finally(() => inFlight.delete(post));
       inFlight.add(post);

@@ -28,6 +28,8 @@ const fromTemplate = {
   FANOUT_THRESHOLD: z.coerce.number().int().min(1),
   /** Recipients per shard message on the fan-out queue. */
   FANOUT_SHARD_SIZE: z.coerce.number().int().min(1).max(5000),
+  /** A room gets at most one presence frame per this many seconds, carrying every join and leave since the last (presence.ts). */
+  PRESENCE_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(900),
 };
 
 /** Settings a function may do without. */

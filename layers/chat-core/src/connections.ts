@@ -184,13 +184,18 @@ const roomFilter = (now: number): { FilterExpression: string; values: Item } => 
 /**
  * The connections of a room, a page at a time, from the room index (which
  * projects just what fan-out and members need): reads grow with the room, not
- * with the table. `pageSize` bounds each page, for readers that may stop early. Ghosts
+ * with the table. `pageSize` bounds each page, for readers that may stop early;
+ * `after` starts after that connection id (the index is sorted by it). Ghosts
  * (connections past API Gateway's 2-hour limit) are left out.
  */
-export async function* roomConnections(room: string, pageSize?: number, now = Date.now()): AsyncGenerator<Connection[]> {
+export async function* roomConnections(room: string, pageSize?: number, after?: string, now = Date.now()): AsyncGenerator<Connection[]> {
   const live = roomFilter(now);
   const pages = paginateQuery(
-    { client: dynamodb, ...(pageSize !== undefined && { pageSize }) },
+    {
+      client: dynamodb,
+      ...(pageSize !== undefined && { pageSize }),
+      ...(after !== undefined && { startingToken: { room: { S: room }, connectionId: { S: after } } }),
+    },
     {
       TableName: config.CONNECTIONS_TABLE,
       IndexName: ROOM_INDEX,

@@ -1,7 +1,9 @@
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { sqs } from './aws';
 import { type BroadcastResult, broadcast } from './broadcast';
 import { config } from './config';
+import { type ConfirmTo, countShards } from './confirmation';
 import { type Recipient, roomConnections } from './connections';
 import { logger, metrics, MetricUnit } from './observability';
 import type { Frame, Protocol } from './protocol';
@@ -14,44 +16,176 @@ import type { Frame, Protocol } from './protocol';
 export interface Shard {
   frame: Frame;
   recipients: [connectionId: string, protocol: Protocol, connectedAt?: number][];
+  /** A redelivery of posts that failed (redelivery.ts): which one, from 1. Absent on a first delivery. */
+  redelivery?: number;
+  /** Invocations in a row that had no time to post to any of them (see serveShard). */
+  stalled?: number;
+  /** Whom to confirm the message to once every shard of it has been served (confirmation.ts). */
+  confirm?: ConfirmTo;
 }
 
+/** A room's pending join and leave notices are due (presence.ts): the body of a delayed queue message. */
+export interface PresenceDue {
+  presence: { room: string; token: string };
+}
+
+export type QueueMessage = { kind: 'shard'; shard: Shard } | { kind: 'presence'; room: string; token: string };
+
+type DirectResult = Omit<BroadcastResult, 'unsent'> & {
+  /** Recipients left when the invocation's time ran short, queued in `shards` shards. */
+  handedOff: number;
+  shards: number;
+};
+
 export type FanOutResult =
-  | ({ mode: 'direct' } & BroadcastResult)
+  | ({ mode: 'direct' } & DirectResult)
   | { mode: 'queued'; recipients: number; shards: number }
   | { mode: 'skipped'; recipients: number };
+
+/**
+ * Whether a fan-out queued shards, and so left the sender's confirmation (FanOutOptions.confirm)
+ * to the last of them to be served; otherwise the caller confirms.
+ */
+export const confirmationQueued = (result: FanOutResult | { mode: 'failed' }): boolean =>
+  (result.mode === 'queued' || result.mode === 'direct') && result.shards > 0;
+
+/** What a fan-out needs of its invocation: how much time it has left. */
+export type TimeBudget = Pick<Context, 'getRemainingTimeInMillis'>;
 
 export interface FanOutOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
+  /** Told of each recipient served directly whose post failed (not 410 Gone; see redelivery.ts). */
+  onFailure?: (recipient: Recipient) => void;
+  /**
+   * The invocation: posting stops in time for the function to queue what is left, confirm
+   * and return before its timeout. Without it (or without a queue) every post is made here.
+   */
+  budget?: TimeBudget;
+  /**
+   * The sender to confirm a message to: when shards are queued, the last one served does it
+   * (confirmation.ts; see confirmationQueued). Not for presence.
+   */
+  confirm?: ConfirmTo;
+}
+
+/**
+ * What a function keeps for itself after its posts, besides one more post (the sender's
+ * confirmation, up to POST_TIMEOUT_MS): queueing the rest (a SendMessageBatch per 10 shards),
+ * counting shards, queueing redeliveries, deleting gone connections, publishing metrics.
+ */
+export const HANDOFF_RESERVE_MS = 1500;
+
+/**
+ * When posting must be over, for an invocation with `budget` left: what follows the posts, the
+ * confirmation's post included, still fits before the function's timeout.
+ */
+export function deadlineOf(budget: TimeBudget, now = Date.now()): number {
+  return now + budget.getRemainingTimeInMillis() - HANDOFF_RESERVE_MS - config.POST_TIMEOUT_MS;
 }
 
 /**
  * Delivers a message to a room. Rooms up to FANOUT_THRESHOLD recipients are
- * served here, directly; larger ones are split into shards on the fan-out queue,
- * which many fan-out invocations serve in parallel (without a queue, every room is
- * served directly). `frame` may be a promise (the
- * message being stored): the room is read meanwhile, and nothing is posted or
- * queued before it resolves, so a message is always stored before anyone gets it.
+ * served here, directly, for as long as the invocation's time allows: whoever is
+ * left then is handed to the fan-out queue in shards. Larger rooms are split into
+ * shards on the queue at once, which many fan-out invocations serve in parallel
+ * (without a queue, every room is served directly, whatever the time). `frame` may
+ * be a promise (the message being stored): the room is read meanwhile, and nothing
+ * is posted or queued before it resolves, so a message is always stored before
+ * anyone gets it. A promise that resolves to undefined (a repeated send: nothing new
+ * stored) sends nothing.
  */
-export async function fanOut(room: string, frame: Frame | PromiseLike<Frame>, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+export async function fanOut(
+  room: string,
+  frame: Frame | PromiseLike<Frame | undefined>,
+  { skip, budget, onFailure, confirm }: FanOutOptions = {},
+): Promise<FanOutResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   const limit = queueUrl === undefined ? Infinity : config.FANOUT_THRESHOLD;
   const [ready, { first, more }] = await Promise.all([frame, readRoom(room, skip, limit)]);
-  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await broadcast([first], ready)) };
-  return enqueueShards(ready, rest(first, more, skip), queueUrl);
+  if (ready === undefined) return { mode: 'skipped', recipients: first.length };
+  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await postWithin(first, ready, budget, onFailure, confirm)) };
+  return enqueueShards(ready, rest(first, more, skip), queueUrl, { ...(confirm && { confirm }) });
 }
 
 /**
  * Delivers a presence frame to a room, unless the room is larger than
  * FANOUT_THRESHOLD: large rooms do without join and leave notices, which would
- * otherwise cost a whole fan-out per connect and disconnect.
+ * otherwise cost a whole fan-out each. Served directly, within the time budget.
  */
-export async function announce(room: string, frame: Frame, { skip }: FanOutOptions = {}): Promise<FanOutResult> {
+export async function announce(room: string, frame: Frame, { skip, budget }: FanOutOptions = {}): Promise<FanOutResult> {
   const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
   if (more !== undefined) return { mode: 'skipped', recipients: first.length };
-  return { mode: 'direct', ...(await broadcast([first], frame)) };
+  return { mode: 'direct', ...(await postWithin(first, frame, budget)) };
 }
+
+/** The recipients of a room, or `large` when it has more than FANOUT_THRESHOLD (then not all are read). */
+export async function roomWithinThreshold(
+  room: string,
+  skip?: (recipient: Recipient) => boolean,
+): Promise<{ recipients: Recipient[]; large: boolean }> {
+  const { first, more } = await readRoom(room, skip, config.FANOUT_THRESHOLD);
+  return { recipients: first, large: more !== undefined };
+}
+
+/**
+ * Posts a frame to recipients until the budget's deadline, then queues the ones not
+ * reached, so that they get it from the fan-out function instead of never (a direct
+ * fan-out cut by its timeout) or twice (a whole shard redelivered). Each recipient is
+ * posted to here or queued, not both.
+ */
+export async function postWithin(
+  recipients: Recipient[],
+  frame: Frame,
+  budget: TimeBudget | undefined,
+  onFailure?: (recipient: Recipient) => void,
+  confirm?: ConfirmTo,
+): Promise<DirectResult> {
+  const queueUrl = config.FANOUT_QUEUE_URL;
+  const deadline = budget !== undefined && queueUrl !== undefined ? deadlineOf(budget) : undefined;
+  const { unsent, ...result } = await broadcast([recipients], frame, { ...(deadline !== undefined && { deadline }), ...(onFailure && { onFailure }) });
+  if (unsent.length === 0 || queueUrl === undefined) return { ...result, handedOff: 0, shards: 0 };
+  const { shards } = await enqueueShards(frame, unsent, queueUrl, { ...(confirm && { confirm }) });
+  logger.info('time running short: recipients handed to the fan-out queue', { handedOff: unsent.length, shards });
+  return { ...result, handedOff: unsent.length, shards };
+}
+
+/**
+ * Serves one shard of the fan-out queue (FanoutFunction) within the invocation's time:
+ * the recipients it could not reach go back on the queue as a new, smaller shard, so
+ * that the original can be deleted and a redelivery repeats nothing already posted. They
+ * keep the shard's `redelivery`, so a redelivery's retries stay bounded. Recipients whose
+ * posts failed are told to `onFailure` (the caller redelivers them, redelivery.ts).
+ */
+export async function serveShard(shard: Shard, budget: TimeBudget, onFailure?: (recipient: Recipient) => void): Promise<DirectResult> {
+  const served = await serveWithin(shard, budget, onFailure);
+  // This shard is done (what it could not reach is queued, and counted, as new shards).
+  if (shard.confirm) await countShards(shard.frame, shard.confirm, -1);
+  return served;
+}
+
+async function serveWithin(shard: Shard, budget: TimeBudget, onFailure?: (recipient: Recipient) => void): Promise<DirectResult> {
+  const queueUrl = config.FANOUT_QUEUE_URL;
+  if (queueUrl === undefined) return postWithin(shardRecipients(shard), shard.frame, budget, onFailure);
+  const { unsent, ...result } = await broadcast([shardRecipients(shard)], shard.frame, { deadline: deadlineOf(budget), ...(onFailure && { onFailure }) });
+  if (unsent.length === 0) return { ...result, handedOff: 0, shards: 0 };
+  // An invocation that started with too little time for even one post (it should not: the
+  // function's Timeout is far above POST_TIMEOUT_MS) puts the shard back a little later, a
+  // few times, then fails it (retried by SQS, then dead-lettered), rather than loop.
+  const stalled = result.attempted === 0 ? (shard.stalled ?? 0) + 1 : undefined;
+  if (stalled !== undefined && stalled > MAX_STALLS) throw new Error(`no time to post to any recipient of the shard, ${MAX_STALLS} times in a row`);
+  const { shards } = await enqueueShards(shard.frame, unsent, queueUrl, {
+    ...(shard.redelivery !== undefined && { redelivery: shard.redelivery }),
+    ...(shard.confirm && { confirm: shard.confirm }),
+    ...(stalled !== undefined && { stalled, delaySeconds: STALL_DELAY_SECONDS * 2 ** (stalled - 1) }),
+  });
+  logger.info('time running short: recipients of the shard put back on the queue', { handedOff: unsent.length, shards, stalled });
+  return { ...result, handedOff: unsent.length, shards };
+}
+
+/** Times in a row a shard may be put back untouched, each after twice as long (2, 4, 8 s). */
+export const MAX_STALLS = 3;
+const STALL_DELAY_SECONDS = 2;
 
 /**
  * A room's recipients, read until there are more than `limit`; then `more` holds
@@ -89,19 +223,45 @@ async function* rest(
 const MAX_BATCH_ENTRIES = 10;
 const MAX_BATCH_BYTES = 256 * 1024;
 
-async function enqueueShards(frame: Frame, recipients: AsyncIterable<Recipient>, queueUrl: string): Promise<FanOutResult> {
+/** What a queued shard carries beyond its frame and recipients, and how long SQS holds it back. */
+export interface ShardQueueing {
+  redelivery?: number;
+  stalled?: number;
+  delaySeconds?: number;
+  /** The sender to confirm to once every shard is served: the shards are counted (confirmation.ts). */
+  confirm?: ConfirmTo;
+}
+
+/**
+ * Queues a frame for recipients, in shards of FANOUT_SHARD_SIZE, 10 shards to a SendMessageBatch.
+ * With `confirm`, each batch is counted before it is sent, with one more held until all are.
+ */
+export async function enqueueShards(
+  frame: Frame,
+  recipients: AsyncIterable<Recipient> | Iterable<Recipient>,
+  queueUrl: string,
+  { redelivery, stalled, delaySeconds = 0, confirm }: ShardQueueing = {},
+): Promise<{ mode: 'queued'; recipients: number; shards: number }> {
   let count = 0;
   let shards = 0;
   let shard: Shard['recipients'] = [];
   let batch: string[] = [];
   let batchBytes = 0;
   const flush = async (): Promise<void> => {
-    if (batch.length > 0) shards += await sendShards(queueUrl, batch);
+    if (batch.length === 0) return;
+    if (confirm) await countShards(frame, confirm, batch.length + (shards === 0 ? 1 : 0));
+    shards += await sendShards(queueUrl, batch, delaySeconds);
     batch = [];
     batchBytes = 0;
   };
   const close = async (): Promise<void> => {
-    const body = JSON.stringify({ frame, recipients: shard } satisfies Shard);
+    const body = JSON.stringify({
+      frame,
+      recipients: shard,
+      ...(redelivery !== undefined && { redelivery }),
+      ...(stalled !== undefined && { stalled }),
+      ...(confirm && { confirm }),
+    } satisfies Shard);
     shard = [];
     const bytes = Buffer.byteLength(body, 'utf8');
     if (batch.length === MAX_BATCH_ENTRIES || batchBytes + bytes > MAX_BATCH_BYTES) await flush();
@@ -109,21 +269,24 @@ async function enqueueShards(frame: Frame, recipients: AsyncIterable<Recipient>,
     batchBytes += bytes;
   };
   for await (const recipient of recipients) {
-    shard.push([recipient.connectionId, recipient.protocol, recipient.connectedAt]);
+    const { connectionId, protocol, connectedAt } = recipient;
+    shard.push(connectedAt === undefined ? [connectionId, protocol] : [connectionId, protocol, connectedAt]);
     count += 1;
     if (shard.length === config.FANOUT_SHARD_SIZE) await close();
   }
   if (shard.length > 0) await close();
   await flush();
+  // All queued: the hold goes (this may be what brings the count to zero, and confirms).
+  if (confirm && shards > 0) await countShards(frame, confirm, -1);
   metrics.addMetric('FanOutShards', MetricUnit.Count, shards);
   return { mode: 'queued', recipients: count, shards };
 }
 
 const MAX_BATCH_ATTEMPTS = 5;
 
-/** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused. */
-async function sendShards(queueUrl: string, bodies: string[]): Promise<number> {
-  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body }));
+/** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused; `delaySeconds` holds them back. */
+async function sendShards(queueUrl: string, bodies: string[], delaySeconds = 0): Promise<number> {
+  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body, ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }));
   for (let attempt = 1; entries.length > 0; attempt += 1) {
     const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
     const failed = new Set((Failed ?? []).map((entry) => entry.Id));
@@ -137,11 +300,50 @@ async function sendShards(queueUrl: string, bodies: string[]): Promise<number> {
   return bodies.length;
 }
 
+/**
+ * Asks the fan-out function to send a room's pending presence notices in `delaySeconds`
+ * (SQS delays a message by up to 15 minutes: the queue is the timer Lambda lacks).
+ */
+export async function queuePresenceDue(queueUrl: string, room: string, token: string, delaySeconds: number): Promise<void> {
+  const body: PresenceDue = { presence: { room, token } };
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl,
+      MessageBody: JSON.stringify(body),
+      DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
+    }),
+  );
+}
+
+/**
+ * A fan-out queue message read back: a shard (a first delivery, a hand-off, or a redelivery of
+ * failed posts, which carries `redelivery`) or a presence flush; throws on anything else.
+ */
+export function parseQueueMessage(body: string): QueueMessage {
+  const value = JSON.parse(body) as Partial<Shard & PresenceDue>;
+  const { presence } = value;
+  if (typeof presence === 'object' && presence !== null && typeof presence.room === 'string' && typeof presence.token === 'string') {
+    return { kind: 'presence', room: presence.room, token: presence.token };
+  }
+  return { kind: 'shard', shard: parseShard(body) };
+}
+
 /** A shard read back from a queue message; throws on anything else. */
 export function parseShard(body: string): Shard {
   const value = JSON.parse(body) as Partial<Shard>;
   if (typeof value.frame !== 'object' || value.frame === null || !Array.isArray(value.recipients)) {
     throw new Error('not a fan-out shard');
+  }
+  for (const count of [value.redelivery, value.stalled]) {
+    if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw new Error('not a fan-out shard: a count that is no whole number');
+  }
+  const { confirm } = value;
+  if (
+    confirm !== undefined &&
+    (typeof confirm !== 'object' || confirm === null || typeof confirm.connectionId !== 'string' ||
+      (confirm.protocol !== 'chat.v1' && confirm.protocol !== 'plain') || !['string', 'undefined'].includes(typeof confirm.clientId))
+  ) {
+    throw new Error('not a fan-out shard: whom to confirm to is malformed');
   }
   return value as Shard;
 }

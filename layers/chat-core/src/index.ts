@@ -20,9 +20,11 @@ export { DEFAULT_ROOM, defaultName, nameFromToken, neutralizeControls, parseName
 export { decodeIdentity, mayJoin, type Identity } from './identity';
 export {
   CHAT_V1,
+  CLIENT_ID,
   MAX_HISTORY_LIMIT,
   USAGE,
   encodeFrame,
+  encodeMembersCursor,
   errorFrame,
   negotiateProtocol,
   parseBody,
@@ -34,7 +36,9 @@ export {
   type Frame,
   type HistoryRequest,
   type Member,
+  type PresenceChange,
   type Protocol,
+  type SendMessageRequest,
 } from './protocol';
 export {
   ROOM_INDEX,
@@ -52,8 +56,30 @@ export {
   type Recipient,
 } from './connections';
 export { limitConnect, limitMessage, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
-export { readHistory, saveMessage, type HistoryPage } from './messages';
+export { readHistory, saveMessage, type HistoryPage, type MessageDraft, type SavedMessage } from './messages';
+export { REDELIVERY_DELAYS_SECONDS, redeliver, replyOrRedeliver } from './redelivery';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
-export { announce, fanOut, parseShard, shardRecipients, type FanOutOptions, type FanOutResult, type Shard } from './fanout';
+export {
+  HANDOFF_RESERVE_MS,
+  MAX_STALLS,
+  announce,
+  confirmationQueued,
+  deadlineOf,
+  fanOut,
+  parseQueueMessage,
+  parseShard,
+  postWithin,
+  serveShard,
+  shardRecipients,
+  type FanOutOptions,
+  type FanOutResult,
+  type PresenceDue,
+  type QueueMessage,
+  type Shard,
+  type TimeBudget,
+} from './fanout';
+export { confirmationFrame, countShards, type ConfirmTo } from './confirmation';
+export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './members';
+export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

@@ -1,13 +1,18 @@
-import { type AttributeValue, PutItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
-import { monotonicFactory } from 'ulid';
+import {
+  type AttributeValue,
+  ConditionalCheckFailedException,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+} from '@aws-sdk/client-dynamodb';
 import { dynamodb } from './aws';
+import { type Link, claimNextLink, releaseLink } from './chain';
+import { type ClientIdKey, type ClientIdRecord, readClientId, recordClientId } from './client-ids';
 import { config } from './config';
+import { logger } from './observability';
 import type { ChatMessage, HistoryRequest } from './protocol';
 
 type Item = Record<string, AttributeValue>;
-
-/** ULIDs: unique, and sortable by time, so a room's messages sort by id. */
-const nextId = monotonicFactory();
 
 function toMessage(item: Item): ChatMessage {
   return {
@@ -17,41 +22,134 @@ function toMessage(item: Item): ChatMessage {
     text: item.text?.S ?? '',
     sentAt: item.sentAt?.S ?? '',
     ...(item.userId?.S !== undefined && { userId: item.userId.S }),
+    ...(item.prevId?.S !== undefined && { prevId: item.prevId.S }),
   };
 }
 
-/** Stores a message (before anyone receives it) and returns it with its id. */
-export async function saveMessage(
-  draft: { room: string; name: string; text: string; connectionId: string; userId?: string },
-  now = Date.now(),
-): Promise<ChatMessage> {
+export interface MessageDraft {
+  room: string;
+  name: string;
+  text: string;
+  connectionId: string;
+  userId?: string;
+}
+
+export interface SavedMessage {
+  message: ChatMessage;
+  /**
+   * True when the send repeated a clientId whose message was already stored: nothing new was
+   * stored, and the room must not receive it again.
+   */
+  repeat: boolean;
+}
+
+const expiry = (now: number): number => Math.floor(now / 1000) + config.MESSAGE_RETENTION_DAYS * 24 * 60 * 60;
+
+/**
+ * Stores a message (before anyone receives it) in the next place of its room's chain
+ * (chain.ts), and returns it with its id and `prevId`. With a `clientId` the send is
+ * idempotent (client-ids.ts): a repeat from the same sender returns the original message.
+ */
+export async function saveMessage(draft: MessageDraft, options: { clientId?: string; now?: number } = {}): Promise<SavedMessage> {
+  const now = options.now ?? Date.now();
+  const key = options.clientId === undefined ? undefined : { room: draft.room, sender: draft, clientId: options.clientId };
+  if (key) {
+    const earlier = await readClientId(key, now);
+    if (earlier) return storeInPlace(draft, earlier);
+  }
+  return storeNew(draft, key, now);
+}
+
+async function storeNew(draft: MessageDraft, key: ClientIdKey | undefined, now: number): Promise<SavedMessage> {
+  const expiresAt = expiry(now);
+  const sentAt = new Date(now).toISOString();
+  const link = await claimNextLink(draft.room, now, expiresAt);
+  let recorded = false;
+  try {
+    recorded = key !== undefined && (await recordClientId(key, { ...link, sentAt }, expiresAt));
+    if (key === undefined || recorded) return await putInPlace(draft, { ...link, sentAt });
+  } catch (error: unknown) {
+    // Once a clientId record names the place, a repeat of the send stores the message there.
+    if (!recorded) await giveBack(draft.room, link);
+    throw error;
+  }
+  // Another send with this clientId recorded its place first: this one repeats it.
+  await giveBack(draft.room, link);
+  const first = key === undefined ? undefined : await readClientId(key, now);
+  if (!first) throw new Error('a send with this clientId was recorded but its record cannot be read');
+  return storeInPlace(draft, first);
+}
+
+async function giveBack(room: string, link: Link): Promise<void> {
+  try {
+    await releaseLink(room, link);
+  } catch (error: unknown) {
+    logger.warn('could not give back a place in the room', { room, messageId: link.id, error: error as Error });
+  }
+}
+
+/**
+ * Stores the message in a place already taken, unless it is stored there already: a repeat
+ * of a send whose first attempt recorded its place and then failed (or is still on its way)
+ * stores it, and whichever of the two comes second finds it stored.
+ */
+async function storeInPlace(draft: MessageDraft, place: ClientIdRecord): Promise<SavedMessage> {
+  const found = await readMessage(draft.room, place.id);
+  return found ? { message: found, repeat: true } : putInPlace(draft, place);
+}
+
+/** Writes the message in its place; if it is there already (a repeat got there first), returns that one. */
+async function putInPlace(draft: MessageDraft, place: ClientIdRecord): Promise<SavedMessage> {
   const message: ChatMessage = {
-    id: nextId(now),
+    id: place.id,
     room: draft.room,
     name: draft.name,
     text: draft.text,
-    sentAt: new Date(now).toISOString(),
+    sentAt: place.sentAt,
     ...(draft.userId !== undefined && { userId: draft.userId }),
+    ...(place.prevId !== undefined && { prevId: place.prevId }),
   };
-  const expiresAt = Math.floor(now / 1000) + config.MESSAGE_RETENTION_DAYS * 24 * 60 * 60;
-  await dynamodb.send(
-    new PutItemCommand({
+  try {
+    await dynamodb.send(
+      new PutItemCommand({
+        TableName: config.MESSAGES_TABLE,
+        Item: {
+          room: { S: message.room },
+          id: { S: message.id },
+          name: { S: message.name },
+          text: { S: message.text },
+          sentAt: { S: message.sentAt },
+          connectionId: { S: draft.connectionId },
+          ...(message.userId !== undefined && { userId: { S: message.userId } }),
+          ...(message.prevId !== undefined && { prevId: { S: message.prevId } }),
+          expiresAt: { N: String(expiry(Date.parse(message.sentAt))) },
+        },
+        ConditionExpression: 'attribute_not_exists(id)',
+      }),
+    );
+    return { message, repeat: false };
+  } catch (error: unknown) {
+    const stored = error instanceof ConditionalCheckFailedException ? await readMessage(draft.room, place.id) : undefined;
+    if (stored) return { message: stored, repeat: true };
+    throw error;
+  }
+}
+
+async function readMessage(room: string, id: string): Promise<ChatMessage | undefined> {
+  const { Item } = await dynamodb.send(
+    new GetItemCommand({
       TableName: config.MESSAGES_TABLE,
-      Item: {
-        room: { S: message.room },
-        id: { S: message.id },
-        name: { S: message.name },
-        text: { S: message.text },
-        sentAt: { S: message.sentAt },
-        connectionId: { S: draft.connectionId },
-        ...(draft.userId !== undefined && { userId: { S: draft.userId } }),
-        expiresAt: { N: String(expiresAt) },
-      },
-      ConditionExpression: 'attribute_not_exists(id)',
+      Key: { room: { S: room }, id: { S: id } },
+      ConsistentRead: true,
+      ProjectionExpression: MESSAGE_FIELDS,
+      ExpressionAttributeNames: { '#name': 'name', '#text': 'text' },
     }),
   );
-  return message;
+  return Item ? toMessage(Item) : undefined;
 }
+
+/** What a reader gets of a stored message. */
+const MESSAGE_FIELDS = 'room, id, #name, #text, sentAt, userId, prevId';
 
 export interface HistoryPage {
   messages: ChatMessage[];
@@ -85,7 +183,7 @@ export async function readHistory(room: string, request: HistoryRequest): Promis
         KeyConditionExpression: condition,
         FilterExpression: 'expiresAt > :now',
         ExpressionAttributeValues: values,
-        ProjectionExpression: 'room, id, #name, #text, sentAt, userId',
+        ProjectionExpression: MESSAGE_FIELDS,
         ExpressionAttributeNames: { '#name': 'name', '#text': 'text' },
         ScanIndexForward: forward,
         Limit: wanted - items.length,

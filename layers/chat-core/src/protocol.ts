@@ -23,7 +23,7 @@ export function negotiateProtocol(requested: string | undefined): Protocol {
   throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
 }
 
-export type { ChatMessage, ConnectionInfo, Frame, Member } from './frames';
+export type { ChatMessage, ConnectionInfo, Frame, Member, PresenceChange } from './frames';
 
 export const USAGE = 'Use the sendmessage route to send a message.';
 
@@ -40,8 +40,10 @@ export function encodeFrame(frame: Frame, protocol: Protocol): string | undefine
       return frame.messages.length === 0
         ? `No messages in ${frame.room}.`
         : frame.messages.map((m) => `[${m.sentAt}] ${m.name}: ${m.text}`).join('\n');
-    case 'members':
-      return `In ${frame.room}: ${frame.members.map((m) => m.name).join(', ')}`;
+    case 'members': {
+      const names = `In ${frame.room}: ${frame.members.map((m) => m.name).join(', ')}`;
+      return frame.next === undefined ? names : `${names} (more: {"action":"members","after":"${frame.next}"})`;
+    }
     case 'presence':
       return undefined;
     case 'error':
@@ -83,21 +85,34 @@ function parseWith<T>(schema: z.ZodType<T>, body: string | null | undefined): T 
   return result.data;
 }
 
+/** A client message id: what a client may repeat a send with, safely (idempotent sends). */
+export const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
 const sendMessageRequest = z.object({
   action: z.literal('sendmessage'),
   message: z.string({ error: 'message must be a string' }).min(1, { error: 'message must not be empty' }),
+  clientId: z
+    .string({ error: 'clientId must be a string' })
+    .regex(CLIENT_ID, { error: 'clientId must be 1 to 64 of A-Z a-z 0-9 _ -' })
+    .optional(),
 });
 
+export interface SendMessageRequest {
+  text: string;
+  /** The client's id for this message: a repeat with the same one is not stored twice. */
+  clientId?: string;
+}
+
 /** A sendmessage request; the text is returned with control characters and lone surrogates neutralized. */
-export function parseSendMessage(body: string | null | undefined, maxBytes: number): string {
-  const { message } = parseWith(sendMessageRequest, body);
+export function parseSendMessage(body: string | null | undefined, maxBytes: number): SendMessageRequest {
+  const { message, clientId } = parseWith(sendMessageRequest, body);
   // Measured after neutralizing, so the limit bounds what is stored and delivered.
   const text = neutralizeControls(message);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
     throw new ChatError('message_too_long', `message is ${bytes} bytes; the limit is ${maxBytes} UTF-8 bytes`);
   }
-  return text;
+  return { text, ...(clientId !== undefined && { clientId }) };
 }
 
 export const MAX_HISTORY_LIMIT = 100;
@@ -125,8 +140,33 @@ export function parseHistory(body: string | null | undefined): HistoryRequest {
   return { limit, ...(before !== undefined && { before }), ...(after !== undefined && { after }) };
 }
 
-const membersRequest = z.object({ action: z.literal('members') });
+/**
+ * A members cursor: the last connection id of the previous page, base64url-encoded, as the
+ * `next` of a members answer gives it. API Gateway connection ids are short printable ASCII.
+ */
+export function encodeMembersCursor(connectionId: string): string {
+  return Buffer.from(connectionId, 'utf8').toString('base64url');
+}
 
-export function parseMembers(body: string | null | undefined): void {
-  parseWith(membersRequest, body);
+const MEMBERS_CURSOR_ERROR = 'must be the next cursor of a members answer';
+
+const membersCursor = z
+  .string({ error: MEMBERS_CURSOR_ERROR })
+  .regex(/^[A-Za-z0-9_-]{1,256}$/, { error: MEMBERS_CURSOR_ERROR })
+  .transform((cursor, context) => {
+    const connectionId = Buffer.from(cursor, 'base64url').toString('utf8');
+    // Canonical encodings of printable ASCII only: anything else never came from us.
+    if (!/^[\x21-\x7e]{1,128}$/.test(connectionId) || encodeMembersCursor(connectionId) !== cursor) {
+      context.addIssue({ code: 'custom', message: MEMBERS_CURSOR_ERROR });
+      return z.NEVER;
+    }
+    return connectionId;
+  });
+
+const membersRequest = z.object({ action: z.literal('members'), after: membersCursor.optional() });
+
+/** A members request: the connection id to continue after, for a following page. */
+export function parseMembers(body: string | null | undefined): { after?: string } {
+  const { after } = parseWith(membersRequest, body);
+  return after === undefined ? {} : { after };
 }

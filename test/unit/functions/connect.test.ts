@@ -10,6 +10,7 @@ import {
   connectionItem,
   ddbMock,
   expectRejection,
+  fakePresenceItems,
   framesTo,
   lambdaContext,
   loadEvent,
@@ -24,6 +25,7 @@ function stored(): Record<string, unknown> | undefined {
 describe('function: connect ($connect)', () => {
   beforeEach(() => {
     resetMocks();
+    fakePresenceItems();
     ddbMock.on(PutItemCommand).resolves({});
     ddbMock.on(QueryCommand).resolves({ Items: [] });
     ddbMock.on(BatchWriteItemCommand).resolves({});

@@ -2,11 +2,12 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/disconnect';
-import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, framesTo, lambdaContext, loadEvent, resetMocks } from '../helpers';
+import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, fakePresenceItems, framesTo, lambdaContext, loadEvent, resetMocks } from '../helpers';
 
 describe('function: disconnect ($disconnect)', () => {
   beforeEach(() => {
     resetMocks();
+    fakePresenceItems();
     ddbMock.on(QueryCommand).resolves({ Items: [] });
     apiMock.on(PostToConnectionCommand).resolves({});
   });

@@ -1,6 +1,7 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
+import { MEMBERS_PAGE_BYTES, encodeMembersCursor } from 'chat-core';
 import { handler } from '../../../functions/members';
 import { CALLER_ID, type Item, apiMock, connectionItem, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
@@ -25,7 +26,7 @@ describe('function: members', () => {
     apiMock.on(PostToConnectionCommand).resolves({});
   });
 
-  it('lists each name of the caller\'s room once, across pages, as a members frame', async () => {
+  it('lists each name of the caller\'s room once, across queries, with its connections when more than one', async () => {
     // Prepare
     caller('chat.v1');
     roomPages(
@@ -42,7 +43,7 @@ describe('function: members', () => {
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(3);
     expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'dev' });
     expect(framesTo(CALLER_ID)).to.deep.equal([
-      { type: 'members', room: 'dev', members: [{ name: 'alice' }, { name: 'bob' }, { name: 'carol' }] },
+      { type: 'members', room: 'dev', members: [{ name: 'alice', connections: 2 }, { name: 'bob', connections: 2 }, { name: 'carol' }], hasMore: false },
     ]);
     expect(posts()).to.have.length(1);
   });
@@ -98,7 +99,7 @@ describe('function: members', () => {
 
     // Assess
     expect(framesTo(CALLER_ID)).to.deep.equal([
-      { type: 'members', room: 'dev', members: [{ name: 'Sam', userId: 'user-1' }, { name: 'Sam', userId: 'user-2' }] },
+      { type: 'members', room: 'dev', members: [{ name: 'Sam', userId: 'user-1', connections: 2 }, { name: 'Sam', userId: 'user-2' }], hasMore: false },
     ]);
   });
 
@@ -113,5 +114,91 @@ describe('function: members', () => {
     // Assess
     expect(framesTo(CALLER_ID).map((frame) => frame.code)).to.deep.equal(['rate_limited']);
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
+  });
+
+  describe('pages within API Gateway\'s limits', () => {
+    /** A room of `count` connections with names of 32 emoji (128 UTF-8 bytes each), in queries of the Limit asked. */
+    function emojiRoom(count: number): void {
+      const room = Array.from({ length: count }, (_, i) => member(`c${String(i).padStart(5, '0')}`, `${'😀'.repeat(28)}${String(i).padStart(4, '0')}`));
+      ddbMock.on(QueryCommand).callsFake((input: QueryCommandInput) => {
+        const after = input.ExclusiveStartKey?.connectionId?.S;
+        const start = after === undefined ? 0 : room.findIndex((item) => item.connectionId?.S === after) + 1;
+        const items = room.slice(start, start + (input.Limit ?? room.length));
+        const last = items[items.length - 1];
+        const more = start + items.length < room.length;
+        return { Items: items, ...(more && last && { LastEvaluatedKey: { room: { S: 'dev' }, connectionId: last.connectionId as { S: string } } }) };
+      });
+    }
+
+    async function page(after?: string): Promise<{ members: { name: string }[]; hasMore: boolean; next?: string; bytes: number }> {
+      apiMock.resetHistory();
+      const event = loadEvent('members');
+      event.body = JSON.stringify({ action: 'members', ...(after !== undefined && { after }) });
+      await handler(event, lambdaContext('members'));
+      const [post] = posts();
+      return { ...(JSON.parse(post?.text ?? '{}') as { members: { name: string }[]; hasMore: boolean; next?: string }), bytes: Buffer.byteLength(post?.text ?? '') };
+    }
+
+    it('a room of 1,000 long names comes in pages under MEMBERS_PAGE_BYTES, each with hasMore and the next cursor, everyone once', async () => {
+      // Prepare
+      caller('chat.v1');
+      emojiRoom(1000);
+
+      // Act
+      const pages = [await page()];
+      while (pages[pages.length - 1]?.hasMore) pages.push(await page(pages[pages.length - 1]?.next));
+
+      // Assess
+      expect(pages.length).to.be.greaterThan(1);
+      for (const { bytes } of pages) expect(bytes).to.be.below(MEMBERS_PAGE_BYTES + 200);
+      expect(pages.slice(0, -1).every((p) => p.hasMore && typeof p.next === 'string')).to.equal(true);
+      expect(pages[pages.length - 1]).to.deep.include({ hasMore: false });
+      expect(pages[pages.length - 1]?.next).to.equal(undefined);
+      const names = pages.flatMap((p) => p.members.map((m) => m.name));
+      expect(names).to.have.length(1000);
+      expect(new Set(names).size).to.equal(1000);
+    });
+
+    it('stops reading the room once a page is full: small queries, none past the page', async () => {
+      // Prepare
+      caller('chat.v1');
+      emojiRoom(5000);
+
+      // Act
+      const first = await page();
+
+      // Assess
+      const queries = ddbMock.commandCalls(QueryCommand).map((call) => call.args[0].input);
+      const read = queries.length * 100;
+      expect(queries.every((input) => input.Limit === 100)).to.equal(true);
+      expect(read - first.members.length).to.be.below(100);
+      expect(first.hasMore).to.equal(true);
+    });
+
+    it('a cursor starts the page after the connection it names, in the caller\'s room only', async () => {
+      // Prepare
+      caller('chat.v1');
+      roomPages([member('b1', 'bob')]);
+
+      // Act
+      await page(encodeMembersCursor('a9'));
+
+      // Assess
+      expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExclusiveStartKey).to.deep.equal({ room: { S: 'dev' }, connectionId: { S: 'a9' } });
+    });
+
+    it('refuses a cursor it did not give, reading nothing', async () => {
+      // Prepare
+      caller('chat.v1');
+      const event = loadEvent('members');
+      event.body = '{"action":"members","after":"not a cursor!"}';
+
+      // Act
+      await handler(event, lambdaContext('members'));
+
+      // Assess
+      expect(framesTo(CALLER_ID)).to.deep.equal([{ type: 'error', code: 'invalid_request', message: 'after: must be the next cursor of a members answer' }]);
+      expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
+    });
   });
 });

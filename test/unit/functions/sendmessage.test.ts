@@ -1,8 +1,12 @@
 import {
   ApiGatewayManagementApiServiceException,
   GoneException,
+  LimitExceededException,
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
+import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { type Shard, config } from 'chat-core';
+import sinon from 'sinon';
 import {
   BatchWriteItemCommand,
   GetItemCommand,
@@ -31,6 +35,7 @@ import {
   loadEvent,
   posts,
   resetMocks,
+  sqsMock,
 } from '../helpers';
 
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -66,6 +71,7 @@ describe('function: sendmessage', () => {
   beforeEach(() => {
     resetMocks();
     ddbMock.on(PutItemCommand).resolves({});
+    ddbMock.on(UpdateItemCommand, { TableName: 'messages-table' }).resolves({}); // the room's head (chain.ts): a room's first message
     ddbMock.on(BatchWriteItemCommand).resolves({});
     apiMock.on(PostToConnectionCommand).resolves({});
   });
@@ -394,6 +400,175 @@ describe('function: sendmessage', () => {
     expect(error).to.equal(failure);
     expect(apiMock.calls()).to.have.length(0);
   });
+  describe('idempotent sends (clientId), gaps and failed posts', () => {
+    const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
+    const ORIGINAL_ID = '01HQ3Z9V5X8G2M4N6P7R8S0007';
+    const recordKey = { room: { S: `client#lobby#connection:${CALLER_ID}` }, id: { S: 'm-1' } };
+    const throttled = (): LimitExceededException => new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+
+    function withClientId(clientId: unknown, message = 'hello, everyone!'): ReturnType<typeof loadEvent> {
+      const event = loadEvent('sendmessage');
+      event.body = JSON.stringify({ action: 'sendmessage', message, clientId });
+      return event;
+    }
+
+    /** Redelivery shards queued: [recipient ids, frame id, clientId on the frame]. */
+    const redeliveries = (): [string[], unknown, unknown][] => sqsMock.commandCalls(SendMessageBatchCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? [])
+      .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard)
+      .map((shard) => [shard.recipients.map(([id]) => id), (shard.frame as { id?: string }).id, (shard.frame as { clientId?: string }).clientId]);
+
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
+    });
+
+    afterEach(() => {
+      sinon.restore();
+    });
+
+    it('names the message before it in the room (prevId) in every frame, and echoes the clientId to the sender only', async () => {
+      // Prepare
+      sender({ protocol: 'chat.v1' });
+      roomPages([connectionItem({ connectionId: 'bob-1', name: 'bob', protocol: 'chat.v1' })]);
+      ddbMock.on(UpdateItemCommand, { TableName: 'messages-table' }).resolves({ Attributes: { lastId: { S: ORIGINAL_ID } } });
+
+      // Act
+      await handler(withClientId('m-1'), lambdaContext('sendmessage'));
+
+      // Assess
+      const [toBob] = framesTo('bob-1');
+      expect(toBob).to.deep.include({ type: 'message', prevId: ORIGINAL_ID });
+      expect(toBob).to.not.have.property('clientId');
+      expect(framesTo(CALLER_ID)).to.deep.equal([{ ...toBob, clientId: 'm-1' }]);
+    });
+
+    it('a repeated clientId stores nothing, posts to nobody else, and confirms with the original message', async () => {
+      // Prepare
+      sender({ protocol: 'chat.v1' });
+      roomPages([connectionItem({ connectionId: 'bob-1', name: 'bob', protocol: 'chat.v1' })]);
+      const original: Item = {
+        room: { S: 'lobby' }, id: { S: ORIGINAL_ID }, name: { S: 'alice' }, text: { S: 'hello, everyone!' }, sentAt: { S: '2022-01-25T18:50:07.642Z' },
+      };
+      ddbMock.on(GetItemCommand, { Key: recordKey }).resolves({
+        Item: { ...recordKey, messageId: { S: ORIGINAL_ID }, sentAt: original.sentAt as never, expiresAt: { N: '4102444800' } },
+      });
+      ddbMock.on(GetItemCommand, { Key: { room: { S: 'lobby' }, id: { S: ORIGINAL_ID } } }).resolves({ Item: original });
+
+      // Act
+      const result = await handler(withClientId('m-1'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200 });
+      expect(ddbMock.commandCalls(PutItemCommand), 'nothing stored').to.have.length(0);
+      expect(posts().map((p) => p.to), 'only the sender hears of it').to.deep.equal([CALLER_ID]);
+      expect(framesTo(CALLER_ID)).to.deep.equal([
+        { type: 'message', id: ORIGINAL_ID, room: 'lobby', name: 'alice', text: 'hello, everyone!', sentAt: '2022-01-25T18:50:07.642Z', clientId: 'm-1' },
+      ]);
+    });
+
+    for (const clientId of ['', 'has space', 'x'.repeat(65), 'émoji', 42]) {
+      it(`refuses clientId ${JSON.stringify(clientId)} with invalid_request, storing and sending nothing else`, async () => {
+        // Prepare
+        sender({ protocol: 'chat.v1' });
+        roomPages(connectionItems(2));
+
+        // Act
+        await handler(withClientId(clientId), lambdaContext('sendmessage'));
+
+        // Assess
+        expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+        expect(posts().map((p) => p.to)).to.deep.equal([CALLER_ID]);
+        const [error] = framesTo(CALLER_ID);
+        expect(error).to.deep.include({ type: 'error', code: 'invalid_request' });
+        expect(String(error?.message)).to.match(/^clientId: /);
+      });
+    }
+
+    it('a failed confirmation (429 after the SDK\'s retries) is no "Internal server error": it is redelivered through the queue', async () => {
+      // Prepare
+      sender({ protocol: 'chat.v1' });
+      roomPages([connectionItem({ connectionId: 'bob-1', name: 'bob', protocol: 'chat.v1' })]);
+      apiMock.on(PostToConnectionCommand, { ConnectionId: CALLER_ID }).rejects(throttled());
+
+      // Act
+      const result = await handler(withClientId('m-1'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200 });
+      const stored = ddbMock.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item?.id?.S).find((id) => id !== 'm-1');
+      expect(redeliveries()).to.deep.equal([[[CALLER_ID], stored, 'm-1']]);
+    });
+
+    it('members whose posts fail for good are queued for a redelivery rather than only counted', async () => {
+      // Prepare
+      sender();
+      roomPages(connectionItems(5));
+      apiMock.on(PostToConnectionCommand, { ConnectionId: 'conn-2' }).rejects(throttled());
+      apiMock.on(PostToConnectionCommand, { ConnectionId: 'conn-4' }).rejects(throttled());
+
+      // Act
+      const result = await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200 });
+      const stored = ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item?.id?.S;
+      expect(redeliveries()).to.deep.equal([[['conn-2', 'conn-4'], stored, undefined]]);
+    });
+
+    it('a room served through the queue: the shards carry whom to confirm to (and the clientId); sendmessage confirms nothing itself', async () => {
+      // Prepare: 5 other members over a threshold of 2, in shards of 2
+      sinon.replace(config, 'FANOUT_THRESHOLD', 2);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 2);
+      sender({ protocol: 'chat.v1' });
+      roomPages(connectionItems(5));
+      ddbMock.on(UpdateItemCommand, { TableName: 'connections-table', Key: { connectionId: { S: CALLER_ID } } }).resolves({
+        Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', protocol: 'chat.v1' }),
+      });
+
+      // Act
+      const result = await handler(withClientId('m-1'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200 });
+      expect(posts(), 'no post, no confirmation yet').to.deep.equal([]);
+      const shards = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
+      expect(shards.map((shard) => shard.confirm)).to.deep.equal(Array(3).fill({ connectionId: CALLER_ID, protocol: 'chat.v1', clientId: 'm-1' }));
+      const counted = ddbMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input).filter((input) => String(input.Key?.connectionId?.S).startsWith('confirm#'));
+      expect(counted.map((input) => input.ExpressionAttributeValues?.[':change'])).to.deep.equal([{ N: '4' }, { N: '-1' }]);
+    });
+
+    it('a plain sender in a room served through the queue: nothing to confirm, nothing counted', async () => {
+      // Prepare
+      sinon.replace(config, 'FANOUT_THRESHOLD', 2);
+      sender();
+      roomPages(connectionItems(5));
+
+      // Act
+      await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      const shards = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
+      expect(shards.length).to.be.greaterThan(0);
+      expect(shards.every((shard) => shard.confirm === undefined)).to.equal(true);
+      expect(ddbMock.commandCalls(UpdateItemCommand).filter((c) => String(c.args[0].input.Key?.connectionId?.S).startsWith('confirm#'))).to.have.length(0);
+    });
+
+    it('once the message is stored, a failing fan-out still confirms it to the sender', async () => {
+      // Prepare
+      sender({ protocol: 'chat.v1' });
+      ddbMock.on(QueryCommand).rejects(new Error('ServiceUnavailable'));
+
+      // Act
+      const result = await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 200 });
+      expect(framesTo(CALLER_ID)).to.have.length(1);
+      expect(framesTo(CALLER_ID)[0]).to.deep.include({ type: 'message', text: 'hello, everyone!' });
+    });
+  });
+
   describe('userId on messages', () => {
     it('with auth on, stores the sender\'s user id with the message and sends it in the message frame', async () => {
       // Prepare

@@ -92,7 +92,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([[{ connectionId: 'p1', protocol: 'plain' }, { connectionId: 'j1', protocol: 'chat.v1' }]], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 2, delivered: 2, gone: 0, failed: 0 });
+      expect(result).to.deep.equal({ attempted: 2, delivered: 2, gone: 0, failed: 0, unsent: [] });
       expect(posts()).to.deep.equal([
         { to: 'p1', text: 'hello, everyone!' },
         { to: 'j1', text: JSON.stringify(MESSAGE) },
@@ -123,7 +123,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([[...recipients(2, 'p', 'plain'), ...recipients(2, 'j', 'chat.v1')]], JOIN);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 2, delivered: 2, gone: 0, failed: 0 });
+      expect(result).to.deep.equal({ attempted: 2, delivered: 2, gone: 0, failed: 0, unsent: [] });
       expect(posts().map((p) => p.to)).to.deep.equal(['j0', 'j1']);
       expect(JSON.parse(posts()[0]?.text ?? '')).to.deep.equal({ type: 'presence', event: 'join', room: 'lobby', name: 'alice' });
     });
@@ -163,7 +163,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([[]], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 0, delivered: 0, gone: 0, failed: 0 });
+      expect(result).to.deep.equal({ attempted: 0, delivered: 0, gone: 0, failed: 0, unsent: [] });
       expect(apiMock.calls()).to.have.length(0);
       expect(ddbMock.calls()).to.have.length(0);
     });
@@ -178,7 +178,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([recipients(6)], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 6, delivered: 4, gone: 2, failed: 0 });
+      expect(result).to.deep.equal({ attempted: 6, delivered: 4, gone: 2, failed: 0, unsent: [] });
       expect(ddbMock.commandCalls(BatchWriteItemCommand)).to.have.length(1);
       expect(deletedIds().sort()).to.deep.equal(['c1', 'c4']);
     });
@@ -193,7 +193,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([[joining, old]], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 2, delivered: 0, gone: 1, failed: 1 });
+      expect(result).to.deep.equal({ attempted: 2, delivered: 0, gone: 1, failed: 1, unsent: [] });
       expect(deletedIds()).to.deep.equal(['c1']);
     });
 
@@ -219,7 +219,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([recipients(10)], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 10, delivered: 9, gone: 0, failed: 1 });
+      expect(result).to.deep.equal({ attempted: 10, delivered: 9, gone: 0, failed: 1, unsent: [] });
       expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(10);
       expect(ddbMock.commandCalls(BatchWriteItemCommand)).to.have.length(0);
     });
@@ -232,7 +232,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([recipients(2)], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 2, delivered: 0, gone: 0, failed: 2 });
+      expect(result).to.deep.equal({ attempted: 2, delivered: 0, gone: 0, failed: 2, unsent: [] });
       expect(ddbMock.commandCalls(BatchWriteItemCommand)).to.have.length(0);
     });
 
@@ -245,7 +245,7 @@ describe('layer: broadcast', () => {
       const result = await broadcast([recipients(3)], MESSAGE);
 
       // Assess
-      expect(result).to.deep.equal({ attempted: 3, delivered: 0, gone: 3, failed: 0 });
+      expect(result).to.deep.equal({ attempted: 3, delivered: 0, gone: 3, failed: 0, unsent: [] });
       expect(ddbMock.commandCalls(BatchWriteItemCommand)).to.have.length(1);
     });
 
@@ -323,8 +323,10 @@ describe('layer: broadcast', () => {
       apiMock.on(PostToConnectionCommand).resolves({});
       apiMock.on(PostToConnectionCommand, { ConnectionId: 'c2' }).callsFake(() => new Promise(() => undefined));
 
+      const failedForGood: string[] = [];
+
       // Act
-      const done = broadcast([recipients(5)], MESSAGE);
+      const done = broadcast([recipients(5)], MESSAGE, { onFailure: (recipient) => failedForGood.push(recipient.connectionId) });
       const state = watch(done);
       await clock.tickAsync(2999);
       const settledBefore = state.settled;
@@ -333,8 +335,60 @@ describe('layer: broadcast', () => {
 
       // Assess
       expect(settledBefore).to.equal(false);
-      expect(result).to.deep.equal({ attempted: 5, delivered: 4, gone: 0, failed: 1 });
+      expect(result).to.deep.equal({ attempted: 5, delivered: 4, gone: 0, failed: 1, unsent: [] });
       expect(ddbMock.commandCalls(BatchWriteItemCommand)).to.have.length(0);
+      // It may have arrived: not one to redeliver (a second copy could show twice)
+      expect(failedForGood).to.deep.equal([]);
+    });
+  });
+
+  describe('broadcast with a deadline', () => {
+    /** Each post takes `ms` of (fake) wall-clock time, one at a time. */
+    function postsTake(ms: number): sinon.SinonFakeTimers {
+      const fake = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        fake.tick(ms);
+        return {};
+      });
+      return fake;
+    }
+
+    it('starts a post only while its whole POST_TIMEOUT_MS fits before the deadline, and returns the rest unsent', async () => {
+      // Prepare: POST_TIMEOUT_MS is 3000; posts at 0, 1000 and 2000 ms fit before a deadline 5500 ms away
+      clock = postsTake(1000);
+      const deadline = Date.now() + 5500;
+
+      // Act
+      const result = await broadcast([recipients(3, 'a'), recipients(3, 'b', 'chat.v1')], MESSAGE, { concurrency: 1, deadline });
+
+      // Assess
+      expect(posts().map((p) => p.to)).to.deep.equal(['a0', 'a1', 'a2']);
+      expect(result).to.deep.equal({
+        attempted: 3,
+        delivered: 3,
+        gone: 0,
+        failed: 0,
+        unsent: [
+          { connectionId: 'b0', protocol: 'chat.v1' },
+          { connectionId: 'b1', protocol: 'chat.v1' },
+          { connectionId: 'b2', protocol: 'chat.v1' },
+        ],
+      });
+    });
+
+    it('leaves out of unsent those skipped and those whose protocol does not receive the frame', async () => {
+      // Prepare: no time for any post
+      clock = postsTake(1000);
+
+      // Act
+      const result = await broadcast([[...recipients(2, 'p'), ...recipients(2, 'j', 'chat.v1')]], JOIN, {
+        deadline: Date.now() + 2999,
+        skip: (r) => r.connectionId === 'j0',
+      });
+
+      // Assess
+      expect(posts()).to.deep.equal([]);
+      expect(result.unsent).to.deep.equal([{ connectionId: 'j1', protocol: 'chat.v1' }]);
     });
   });
 

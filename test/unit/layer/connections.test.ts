@@ -338,7 +338,7 @@ describe('layer: connections', () => {
       ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'c1', room: 'dev', name: 'alice' })] });
 
       // Act
-      const pages = await collect(roomConnections('dev', undefined, NOW));
+      const pages = await collect(roomConnections('dev', undefined, undefined, NOW));
 
       // Assess
       expect(pages).to.deep.equal([[{ connectionId: 'c1', room: 'dev', name: 'alice', protocol: 'plain', connectedAt: CONNECTED_AT }]]);

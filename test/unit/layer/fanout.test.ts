@@ -1,12 +1,28 @@
-import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { QueryCommand, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { type Frame, type Shard, announce, config, fanOut, parseShard, shardRecipients } from 'chat-core';
+import {
+  HANDOFF_RESERVE_MS,
+  type ConfirmTo,
+  type Frame,
+  type Recipient,
+  type Shard,
+  announce,
+  config,
+  confirmationQueued,
+  fanOut,
+  parseQueueMessage,
+  parseShard,
+  serveShard,
+  shardRecipients,
+} from 'chat-core';
 import sinon from 'sinon';
 import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
 
 const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
+/** POST_TIMEOUT_MS: the environment leaves its default. */
+const POST_TIMEOUT = 3000;
 const MESSAGE: Frame = {
   type: 'message',
   id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
@@ -38,6 +54,24 @@ function queuedShards(): Shard[] {
     .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard);
 }
 
+/**
+ * The count of the message's shards (confirmation.ts), kept as the connections table would:
+ * every ADD applied in order; `changes` lists them, and what each left.
+ */
+function shardCount(initially = 0): { changes: number[]; left: () => number } {
+  let left = initially;
+  const changes: number[] = [];
+  ddbMock.on(UpdateItemCommand, { Key: { connectionId: { S: `confirm#${(MESSAGE as { id: string }).id}` } } }).callsFake((input: { ExpressionAttributeValues: Record<string, { N: string }> }) => {
+    const change = Number(input.ExpressionAttributeValues[':change']?.N);
+    changes.push(change);
+    left += change;
+    return { Attributes: { shardsLeft: { N: String(left) } } };
+  });
+  return { changes, left: () => left };
+}
+
+const SENDER: ConfirmTo = { connectionId: 'sender', protocol: 'chat.v1', clientId: 'c-1' };
+
 describe('layer: fanout', () => {
   beforeEach(() => {
     resetMocks();
@@ -58,7 +92,7 @@ describe('layer: fanout', () => {
       const result = await fanOut('lobby', MESSAGE, { skip: (r) => r.connectionId === 'a1' });
 
       // Assess
-      expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0 });
+      expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0, handedOff: 0, shards: 0 });
       expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a2', 'b0', 'b1']);
       expect(sqsMock.calls()).to.have.length(0);
     });
@@ -75,6 +109,107 @@ describe('layer: fanout', () => {
       expect(config.FANOUT_QUEUE_URL).to.equal(undefined);
       expect(result).to.deep.include({ mode: 'direct', delivered: 8 });
       expect(sqsMock.calls()).to.have.length(0);
+    });
+  });
+
+  describe('fanOut without a queue', () => {
+    it('without a queue, posts to everyone whatever the time (nowhere to hand them)', async () => {
+      // Prepare
+      roomPages(connectionItems(4, 'a'));
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        clock.tick(1000);
+        return {};
+      });
+      const budget = { getRemainingTimeInMillis: () => 0 };
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget });
+
+      // Assess
+      expect(result).to.deep.include({ delivered: 4, handedOff: 0 });
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+
+  });
+
+  describe('fanOut within the invocation\'s time (direct fan-out hands the rest to the queue)', () => {
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 2);
+    });
+
+    /** An invocation with `ms` left, whose posts each take 1000 ms of (fake) wall-clock time, one at a time. */
+    function budgetWithSlowPosts(ms: number): { getRemainingTimeInMillis: () => number } {
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      const end = Date.now() + ms;
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        clock.tick(1000);
+        return {};
+      });
+      sinon.replace(config, 'FANOUT_CONCURRENCY', 1);
+      return { getRemainingTimeInMillis: () => end - Date.now() };
+    }
+
+    it('posts while POST_TIMEOUT_MS, and the reserve (HANDOFF_RESERVE_MS and a confirmation\'s POST_TIMEOUT_MS), fit in the remaining time, then queues the others, each once', async () => {
+      // Prepare: 3000 (post timeout) + 1500 and 3000 (the reserve, a confirmation's post included) + 2500: posts start at 0, 1000 and 2000 ms
+      roomPages(connectionItems(7, 'a'));
+      const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget, skip: (r) => r.connectionId === 'a6' });
+
+      // Assess
+      expect(posts().map((p) => p.to)).to.deep.equal(['a0', 'a1', 'a2']);
+      expect(queuedShards()).to.deep.equal([
+        { frame: MESSAGE, recipients: [['a3', 'plain', CONNECTED_AT], ['a4', 'plain', CONNECTED_AT]] },
+        { frame: MESSAGE, recipients: [['a5', 'plain', CONNECTED_AT]] },
+      ]);
+      expect(result).to.deep.equal({ mode: 'direct', attempted: 3, delivered: 3, gone: 0, failed: 0, handedOff: 3, shards: 2 });
+    });
+
+    it('queues nothing when the time suffices', async () => {
+      // Prepare
+      roomPages(connectionItems(3, 'a'));
+      const budget = budgetWithSlowPosts(10_000);
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget });
+
+      // Assess
+      expect(result).to.deep.include({ delivered: 3, handedOff: 0, shards: 0 });
+      expect(sqsMock.calls()).to.have.length(0);
+    });
+
+    it('tells onFailure of the posts that failed and hands the recipients not reached to the queue: each recipient one or the other', async () => {
+      // Prepare: the second post is throttled past the SDK's retries (at once); the others take
+      // 1000 ms each, so posts start at 0, 1000, 1000 and 2000 ms, and no later one fits
+      roomPages(connectionItems(6, 'a'));
+      const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
+      apiMock.on(PostToConnectionCommand, { ConnectionId: 'a1' }).rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
+      const failed: Recipient[] = [];
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { budget, onFailure: (recipient) => failed.push(recipient) });
+
+      // Assess
+      expect(failed.map((r) => r.connectionId)).to.deep.equal(['a1']);
+      expect(queuedShards().flatMap((shard) => shard.recipients.map(([id]) => id))).to.deep.equal(['a4', 'a5']);
+      expect(result).to.deep.include({ attempted: 4, delivered: 3, failed: 1, handedOff: 2 });
+    });
+
+    it('serveShard (the fan-out function) queues the recipients of its shard it had no time for', async () => {
+      // Prepare
+      const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500);
+      const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'chat.v1', 7], ['s2', 'chat.v1', 8]] };
+
+      // Act
+      const result = await serveShard(shard, budget);
+
+      // Assess
+      expect(posts().map((p) => p.to)).to.deep.equal(['s0', 's1']);
+      expect(queuedShards()).to.deep.equal([{ frame: MESSAGE, recipients: [['s2', 'chat.v1', 8]] }]);
+      expect(result).to.deep.include({ delivered: 2, handedOff: 1, shards: 1 });
     });
   });
 
@@ -207,6 +342,122 @@ describe('layer: fanout', () => {
     });
   });
 
+  describe('the sender\'s confirmation travels with the shards (confirmation.ts)', () => {
+    beforeEach(() => {
+      sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
+      sinon.replace(config, 'FANOUT_THRESHOLD', 5);
+      sinon.replace(config, 'FANOUT_SHARD_SIZE', 3);
+    });
+
+    it('a large room: counts each batch before it is sent, with one held until all are queued; confirms nothing yet', async () => {
+      // Prepare: 25 recipients, 9 shards of 3: one batch
+      roomPages(connectionItems(25, 'a'));
+      const count = shardCount();
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { confirm: SENDER });
+
+      // Assess
+      expect(count.changes).to.deep.equal([10, -1]);
+      expect(count.left()).to.equal(9);
+      expect(queuedShards().every((shard) => JSON.stringify(shard.confirm) === JSON.stringify(SENDER))).to.equal(true);
+      expect(confirmationQueued(result)).to.equal(true);
+      expect(posts()).to.deep.equal([]);
+    });
+
+    it('the last shard served confirms to the sender, with its clientId, after its own posts; the others do not', async () => {
+      // Prepare: two shards queued
+      roomPages(connectionItems(6, 'a'));
+      const count = shardCount();
+      await fanOut('lobby', MESSAGE, { confirm: SENDER });
+      const [first, second] = queuedShards();
+      const budget = { getRemainingTimeInMillis: () => 60_000 };
+
+      // Act
+      await serveShard(first as Shard, budget);
+      const afterFirst = posts().map((p) => p.to);
+      await serveShard(second as Shard, budget);
+
+      // Assess
+      expect(afterFirst).to.deep.equal(['a0', 'a1', 'a2']);
+      expect(posts().map((p) => p.to)).to.deep.equal(['a0', 'a1', 'a2', 'a3', 'a4', 'a5', 'sender']);
+      expect(JSON.parse(posts().at(-1)?.text ?? '')).to.deep.equal({ ...MESSAGE, clientId: 'c-1' });
+      expect(count.left()).to.equal(0);
+    });
+
+    it('shards all served before the queueing side let go of its hold: the hold\'s release confirms', async () => {
+      // Prepare: the count already went down by the two shards (served at once elsewhere)
+      roomPages(connectionItems(6, 'a'));
+      const count = shardCount();
+      ddbMock.on(UpdateItemCommand).callsFake((input: { ExpressionAttributeValues: Record<string, { N: string }> }) => {
+        const change = Number(input.ExpressionAttributeValues[':change']?.N);
+        count.changes.push(change);
+        // The batch's +3 (2 shards and the hold) lands after both shards' -1
+        const left = change === 3 ? 1 : 0;
+        return { Attributes: { shardsLeft: { N: String(left) } } };
+      });
+
+      // Act
+      await fanOut('lobby', MESSAGE, { confirm: SENDER });
+
+      // Assess
+      expect(count.changes).to.deep.equal([3, -1]);
+      expect(posts().map((p) => p.to)).to.deep.equal(['sender']);
+    });
+
+    it('a shard put back in smaller shards (no time for all) counts them before it counts itself served', async () => {
+      // Prepare: posts take 1 s; time for 2 of the shard's 3 recipients
+      const clock = sinon.useFakeTimers({ now: 1_000_000, toFake: ['Date'] });
+      const end = Date.now() + 2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500;
+      apiMock.on(PostToConnectionCommand).callsFake(() => {
+        clock.tick(1000);
+        return {};
+      });
+      sinon.replace(config, 'FANOUT_CONCURRENCY', 1);
+      const count = shardCount(2); // this shard, and another of the message not served yet
+      const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'plain'], ['s2', 'plain']], confirm: SENDER };
+
+      // Act
+      await serveShard(shard, { getRemainingTimeInMillis: () => end - Date.now() });
+
+      // Assess: +1 for the new shard and +1 held, the hold released, then this one done
+      expect(count.changes).to.deep.equal([2, -1, -1]);
+      expect(count.left()).to.equal(2);
+      expect(queuedShards()).to.deep.equal([{ frame: MESSAGE, recipients: [['s2', 'plain']], confirm: SENDER }]);
+      expect(posts().map((p) => p.to)).to.deep.equal(['s0', 's1']);
+    });
+
+    it('a room served directly counts nothing: the caller confirms (confirmationQueued is false)', async () => {
+      // Prepare
+      roomPages(connectionItems(3, 'a'));
+
+      // Act
+      const result = await fanOut('lobby', MESSAGE, { confirm: SENDER });
+
+      // Assess
+      expect(confirmationQueued(result)).to.equal(false);
+      expect(ddbMock.commandCalls(UpdateItemCommand)).to.have.length(0);
+    });
+  });
+
+  describe('parseQueueMessage', () => {
+    it('tells a presence flush from a shard, and refuses anything else', () => {
+      // Prepare
+      const shard: Shard = { frame: MESSAGE, recipients: [['a', 'plain']] };
+
+      // Act
+      const presence = parseQueueMessage('{"presence":{"room":"dev","token":"1:x"}}');
+      const sharded = parseQueueMessage(JSON.stringify(shard));
+      const redelivery = parseQueueMessage(JSON.stringify({ ...shard, redelivery: 2 }));
+
+      // Assess
+      expect(presence).to.deep.equal({ kind: 'presence', room: 'dev', token: '1:x' });
+      expect(sharded).to.deep.equal({ kind: 'shard', shard });
+      expect(redelivery).to.deep.equal({ kind: 'shard', shard: { ...shard, redelivery: 2 } });
+      expect(expectThrow(() => parseQueueMessage('{"presence":{"room":3}}')).message).to.equal('not a fan-out shard');
+    });
+  });
+
   describe('parseShard / shardRecipients', () => {
     it('reads a shard back into broadcast recipients', () => {
       // Prepare
@@ -228,6 +479,12 @@ describe('layer: fanout', () => {
       expect(expectThrow(() => parseShard('{"frame":null,"recipients":[]}')).message).to.equal('not a fan-out shard');
       expect(expectThrow(() => parseShard('{"frame":{}}')).message).to.equal('not a fan-out shard');
       expect(expectThrow(() => parseShard('not json'))).to.be.instanceOf(SyntaxError);
+      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], redelivery: '1' }))).message).to.match(/^not a fan-out shard/);
+      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], stalled: -1 }))).message).to.match(/^not a fan-out shard/);
+      for (const confirm of [null, 'sender', { protocol: 'chat.v1' }, { connectionId: 'x', protocol: 'v2' }, { connectionId: 'x', protocol: 'plain', clientId: 7 }]) {
+        expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm }))).message).to.match(/^not a fan-out shard/);
+      }
+      expect(parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm: SENDER })).confirm).to.deep.equal(SENDER);
     });
   });
 });

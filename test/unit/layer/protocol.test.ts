@@ -7,6 +7,7 @@ import {
   MAX_HISTORY_LIMIT,
   USAGE,
   encodeFrame,
+  encodeMembersCursor,
   errorFrame,
   negotiateProtocol,
   parseBody,
@@ -129,9 +130,17 @@ describe('layer: protocol', () => {
 
     it('sends plain the members as one line', () => {
       // Assess
-      expect(encodeFrame({ type: 'members', room: 'lobby', members: [{ name: 'alice' }, { name: 'bob' }] }, 'plain')).to.equal(
+      expect(encodeFrame({ type: 'members', room: 'lobby', members: [{ name: 'alice' }, { name: 'bob' }], hasMore: false }, 'plain')).to.equal(
         'In lobby: alice, bob',
       );
+    });
+
+    it('tells plain how to ask for the next page of members', () => {
+      // Prepare
+      const frame: Frame = { type: 'members', room: 'lobby', members: [{ name: 'alice' }], hasMore: true, next: encodeMembersCursor('Mg_ugfpqPHcCIVA=') };
+
+      // Assess
+      expect(encodeFrame(frame, 'plain')).to.equal('In lobby: alice (more: {"action":"members","after":"TWdfdWdmcHFQSGNDSVZBPQ"})');
     });
   });
 
@@ -179,12 +188,12 @@ describe('layer: protocol', () => {
 
     it('replaces a lone surrogate with U+FFFD (what is stored is valid UTF-8)', () => {
       // Assess
-      expect(parseSendMessage('{"action":"sendmessage","message":"a\\ud800b"}', 4096)).to.equal('a\ufffdb');
+      expect(parseSendMessage('{"action":"sendmessage","message":"a\\ud800b"}', 4096).text).to.equal('a\ufffdb');
     });
 
     it('returns the message text', () => {
       // Assess
-      expect(parseSendMessage('{"action":"sendmessage","message":"hello, everyone!"}', 4096)).to.equal('hello, everyone!');
+      expect(parseSendMessage('{"action":"sendmessage","message":"hello, everyone!"}', 4096).text).to.equal('hello, everyone!');
     });
 
     it('neutralizes control characters in the text', () => {
@@ -192,7 +201,7 @@ describe('layer: protocol', () => {
       const body = JSON.stringify({ action: 'sendmessage', message: 'a\u001b[2Jb\nc' });
 
       // Assess
-      expect(parseSendMessage(body, 4096)).to.equal('a\ufffd[2Jb\nc');
+      expect(parseSendMessage(body, 4096).text).to.equal('a\ufffd[2Jb\nc');
     });
 
     it('accepts exactly the limit in UTF-8 bytes of multibyte text', () => {
@@ -200,7 +209,7 @@ describe('layer: protocol', () => {
       const text = '😀'.repeat(1024);
 
       // Assess
-      expect(parseSendMessage(JSON.stringify({ action: 'sendmessage', message: text }), 4096)).to.equal(text);
+      expect(parseSendMessage(JSON.stringify({ action: 'sendmessage', message: text }), 4096).text).to.equal(text);
     });
 
     it('refuses one byte over the limit (message_too_long)', () => {
@@ -301,8 +310,37 @@ describe('layer: protocol', () => {
       const parsed = parseMembers('{"action":"members"}');
 
       // Assess
-      expect(parsed).to.equal(undefined);
+      expect(parsed).to.deep.equal({});
     });
+
+    it('reads the cursor of a following page back into the connection id it stands for', () => {
+      // Prepare
+      const cursor = encodeMembersCursor('Mg_ugfpqPHcCIVA=');
+
+      // Act
+      const parsed = parseMembers(JSON.stringify({ action: 'members', after: cursor }));
+
+      // Assess
+      expect(parsed).to.deep.equal({ after: 'Mg_ugfpqPHcCIVA=' });
+    });
+
+    for (const [what, after] of [
+      ['a number', 42],
+      ['an empty string', ''],
+      ['characters outside base64url', 'abc+/='],
+      ['a non-canonical encoding', 'TWdfdWdmcHFQSGNDSVZBPR'],
+      ['the encoding of a control character', Buffer.from('a\nb').toString('base64url')],
+      ['an over-long cursor', 'A'.repeat(300)],
+    ] as const) {
+      it(`refuses as a cursor ${what}, with a clear error`, () => {
+        // Act
+        const error = chatError(() => parseMembers(JSON.stringify({ action: 'members', after })));
+
+        // Assess
+        expect(error.code).to.equal('invalid_request');
+        expect(error.message).to.equal('after: must be the next cursor of a members answer');
+      });
+    }
 
     it('refuses a frame that is not a members request', () => {
       // Act

@@ -46,7 +46,7 @@ describe('local IAM', () => {
     expect(fanout?.enforceable).to.equal(true);
     expect(fanout?.statements[0]).to.deep.include({
       Effect: 'Allow',
-      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+      Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:SendMessage'],
       Resource: ['arn:aws:sqs:us-east-1:123456789012:FanoutQueue'],
     });
     const post = iam.roles.get('SendMessageFunction')?.statements.find((s) => s.Action?.includes('execute-api:ManageConnections'));

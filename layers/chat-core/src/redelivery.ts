@@ -1,0 +1,54 @@
+import { reply } from './broadcast';
+import { config } from './config';
+import type { Recipient } from './connections';
+import { enqueueShards } from './fanout';
+import { logger } from './observability';
+import type { Frame } from './protocol';
+
+/**
+ * Posts that fail for good (throttled past the SDK's retries, a server error; not 410 Gone, and
+ * not a timeout, which may have arrived: broadcast.ts) are retried later rather than only counted: their recipients go to the fan-out queue as
+ * a shard that waits a while (SQS DelaySeconds), and FanoutFunction posts the frame to them
+ * again; what fails there is queued again, after a longer wait, until these delays run out. A
+ * client that recovered the message meanwhile (from `history`, after seeing the gap in
+ * `prevId`) drops the late copy by id.
+ */
+export const REDELIVERY_DELAYS_SECONDS: readonly number[] = [2, 10, 30];
+
+/**
+ * Queues a frame's redelivery to recipients whose posts failed, `done` redeliveries after the
+ * first delivery. False when it was not queued: no queue, the delays ran out, or SQS failed
+ * (logged; the message is stored, so `history` still has it).
+ */
+export async function redeliver(frame: Frame, recipients: readonly Recipient[], done = 0): Promise<boolean> {
+  if (recipients.length === 0) return true;
+  const queueUrl = config.FANOUT_QUEUE_URL;
+  const delaySeconds = REDELIVERY_DELAYS_SECONDS[done];
+  if (queueUrl === undefined || delaySeconds === undefined) {
+    logger.warn('delivery given up', { recipients: recipients.length, redeliveries: done });
+    return false;
+  }
+  try {
+    // A shard like any other (fanout.ts), marked with its redelivery and held back by SQS.
+    await enqueueShards(frame, recipients, queueUrl, { redelivery: done + 1, delaySeconds });
+    logger.info('redelivery queued', { recipients: recipients.length, redelivery: done + 1, delaySeconds });
+    return true;
+  } catch (error: unknown) {
+    logger.error('could not queue a redelivery', { recipients: recipients.length, error: error as Error });
+    return false;
+  }
+}
+
+/**
+ * Sends one frame to one connection; a post that fails (not 410 Gone) is redelivered through
+ * the queue instead of failing the caller. For a sender's confirmation: its message is stored,
+ * so the send must not end in "Internal server error".
+ */
+export async function replyOrRedeliver(to: Recipient, frame: Frame): Promise<void> {
+  try {
+    await reply(to, frame);
+  } catch (error: unknown) {
+    logger.warn('reply failed; redelivering it', { connectionId: to.connectionId, error: error as Error });
+    await redeliver(frame, [to]);
+  }
+}

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import type { ChatMessage } from '../../../web/src/protocol';
+import { Timeline } from '../../../web/src/timeline';
+
+/** A message of room r with id n (ULID-shaped, sorting as n), naming the one before it. */
+const message = (n: number, prevId?: number): ChatMessage => ({
+  id: `01HQ3Z9V5X8G2M4N6P7R8S${String(n).padStart(4, '0')}`,
+  room: 'r',
+  name: 'ann',
+  text: `#${n}`,
+  sentAt: '2022-01-25T18:50:07.642Z',
+  ...(prevId !== undefined && { prevId: message(prevId).id }),
+});
+
+describe('web: the page\'s timeline of messages', () => {
+  it('finds a missed message between two it holds (the later one names it as prevId)', () => {
+    // Prepare
+    const timeline = new Timeline();
+    timeline.add(message(1));
+    timeline.add(message(3, 2));
+
+    // Assess
+    expect(timeline.firstGap(new Set())?.id).to.equal(message(3).id);
+    expect(timeline.firstGap(new Set([message(2).id]))).to.equal(undefined);
+  });
+
+  it('takes a missing prevId below the oldest it holds for older history, not a gap', () => {
+    // Prepare
+    const timeline = new Timeline();
+    timeline.add(message(2, 1));
+
+    // Assess
+    expect(timeline.firstGap(new Set())).to.equal(undefined);
+  });
+
+  it('holding the room from its beginning (history had nothing more), a missed first message is a gap', () => {
+    // Prepare: the page joined an empty room, then missed the room's first message live
+    const timeline = new Timeline();
+    timeline.holdsFromBeginning();
+    timeline.add(message(2, 1));
+
+    // Assess
+    expect(timeline.heldFromBeginning).to.equal(true);
+    expect(timeline.firstGap(new Set())?.prevId).to.equal(message(1).id);
+  });
+});
