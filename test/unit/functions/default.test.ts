@@ -1,6 +1,7 @@
 import { GetConnectionCommand, GoneException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { handler } from '../../../functions/default';
 import { CALLER_ID, apiMock, conditionFailed, ddbMock, givenCaller, expectRejection, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
@@ -154,6 +155,23 @@ describe('function: default ($default)', () => {
     // Assess
     expect(error.message).to.equal('AccessDeniedException');
     expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(0);
+  });
+
+  it('answers from the event when GetConnection is too slow: the same reply, no "Internal server error"', async () => {
+    // Prepare: GetConnection hangs past POST_TIMEOUT_MS (3 s)
+    caller('plain');
+    apiMock.on(GetConnectionCommand).callsFake(() => new Promise(() => undefined));
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+
+    // Act
+    const done = handler(loadEvent('default'), lambdaContext('default'));
+    await clock.tickAsync(3000);
+    const result = await done;
+    clock.restore();
+
+    // Assess: the sample event's connectedAt, source IP and request time
+    expect(result).to.deep.equal({ statusCode: 200 });
+    expect(posts()).to.deep.equal([{ to: CALLER_ID, text: TUTORIAL_REPLY }]);
   });
 
   it('a plain caller over the request rate limit gets "Error: …" and no GetConnection is made', async () => {
