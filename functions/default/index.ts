@@ -10,7 +10,7 @@ import {
   logger,
   parseBody,
   recordRequest,
-  reply,
+  replyOrRedeliver,
   websocketHandler,
 } from 'chat-core';
 
@@ -31,7 +31,7 @@ export const handler = websocketHandler(async (event) => {
   if (info === undefined) return;
   const protocol = caller?.protocol ?? 'plain';
   if (protocol === 'chat.v1') rejectUnknownAction(event.body);
-  await reply({ connectionId, protocol }, { type: 'info', message: USAGE, ...info });
+  await replyOrRedeliver({ connectionId, protocol }, { type: 'info', message: USAGE, ...info });
 });
 
 /** GetConnection timed out: the connection's info as the event gives it (LastActiveAt: this frame). */

@@ -1,4 +1,4 @@
-import { type ChatMessage, encodeFrame, limitRequest, parseHistory, readHistory, recordRequest, reply, registered, websocketHandler } from 'chat-core';
+import { type ChatMessage, encodeFrame, limitRequest, parseHistory, readHistory, recordRequest, registered, replyOrRedeliver, websocketHandler } from 'chat-core';
 
 /** API Gateway refuses posts over 128 KB; a history frame stays well below. */
 const MAX_FRAME_BYTES = 120 * 1024;
@@ -15,7 +15,7 @@ export const handler = websocketHandler(async (event) => {
   const page = await readHistory(caller.room, request);
   const messages = fitInFrame(page.messages, request.after !== undefined);
   const hasMore = page.hasMore || messages.length < page.messages.length;
-  await reply(caller, { type: 'history', room: caller.room, messages, hasMore });
+  await replyOrRedeliver(caller, { type: 'history', room: caller.room, messages, hasMore });
 });
 
 /**

@@ -1,4 +1,4 @@
-import { limitRequest, membersPage, parseMembers, recordRequest, registered, reply, websocketHandler } from 'chat-core';
+import { limitRequest, membersPage, parseMembers, recordRequest, registered, replyOrRedeliver, websocketHandler } from 'chat-core';
 
 /**
  * members: who is connected to the caller's room, a page at a time (each well within API
@@ -9,5 +9,5 @@ import { limitRequest, membersPage, parseMembers, recordRequest, registered, rep
 export const handler = websocketHandler(async (event) => {
   const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
   const { after } = parseMembers(event.body);
-  await reply(caller, await membersPage(caller.room, after));
+  await replyOrRedeliver(caller, await membersPage(caller.room, after));
 });

@@ -1,6 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { getConnection } from './connections';
-import { reply } from './broadcast';
+import { replyOrRedeliver } from './redelivery';
 import { type ChatError, connectStatus, isChatError } from './errors';
 import type { WebSocketEvent, WebSocketResult } from './event';
 import { logger, metrics, tracer } from './observability';
@@ -53,5 +53,5 @@ export function websocketHandler(route: RouteHandler): LambdaHandler {
 
 async function answerError(connectionId: string, error: ChatError): Promise<void> {
   const caller = await getConnection(connectionId);
-  await reply({ connectionId, protocol: caller?.protocol ?? 'plain' }, errorFrame(error));
+  await replyOrRedeliver({ connectionId, protocol: caller?.protocol ?? 'plain' }, errorFrame(error));
 }

@@ -2,6 +2,7 @@ import { reply } from './broadcast';
 import { config } from './config';
 import type { Recipient } from './connections';
 import { enqueueShards } from './fanout';
+import { ManagementTimeoutError } from './management';
 import { logger } from './observability';
 import type { Frame } from './protocol';
 
@@ -40,14 +41,21 @@ export async function redeliver(frame: Frame, recipients: readonly Recipient[], 
 }
 
 /**
- * Sends one frame to one connection; a post that fails (not 410 Gone) is redelivered through
- * the queue instead of failing the caller. For a sender's confirmation: its message is stored,
- * so the send must not end in "Internal server error".
+ * Sends one frame to one connection, never failing the caller on the Management API's account:
+ * a post that fails for good (not 410 Gone) is redelivered through the queue (where the function
+ * has it, FANOUT_QUEUE_URL; elsewhere the failure is logged), and one that times out may have
+ * arrived, so it is logged and not sent again. For every answer to a client (a
+ * sender's confirmation, `info`, `history`, `members`, an error): the request was served, so it
+ * must not end in "Internal server error" because the answer's post was slow or throttled.
  */
 export async function replyOrRedeliver(to: Recipient, frame: Frame): Promise<void> {
   try {
     await reply(to, frame);
   } catch (error: unknown) {
+    if (error instanceof ManagementTimeoutError) {
+      logger.warn('reply timed out; it may have arrived, not sent again', { connectionId: to.connectionId });
+      return;
+    }
     logger.warn('reply failed; redelivering it', { connectionId: to.connectionId, error: error as Error });
     await redeliver(frame, [to]);
   }

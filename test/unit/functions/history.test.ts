@@ -1,6 +1,7 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { handler } from '../../../functions/history';
 import { CALLER_ID, type Item, apiMock, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
 
@@ -192,6 +193,24 @@ describe('function: history', () => {
 
     // Assess
     expect(ddbMock.commandCalls(QueryCommand).map((c) => c.args[0].input.Limit)).to.deep.equal([2, 101]);
+  });
+
+  it('a reply slower than POST_TIMEOUT_MS ends the request normally (it may have arrived; not sent again): no "Internal server error"', async () => {
+    // Prepare: the Management API never answers the post
+    caller('chat.v1');
+    ddbMock.on(QueryCommand).resolves({ Items: items(3, 1) });
+    apiMock.on(PostToConnectionCommand).callsFake(() => new Promise(() => undefined));
+    const clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+
+    // Act
+    const done = handler(loadEvent('history'), lambdaContext('history'));
+    await clock.tickAsync(3000);
+    const result = await done;
+    clock.restore();
+
+    // Assess
+    expect(result).to.deep.equal({ statusCode: 200 });
+    expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(1);
   });
 
   it('an unregistered caller: not_connected', async () => {
