@@ -159,6 +159,9 @@ describe('chat page (headless Chromium)', function () {
     const room = uniqueRoom('offline');
     const ada = await join(room, 'Ada');
     const bob = await join(room, 'Bob');
+    // Presence comes coalesced: a join and a leave in one batch show nothing (noticesOf), so
+    // Ada must have been told of Bob's join before Bob leaves for his leave to show.
+    await ada.getByTestId('notice').filter({ hasText: 'Bob joined' }).waitFor({ timeout: WAIT_MS });
     await send(ada, 'before the drop');
     await waitForMessage(bob, 'before the drop');
 
