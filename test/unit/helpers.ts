@@ -18,12 +18,25 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
-import type { WebSocketEvent } from 'chat-core';
+import type { Frame, WebSocketEvent } from 'chat-core';
 import { encodeIdentity } from 'chat-core/identity';
 import type { ConnectAuthorizerEvent } from '../../functions/authorizer/authorizer';
 
 /** Every DynamoDB client (the layer builds one) answers from here. */
 export const ddbMock = mockClient(DynamoDBClient);
+/** The fan-out queue's URL, for tests that give a function or the layer one. */
+export const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
+
+/** A stored message as a `message` frame, of the sample events' room and time. */
+export const MESSAGE_FRAME: Frame = {
+  type: 'message',
+  id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
+  room: 'lobby',
+  name: 'alice',
+  text: 'hello, everyone!',
+  sentAt: '2022-01-25T18:50:07.642Z',
+};
+
 /** Every Management API client (one per endpoint) answers from here. */
 export const apiMock = mockClient(ApiGatewayManagementApiClient);
 /** The fan-out queue's client. */

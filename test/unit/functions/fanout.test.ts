@@ -3,21 +3,13 @@ import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect } from 'chai';
-import { HANDOFF_RESERVE_MS, MAX_STALLS, REDELIVERY_DELAYS_SECONDS, type Frame, type Shard, config, notePresence } from 'chat-core';
+import { HANDOFF_RESERVE_MS, MAX_STALLS, REDELIVERY_DELAYS_SECONDS, type Shard, config, notePresence } from 'chat-core';
 import sinon from 'sinon';
 import { handler } from '../../../functions/fanout';
-import { apiMock, connectionItem, ddbMock, fakePresenceItems, lambdaContext, posts, resetMocks, sqsMock } from '../helpers';
+import { apiMock, connectionItem, ddbMock, fakePresenceItems, lambdaContext, posts, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
 
-const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
 
-const FRAME: Frame = {
-  type: 'message',
-  id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
-  room: 'lobby',
-  name: 'alice',
-  text: 'hello, everyone!',
-  sentAt: '2022-01-25T18:50:07.642Z',
-};
+const FRAME = MESSAGE_FRAME;
 
 function record(messageId: string, body: string): SQSRecord {
   return {

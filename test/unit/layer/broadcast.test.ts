@@ -9,18 +9,11 @@ import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { EncodedFrame, type Frame, type Recipient, broadcast, reply } from 'chat-core';
 import sinon from 'sinon';
-import { apiMock, ddbMock, deferred, expectRejection, flush, posts, resetMocks, watch } from '../helpers';
+import { apiMock, ddbMock, deferred, expectRejection, flush, posts, resetMocks, watch, MESSAGE_FRAME } from '../helpers';
 
 const TABLE = 'connections-table';
 
-const MESSAGE: Frame = {
-  type: 'message',
-  id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
-  room: 'lobby',
-  name: 'alice',
-  text: 'hello, everyone!',
-  sentAt: '2022-01-25T18:50:07.642Z',
-};
+const MESSAGE = MESSAGE_FRAME;
 const JOIN: Frame = { type: 'presence', event: 'join', room: 'lobby', name: 'alice' };
 
 function recipients(count: number, prefix = 'c', protocol: Recipient['protocol'] = 'plain'): Recipient[] {

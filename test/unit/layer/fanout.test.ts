@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import {
   HANDOFF_RESERVE_MS,
   type ConfirmTo,
-  type Frame,
   type Recipient,
   type Shard,
   announce,
@@ -18,19 +17,11 @@ import {
   shardRecipients,
 } from 'chat-core';
 import sinon from 'sinon';
-import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock } from '../helpers';
+import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
 
-const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
 /** POST_TIMEOUT_MS: the environment leaves its default. */
 const POST_TIMEOUT = 3000;
-const MESSAGE: Frame = {
-  type: 'message',
-  id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
-  room: 'lobby',
-  name: 'alice',
-  text: 'hello, everyone!',
-  sentAt: '2022-01-25T18:50:07.642Z',
-};
+const MESSAGE = MESSAGE_FRAME;
 
 /** The room index answers with these pages, in order (the paginator reuses its input). */
 function roomPages(...pages: Item[][]): void {

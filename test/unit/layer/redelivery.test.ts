@@ -1,19 +1,11 @@
 import { GoneException, LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { type Frame, type Recipient, type Shard, REDELIVERY_DELAYS_SECONDS, config, redeliver, replyOrRedeliver } from 'chat-core';
+import { type Recipient, type Shard, REDELIVERY_DELAYS_SECONDS, config, redeliver, replyOrRedeliver } from 'chat-core';
 import sinon from 'sinon';
-import { apiMock, resetMocks, sqsMock } from '../helpers';
+import { apiMock, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
 
-const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
-const FRAME: Frame = {
-  type: 'message',
-  id: '01HQ3Z9V5X8G2M4N6P7R8S9T0V',
-  room: 'lobby',
-  name: 'alice',
-  text: 'hello, everyone!',
-  sentAt: '2022-01-25T18:50:07.642Z',
-};
+const FRAME = MESSAGE_FRAME;
 const BOB: Recipient = { connectionId: 'bob-1', protocol: 'chat.v1', connectedAt: 1 };
 
 /** What was queued: each entry's shard and delay. */
