@@ -249,7 +249,7 @@ export class AwsFrontDoor {
           }, { 'content-type': 'application/x-amz-json-1.0' });
         }
       }
-      const fault = faults.dynamodbFault(req.headers as Headers);
+      const fault = faults.dynamodbFault(req.headers as Headers, functionId);
       if (fault) return this.dynamodbFault(res, fault);
     }
     try {
@@ -303,7 +303,7 @@ export class AwsFrontDoor {
       const latencyMs = faults.postLatencyMs();
       if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
       const conn = this.options.connection(connectionId);
-      const fault = conn ? faults.postFault(req.headers as Headers) : undefined;
+      const fault = conn ? faults.postFault(req.headers as Headers, functionId) : undefined;
       if (fault) return this.postFault(res, fault, conn as Connection);
     }
     return next(replay(req, body));

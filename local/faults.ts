@@ -72,6 +72,8 @@ export interface FaultKindStats {
   calls: number;
   /** Attempts answered with a fault, by kind. */
   injected: Record<string, number>;
+  /** Attempts answered with a fault, by calling function (logical id). */
+  injectedBy: Record<string, number>;
   /** Logical calls that were faulted at least once. */
   faultedCalls: number;
   /** Faulted calls whose later attempt went through (the SDK retried). */
@@ -112,15 +114,15 @@ export function sdkAttempt(headers: Record<string, string | string[] | undefined
 interface Tracked { kind: string; failuresLeft: number; lastFaultAt: number; recovered: boolean }
 
 class FaultTrack<K extends string> {
-  readonly stats: FaultKindStats = { calls: 0, injected: {}, faultedCalls: 0, recovered: 0, retryDelayMs: undefined };
+  readonly stats: FaultKindStats = { calls: 0, injected: {}, injectedBy: {}, faultedCalls: 0, recovered: 0, retryDelayMs: undefined };
   private readonly calls = new Map<string, Tracked>();
   private readonly delays: number[] = [];
 
   /**
    * The fault for this attempt, if any. `choose` draws the kind for a new logical call;
-   * `attempts` is how many of its attempts fail.
+   * `attempts` is how many of its attempts fail; `functionId` is the caller.
    */
-  decide(headers: Record<string, string | string[] | undefined>, choose: () => K | undefined, attempts: number): K | undefined {
+  decide(headers: Record<string, string | string[] | undefined>, choose: () => K | undefined, attempts: number, functionId: string): K | undefined {
     const { invocationId, attempt } = sdkAttempt(headers);
     const tracked = invocationId ? this.calls.get(invocationId) : undefined;
     if (tracked) {
@@ -128,7 +130,7 @@ class FaultTrack<K extends string> {
         tracked.failuresLeft -= 1;
         this.delays.push(Date.now() - tracked.lastFaultAt);
         tracked.lastFaultAt = Date.now();
-        this.count(tracked.kind);
+        this.count(tracked.kind, functionId);
         return tracked.kind as K;
       }
       if (!tracked.recovered) {
@@ -143,7 +145,7 @@ class FaultTrack<K extends string> {
     const kind = choose();
     if (kind === undefined) return undefined;
     this.stats.faultedCalls += 1;
-    this.count(kind);
+    this.count(kind, functionId);
     if (invocationId) {
       if (this.calls.size > 50_000) this.calls.clear();
       this.calls.set(invocationId, { kind, failuresLeft: Math.max(0, attempts - 1), lastFaultAt: Date.now(), recovered: false });
@@ -157,8 +159,9 @@ class FaultTrack<K extends string> {
     if (invocationId) this.calls.delete(invocationId);
   }
 
-  private count(kind: string): void {
+  private count(kind: string, functionId: string): void {
     this.stats.injected[kind] = (this.stats.injected[kind] ?? 0) + 1;
+    this.stats.injectedBy[functionId] = (this.stats.injectedBy[functionId] ?? 0) + 1;
   }
 
   snapshot(): FaultKindStats {
@@ -166,6 +169,7 @@ class FaultTrack<K extends string> {
     return {
       ...this.stats,
       injected: { ...this.stats.injected },
+      injectedBy: { ...this.stats.injectedBy },
       retryDelayMs: sorted.length === 0 ? undefined : {
         min: sorted[0] as number,
         median: sorted[Math.floor(sorted.length / 2)] as number,
@@ -214,11 +218,11 @@ export class Faults {
     return undefined;
   }
 
-  /** The fault for a PostToConnection attempt by a function, if any. */
-  postFault(headers: Record<string, string | string[] | undefined>): PostFault | undefined {
+  /** The fault for a PostToConnection attempt by a function (logical id), if any. */
+  postFault(headers: Record<string, string | string[] | undefined>, functionId: string): PostFault | undefined {
     const p = this.options.post;
     if (!p) return undefined;
-    const fault = this.post.decide(headers, () => this.pick<PostFault>([['gone', p.gone], ['throttle', p.throttle], ['error', p.error]]), p.attempts ?? 1);
+    const fault = this.post.decide(headers, () => this.pick<PostFault>([['gone', p.gone], ['throttle', p.throttle], ['error', p.error]]), p.attempts ?? 1, functionId);
     if (fault === 'gone') this.post.final(headers);
     return fault;
   }
@@ -228,11 +232,11 @@ export class Faults {
     return this.options.post?.latencyMs ?? 0;
   }
 
-  /** The fault for a DynamoDB attempt by a function, if any. */
-  dynamodbFault(headers: Record<string, string | string[] | undefined>): DynamoDbFault | undefined {
+  /** The fault for a DynamoDB attempt by a function (logical id), if any. */
+  dynamodbFault(headers: Record<string, string | string[] | undefined>, functionId: string): DynamoDbFault | undefined {
     const d = this.options.dynamodb;
     if (!d) return undefined;
-    return this.dynamodb.decide(headers, () => this.pick<DynamoDbFault>([['throughput', d.throughput], ['throttling', d.throttling], ['error', d.error]]), d.attempts ?? 1);
+    return this.dynamodb.decide(headers, () => this.pick<DynamoDbFault>([['throughput', d.throughput], ['throttling', d.throttling], ['error', d.error]]), d.attempts ?? 1, functionId);
   }
 
   /** True while the store is to look stopped (counts the request refused). */

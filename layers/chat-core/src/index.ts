@@ -12,7 +12,7 @@ export {
   RATE_WINDOW_SECONDS,
   type Config,
 } from './config';
-export { dynamodb, managementApi, sqs } from './aws';
+export { MANAGEMENT_MAX_ATTEMPTS, dynamodb, managementApi, sqs } from './aws';
 export { logger, metrics, tracer, MetricUnit } from './observability';
 export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';
 export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';

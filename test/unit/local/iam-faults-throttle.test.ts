@@ -98,21 +98,26 @@ describe('local faults', () => {
     expect(() => parseFaults('nope=1')).to.throw(/unknown fault/);
   });
 
-  it('faults a share of logical calls on their first attempts only, and counts the retries that went through', () => {
+  it('faults a share of logical calls on their first attempts only, counts the retries that went through, and names the caller of each faulted attempt', () => {
     const faults = new Faults({ seed: 3, post: { throttle: 0.5, attempts: 2 } });
     let faulted = 0;
+    const byCaller: Record<string, number> = {};
     for (let call = 0; call < 200; call += 1) {
       const id = `call-${call}`;
-      const first = faults.postFault({ 'amz-sdk-invocation-id': id, 'amz-sdk-request': 'attempt=1; max=3' });
+      const caller = call % 2 === 0 ? 'SendMessageFunction' : 'FanoutFunction';
+      const first = faults.postFault({ 'amz-sdk-invocation-id': id, 'amz-sdk-request': 'attempt=1; max=3' }, caller);
       if (first === undefined) continue;
       faulted += 1;
-      expect(faults.postFault({ 'amz-sdk-invocation-id': id, 'amz-sdk-request': 'attempt=2; max=3' })).to.equal('throttle');
-      expect(faults.postFault({ 'amz-sdk-invocation-id': id, 'amz-sdk-request': 'attempt=3; max=3' })).to.equal(undefined);
+      byCaller[caller] = (byCaller[caller] ?? 0) + 2;
+      expect(faults.postFault({ 'amz-sdk-invocation-id': id, 'amz-sdk-request': 'attempt=2; max=3' }, caller)).to.equal('throttle');
+      expect(faults.postFault({ 'amz-sdk-invocation-id': id, 'amz-sdk-request': 'attempt=3; max=3' }, caller)).to.equal(undefined);
     }
     const stats = faults.stats().post;
     expect(faulted).to.be.within(70, 130);
     expect(stats).to.deep.include({ calls: 200, faultedCalls: faulted, recovered: faulted });
     expect(stats.injected.throttle).to.equal(2 * faulted);
+    expect(stats.injectedBy, 'faulted attempts by caller').to.deep.equal(byCaller);
+    expect(Object.keys(byCaller)).to.have.length(2);
   });
 });
 
