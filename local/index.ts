@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AwsFrontDoor } from './aws-gateway.js';
@@ -42,6 +43,13 @@ export type { FaultKindStats, FaultOptions, FaultStats } from './faults.js';
 export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam.js';
 export type { IssuedToken, LocalTokenIssuer, TokenRequest } from './token-issuer.js';
 
+/**
+ * Sandboxes per function by default: one per core. Each is a worker thread with its own V8
+ * isolate, its own copy of the layer, JIT and heap; more of them than cores only adds CPU per
+ * invocation (docs/PERFORMANCE.md measured 8 against one per core) and cold starts.
+ */
+export const DEFAULT_SANDBOXES = availableParallelism();
+
 export interface LocalRuntimeOptions {
   /** The SAM template (default: template.yaml in the current directory). */
   templatePath?: string;
@@ -65,7 +73,7 @@ export interface LocalRuntimeOptions {
   parameterOverrides?: Record<string, string>;
   /** Extra environment variables for every function (win over the template's). */
   env?: Record<string, string>;
-  /** Most sandboxes (concurrent invocations) per function (default 8). */
+  /** Most sandboxes (concurrent invocations) per function (default DEFAULT_SANDBOXES: one per core). */
   maxConcurrency?: number;
   /** Start one sandbox per function ahead of the first request (default true). */
   prewarm?: boolean;
@@ -261,7 +269,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const stats: Record<string, FunctionStats> = {};
     const wiring = { localOrigin: origin, dynamodbEndpoint: startedStore.endpoint, envOverrides: options.env, buildRoot };
     const poolOptions = {
-      maxConcurrency: options.maxConcurrency ?? 8,
+      maxConcurrency: options.maxConcurrency ?? DEFAULT_SANDBOXES,
       output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
     };
     pools = createFunctionPools(model, build, wiring, poolOptions);
@@ -299,7 +307,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       log,
       origin: () => origin,
       invoke,
-      maxConcurrency: options.maxConcurrency ?? 8,
+      maxConcurrency: options.maxConcurrency ?? DEFAULT_SANDBOXES,
       authorize: (functionId, action, queueName) => (services.aws as AwsFrontDoor).poller(functionId, action, queueName),
     });
     services.page = page.files;

@@ -16,6 +16,7 @@ import {
   referencedIds,
   resourcesOfType,
   routeDirectory,
+  transform,
   run,
   subText,
   type AppInfo,
@@ -86,7 +87,7 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
     }
   });
 
-  it("runs every function on nodejs24.x, arm64, with active tracing and the shared layer", () => {
+  it("runs every function on nodejs24.x, arm64, with the Tracing parameter's mode and the shared layer", () => {
     const layerIds = resourcesOfType(cfn, "AWS::Lambda::LayerVersion").map(([id]) => id);
     expect(layerIds).to.have.length(app.layers.length);
     // SAM renames a layer to <LogicalId><hash> so that each change publishes a new version.
@@ -95,10 +96,24 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
       const p = props(id);
       expect(p.Runtime, id).to.equal("nodejs24.x");
       expect(p.Architectures, id).to.deep.equal(["arm64"]);
-      expect(p.TracingConfig, id).to.deep.equal({ Mode: "Active" });
+      expect(p.TracingConfig, id).to.deep.equal({ Mode: { Ref: "Tracing" } });
+      const variables = (p.Environment as { Variables: Record<string, unknown> }).Variables;
+      expect(variables.POWERTOOLS_TRACE_ENABLED, id).to.deep.equal({ "Fn::If": ["TracingActive", "true", "false"] });
       expect(p.Handler, id).to.equal("index.handler");
       expect(p.Layers, id).to.deep.equal(layerIds.map((layerId) => ({ Ref: layerId })));
     }
+  });
+
+  it("with Tracing Disabled, records no traces and grants no X-Ray permission", async () => {
+    const off = await transform(loadTemplate(), { Tracing: "Disabled" });
+    const fns = resourcesOfType(off, "AWS::Lambda::Function");
+    expect(fns).to.have.length(functions.length);
+    for (const [id, fn] of fns) {
+      expect(fn.Properties, id).not.to.have.property("TracingConfig");
+      const role = off.Resources[`${id}Role`]?.Properties as RoleProperties | undefined;
+      expect(role?.ManagedPolicyArns, `${id}Role`).to.deep.equal([SAM_MANAGED_POLICIES[0]]);
+    }
+    expect(off.Conditions?.TracingActive, "POWERTOOLS_TRACE_ENABLED follows the parameter").to.deep.equal({ "Fn::Equals": [{ Ref: "Tracing" }, "Active"] });
   });
 
   it("publishes the layer for nodejs24.x on arm64", () => {

@@ -28,22 +28,22 @@ export const MANAGEMENT_MAX_ATTEMPTS = 2;
 /**
  * The Management API client for a stage endpoint. The endpoint comes from the
  * template (the API's execute-api URL), not from the event's domainName, so that
- * it also works when clients connect through a custom domain.
+ * it also works when clients connect through a custom domain. It is not traced: a
+ * fan-out would record one X-Ray subsegment per post, which costs more than the post
+ * itself; the handler's subsegment and the DynamoDB and SQS calls are traced.
  */
 export function managementApi(endpoint: string = config.CONNECTIONS_URL): ApiGatewayManagementApiClient {
   let client = managementClients.get(endpoint);
   if (!client) {
-    client = tracer.captureAWSv3Client(
-      new ApiGatewayManagementApiClient({
-        endpoint,
-        maxAttempts: MANAGEMENT_MAX_ATTEMPTS,
-        requestHandler: {
-          requestTimeout: config.POST_TIMEOUT_MS,
-          httpAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },
-          httpsAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },
-        },
-      }),
-    );
+    client = new ApiGatewayManagementApiClient({
+      endpoint,
+      maxAttempts: MANAGEMENT_MAX_ATTEMPTS,
+      requestHandler: {
+        requestTimeout: config.POST_TIMEOUT_MS,
+        httpAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },
+        httpsAgent: { keepAlive: true, maxSockets: config.FANOUT_CONCURRENCY },
+      },
+    });
     managementClients.set(endpoint, client);
   }
   return client;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The variables template.yaml sets, each on the functions that use it and no other. No

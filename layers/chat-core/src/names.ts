@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChatError, type ErrorCode } from './errors';
 
 export const DEFAULT_ROOM = 'lobby';

@@ -1,13 +1,48 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 
 /**
  * One Logger, Tracer and Metrics per function instance, configured by the
  * POWERTOOLS_* variables of the template's Globals (service name, namespace, level).
  */
 export const logger = new Logger();
-export const tracer = new Tracer();
 export const metrics = new Metrics();
 
 export { MetricUnit };
+
+/** What the chat uses of Powertools Tracer. */
+export type ChatTracer = Pick<Tracer, 'getSegment' | 'setSegment' | 'annotateColdStart' | 'putAnnotation' | 'captureAWSv3Client'>;
+
+/**
+ * Whether this function instance records X-Ray traces: on Lambda (AWS_LAMBDA_FUNCTION_NAME),
+ * unless POWERTOOLS_TRACE_ENABLED is "false" (the template's `Tracing` parameter at Disabled)
+ * or it runs locally (AWS_SAM_LOCAL: the local runtime, `sam local`), where there is no daemon.
+ */
+export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.AWS_SAM_LOCAL && env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() !== 'false';
+}
+
+/** The tracer of an instance that does not trace: it records nothing and costs nothing. */
+export const untraced: ChatTracer = {
+  getSegment: () => undefined,
+  setSegment: () => undefined,
+  annotateColdStart: () => undefined,
+  putAnnotation: () => undefined,
+  captureAWSv3Client: (client) => client,
+};
+
+/**
+ * Powertools Tracer, loaded only when this instance traces. Importing it loads the X-Ray SDK,
+ * which installs an async_hooks hook with a callback on every promise (and again in its
+ * Lambda set-up wherever LAMBDA_TASK_ROOT is set, traced or not): a fan-out is thousands of
+ * promises, and the layer's cold init grows by the SDK's size. Untraced, none of it is loaded.
+ */
+function loadTracer(): ChatTracer {
+  // A require() in a function: esbuild keeps the module's evaluation lazy, so it runs only here.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Tracer: PowertoolsTracer } = require('@aws-lambda-powertools/tracer') as typeof import('@aws-lambda-powertools/tracer');
+  return new PowertoolsTracer();
+}
+
+export const tracer: ChatTracer = tracingEnabled() ? loadTracer() : untraced;

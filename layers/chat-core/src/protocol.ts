@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ChatError } from './errors';
 import type { Frame } from './frames';
 import { TOKEN_SUBPROTOCOL_PREFIX, offeredSubprotocols } from './identity';
