@@ -9,7 +9,7 @@ const pctMore = (a: number, b: number): string => `${Math.round((a / b - 1) * 10
 export function findings(r: Results): string {
   const s = r.sizes[r.sizes.length - 1] as SizeResult;
   const p50 = (x: Series | undefined): number => stats(x).p50;
-  const [sdk, xray, local, layer0, layer, project, project0] = [s.sdk, s.sdkXray, s.sdkToRuntime, s.layerBroadcastNoHook, s.layerBroadcast, s.project, s.projectNoHook].map(p50) as number[] as [number, number, number, number, number, number, number];
+  const [sdk, xray, local, layer, layerTraced, project, projectTraced] = [s.sdk, s.sdkXray, s.sdkToRuntime, s.layerBroadcast, s.layerBroadcastTraced, s.project, s.projectTraced].map(p50) as [number, number, number, number, number, number, number];
   const missed = targets(r).filter((t) => !t.met);
   const fns = r.bundles.functions;
   const init = Math.max(...fns.map((f) => f.initMs));
@@ -23,19 +23,19 @@ export function findings(r: Results): string {
   out.push(
     `- **Latency against the floor** (${s.size} recipients, p50): the project takes ${ms(project)} ms, ${ratio(floorRatio(s))} the SDK floor's ${ms(sdk)} ms. ` +
       `By steps ("Where the time goes"): the runtime's own @connections endpoint, on a main thread it shares with the embedded DynamoDB, the gateway and the benchmark's clients, takes ${ms(local)} ms (+${pctMore(local, sdk)}; local emulation only); ` +
-      `chat-core's broadcast() without the X-Ray hook ${ms(layer0)} ms (its room Query, per-post timeout and abort signal); with the hook, as shipped, ${ms(layer)} ms (+${pctMore(layer, layer0)}); ` +
-      `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms. On the floor alone the hook costs +${pctMore(xray, sdk)} (${ms(xray)} ms).`,
+      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal); ` +
+      `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms.`,
   );
-  const noHookThroughput = r.throughput[1]?.result;
-  const lever = s.projectNoHook
-    ? `Measured through the real sendmessage with only the environment changed (lever.ts): p50 ${ms(project0)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(project0 / sdk)} the floor instead of ${ratio(project / sdk)})` +
-      (noHookThroughput ? `, and ${noHookThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shippedThroughput(r).cpuMsPerDelivery.toFixed(2)} in the throughput run. ` : '. ')
-    : '';
+  const tracedThroughput = r.throughput.find((v) => v.label.includes('Tracing Active'))?.result;
+  const shipped = shippedThroughput(r);
   out.push(
-    '- **Lever: the X-Ray SDK\'s promise hook.** `aws-xray-sdk-core`, which Powertools Tracer loads, creates its cls-hooked namespace (an `async_hooks` hook with a destroy callback on every promise) when it is imported, ' +
-      'and again in its Lambda set-up whenever `LAMBDA_TASK_ROOT` is set, that is on AWS, whether anything is traced or not (aws/aws-xray-sdk-node#420). A fan-out is thousands of promises. ' + lever +
-      'Proposed (layers/chat-core/src/observability.ts and aws.ts, not changed here): load the Tracer lazily and only when tracing is wanted (not under `AWS_SAM_LOCAL`, not with `POWERTOOLS_TRACE_ENABLED=false`), ' +
-      'and decide per function whether `Tracing: Active` is worth it on sendmessage and fanout (it also records one subsegment per post); then re-run `npm run bench`.',
+    '- **Tracing (applied).** `aws-xray-sdk-core`, which Powertools Tracer loads, creates its cls-hooked namespace (an `async_hooks` hook with a callback on every promise) when it is imported, and again in its Lambda set-up wherever `LAMBDA_TASK_ROOT` is set, traced or not (aws/aws-xray-sdk-node#420); a fan-out is thousands of promises. ' +
+      'chat-core now loads the Tracer only where tracing is on (on Lambda, `POWERTOOLS_TRACE_ENABLED` not false, not under `AWS_SAM_LOCAL`), no longer records a subsegment per post (the Management API client is not captured), and the template has a `Tracing` parameter: `Active` (the default: a trace per handler with its DynamoDB and SQS calls) or `Disabled` (no TracingConfig, no X-Ray policy, the SDK not loaded). ' +
+      (projectTraced
+        ? `What Active costs, measured through the real sendmessage traced as on AWS (lever.ts): p50 ${ms(projectTraced)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(projectTraced / sdk)} the floor instead of ${ratio(project / sdk)}); broadcast() alone ${ms(layerTraced)} ms instead of ${ms(layer)} ms; the hook alone on the SDK floor +${pctMore(xray, sdk)} (${ms(xray)} ms)` +
+          (tracedThroughput ? `; ${tracedThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shipped.cpuMsPerDelivery.toFixed(2)} in the throughput run. ` : '. ') +
+          'Active stays the default, because a trace is what explains a slow or failing request in production; a deployment whose rooms are large, or that watches cost, sets `Tracing=Disabled` and keeps logs and metrics.'
+        : 'The full run measures what `Tracing: Active` costs (the project traced as on AWS).'),
   );
   const base = stats(r.cost.baseline.latency).p50;
   const proj = stats(r.cost.project.latency).p50;
@@ -43,32 +43,30 @@ export function findings(r: Results): string {
     `- **Reads** per message are the room's, not the table's: ${r.cost.project.perMessage.readUnits.toFixed(2)} RCU (one Query of the room index, ${Math.round(r.cost.project.perMessage.items)} entries) against the tutorial's ${r.cost.baseline.perMessage.readUnits.toFixed(2)} RCU (a Scan of all ${r.cost.tableItems} items); ` +
       'the tutorial\'s grows with every connection of every room, the project\'s with the room only. ' +
       (base < proj
-        ? `On latency the tutorial is ahead here (${ms(base)} ms against ${ms(proj)} ms p50): it runs without the X-Ray SDK (see the lever), writes nothing (the project stores the message and counts the sender's rate limit first) and is called directly rather than through the gateway's Lambda hop; locally its Scan of ${r.cost.tableItems} small items is quick. Its cost is what does not scale: reads grow with the table, and a new client per message, with an unbounded Promise.all, opens new connections for every message.`
+        ? `On latency the tutorial is ahead here (${ms(base)} ms against ${ms(proj)} ms p50): it writes nothing (the project stores the message, chains it to the room's previous one and counts the sender's rate limit first) and is called directly rather than through the gateway's Lambda hop; locally its Scan of ${r.cost.tableItems} small items is quick. Its cost is what does not scale: reads grow with the table, and a new client per message, with an unbounded Promise.all, opens new connections for every message.`
         : `The tutorial is also slower (${ms(base)} ms against ${ms(proj)} ms p50): it scans the table, builds a new Management API client (new connections) per message and posts with an unbounded Promise.all.`),
   );
   out.push(
-    `- **Bundles** stay at ${Math.round(Math.max(...fns.map((f) => f.bytes)) / 1024 * 10) / 10} KiB or less because everything shared is in the layer; the layer itself is ${Math.round(r.bundles.layerBytes / 1024)} KiB and is what a cold start loads. ` +
+    `- **Bundles** stay at ${Math.round(Math.max(...fns.map((f) => f.bytes)) / 1024 * 10) / 10} KiB or less because everything shared is in the layer; the layer itself is ${Math.round(r.bundles.layerBytes / 1024)} KiB and is what a cold start loads ` +
+      '(zod is imported as a namespace, `import * as z`, which esbuild tree-shakes; the named `{ z }` export kept all of zod, its locales included). ' +
       `Slowest cold init ${ms(init)} ms with the template's \`NODE_OPTIONS=--enable-source-maps\`, ${ms(initNoMaps)} ms without it: ` +
-      (init > 100 && initNoMaps <= 100
-        ? 'the source-map support alone puts it over the target. Proposed: drop `--enable-source-maps` from the Globals (stack traces then point into the minified bundle; the maps still ship for offline decoding), or keep it and accept the cost.'
-        : init > 100
-          ? 'over the target either way: most of it is compiling and initialising the layer (AWS SDK clients, Powertools, zod); lazy-loading what a function does not use (SQS client outside sendmessage, the Tracer) is the lever.'
-          : 'within the target.'),
+      (init <= 100
+        ? 'within the target, so the readable stack traces stay.'
+        : initNoMaps <= 100
+          ? 'the source-map support alone puts it over the target.'
+          : 'over the target either way: most of it is compiling and initialising the layer (the AWS SDK clients, Powertools, zod).'),
   );
-  const t = shippedThroughput(r);
+  const t = shipped;
   const floorCpu = median(s.sdk.cpuMs) / s.size;
   const wsCpu = median(s.ws.cpuMs) / s.size;
   const capacity = (x: { cpuMsPerDelivery: number }): number => Math.round((r.machine.cores * 1000) / x.cpuMsPerDelivery);
-  const bestVariant = r.throughput.slice(1).sort((a, b) => a.result.cpuMsPerDelivery - b.result.cpuMsPerDelivery)[0];
-  const best = bestVariant?.result;
+  const former = r.throughput.find((v) => v.label.includes('former default'))?.result;
   out.push(
-    `- **Throughput**: ${Math.round(t.deliveredPerSecond)} deliveries/s as shipped, at ${t.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery, so at most ~${capacity(t)}/s even with all ${r.machine.cores} cores of this machine to itself: the target needs ${(r.machine.cores * 1000 / 2000).toFixed(2)} ms or less here, ` +
+    `- **Throughput**: ${Math.round(t.deliveredPerSecond)} deliveries/s as shipped, at ${t.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery, so at most ~${capacity(t)}/s with all ${r.machine.cores} cores of this machine to itself: the target needs ${(r.machine.cores * 1000 / 2000).toFixed(2)} ms or less here, ` +
       `and the SDK floor itself costs ${floorCpu.toFixed(2)} ms per delivery at ${s.size} recipients (bare ws: ${wsCpu.toFixed(3)} ms), so the SDK per post is most of the budget. ` +
-      'The CPU goes to the SDK per post in the sandboxes (middleware, signing, and the X-Ray hook\'s promise bookkeeping and garbage) and to the runtime\'s main thread (HTTP, WebSocket frames, the store). ' +
-      (best
-        ? `Levers, measured: the X-Ray hook off, and one sandbox per core instead of 8 (each sandbox is a V8 isolate with its own copy of the layer, JIT and heap; more isolates than cores cost CPU per delivery). Best, ${bestVariant?.label}: ${best.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(best.deliveredPerSecond)}/s in this run (~${capacity(best)}/s with the cores to itself). ` +
-          'Proposed (local/, not changed here): default the runtime\'s sandboxes per function to the number of cores (os.availableParallelism()) rather than 8, and the tracer change above.'
-        : 'The full run measures the levers (X-Ray hook off, one sandbox per core).'),
+      'The CPU goes to the SDK per post in the sandboxes (middleware, signing) and to the runtime\'s main thread (HTTP, WebSocket frames, the store, and checking every call\'s SigV4 signature). ' +
+      'Sandboxes per function (applied): the local runtime now starts one per core by default (`os.availableParallelism()`), since each sandbox is a V8 isolate with its own copy of the layer, JIT and heap' +
+      (former ? `; the former default of 8 measured beside it: ${former.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(former.deliveredPerSecond)}/s in this run.` : '.'),
   );
   const big = r.model[r.model.length - 1];
   const batchSize = r.modelInputs.batchSize;

@@ -5,8 +5,12 @@
  * - `posts`: the SDK floor, PostToConnectionCommand to each id through one reused client
  *   (keep-alive, at most `concurrency` in flight);
  * - `tutorial`: the baseline algorithm (baseline.ts);
- * - `layer`: the project's own broadcast() from a built chat-core layer, over a room.
+ * - `layer`: the project's own broadcast() from a built chat-core layer, over a room;
+ * - `heap`: this worker's V8 heap in use after a full GC (memory.ts);
+ * - `layerHeap`: a `layer` job that also samples this worker's heap during the broadcast (memory.ts).
  */
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -22,13 +26,28 @@ export interface PosterOptions {
 export type PosterJob =
   | { kind: 'posts'; endpoint: string; ids: string[]; data: string; concurrency: number }
   | { kind: 'tutorial'; dynamodbEndpoint: string; message: TutorialMessage }
-  | { kind: 'layer'; room: string; text: string };
+  | { kind: 'layer'; room: string; text: string }
+  | { kind: 'heap' }
+  /** `collect`: a full GC before each sample, so that samples are the live heap rather than live plus garbage. */
+  | { kind: 'layerHeap'; room: string; text: string; intervalMs: number; collect: boolean };
+
+/** This worker's V8 heap in use (used_heap_size), in bytes. */
+export interface HeapReading {
+  /** After a full GC, before the work. */
+  before: number;
+  /** The largest sample during the work (every `intervalMs`, after each page of the room query, and at its end). */
+  peak: number;
+  /** The largest sample taken right after a page of the room query arrived. */
+  afterQuery: number;
+  samples: number;
+}
 
 export interface PosterReply {
   ms: number;
   delivered: number;
   failed: number;
   scanned?: number;
+  heap?: HeapReading;
   error?: string;
 }
 
@@ -88,16 +107,73 @@ async function tutorial(job: Extract<PosterJob, { kind: 'tutorial' }>): Promise<
   return { delivered: result.posted, failed: result.failed, scanned: result.scanned };
 }
 
+const chatFrame = (room: string, text: string): unknown =>
+  ({ type: 'message', id: '01BENCH0000000000000000000', room, name: 'bench', text, sentAt: new Date().toISOString() });
+
 async function broadcastRoom(job: Extract<PosterJob, { kind: 'layer' }>): Promise<Omit<PosterReply, 'ms'>> {
   if (!layer) throw new Error('no layer loaded');
-  const frame = { type: 'message', id: '01BENCH0000000000000000000', room: job.room, name: 'bench', text: job.text, sentAt: new Date().toISOString() };
-  const result = await layer.broadcast(layer.roomConnections(job.room), frame);
+  const result = await layer.broadcast(layer.roomConnections(job.room), chatFrame(job.room, job.text));
   return { delivered: result.delivered, failed: result.failed + result.gone };
+}
+
+let gc: (() => void) | undefined;
+/** A full GC of this worker's heap (V8's gc(), exposed to a fresh context), then the heap in use. */
+function heapAfterGc(): number {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+  return getHeapStatistics().used_heap_size;
+}
+
+/**
+ * broadcastRoom() with the heap sampled from a GC'd start: on a timer, after each page of the
+ * room query (while the page is held) and at the end. A timer on this thread runs between the
+ * broadcast's I/O callbacks, so a short peak between two samples can be missed.
+ */
+async function broadcastRoomSampled(job: Extract<PosterJob, { kind: 'layerHeap' }>): Promise<Omit<PosterReply, 'ms'>> {
+  if (!layer) throw new Error('no layer loaded');
+  const before = heapAfterGc();
+  const heap: HeapReading = { before, peak: before, afterQuery: before, samples: 0 };
+  const sample = (): number => {
+    const used = job.collect ? heapAfterGc() : getHeapStatistics().used_heap_size;
+    heap.samples += 1;
+    heap.peak = Math.max(heap.peak, used);
+    return used;
+  };
+  async function* sampled(pages: AsyncIterable<unknown[]>): AsyncGenerator<unknown[]> {
+    for await (const page of pages) {
+      heap.afterQuery = Math.max(heap.afterQuery, sample());
+      yield page;
+    }
+  }
+  const timer = setInterval(sample, job.intervalMs);
+  try {
+    const result = await layer.broadcast(sampled(layer.roomConnections(job.room)), chatFrame(job.room, job.text));
+    sample();
+    return { delivered: result.delivered, failed: result.failed + result.gone, heap };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function run(job: PosterJob): Promise<Omit<PosterReply, 'ms'>> {
+  switch (job.kind) {
+    case 'posts': return posts(job);
+    case 'tutorial': return tutorial(job);
+    case 'layer': return broadcastRoom(job);
+    case 'layerHeap': return broadcastRoomSampled(job);
+    case 'heap': {
+      const before = heapAfterGc();
+      return { delivered: 0, failed: 0, heap: { before, peak: before, afterQuery: before, samples: 0 } };
+    }
+  }
 }
 
 parentPort?.on('message', (job: PosterJob) => {
   const started = performance.now();
-  const work = job.kind === 'posts' ? posts(job) : job.kind === 'tutorial' ? tutorial(job) : broadcastRoom(job);
+  const work = run(job);
   work.then(
     (result) => parentPort?.postMessage({ ms: performance.now() - started, ...result } satisfies PosterReply),
     (error: unknown) =>

@@ -13,14 +13,14 @@ const count = (value: number): string => value.toLocaleString('en-US');
 export const CHART_FILE = 'fanout-latency.svg';
 
 function latencyRows(r: Results): string[][] {
-  const lever = r.sizes.every((s) => s.projectNoHook);
+  const lever = r.sizes.every((s) => s.projectTraced);
   return r.sizes.map((s) => {
     const p = stats(s.project);
     const f = stats(s.sdk);
-    const off = stats(s.projectNoHook);
+    const traced = stats(s.projectTraced);
     return [
       count(s.size), ...pct(p), ...pct(f), ratio(floorRatio(s)), ratio(p.p95 / f.p95), ms(stats(s.ws).p50),
-      ...(lever ? [ms(off.p50), ratio(off.p50 / f.p50)] : []),
+      ...(lever ? [ms(traced.p50), ratio(traced.p50 / f.p50)] : []),
       `${p.count}${s.project.lost ? ` (${s.project.lost} lost)` : ''}`,
     ];
   });
@@ -28,7 +28,7 @@ function latencyRows(r: Results): string[][] {
 
 const latencyHeader = (r: Results): string[] => [
   'recipients', 'project p50', 'p95', 'p99', 'SDK floor p50', 'p95', 'p99', 'ratio p50', 'ratio p95', 'bare ws p50',
-  ...(r.sizes.every((s) => s.projectNoHook) ? ['project p50, X-Ray hook off', 'its ratio'] : []),
+  ...(r.sizes.every((s) => s.projectTraced) ? ['project p50, Tracing Active', 'its ratio'] : []),
   'messages',
 ];
 
@@ -42,7 +42,7 @@ export function chart(r: Results): string {
     line('SDK floor p50', '#2471a3', (s) => stats(s.sdk).p50),
     line('SDK floor p99', '#2471a3', (s) => stats(s.sdk).p99, true),
     line('bare ws p50', '#1e8449', (s) => stats(s.ws).p50),
-    ...(r.sizes.every((s) => s.projectNoHook) ? [line('project p50, X-Ray hook off', '#e67e22', (s) => stats(s.projectNoHook).p50)] : []),
+    ...(r.sizes.every((s) => s.projectTraced) ? [line('project p50, Tracing Active (as on AWS)', '#e67e22', (s) => stats(s.projectTraced).p50)] : []),
     { label: `tutorial baseline p50 (${r.cost.rooms} rooms)`, color: '#7d3c98', points: [[r.cost.recipients, stats(r.cost.baseline.latency).p50]] },
     { label: `project p50 (${r.cost.rooms} rooms)`, color: '#e59866', points: [[r.cost.recipients, stats(r.cost.project.latency).p50]] },
     { label: `via queue p50 (${r.queue.shardsPerMessage} shards)`, color: '#b9770e', points: [[r.queue.recipients, stats(r.queue.latency).p50]] },
@@ -56,10 +56,10 @@ function decompositionSection(r: Results): string {
     ['bare `ws` broadcast (main thread, no HTTP)', 'floor (b)', s.ws],
     ['SDK PostToConnection → minimal @connections, clean worker', 'floor (a)', s.sdk],
     ['SDK PostToConnection → the runtime\'s @connections, clean worker', '+ the local @connections', s.sdkToRuntime],
-    ['chat-core `broadcast()` over the room in a worker, X-Ray hook off', '+ chat-core (room Query, per-post timeout)', s.layerBroadcastNoHook],
-    ['chat-core `broadcast()` over the room in a worker, as shipped', '+ the X-Ray SDK\'s promise hook', s.layerBroadcast],
-    ['`sendmessage` through the local runtime, X-Ray hook off (lever.ts)', '+ writes, Lambda hop (hook off)', s.projectNoHook],
-    ['`sendmessage` through the local runtime, as shipped', 'the project', s.project],
+    ['chat-core `broadcast()` over the room in a worker, untraced', '+ chat-core (room Query, per-post timeout)', s.layerBroadcast],
+    ['chat-core `broadcast()` over the room in a worker, traced as on AWS', '+ Tracing Active (the X-Ray SDK)', s.layerBroadcastTraced],
+    ['`sendmessage` through the local runtime, as shipped (untraced)', 'the project: + writes, Lambda hop', s.project],
+    ['`sendmessage` through the local runtime, traced as on AWS (lever.ts)', 'the project with Tracing Active', s.projectTraced],
     ['side check: floor (a) with the X-Ray SDK loaded in the worker', 'the hook alone', s.sdkXray],
   ];
   const floor = stats(s.sdk).p50;
@@ -68,7 +68,7 @@ function decompositionSection(r: Results): string {
     ['path', 'step', 'p50 ms', 'p95 ms', 'messages', '× SDK floor (p50)', 'CPU ms per delivery'],
     rows.filter(([, , x]) => x !== undefined).map(([what, step, x]) => [what, step, ms(stats(x).p50), ms(stats(x).p95), String(stats(x).count), ratio(stats(x).p50 / floor), cpu(x)]),
   );
-  return `### Where the time goes at ${count(s.size)} recipients\n\nThe same ${count(s.size)} recipients reached in steps from the SDK floor to the project, same run. Each step adds one thing to the step above it; the hook-off rows load the same code with the X-Ray SDK's cls-hooked namespace kept from being created (see the lever below). All rows ran interleaved, message by message. CPU per delivery is the whole process's CPU time (every thread: poster or sandbox, the runtime's main thread, the clients) from the send to the last arrival, over the recipients (median).\n\n${table}\n`;
+  return `### Where the time goes at ${count(s.size)} recipients\n\nThe same ${count(s.size)} recipients reached in steps from the SDK floor to the project, same run. Each step adds one thing to the step above it; the traced rows run the same code as a function with \`Tracing: Active\` runs on AWS (Powertools Tracer and the X-Ray SDK loaded, captured clients, a sampled trace; lever.ts). All rows ran interleaved, message by message. CPU per delivery is the whole process's CPU time (every thread: poster or sandbox, the runtime's main thread, the clients) from the send to the last arrival, over the recipients (median).\n\n${table}\n`;
 }
 
 function costSection(r: Results): string {
@@ -145,7 +145,7 @@ Measured by \`${r.command}\` on ${date}${r.quick ? ' (**quick run**: smaller cou
 
 Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}, Node.js ${m.node}. The 1-minute load average, sampled at each phase, ranged from ${n(Math.min(...load), 1)} to ${n(Math.max(...load), 1)} (median ${n(median(load), 1)}) on ${m.cores} cores: ${Math.max(...load) > m.cores ? 'the machine was shared with other work (other test suites), so absolute times are inflated and noisy; ratios within a phase, and CPU per delivery, are steadier' : 'the machine was otherwise quiet'}.
 
-Everything runs on 127.0.0.1 in one Node.js process: the local runtime (WebSocket API, Management API, SQS and the embedded DynamoDB on its main thread, each function in worker-thread sandboxes, at most 8 per function), the benchmark's own \`ws\` clients, and the reference posters, which run in a worker thread as the functions do. Recipients are plain (tutorial) connections; each room also has one plain sender, which the tutorial's rules leave out of its own fan-out. Messages go one after another, the variants of a room size interleaved message by message (so that they see the same machine); the first ${r.warmup} of each series are warm-up and left out.
+Everything runs on 127.0.0.1 in one Node.js process: the local runtime (WebSocket API, Management API, SQS and the embedded DynamoDB on its main thread, each function in worker-thread sandboxes, at most one per core per function), the benchmark's own \`ws\` clients, and the reference posters, which run in a worker thread as the functions do. Recipients are plain (tutorial) connections; each room also has one plain sender, which the tutorial's rules leave out of its own fan-out. Messages go one after another, the variants of a room size interleaved message by message (so that they see the same machine); the first ${r.warmup} of each series are warm-up and left out.
 
 ## Targets
 

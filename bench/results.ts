@@ -17,10 +17,11 @@ export interface SizeResult {
   ws: Series;
   sdkXray?: Series;
   sdkToRuntime?: Series;
+  /** chat-core's broadcast() in a worker, untraced (as the local runtime runs it), and traced as on AWS. */
   layerBroadcast?: Series;
-  layerBroadcastNoHook?: Series;
-  /** The lever experiment: sendmessage with the X-Ray SDK's promise hook off (lever.ts). */
-  projectNoHook?: Series;
+  layerBroadcastTraced?: Series;
+  /** The lever experiment: sendmessage traced as on AWS, `Tracing: Active` (lever.ts). */
+  projectTraced?: Series;
 }
 
 export interface Machine {
@@ -95,7 +96,7 @@ export function targets(r: Results): Target[] {
       measured: ratio(floorRatio),
       met: floorRatio <= 1.5,
       gap: `${ratio(floorRatio / 1.5)} over the target`,
-      ...(largest.projectNoHook ? { note: `${ratio(stats(largest.projectNoHook).p50 / stats(largest.sdk).p50)} with the X-Ray hook off` } : {}),
+      ...(largest.projectTraced ? { note: `${ratio(stats(largest.projectTraced).p50 / stats(largest.sdk).p50)} with Tracing Active (as on AWS)` } : {}),
     },
     {
       name: `reads per message vs the tutorial, ${r.cost.rooms} rooms of ${r.cost.roomSize}`,
@@ -120,12 +121,19 @@ export function targets(r: Results): Target[] {
       note: `${Math.max(...r.bundles.functions.map((f) => f.initNoSourceMapsMs)).toFixed(0)} ms without --enable-source-maps`,
     },
     {
+      name: 'CPU per delivery through the local runtime (whole process)',
+      target: '≤ 0.75 ms',
+      measured: `${shippedThroughput(r).cpuMsPerDelivery.toFixed(2)} ms`,
+      met: shippedThroughput(r).cpuMsPerDelivery <= 0.75,
+      gap: `${(shippedThroughput(r).cpuMsPerDelivery - 0.75).toFixed(2)} ms over`,
+    },
+    {
       name: 'sustained deliveries through the local runtime',
       target: '≥ 2,000 /s',
       measured: `${rate.toFixed(0)} /s`,
       met: rate >= 2000,
       gap: `${(2000 - rate).toFixed(0)} /s short`,
-      ...(r.throughput.length > 1 ? { note: `best lever: ${Math.min(...r.throughput.map((v) => v.result.cpuMsPerDelivery)).toFixed(2)} ms CPU per delivery, ~${Math.round((r.machine.cores * 1000) / Math.min(...r.throughput.map((v) => v.result.cpuMsPerDelivery)))}/s with the ${r.machine.cores} cores to itself` } : {}),
+      note: `${shippedThroughput(r).cpuMsPerDelivery.toFixed(2)} ms CPU per delivery: ~${Math.round((r.machine.cores * 1000) / shippedThroughput(r).cpuMsPerDelivery)}/s with the ${r.machine.cores} cores to itself`,
     },
   ];
 }

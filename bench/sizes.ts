@@ -2,17 +2,17 @@
  * The main phase: send → last recipient latency room size by room size, and sustained
  * throughput. At each size the floors (the SDK's PostToConnection to the minimal @connections
  * server, a bare `ws` broadcast), the project (sendmessage through the local runtime as
- * shipped) and, in full runs, the project with the X-Ray hook off run interleaved, message by
- * message; at the largest size so do the steps in between (the SDK to the runtime's own
- * @connections, chat-core's broadcast() on its own, with and without the hook).
+ * shipped, untraced) and, in full runs, the project traced as on AWS run interleaved, message
+ * by message; at the largest size so do the steps in between (the SDK to the runtime's own
+ * @connections, chat-core's broadcast() on its own, untraced and traced).
  */
 import type WebSocket from 'ws';
-import type { LocalRuntime } from '../local/index';
+import { DEFAULT_SANDBOXES, type LocalRuntime } from '../local/index';
 import type { TemplateModel } from '../local/template';
 import { closeAll, connectMany, Receipts } from './clients';
 import { startFloorServer } from './floor';
 import { interleave, type SeriesPlan, type Variant } from './latency';
-import { leverVariants, NO_XRAY_HOOK, type ThroughputVariant } from './lever';
+import { leverVariants, TRACED_AS_ON_AWS, TRACED_LABEL, type ThroughputVariant } from './lever';
 import type { Plan } from './options';
 import { startPoster, type Poster } from './poster';
 import type { SizeResult } from './results';
@@ -61,7 +61,7 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
   };
   try {
     const shipped = await start({});
-    const noHook = plan.lever ? await start({ env: NO_XRAY_HOOK }) : undefined;
+    const traced = plan.lever ? await start({ env: TRACED_AS_ON_AWS }) : undefined;
     const sizes: SizeResult[] = [];
     for (const size of plan.sizes) {
       log(`${size} recipients: connecting the floor's clients and the rooms`);
@@ -80,24 +80,24 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
         { name: 'sdk', receipts: floorReceipts, recipients: size, send: posts(clean, floor.connectionsUrl, ids) },
         { name: 'project', receipts: room.receipts, recipients: size, send: sendmessage(room) },
       ];
-      if (noHook) {
-        const other = await openRoom(noHook.runtime, `size${size}`, size);
-        noHook.sockets.push(...roomSockets(other));
-        variants.push({ name: 'projectNoHook', receipts: other.receipts, recipients: size, send: sendmessage(other) });
+      if (traced) {
+        const other = await openRoom(traced.runtime, `size${size}`, size);
+        traced.sockets.push(...roomSockets(other));
+        variants.push({ name: 'projectTraced', receipts: other.receipts, recipients: size, send: sendmessage(other) });
       }
       if (size === largest) {
         const env = layerEnv(shipped.runtime, ctx.model);
-        const [layer, layerNoHook] = await Promise.all([
+        const [layer, layerTraced] = await Promise.all([
           startPoster(PROJECT_DIR, { layer: ctx.layerDir }, env),
-          startPoster(PROJECT_DIR, { layer: ctx.layerDir }, { ...env, AWS_XRAY_MANUAL_MODE: 'true' }),
+          startPoster(PROJECT_DIR, { layer: ctx.layerDir }, { ...env, ...TRACED_AS_ON_AWS }),
         ]);
-        posters.push(layer, layerNoHook);
+        posters.push(layer, layerTraced);
         const viaLayer = (poster: Poster) => (text: string) => poster.run({ kind: 'layer', room: room.name, text });
         variants.push(
           { name: 'sdkXray', receipts: floorReceipts, recipients: size, send: posts(xray, floor.connectionsUrl, ids) },
           { name: 'sdkToRuntime', receipts: room.receipts, recipients: size, send: posts(clean, shipped.runtime.connectionsUrl, await roomIds(shipped.runtime, room.name)) },
-          { name: 'layerBroadcastNoHook', receipts: room.receipts, recipients: size, send: viaLayer(layerNoHook) },
           { name: 'layerBroadcast', receipts: room.receipts, recipients: size, send: viaLayer(layer) },
+          { name: 'layerBroadcastTraced', receipts: room.receipts, recipients: size, send: viaLayer(layerTraced) },
         );
       }
       log(`${size} recipients: ${variants.length} variants interleaved, ${plan.messages(size)} messages each`);
@@ -107,13 +107,12 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
     }
 
     const first = plan.maxConcurrency
-      ? `quick run: ${plan.maxConcurrency} sandboxes per function, X-Ray hook on`
-      : 'as shipped (8 sandboxes per function, X-Ray hook on)';
+      ? `quick run: ${plan.maxConcurrency} sandboxes per function, untraced`
+      : `as shipped (${DEFAULT_SANDBOXES} sandboxes per function: one per core; untraced, as locally)`;
     const throughputRuntimes = [{ label: first, entry: shipped }];
+    if (traced) throughputRuntimes.push({ label: `${DEFAULT_SANDBOXES} sandboxes per function, ${TRACED_LABEL}`, entry: traced });
     if (plan.lever) {
-      const [hookOff, ...others] = leverVariants();
-      if (noHook && hookOff) throughputRuntimes.push({ label: hookOff.label, entry: noHook });
-      for (const variant of others) throughputRuntimes.push({ label: variant.label, entry: await start(variant.options) });
+      for (const variant of leverVariants()) throughputRuntimes.push({ label: variant.label, entry: await start(variant.options) });
     }
     log(`throughput: ${throughputRuntimes.length} runtime(s), ${plan.throughput.rounds} windows of ${plan.throughput.seconds} s each, taking turns`);
     const rooms = [];

@@ -105,9 +105,12 @@ for (const authMode of ['none', 'cognito'] as const) describe(`least privilege (
     expect(await frameOf(dave, 'message')).to.include({ text: 'hello solo room' });
     await removed(ghost2, 'sendmessage removes the stale connection it posted to');
 
-    // sendmessage past the rate limit: the rate_limited error (GetItem on the way).
+    // sendmessage past the rate limit: the rate_limited error (GetItem on the way). The bucket
+    // (3 per 10 s) gives a token back every 3.3 s, and a token is taken when the function runs,
+    // not when the frame is sent: on a busy machine 4 invocations queued on the sandboxes could
+    // take that long, and the 4th find a token back. 8 frames would need 16.7 s for that.
     const limited = await join(room('rate'), 'carol');
-    for (let i = 0; i < 4; i += 1) limited.send({ action: 'sendmessage', message: `m${i}` });
+    for (let i = 0; i < 8; i += 1) limited.send({ action: 'sendmessage', message: `m${i}` });
     expect(await frameOf(limited, 'error')).to.include({ code: 'rate_limited' });
 
     // $default (GetConnection, then the info reply), history, members.
