@@ -51,19 +51,29 @@ export interface RuntimeMemory {
   idle: ProcessMemory;
   /** With `connections` open, every $connect done and the runtime quiet (presence frames sent). */
   connected: ProcessMemory;
-  /** (connected − idle) / connections, in KiB: includes any sandbox that started only for the connects (compare `sandboxes`). */
+  /**
+   * Once they all closed and $disconnect ran for each. Its RSS shows what of the growth was not
+   * held by the connections: the sandboxes' heaps grow with the work they do, and nothing
+   * collects them from here (in the runs so far the RSS went on growing after the close).
+   */
+  afterClose: ProcessMemory;
+  /** (connected − idle) / connections, in KiB: held by the connections or left by the sandboxes' work (see afterClose). */
   rssPerConnectionKb: number;
+  /** The same for the main thread's heap, which is GC'd: what the gateway and the store hold per connection. */
   heapPerConnectionKb: number;
 }
 
 /**
  * A sandbox's fan-out: broadcast() of one chat message to `recipients` plain connections of one
- * room (room query, then posts, FANOUT_CONCURRENCY in flight), in a worker warmed up by one
- * broadcast. Part of the growth is fixed (the in-flight posts) rather than per recipient.
+ * room (the room query, then the posts, `concurrency` in flight), in a worker warmed up by one
+ * broadcast. The live growth is the recipient list (per recipient) plus the posts in flight (a
+ * fixed part, bounded by `concurrency`), so its share per recipient falls as rooms grow.
  */
 export interface FanoutMemory {
   recipients: number;
   delivered: number;
+  /** Most posts in flight at once (SendMessageFunction's FANOUT_CONCURRENCY). */
+  concurrency: number;
   /** The warm worker's heap after a GC, with the layer loaded (bytes). */
   idleHeapBytes: number;
   /** The same worker without the layer, after a GC: Node.js and the poster's own SDK clients, which a real sandbox has not (bytes). */
@@ -72,10 +82,16 @@ export interface FanoutMemory {
   peakGrowthBytes: number;
   /** Largest live heap (a GC before each sample) during a second broadcast, less its GC'd start (bytes). */
   liveGrowthBytes: number;
-  /** Of liveGrowthBytes, as it stood right after the room query (the recipients read, no post yet). */
+  /** Live growth right after the room query (the recipient list read, no post started yet) (bytes). */
   afterQueryGrowthBytes: number;
+  /** peakGrowthBytes / recipients. */
   peakBytesPerRecipient: number;
+  /** liveGrowthBytes / recipients. */
   liveBytesPerRecipient: number;
+  /** afterQueryGrowthBytes / recipients: the recipient list alone. */
+  listBytesPerRecipient: number;
+  /** (liveGrowthBytes − afterQueryGrowthBytes) / posts in flight (min(concurrency, recipients)): what one post in flight holds. */
+  bytesPerPostInFlight: number;
 }
 
 export interface MemoryResult {
@@ -138,32 +154,33 @@ async function reading(runtime: LocalRuntime, connects: number, drained: boolean
   return { rssBytes: rss, heapUsedBytes: heapUsed, sandboxes: Object.values(stats()).reduce((sum, s) => sum + s.coldStarts, 0) };
 }
 
-/** The child: starts the runtime, answers `measure` with a reading, and on `stop` (or when the parent goes) shuts down. */
-async function runtimeChild(): Promise<void> {
-  const send = (message: FromChild): void => void process.send?.(message);
+/**
+ * The child: starts the runtime, answers `measure` with a reading, and on `stop`, or when the
+ * parent goes (its IPC channel closes), shuts it down. Listens before the runtime is up, so
+ * that nothing the parent sends meanwhile is lost.
+ */
+function runtimeChild(): void {
+  const send = (message: FromChild, then?: () => void): void => void process.send?.(message, undefined, undefined, then);
   const maxConcurrency = Number(process.argv[2]) || undefined;
-  let runtime: LocalRuntime;
-  try {
-    runtime = await startRuntime(maxConcurrency ? { maxConcurrency } : {});
-  } catch (error: unknown) {
-    send({ kind: 'error', message: `starting the runtime: ${String(error)}` });
-    process.exit(1);
-  }
+  const starting = startRuntime(maxConcurrency ? { maxConcurrency } : {});
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopping ??= stopRuntime(runtime, [], 20_000));
-  process.on('disconnect', () => void stop().finally(() => process.exit(0)));
+  const stop = (): Promise<void> => (stopping ??= starting.then((runtime) => stopRuntime(runtime, [], 20_000)));
+  process.on('disconnect', () => void stop().catch(() => undefined).finally(() => process.exit(0)));
   process.on('message', (message: ToChild) => {
     const work = message.kind === 'stop'
       ? stop().then((): FromChild => ({ kind: 'stopped' }))
-      : reading(runtime, message.connects, message.drained).then((memory): FromChild => ({ kind: 'reading', memory }));
-    work.then(send, (error: unknown) => send({ kind: 'error', message: String(error) }));
+      : starting.then((runtime) => reading(runtime, message.connects, message.drained)).then((memory): FromChild => ({ kind: 'reading', memory }));
+    work.then((answer) => send(answer), (error: unknown) => send({ kind: 'error', message: String(error) }));
   });
-  send({ kind: 'ready', wsUrl: runtime.wsUrl, layerEnv: layerEnv(runtime) });
+  starting.then(
+    (runtime) => send({ kind: 'ready', wsUrl: runtime.wsUrl, layerEnv: layerEnv(runtime) }),
+    (error: unknown) => send({ kind: 'error', message: `starting the runtime: ${String(error)}` }, () => process.disconnect()),
+  );
 }
 
 if (process.env[CHILD] && process.send) {
   delete process.env[CHILD];
-  void runtimeChild();
+  runtimeChild();
 }
 
 /** The runtime in a child process; one request and one answer at a time. */
@@ -176,16 +193,19 @@ class RuntimeProcess {
       env: { ...process.env, [CHILD]: '1' },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
+    this.child.on('error', () => undefined); // a failed send or spawn; ask() sees the exit or times out
   }
 
   /** Sends `message` (if any) and resolves with the child's next answer of that `kind`. */
   async ask<K extends FromChild['kind']>(kind: K, message: ToChild | undefined, timeoutMs: number): Promise<Extract<FromChild, { kind: K }>> {
+    if (message && !this.child.connected) throw new Error('the runtime process is gone');
     let off = (): void => undefined;
     const answer = new Promise<FromChild>((resolve, reject) => {
       const onMessage = (m: FromChild): void => (m.kind === 'error' ? reject(new Error(m.message)) : resolve(m));
       const onExit = (code: number | null): void => reject(new Error(`the runtime process exited (${code})`));
-      this.child.on('message', onMessage).on('exit', onExit);
-      off = () => void this.child.off('message', onMessage).off('exit', onExit);
+      const onError = (error: Error): void => reject(error);
+      this.child.on('message', onMessage).on('exit', onExit).on('error', onError);
+      off = () => void this.child.off('message', onMessage).off('exit', onExit).off('error', onError);
     });
     if (message) this.child.send(message);
     const m = await within(timeoutMs, `the runtime process (${kind})`, answer).finally(off);
@@ -198,7 +218,7 @@ class RuntimeProcess {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     await this.ask('stopped', { kind: 'stop' }, 25_000).catch(() => undefined);
-    this.child.disconnect();
+    if (this.child.connected) this.child.disconnect();
     await within(5_000, 'the runtime process exiting', exited).catch(() => this.child.kill('SIGKILL'));
   }
 }
@@ -223,8 +243,11 @@ export async function measureMemory(plan: MemoryPlan, log: (message: string) => 
     log(`memory: runtime in a child process; warm-up of ${warm} connects, then ${plan.connections} connections in ${plan.rooms} rooms`);
     await closeAll(await connect(warm, (i) => member(plan.connections + i)));
     const idle = (await runtime.ask('reading', { kind: 'measure', connects: warm, drained: true }, 60_000)).memory;
-    await connect(plan.connections, member);
-    const connected = (await runtime.ask('reading', { kind: 'measure', connects: warm + plan.connections, drained: false }, 60_000)).memory;
+    const members = await connect(plan.connections, member);
+    const connects = warm + plan.connections;
+    const connected = (await runtime.ask('reading', { kind: 'measure', connects, drained: false }, 60_000)).memory;
+    await closeAll(members);
+    const afterClose = (await runtime.ask('reading', { kind: 'measure', connects, drained: true }, 60_000)).memory;
 
     log(`memory: a sandbox's fan-out to ${plan.fanoutRecipients} recipients`);
     await connect(plan.fanoutRecipients, (i) => `${wsUrl}?room=memfanout&name=f${i}`);
@@ -240,18 +263,22 @@ export async function measureMemory(plan: MemoryPlan, log: (message: string) => 
     const live = await sampled(true);
     const baseHeap = (await base.run({ kind: 'heap' })).heap?.before ?? Number.NaN;
     const n = plan.fanoutRecipients;
+    const concurrency = Number(env.FANOUT_CONCURRENCY ?? 100); // chat-core's default
+    const perConnection = (key: 'rssBytes' | 'heapUsedBytes'): number => perKb(connected[key] - idle[key], plan.connections);
     const result: MemoryResult = {
       runtime: {
         connections: plan.connections,
         rooms: plan.rooms,
         idle,
         connected,
-        rssPerConnectionKb: perKb(connected.rssBytes - idle.rssBytes, plan.connections),
-        heapPerConnectionKb: perKb(connected.heapUsedBytes - idle.heapUsedBytes, plan.connections),
+        afterClose,
+        rssPerConnectionKb: perConnection('rssBytes'),
+        heapPerConnectionKb: perConnection('heapUsedBytes'),
       },
       fanout: {
         recipients: n,
         delivered: Math.min(peak.delivered, live.delivered),
+        concurrency,
         idleHeapBytes: peak.heap.before,
         baseHeapBytes: baseHeap,
         peakGrowthBytes: peak.heap.peak - peak.heap.before,
@@ -259,6 +286,8 @@ export async function measureMemory(plan: MemoryPlan, log: (message: string) => 
         afterQueryGrowthBytes: live.heap.afterQuery - live.heap.before,
         peakBytesPerRecipient: Math.round((peak.heap.peak - peak.heap.before) / n),
         liveBytesPerRecipient: Math.round((live.heap.peak - live.heap.before) / n),
+        listBytesPerRecipient: Math.round((live.heap.afterQuery - live.heap.before) / n),
+        bytesPerPostInFlight: Math.round((live.heap.peak - live.heap.afterQuery) / Math.min(concurrency, n)),
       },
       seconds: 0,
     };
@@ -278,18 +307,20 @@ const count = (n: number): string => n.toLocaleString('en-US');
 
 /** The figures in a few lines, for the terminal and the report. */
 export function memoryLines(r: MemoryResult): string[] {
-  const { idle, connected } = r.runtime;
+  const { idle, connected, afterClose } = r.runtime;
   const f = r.fanout;
   const extra = connected.sandboxes - idle.sandboxes;
   return [
     `runtime with ${count(r.runtime.connections)} connections in ${r.runtime.rooms} rooms: ` +
       `RSS ${mib(connected.rssBytes)} (${signedMib(connected.rssBytes - idle.rssBytes)}, ${r.runtime.rssPerConnectionKb} KiB per connection), ` +
-      `main-thread heap ${mib(connected.heapUsedBytes)} (${signedMib(connected.heapUsedBytes - idle.heapUsedBytes)}, ${r.runtime.heapPerConnectionKb} KiB per connection)`,
-    `runtime idle, ${idle.sandboxes} sandboxes warm: RSS ${mib(idle.rssBytes)}, main-thread heap ${mib(idle.heapUsedBytes)}` +
-      (extra > 0 ? `; ${extra} more sandbox(es) started for the connections, counted per connection` : ''),
-    `sandbox fan-out to ${count(f.recipients)} recipients (chat-core broadcast()): heap ${signedMib(f.peakGrowthBytes)} at its peak ` +
-      `(${kb(f.peakBytesPerRecipient)} per recipient), ${signedMib(f.liveGrowthBytes)} live after GC (${kb(f.liveBytesPerRecipient)} per recipient; ` +
-      `${signedMib(f.afterQueryGrowthBytes)} once the room is read)`,
-    `idle sandbox with the layer loaded: heap ${mib(f.idleHeapBytes)} (${mib(f.baseHeapBytes)} of it the worker without the layer)`,
+      `main-thread heap ${mib(connected.heapUsedBytes)} (${signedMib(connected.heapUsedBytes - idle.heapUsedBytes)}, ` +
+      `${r.runtime.heapPerConnectionKb} KiB per connection)`,
+    `runtime idle after a warm-up (${idle.sandboxes} sandboxes had run): RSS ${mib(idle.rssBytes)}, heap ${mib(idle.heapUsedBytes)}; ` +
+      `once all closed: RSS ${mib(afterClose.rssBytes)}, heap ${mib(afterClose.heapUsedBytes)} ` +
+      `(the RSS grows with the sandboxes' work too, whose heaps are not collected here${extra > 0 ? `; ${extra} more sandbox(es) started for the connects` : ''})`,
+    `sandbox fan-out to ${count(f.recipients)} recipients (chat-core broadcast(), at most ${f.concurrency} posts in flight): ` +
+      `live heap ${signedMib(f.liveGrowthBytes)} (${kb(f.liveBytesPerRecipient)} per recipient: ${kb(f.listBytesPerRecipient)} for the recipient list, ` +
+      `${kb(f.bytesPerPostInFlight)} per post in flight); heap in use ${signedMib(f.peakGrowthBytes)} at its peak, garbage included`,
+    `idle sandbox with the layer loaded: heap ${mib(f.idleHeapBytes)} (${mib(f.baseHeapBytes)} of it the poster worker without the layer)`,
   ];
 }

@@ -20,7 +20,9 @@ export interface Plan {
   throughput: { recipients: number; senders: number; window: number; seconds: number; rounds: number };
   queue: { recipients: number; threshold: number; shardSize: number; messages: number; shardRuns: number };
   coldStarts: number;
-  /** Sandboxes per function in the local runtime (undefined: its default, 8). */
+  /** Memory (memory.ts): the runtime with `connections` in `rooms`, a sandbox's fan-out to `fanoutRecipients`. */
+  memory: { connections: number; rooms: number; fanoutRecipients: number };
+  /** Sandboxes per function in the local runtime (undefined: its default, one per core). */
   maxConcurrency?: number;
 }
 
@@ -56,6 +58,7 @@ export function parseArgs(argv: readonly string[]): Plan {
       throughput: { recipients: 30, senders: 3, window: 2, seconds: 2, rounds: 1 },
       queue: { recipients: 60, threshold: 15, shardSize: 20, messages: 5, shardRuns: 3 },
       coldStarts: 1,
+      memory: { connections: 200, rooms: 2, fanoutRecipients: 100 },
       maxConcurrency: 2,
     };
   }
@@ -69,5 +72,6 @@ export function parseArgs(argv: readonly string[]): Plan {
     throughput: { recipients: 100, senders: 8, window: 2, seconds: 3, rounds: 5 },
     queue: { recipients: 1000, threshold: 100, shardSize: 100, messages: 20, shardRuns: 20 },
     coldStarts: 9,
+    memory: { connections: 1000, rooms: 10, fanoutRecipients: 1000 },
   };
 }

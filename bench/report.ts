@@ -2,6 +2,7 @@
 import { type ChartLine, latencyChart } from './chart';
 import { cpuShare, PRICES } from './model';
 import type { Series } from './latency';
+import { memoryLines } from './memory';
 import { type Results, type SizeResult, floorRatio, shippedThroughput, stats, targets } from './results';
 import { kib, markdownTable, median, ms, ratio, textTable } from './stats';
 
@@ -169,6 +170,9 @@ ${throughputSection(r)}
 ## Bundles and cold starts
 
 ${bundlesSection(r)}
+## Memory
+
+${r.memory ? `${memoryLines(r.memory).map((line) => `- ${line}`).join('\n')}\n\nThe runtime runs in a child process of its own for this (the clients stay in the benchmark's process): its RSS covers the main thread (gateway, store, SQS) and every sandbox's worker thread; the heap is the main thread's, after a full GC, once no function has run for 1.5 s. The RSS grows with the sandboxes' own work too (their heaps are not collected from outside), which is why it stays up once the connections are gone: the heap per connection is the figure that connections hold. The fan-out figures come from chat-core's \`broadcast()\` in a worker (as a sandbox runs it), sampled on a timer and after each page of the room query, with a GC before each sample for the live figures.\n` : 'Not measured in this run.\n'}
 ## Past one invocation: the fan-out queue
 
 ${queueSection(r)}
@@ -192,6 +196,7 @@ export function terminal(r: Results): string {
     '',
     `baseline (${r.cost.rooms} rooms of ${r.cost.roomSize}): project ${ms(stats(r.cost.project.latency).p50)} ms p50, ${n(r.cost.project.perMessage.readUnits)} RCU/msg; tutorial ${ms(stats(r.cost.baseline.latency).p50)} ms p50, ${n(r.cost.baseline.perMessage.readUnits)} RCU/msg`,
     ...r.throughput.map((v) => `throughput, ${v.label}: ${Math.round(v.result.deliveredPerSecond)} delivered/s, ${v.result.cpuMsPerDelivery.toFixed(2)} ms CPU per delivery`),
+    ...(r.memory ? memoryLines(r.memory) : []),
     `queue: ${r.queue.recipients} recipients in ${r.queue.shardsPerMessage} shards, p50 ${ms(stats(r.queue.latency).p50)} ms; bundles ≤ ${kib(Math.max(...r.bundles.functions.map((f) => f.bytes)))}; cold init ≤ ${ms(Math.max(...r.bundles.functions.map((f) => f.initMs)))} ms`,
     `run time ${n(r.seconds, 1)} s`,
     ...(r.quick ? ['(quick run: smaller rooms and counts; the targets are for the full run, `npm run bench`)'] : []),

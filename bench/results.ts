@@ -4,6 +4,7 @@ import type { Bundles } from './bundles';
 import type { CostResult } from './cost';
 import type { ThroughputVariant } from './lever';
 import type { Series } from './latency';
+import type { MemoryResult } from './memory';
 import type { ModelInputs, ModelRow } from './model';
 import type { QueueResult } from './queue';
 import { ratio, summarize, type Summary } from './stats';
@@ -50,6 +51,8 @@ export interface Results {
   throughput: ThroughputVariant[];
   bundles: Omit<Bundles, 'close'>;
   queue: QueueResult;
+  /** Absent in runs from before it was measured. */
+  memory?: MemoryResult;
   modelInputs: Omit<ModelInputs, 'directMs'>;
   model: ModelRow[];
 }

@@ -11,6 +11,7 @@ import { loadTemplate } from '../local/template';
 import { measureBundles } from './bundles';
 import { measureCost } from './cost';
 import { findings } from './findings';
+import { measureMemory } from './memory';
 import { modelRow, type ModelInputs } from './model';
 import { parseArgs } from './options';
 import { startPoster } from './poster';
@@ -71,6 +72,8 @@ async function main(): Promise<void> {
     const cost = await measureCost(plan.cost, series, poster).finally(() => poster.close());
     log(`fan-out queue, ${plan.queue.recipients} recipients, threshold ${plan.queue.threshold}`);
     const queue = await measureQueue(plan.queue, series);
+    log(`memory: the runtime with ${plan.memory.connections} connections, a sandbox's fan-out to ${plan.memory.fanoutRecipients}`);
+    const memory = await measureMemory({ ...plan.memory, layerDir }, log);
 
     const shardMs = median(queue.shardMs);
     const onePost = median(queue.onePostShardMs);
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
       throughput,
       bundles,
       queue,
+      memory,
       modelInputs: inputs,
       model: [1_000, 10_000, 100_000].map((n) => modelRow({ ...inputs, directMs: directLatency(sizes) }, n)),
     };
