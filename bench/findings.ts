@@ -4,7 +4,11 @@ import { type Results, type SizeResult, floorRatio, shippedThroughput, stats, ta
 import { cpuShare } from './model';
 import { median, ms, ratio } from './stats';
 
-const pctMore = (a: number, b: number): string => `${Math.round((a / b - 1) * 100)}%`;
+/** The change from b to a, signed: "+12%", "-1%". */
+const pctMore = (a: number, b: number): string => {
+  const change = Math.round((a / b - 1) * 100);
+  return `${change >= 0 ? '+' : ''}${change}%`;
+};
 
 export function findings(r: Results): string {
   const s = r.sizes[r.sizes.length - 1] as SizeResult;
@@ -22,7 +26,7 @@ export function findings(r: Results): string {
   out.push(`- **Targets missed: ${missed.length === 0 ? 'none' : missed.map((t) => t.name).join('; ')}.**`);
   out.push(
     `- **Latency against the floor** (${s.size} recipients, p50): the project takes ${ms(project)} ms, ${ratio(floorRatio(s))} the SDK floor's ${ms(sdk)} ms. ` +
-      `By steps ("Where the time goes"): the runtime's own @connections endpoint, on a main thread it shares with the embedded DynamoDB, the gateway and the benchmark's clients, takes ${ms(local)} ms (+${pctMore(local, sdk)}; local emulation only); ` +
+      `By steps ("Where the time goes"): the runtime's own @connections endpoint, on a main thread it shares with the embedded DynamoDB, the gateway and the benchmark's clients, takes ${ms(local)} ms (${pctMore(local, sdk)}; local emulation only); ` +
       `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal); ` +
       `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms.`,
   );
@@ -32,7 +36,7 @@ export function findings(r: Results): string {
     '- **Tracing (applied).** `aws-xray-sdk-core`, which Powertools Tracer loads, creates its cls-hooked namespace (an `async_hooks` hook with a callback on every promise) when it is imported, and again in its Lambda set-up wherever `LAMBDA_TASK_ROOT` is set, traced or not (aws/aws-xray-sdk-node#420); a fan-out is thousands of promises. ' +
       'chat-core now loads the Tracer only where tracing is on (on Lambda, `POWERTOOLS_TRACE_ENABLED` not false, not under `AWS_SAM_LOCAL`), no longer records a subsegment per post (the Management API client is not captured), and the template has a `Tracing` parameter: `Active` (the default: a trace per handler with its DynamoDB and SQS calls) or `Disabled` (no TracingConfig, no X-Ray policy, the SDK not loaded). ' +
       (projectTraced
-        ? `What Active costs, measured through the real sendmessage traced as on AWS (lever.ts): p50 ${ms(projectTraced)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(projectTraced / sdk)} the floor instead of ${ratio(project / sdk)}); broadcast() alone ${ms(layerTraced)} ms instead of ${ms(layer)} ms; the hook alone on the SDK floor +${pctMore(xray, sdk)} (${ms(xray)} ms)` +
+        ? `What Active costs, measured through the real sendmessage traced as on AWS (lever.ts): p50 ${ms(projectTraced)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(projectTraced / sdk)} the floor instead of ${ratio(project / sdk)}); broadcast() alone ${ms(layerTraced)} ms instead of ${ms(layer)} ms; the hook alone on the SDK floor ${pctMore(xray, sdk)} (${ms(xray)} ms)` +
           (tracedThroughput ? `; ${tracedThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shipped.cpuMsPerDelivery.toFixed(2)} in the throughput run. ` : '. ') +
           'Active stays the default, because a trace is what explains a slow or failing request in production; a deployment whose rooms are large, or that watches cost, sets `Tracing=Disabled` and keeps logs and metrics.'
         : 'The full run measures what `Tracing: Active` costs (the project traced as on AWS).'),
