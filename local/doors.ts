@@ -7,12 +7,15 @@
  * (DNS rebinding). Clients that are not browsers send no `Origin` and are not concerned.
  *
  *   Host    127.0.0.1, localhost or [::1] with the listener's port; the --host address with it
- *           (any IP address when listening on all interfaces); a name of --allow-host, any port
+ *           (any IP address when listening on all interfaces); a name of --allow-host, any port;
+ *           for API calls (not WebSocket upgrades) the AWS endpoint name a function's request
+ *           was signed for (execute-api, DynamoDB, SQS), which sandbox-redirect.ts sends here
  *   Origin  none; the request's own host (same origin); one of the hosts above; for the
  *           WebSocket API also an origin of --allow-origin (a front-end dev server, ...)
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { AWS_SERVICE_HOST } from './sandbox-redirect';
 
 export interface DoorOptions {
   /** The interface the runtime listens on (its --host). */
@@ -107,7 +110,10 @@ export class Doors {
   refusal(req: IncomingMessage, webSocket = false): string | undefined {
     const port = req.socket.localPort ?? 0;
     const host = req.headers.host;
-    if (host === undefined || !this.isOwnHost(host, port, 80)) {
+    // A function's SDK call sent here by sandbox-redirect.ts keeps the AWS host it was signed
+    // for. No page can be served under such a name from here: its DNS is Amazon's.
+    const awsCall = !webSocket && host !== undefined && AWS_SERVICE_HOST.test(host);
+    if (host === undefined || (!awsCall && !this.isOwnHost(host, port, 80))) {
       return `Host ${host === undefined ? '(none)' : `'${host}'`} is not an address of this runtime (it answers to ${this.describe(port)}; --allow-host adds a name)`;
     }
     const origin = req.headers.origin;

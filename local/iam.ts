@@ -10,11 +10,13 @@
  *   off                 no evaluation, no record
  *
  * Callers that are not a function (the AWS CLI, tests, the runtime's own TTL sweep, all signing
- * with LOCAL_CREDENTIALS) are not evaluated. Functions whose role cannot be read from the template (a managed policy other than
- * the logging/tracing ones, a policy template, an external Role) are recorded but not enforced,
+ * with LOCAL_CREDENTIALS) are not evaluated. SAM policy templates of the services it plays are
+ * expanded (policy-templates.ts). Functions whose role cannot be read from the template (a managed policy other than
+ * the logging/tracing ones, another policy template, an external Role) are recorded but not enforced,
  * with a warning. Conditions in statements are not evaluated (a statement with one matches).
  */
 import { createHash } from 'node:crypto';
+import { expandPolicyTemplate } from './policy-templates.js';
 import type { TemplateModel, TemplateResource } from './template.js';
 
 export type IamMode = 'enforce' | 'audit' | 'off';
@@ -171,8 +173,15 @@ export function readRoles(model: TemplateModel): Map<string, FunctionRole> {
       } else if (isRecord(policy) && policy.Statement !== undefined) {
         role.statements.push(...statementsOf(policy, `Policies[${i}]`, resolve));
       } else if (isRecord(policy)) {
-        role.enforceable = false;
-        role.notes.push(`policy template ${Object.keys(policy).join(', ')} cannot be evaluated locally`);
+        for (const [name, parameters] of Object.entries(policy)) {
+          const expanded = expandPolicyTemplate(name, resolve(parameters), model.pseudo);
+          if (typeof expanded === 'string') {
+            role.enforceable = false;
+            role.notes.push(expanded);
+          } else {
+            role.statements.push(...expanded.map((s, j) => ({ Effect: 'Allow' as const, ...s, source: `Policies[${i}].${name}.Statement[${j}]` })));
+          }
+        }
       }
     });
     // A SAM SQS event adds AWSLambdaSQSQueueExecutionRole (the poller's actions, on every queue).

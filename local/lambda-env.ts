@@ -105,6 +105,7 @@ export function createFunctionPools(model: TemplateModel, build: BuildOutput, wi
         memoryLimitInMB: String(fn.memoryMb),
         logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME as string,
         logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME as string,
+        localServices: { origin: wiring.localOrigin, dynamodb: wiring.dynamodbEndpoint },
       },
       env,
       timeoutMs: fn.timeoutSeconds * 1000,

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { resolveImportsFromNodePath } from './sandbox-modules';
+import { type LocalServices, redirectAwsCalls } from './sandbox-redirect';
 
 export interface WorkerData {
   handlerFile: string;
@@ -18,6 +20,8 @@ export interface WorkerData {
   memoryLimitInMB: string;
   logGroupName: string;
   logStreamName: string;
+  /** Where the handler's AWS calls go (sandbox-redirect.ts). */
+  localServices?: LocalServices;
 }
 
 export interface InvokeMessage { type: 'invoke'; id: number; event: string; requestId: string; deadline: number }
@@ -102,6 +106,8 @@ function main(): void {
   const data = workerData as WorkerData;
   const post = (message: WorkerMessage): void => port.postMessage(message);
   if (/--enable-source-maps/.test(process.env.NODE_OPTIONS ?? '')) process.setSourceMapsEnabled(true);
+  resolveImportsFromNodePath();
+  if (data.localServices) redirectAwsCalls(data.localServices);
   const started = performance.now();
   const ready = loadHandler(data);
   ready.then(

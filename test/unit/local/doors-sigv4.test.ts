@@ -18,6 +18,16 @@ describe('local/doors: Host and Origin', () => {
     expect(doors.refusal(req({}))).to.match(/^Host \(none\)/);
   });
 
+  it('takes the AWS endpoint names a function\'s redirected SDK call was signed for, on API calls only', () => {
+    const doors = new Doors({ host: '127.0.0.1' });
+    for (const host of ['abc123.execute-api.us-east-1.amazonaws.com', 'dynamodb.eu-west-1.amazonaws.com', 'sqs.us-west-2.amazonaws.com']) {
+      expect(doors.refusal(req({ host })), host).to.equal(undefined);
+      expect(doors.refusal(req({ host }), true), `${host}, WebSocket upgrade`).to.match(/^Host/);
+    }
+    expect(doors.refusal(req({ host: 's3.us-east-1.amazonaws.com' }))).to.match(/^Host/);
+    expect(doors.refusal(req({ host: 'dynamodb.us-east-1.amazonaws.com', origin: 'https://evil.example' }))).to.match(/^Origin/);
+  });
+
   it('takes the --host address, any IP address when listening on all interfaces, and --allow-host names on any port', () => {
     expect(new Doors({ host: 'my-box.lan' }).refusal(req({ host: 'my-box.lan:3001' }))).to.equal(undefined);
     const everywhere = new Doors({ host: '0.0.0.0' });
