@@ -1,5 +1,5 @@
 /**
- * Memory (issue 12, item 5): what the local runtime holds per open connection, and what a
+ * Memory: what the local runtime holds per open connection, and what a
  * function sandbox's fan-out holds per recipient.
  *
  * - The runtime runs in a child process of its own (this module, forked under tsx with

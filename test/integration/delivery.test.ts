@@ -1,5 +1,5 @@
 /**
- * Delivery through the local runtime and the real handlers (issue 11, items 4 and 5):
+ * Delivery through the local runtime and the real handlers:
  * idempotent sends (`clientId`), gaps a connected chat.v1 client can see from `prevId` alone
  * and recover with `history`, failed posts redelivered through the fan-out queue, and a
  * failed confirmation that never turns a stored message into "Internal server error".

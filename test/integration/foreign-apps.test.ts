@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 2, any SAM WebSocket app unmodified: the apps of local/fixtures/ are written the
+ * Any SAM WebSocket app, unmodified: the apps of local/fixtures/ are written the
  * way public SAM WebSocket apps are (plain JavaScript with no build step, ES modules or CommonJS,
  * the AWS SDK v3 the Lambda runtime provides, SDK clients built with a region or nothing, the
  * Management API endpoint built from the event, SAM policy templates, tables with explicit names
