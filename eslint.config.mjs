@@ -11,6 +11,33 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  // The boundaries between the parts: functions import only the layer; the layer never imports
+  // the runtime (or a function, or the page); the page imports only the layer's dependency-free
+  // wire rules; the local runtime imports none of the chat's code.
+  {
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '**/local/**', '**/layers/**', '**/web/**'], message: 'A function imports only its own files and the layer (chat-core).' }] }],
+    },
+  },
+  {
+    files: ['layers/chat-core/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', 'chat-core', 'chat-core/*'], message: 'The layer imports only its own files and its packages, never the runtime, a function or the page.' }] }],
+    },
+  },
+  {
+    files: ['web/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./|chat-core(?!/wire$))', message: 'The page imports only chat-core/wire (dependency-free) and its own files.' }] }],
+    },
+  },
+  {
+    files: ['local/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['chat-core', 'chat-core/*', '**/layers/**', '**/functions/**', '**/web/**'], message: 'The local runtime runs any SAM app: it imports none of the chat\'s code.' }] }],
+    },
+  },
   {
     // Apps written the way public SAM WebSocket apps are (local/fixtures/README.md): plain Node.js
     // scripts that use its globals, CommonJS where their files are .js without "type": "module".

@@ -34,11 +34,11 @@ export function findings(r: Results): string {
   const shipped = shippedThroughput(r);
   out.push(
     '- **Tracing (applied).** `aws-xray-sdk-core`, which Powertools Tracer loads, creates its cls-hooked namespace (an `async_hooks` hook with a callback on every promise) when it is imported, and again in its Lambda set-up wherever `LAMBDA_TASK_ROOT` is set, traced or not (aws/aws-xray-sdk-node#420); a fan-out is thousands of promises. ' +
-      'chat-core now loads the Tracer only where tracing is on (on Lambda, `POWERTOOLS_TRACE_ENABLED` not false, not under `AWS_SAM_LOCAL`), no longer records a subsegment per post (the Management API client is not captured), and the template has a `Tracing` parameter: `Active` (the default: a trace per handler with its DynamoDB and SQS calls) or `Disabled` (no TracingConfig, no X-Ray policy, the SDK not loaded). ' +
+      'chat-core now loads the Tracer only where tracing is on (on Lambda, `POWERTOOLS_TRACE_ENABLED` not false, not under `AWS_SAM_LOCAL`), no longer records a subsegment per post (the Management API client is not captured), and the template has a `Tracing` parameter: `Active` (the default: a trace per handler with its DynamoDB and SQS calls) or `PassThrough` (Lambda samples nothing, chat-core records nothing and does not load the SDK). ' +
       (projectTraced
         ? `What Active costs, measured through the real sendmessage traced as on AWS (lever.ts): p50 ${ms(projectTraced)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(projectTraced / sdk)} the floor instead of ${ratio(project / sdk)}); broadcast() alone ${ms(layerTraced)} ms instead of ${ms(layer)} ms; the hook alone on the SDK floor ${pctMore(xray, sdk)} (${ms(xray)} ms)` +
           (tracedThroughput ? `; ${tracedThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shipped.cpuMsPerDelivery.toFixed(2)} in the throughput run. ` : '. ') +
-          'Active stays the default, because a trace is what explains a slow or failing request in production; a deployment whose rooms are large, or that watches cost, sets `Tracing=Disabled` and keeps logs and metrics.'
+          'Active stays the default, because a trace is what explains a slow or failing request in production; a deployment whose rooms are large, or that watches cost, sets `Tracing=PassThrough` and keeps logs and metrics.'
         : 'The full run measures what `Tracing: Active` costs (the project traced as on AWS).'),
   );
   const base = stats(r.cost.baseline.latency).p50;

@@ -16,8 +16,6 @@ CloudFormation, as the stack would see it after `sam deploy` (modulo the S3 keys
 
 Usage: python3 scripts/generate-template.py [--template template.yaml]
            [--output dist/cloudformation.json] [--region us-east-1]
-           [--parameter Name=Value ...]  (what `sam deploy --parameter-overrides` gives the
-                                          transform; others keep their defaults)
 """
 
 from __future__ import annotations
@@ -138,15 +136,13 @@ def replace_local_uris(template: dict[str, Any]) -> None:
 
 
 # --------------------------------------------------------------------------- translate
-def translate(template: dict[str, Any], region: str, parameters: dict[str, str]) -> dict[str, Any]:
+def translate(template: dict[str, Any], region: str) -> dict[str, Any]:
     # samtranslator asks boto for the region and partition; give it a session that
     # needs no credentials, and the environment variable for code paths that read it.
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     session = boto3.session.Session(region_name=region)
     translator = Translator(managed_policy_map={}, sam_parser=Parser(), boto_session=session)
-    # SAM resolves some properties from the parameters' values (Tracing: Disabled, for one), as
-    # the transform does at deploy time with the stack's values.
-    return translator.translate(sam_template=template, parameter_values=parameters)
+    return translator.translate(sam_template=template, parameter_values={})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -155,19 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=root / "template.yaml")
     parser.add_argument("--output", type=Path, default=root / "dist" / "cloudformation.json")
     parser.add_argument("--region", default="us-east-1")
-    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
     args = parser.parse_args(argv)
-    parameters = dict(item.split("=", 1) for item in args.parameter if "=" in item)
-    if len(parameters) != len(args.parameter):
-        fail(f"--parameter takes NAME=VALUE: {args.parameter}")
 
     template = load_template(args.template)
     replace_local_uris(template)
     try:
-        unknown = sorted(set(parameters) - set(template.get("Parameters") or {}))
-        if unknown:
-            fail(f"{args.template} has no parameter {', '.join(unknown)}")
-        output = translate(template, args.region, parameters)
+        output = translate(template, args.region)
     except InvalidDocumentException as error:
         causes = "\n".join(f"  - {cause.message}" for cause in error.causes)
         fail(f"{args.template} is not a valid SAM template:\n{causes}")

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { monotonicFactory } from 'ulid';
 import { WebSocket, WebSocketServer } from 'ws';
+import { CONTROL_CHARACTERS, MAX_NAME_LENGTH, ROOM_PATTERN, CHAT_V1 } from 'chat-core/wire';
 import { buildChatPage } from '../../web/build';
 
 export interface StoredMessage {
@@ -35,9 +36,6 @@ interface Client {
   json: boolean;
 }
 
-const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 const MAX_MESSAGE_BYTES = 4096;
 const STAGE = 'production';
@@ -58,7 +56,7 @@ export async function startFakeChatServer(): Promise<FakeChatServer> {
   });
   const wss = new WebSocketServer({
     noServer: true,
-    handleProtocols: (protocols) => (protocols.has('chat.v1') ? 'chat.v1' : false),
+    handleProtocols: (protocols) => (protocols.has(CHAT_V1) ? CHAT_V1 : false),
   });
 
   const inRoom = (room: string) => [...clients].filter((client) => client.room === room);
@@ -144,13 +142,13 @@ export async function startFakeChatServer(): Promise<FakeChatServer> {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const room = url.searchParams.get('room') ?? 'lobby';
     const name = (url.searchParams.get('name') ?? 'guest').trim();
-    const nameOk = name.length > 0 && [...name].length <= 32 && !CONTROL.test(name);
-    if (url.pathname !== `/${STAGE}` || !ROOM.test(room) || !nameOk) {
+    const nameOk = name.length > 0 && [...name].length <= MAX_NAME_LENGTH && !CONTROL_CHARACTERS.test(name);
+    if (url.pathname !== `/${STAGE}` || !ROOM_PATTERN.test(room) || !nameOk) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const client: Client = { socket: ws, room, name, json: ws.protocol === 'chat.v1' };
+      const client: Client = { socket: ws, room, name, json: ws.protocol === CHAT_V1 };
       for (const other of inRoom(room)) deliver(other, { type: 'presence', event: 'join', room, name });
       clients.add(client);
       ws.on('message', (data, isBinary) => {

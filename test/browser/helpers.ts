@@ -1,5 +1,6 @@
 /** Headless Chromium (the system's, never a download) and small page helpers for the chat page. */
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { CHAT_V1 } from 'chat-core/wire';
 import { WebSocket } from 'ws';
 
 /** What the tests need of a chat server: the local runtime and the stand-in both give it. */
@@ -110,7 +111,7 @@ async function openBot(server: ChatServer, room: string, name: string): Promise<
   const url = new URL(server.wsUrl);
   url.searchParams.set('room', room);
   url.searchParams.set('name', name);
-  const socket = new WebSocket(url, 'chat.v1');
+  const socket = new WebSocket(url, CHAT_V1);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   return socket;
 }

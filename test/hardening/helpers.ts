@@ -10,11 +10,14 @@ import { dirname, join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/index';
+import { CHAT_V1 } from 'chat-core/wire';
 import { ONE_ADDRESS_FOR_ALL } from '../integration/helpers';
+
+/** The chat.v1 subprotocol (chat-core's wire rules). */
+export { CHAT_V1 };
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_TEMPLATE = joinPath(here, '..', '..', 'template.yaml');
-export const CHAT_V1 = 'chat.v1';
 /** The $default answer's first sentence (README, "The tutorial, locally"). */
 export const USAGE = 'Use the sendmessage route to send a message.';
 

@@ -7,9 +7,12 @@
 import { expect } from 'chai';
 import type WebSocket from 'ws';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/index';
+import { CHAT_V1 } from 'chat-core/wire';
 import { connect, ONE_ADDRESS_FOR_ALL, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 
-export const CHAT_V1 = 'chat.v1';
+/** The chat.v1 subprotocol (chat-core's wire rules). */
+export { CHAT_V1 };
+
 /** How long a client must stay silent to count as "received nothing". */
 export const QUIET_MS = 400;
 /** How long to wait for a frame that should come. */

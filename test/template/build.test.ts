@@ -253,10 +253,11 @@ describe("sam build, out of source and in source", function () {
           const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { name?: string; main?: string; exports?: Record<string, string> };
           expect(manifest.name).to.equal(layer.packageName);
           expect(existsSync(path.join(packageDir, manifest.main ?? "index.js")), `main ${manifest.main}`).to.equal(true);
-          // `<package>/identity`, the authorizer's entry: the identity module alone, no library.
+          // `<package>/identity`, the authorizer's entry: the identity module and the wire rules it
+          // shares with the page, no library.
           expect(manifest.exports, `${layer.logicalId} exports`).to.deep.equal({ ".": "./index.js", "./identity": "./identity.js" });
           const identity = path.join(packageDir, "identity.js");
-          expect(readSourceMap(identity).map((source) => path.relative(packageDir, source))).to.deep.equal([path.join("src", "identity.ts")]);
+          expect(readSourceMap(identity).map((source) => path.relative(packageDir, source)).sort()).to.deep.equal([path.join("src", "identity.ts"), path.join("src", "wire.ts")]);
           expect((await requiredModules(identity)).filter((name) => !isBuiltin(name)), "identity.js requires").to.deep.equal([]);
         }
       });

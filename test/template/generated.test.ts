@@ -16,7 +16,6 @@ import {
   referencedIds,
   resourcesOfType,
   routeDirectory,
-  transform,
   run,
   subText,
   type AppInfo,
@@ -102,18 +101,6 @@ describe("generated CloudFormation template (dist/cloudformation.json)", functio
       expect(p.Handler, id).to.equal("index.handler");
       expect(p.Layers, id).to.deep.equal(layerIds.map((layerId) => ({ Ref: layerId })));
     }
-  });
-
-  it("with Tracing Disabled, records no traces and grants no X-Ray permission", async () => {
-    const off = await transform(loadTemplate(), { Tracing: "Disabled" });
-    const fns = resourcesOfType(off, "AWS::Lambda::Function");
-    expect(fns).to.have.length(functions.length);
-    for (const [id, fn] of fns) {
-      expect(fn.Properties, id).not.to.have.property("TracingConfig");
-      const role = off.Resources[`${id}Role`]?.Properties as RoleProperties | undefined;
-      expect(role?.ManagedPolicyArns, `${id}Role`).to.deep.equal([SAM_MANAGED_POLICIES[0]]);
-    }
-    expect(off.Conditions?.TracingActive, "POWERTOOLS_TRACE_ENABLED follows the parameter").to.deep.equal({ "Fn::Equals": [{ Ref: "Tracing" }, "Active"] });
   });
 
   it("publishes the layer for nodejs24.x on arm64", () => {

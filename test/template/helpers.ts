@@ -121,16 +121,14 @@ export function loadGenerated(file = GENERATED_PATH): Template {
 
 /**
  * The CloudFormation template `sam deploy` would submit for `template` (as loadTemplate
- * reads it, perhaps changed by a test), under `parameters` (the rest at their defaults):
- * scripts/generate-template.py, offline, on a copy.
+ * reads it, perhaps changed by a test): scripts/generate-template.py, offline, on a copy.
  */
-export async function transform(template: Template, parameters: Record<string, string> = {}): Promise<Template> {
+export async function transform(template: Template): Promise<Template> {
   const dir = mkdtempSync(path.join(tmpdir(), "chat-template-"));
   const input = path.join(dir, "template.json");
   const generated = path.join(dir, "cloudformation.json");
   writeFileSync(input, JSON.stringify(template));
-  const overrides = Object.entries(parameters).flatMap(([name, value]) => ["--parameter", `${name}=${value}`]);
-  const result = await run("python3", ["scripts/generate-template.py", "--template", input, "--output", generated, ...overrides]);
+  const result = await run("python3", ["scripts/generate-template.py", "--template", input, "--output", generated]);
   if (result.code !== 0) throw new Error(`the SAM transform failed: ${output(result)}`);
   return loadGenerated(generated);
 }

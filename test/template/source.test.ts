@@ -89,7 +89,7 @@ describe("template.yaml", () => {
     expect(globals.Runtime).to.equal("nodejs24.x");
     expect(globals.Architectures).to.deep.equal(["arm64"]);
     expect(globals.Tracing).to.deep.equal({ Ref: "Tracing" });
-    expect(app.template.Parameters?.Tracing).to.include({ Default: "Active" }).and.to.have.deep.property("AllowedValues", ["Active", "Disabled"]);
+    expect(app.template.Parameters?.Tracing).to.include({ Default: "Active" }).and.to.have.deep.property("AllowedValues", ["Active", "PassThrough"]);
     expect(globals.Layers).to.deep.equal(app.layers.map((layer) => ({ Ref: layer.logicalId })));
     const variables = (globals.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables.NODE_OPTIONS).to.equal("--enable-source-maps");

@@ -4,12 +4,23 @@
  * room and name (the same rules the server enforces with a 400).
  */
 
-import type { ChatMessage, Frame, Member, PresenceChange } from 'chat-core/src/frames';
+import {
+  CONTROL_CHARACTERS,
+  DEFAULT_ROOM,
+  MAX_HISTORY_LIMIT,
+  MAX_NAME_LENGTH,
+  ROOM_PATTERN,
+  CHAT_V1,
+  replaceTextControls,
+  type ChatMessage,
+  type Frame,
+  type Member,
+  type PresenceChange,
+} from 'chat-core/wire';
 
-export const SUBPROTOCOL = 'chat.v1';
-export const DEFAULT_ROOM = 'lobby';
+export { DEFAULT_ROOM, MAX_HISTORY_LIMIT, CHAT_V1 };
+/** The template's MaxMessageBytes default, until the page is told the stack's own. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
-export const MAX_HISTORY_LIMIT = 100;
 
 export type { ChatMessage, Member, PresenceChange };
 
@@ -108,30 +119,21 @@ export const request = {
 
 // ---------------------------------------------------------------- validation
 
-const ROOM = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_NAME_LENGTH = 32;
-/** C0 and C1 controls, DEL and the bidirectional overrides (as the server refuses them). */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
-/** What the server replaces in message text; the page does the same so its echo matches. */
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const TEXT_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu;
-
 /** An error message for people, or null when the room is valid. */
 export function roomProblem(room: string): string | null {
   if (room.length === 0) return 'Enter a room.';
-  return ROOM.test(room) ? null : 'Use only letters, digits, “_” or “-” (no spaces), at most 64.';
+  return ROOM_PATTERN.test(room) ? null : 'Use only letters, digits, “_” or “-” (no spaces), at most 64.';
 }
 
 export function nameProblem(name: string): string | null {
   const trimmed = name.trim();
   if (trimmed.length === 0) return 'Enter a name.';
   if ([...trimmed].length > MAX_NAME_LENGTH) return `A name is at most ${MAX_NAME_LENGTH} characters.`;
-  return CONTROL.test(trimmed) ? 'A name cannot contain control characters.' : null;
+  return CONTROL_CHARACTERS.test(trimmed) ? 'A name cannot contain control characters.' : null;
 }
 
 export function normalizeText(text: string): string {
-  return text.replace(/^\s*\n|\s+$/g, '').replace(TEXT_CONTROL, '\ufffd');
+  return replaceTextControls(text.replace(/^\s*\n|\s+$/g, ''));
 }
 
 const encoder = new TextEncoder();

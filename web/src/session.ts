@@ -10,7 +10,7 @@ import { MemberList, noticesOf } from './members';
 import {
   BEGINNING,
   DEFAULT_MAX_MESSAGE_BYTES,
-  SUBPROTOCOL,
+  CHAT_V1,
   newClientId,
   normalizeText,
   parseServerFrame,
@@ -90,7 +90,7 @@ export class ChatSession {
     const { credentials } = options;
     if (!credentials) url.searchParams.set('name', options.name.trim());
     const protocols = async (): Promise<string[]> =>
-      credentials ? [SUBPROTOCOL, `${TOKEN_SUBPROTOCOL_PREFIX}${await credentials.token()}`] : [SUBPROTOCOL];
+      credentials ? [CHAT_V1, `${TOKEN_SUBPROTOCOL_PREFIX}${await credentials.token()}`] : [CHAT_V1];
     this.socket = new ReconnectingSocket(url.toString(), protocols, {
       onConnecting: (attempt) =>
         this.view.setState('connecting', attempt > 1 ? `Reconnecting (attempt ${attempt})…` : 'Connecting…'),

@@ -11,7 +11,7 @@
  * Tokens stay in memory and go to the server as a `token.<jwt>` subprotocol, never in a URL
  * the page opens. The page's own messages are those with the token's subject as userId.
  */
-import { DISPLAY_NAME_CLAIMS, TOKEN_SUBPROTOCOL_PREFIX } from 'chat-core/identity';
+import { DISPLAY_NAME_CLAIMS, TOKEN_SUBPROTOCOL_PREFIX } from 'chat-core/wire';
 
 export { TOKEN_SUBPROTOCOL_PREFIX };
 

@@ -1,7 +1,7 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from './aws';
 import { config } from './config';
-import type { ChatMessage, Frame } from './frames';
+import type { ChatMessage, Frame } from './wire';
 import { logger } from './observability';
 import type { Protocol } from './protocol';
 import { replyOrRedeliver } from './redelivery';

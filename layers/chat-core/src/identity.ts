@@ -5,19 +5,14 @@
  * context, which API Gateway hands to every later event of the connection as
  * `requestContext.authorizer`.
  *
- * Dependency-free on purpose: the layer builds it as an entry point of its own
+ * Dependency-free on purpose (wire.ts aside): the layer builds it as an entry point of its own
  * (`chat-core/identity`), which the authorizer loads on every cold start instead of the
  * whole layer, whose SDK clients it never uses.
  */
 
-/** The query parameter that carries a token (wscat, scripts). */
-export const TOKEN_QUERY_PARAMETER = 'token';
-/**
- * Browsers cannot set headers on a WebSocket upgrade, and a query string ends up in logs:
- * they offer the token as an extra subprotocol, `token.<jwt>`, beside `chat.v1`. The
- * server never answers it back (it answers `chat.v1`).
- */
-export const TOKEN_SUBPROTOCOL_PREFIX = 'token.';
+import { DISPLAY_NAME_CLAIMS, TOKEN_QUERY_PARAMETER, TOKEN_SUBPROTOCOL_PREFIX } from './wire';
+
+export { DISPLAY_NAME_CLAIMS, TOKEN_QUERY_PARAMETER, TOKEN_SUBPROTOCOL_PREFIX };
 
 /** The identity a verified token gives a connection. */
 export interface Identity {
@@ -38,9 +33,6 @@ export interface IdentityContext {
   name: string;
   rooms: string;
 }
-
-/** The claims a display name is taken from, the first present and non-empty one winning. */
-export const DISPLAY_NAME_CLAIMS = ['name', 'preferred_username', 'cognito:username', 'email'] as const;
 
 /** A token that verified but cannot identify anyone in the chat (no subject, no name, odd rooms). */
 export class IdentityClaimsError extends Error {

@@ -16,7 +16,8 @@ export { MANAGEMENT_MAX_ATTEMPTS, dynamodb, managementApi, sqs } from './aws';
 export { type ChatTracer, logger, metrics, tracer, tracingEnabled, MetricUnit } from './observability';
 export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';
 export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';
-export { DEFAULT_ROOM, defaultName, nameFromToken, neutralizeControls, parseName, parseRoom } from './names';
+export { defaultName, nameFromToken, neutralizeControls, parseName, parseRoom } from './names';
+export { DEFAULT_ROOM, MAX_NAME_LENGTH, ROOM_PATTERN } from './wire';
 export { decodeIdentity, mayJoin, type Identity } from './identity';
 export {
   CHAT_V1,

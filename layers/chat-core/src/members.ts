@@ -1,5 +1,5 @@
 import { roomConnections } from './connections';
-import type { Frame, Member } from './frames';
+import type { Frame, Member } from './wire';
 import { encodeMembersCursor } from './protocol';
 
 /**

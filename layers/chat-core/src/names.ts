@@ -1,14 +1,11 @@
 import { randomInt } from 'node:crypto';
 import * as z from 'zod';
 import { ChatError, type ErrorCode } from './errors';
+import { CONTROL_CHARACTERS as CONTROL, DEFAULT_ROOM, MAX_NAME_LENGTH, ROOM_PATTERN, replaceTextControls } from './wire';
 
-export const DEFAULT_ROOM = 'lobby';
-const MAX_NAME_LENGTH = 32;
-/** C0 and C1 control characters, DEL, and the bidirectional overrides that can disguise text. */
-// eslint-disable-next-line no-control-regex -- matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/u;
+export { DEFAULT_ROOM };
 
-const room = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, { error: 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -' });
+const room = z.string().regex(ROOM_PATTERN, { error: 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -' });
 const name = z
   .string()
   .trim()
@@ -64,11 +61,6 @@ export function defaultName(): string {
  * Lone UTF-16 surrogates are replaced as well, so that what is stored is valid UTF-8.
  */
 export function neutralizeControls(text: string): string {
-  return (
-    text
-      // eslint-disable-next-line no-control-regex -- matching control characters is the point
-      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/gu, '\ufffd')
-      // Lone surrogates are not text: they become U+FFFD too, as TextEncoder would make them.
-      .toWellFormed()
-  );
+  // Lone surrogates are not text: they become U+FFFD too, as TextEncoder would make them.
+  return replaceTextControls(text).toWellFormed();
 }

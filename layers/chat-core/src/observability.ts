@@ -16,7 +16,7 @@ export type ChatTracer = Pick<Tracer, 'getSegment' | 'setSegment' | 'annotateCol
 
 /**
  * Whether this function instance records X-Ray traces: on Lambda (AWS_LAMBDA_FUNCTION_NAME),
- * unless POWERTOOLS_TRACE_ENABLED is "false" (the template's `Tracing` parameter at Disabled)
+ * unless POWERTOOLS_TRACE_ENABLED is "false" (the template's `Tracing` parameter at PassThrough)
  * or it runs locally (AWS_SAM_LOCAL: the local runtime, `sam local`), where there is no daemon.
  */
 export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {

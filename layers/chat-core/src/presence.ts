@@ -5,7 +5,7 @@ import { config } from './config';
 import { reply } from './broadcast';
 import type { Recipient } from './connections';
 import { type FanOutResult, type TimeBudget, postWithin, queuePresenceDue, roomWithinThreshold } from './fanout';
-import type { Frame, PresenceChange } from './frames';
+import type { Frame, PresenceChange } from './wire';
 import { logger } from './observability';
 import type { Protocol } from './protocol';
 

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { ChatError } from './errors';
-import type { Frame } from './frames';
+import { CHAT_V1, type Frame, MAX_HISTORY_LIMIT } from './wire';
+
+export { CHAT_V1, MAX_HISTORY_LIMIT };
 import { TOKEN_SUBPROTOCOL_PREFIX, offeredSubprotocols } from './identity';
 import { neutralizeControls } from './names';
 
@@ -10,7 +12,6 @@ import { neutralizeControls } from './names';
  * subprotocol of that name.
  */
 export type Protocol = 'plain' | 'chat.v1';
-export const CHAT_V1 = 'chat.v1';
 
 /**
  * The subprotocol a $connect asked for; a client that asks only for others is refused. A
@@ -23,7 +24,7 @@ export function negotiateProtocol(requested: string | undefined): Protocol {
   throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
 }
 
-export type { ChatMessage, ConnectionInfo, Frame, Member, PresenceChange } from './frames';
+export type { ChatMessage, ConnectionInfo, Frame, Member, PresenceChange } from './wire';
 
 export const USAGE = 'Use the sendmessage route to send a message.';
 
@@ -115,7 +116,6 @@ export function parseSendMessage(body: string | null | undefined, maxBytes: numb
   return { text, ...(clientId !== undefined && { clientId }) };
 }
 
-export const MAX_HISTORY_LIMIT = 100;
 const messageId = z.string().regex(/^[0-9A-HJKMNP-TV-Z]{26}$/, { error: 'must be a message id' });
 
 const historyRequest = z
