@@ -10,6 +10,7 @@ import {
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
 import { dynamodb } from './aws';
+import { sendAll } from './batches';
 import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, config } from './config';
 import { ChatError } from './errors';
 import type { Protocol } from './protocol';
@@ -239,25 +240,16 @@ export async function roomIsFull(room: string, atMost: number, now = Date.now())
 }
 
 const BATCH_SIZE = 25;
-const MAX_BATCH_ATTEMPTS = 5;
 
 /** Deletes connections in batches of 25, retrying what DynamoDB leaves unprocessed. */
 export async function deleteConnections(connectionIds: readonly string[]): Promise<void> {
   for (let start = 0; start < connectionIds.length; start += BATCH_SIZE) {
-    let requests = connectionIds
-      .slice(start, start + BATCH_SIZE)
-      .map((connectionId) => ({ DeleteRequest: { Key: key(connectionId) } }));
-    for (let attempt = 1; requests.length > 0; attempt += 1) {
-      const { UnprocessedItems } = await dynamodb.send(
-        new BatchWriteItemCommand({ RequestItems: { [config.CONNECTIONS_TABLE]: requests } }),
-      );
-      requests = (UnprocessedItems?.[config.CONNECTIONS_TABLE] ?? []).flatMap((request) =>
+    const requests = connectionIds.slice(start, start + BATCH_SIZE).map((connectionId) => ({ DeleteRequest: { Key: key(connectionId) } }));
+    await sendAll(requests, async (batch) => {
+      const { UnprocessedItems } = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [config.CONNECTIONS_TABLE]: batch } }));
+      return (UnprocessedItems?.[config.CONNECTIONS_TABLE] ?? []).flatMap((request) =>
         request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
       );
-      if (requests.length > 0) {
-        if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`${requests.length} stale connections left undeleted`);
-        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-    }
+    }, { failure: (left) => new Error(`${left.length} stale connections left undeleted`) });
   }
 }

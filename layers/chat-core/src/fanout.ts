@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { sqs } from './aws';
+import { sendAll } from './batches';
 import { type BroadcastResult, broadcast } from './broadcast';
 import { config } from './config';
 import { type ConfirmTo, countShards } from './confirmation';
@@ -282,21 +283,17 @@ export async function enqueueShards(
   return { mode: 'queued', recipients: count, shards };
 }
 
-const MAX_BATCH_ATTEMPTS = 5;
-
 /** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused; `delaySeconds` holds them back. */
 async function sendShards(queueUrl: string, bodies: string[], delaySeconds = 0): Promise<number> {
-  let entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body, ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }));
-  for (let attempt = 1; entries.length > 0; attempt += 1) {
-    const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+  const entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body, ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }));
+  await sendAll(entries, async (batch) => {
+    const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
     const failed = new Set((Failed ?? []).map((entry) => entry.Id));
-    entries = entries.filter((entry) => failed.has(entry.Id));
-    if (entries.length > 0) {
-      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`${entries.length} fan-out shards could not be queued`);
-      logger.warn('retrying refused shards', { count: entries.length, attempt });
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-    }
-  }
+    return batch.filter((entry) => failed.has(entry.Id));
+  }, {
+    onRetry: (left, attempt) => logger.warn('retrying refused shards', { count: left.length, attempt }),
+    failure: (left) => new Error(`${left.length} fan-out shards could not be queued`),
+  });
   return bodies.length;
 }
 
