@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
-import { type Recipient, flushPresence, logger, metrics, parseQueueMessage, redeliver, serveShard, tracer } from 'chat-core';
+import { type Recipient, flushPresence, instrumented, logger, parseQueueMessage, redeliver, serveShard } from 'chat-core';
 
 /**
  * The fan-out queue's consumer, two kinds of message:
@@ -20,32 +20,25 @@ import { type Recipient, flushPresence, logger, metrics, parseQueueMessage, rede
  * redelivered, and its recipients already reached get the frame again (chat.v1 clients drop
  * it by id; plain ones cannot tell).
  */
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  logger.addContext(context);
-  tracer.annotateColdStart();
-  metrics.captureColdStartMetric();
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => instrumented(context, 'fanout', async () => {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  try {
-    for (const record of event.Records) {
-      try {
-        const message = parseQueueMessage(record.body);
-        if (message.kind === 'presence') {
-          const result = await flushPresence(message.room, message.token, context);
-          logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
-        } else {
-          const { shard } = message;
-          const failed: Recipient[] = [];
-          const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
-          await redeliver(shard.frame, failed, shard.redelivery ?? 0);
-          logger.info('shard delivered', { messageId: record.messageId, redelivery: shard.redelivery, ...result, redelivered: failed.length });
-        }
-      } catch (error: unknown) {
-        logger.error('queue message failed', { messageId: record.messageId, error: error as Error });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+  for (const record of event.Records) {
+    try {
+      const message = parseQueueMessage(record.body);
+      if (message.kind === 'presence') {
+        const result = await flushPresence(message.room, message.token, context);
+        logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
+      } else {
+        const { shard } = message;
+        const failed: Recipient[] = [];
+        const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
+        await redeliver(shard.frame, failed, shard.redelivery ?? 0);
+        logger.info('shard delivered', { messageId: record.messageId, redelivery: shard.redelivery, ...result, redelivered: failed.length });
       }
+    } catch (error: unknown) {
+      logger.error('queue message failed', { messageId: record.messageId, error: error as Error });
+      batchItemFailures.push({ itemIdentifier: record.messageId });
     }
-  } finally {
-    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
   }
   return { batchItemFailures };
-};
+});

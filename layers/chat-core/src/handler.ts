@@ -3,7 +3,7 @@ import { getConnection } from './connections';
 import { replyOrRedeliver } from './redelivery';
 import { type ChatError, connectStatus, isChatError } from './errors';
 import type { WebSocketEvent, WebSocketResult } from './event';
-import { logger, metrics, tracer } from './observability';
+import { instrumented, logger, tracer } from './observability';
 import { errorFrame } from './protocol';
 
 export type RouteHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult | void>;
@@ -20,22 +20,15 @@ const OK: WebSocketResult = { statusCode: 200 };
  * with "Internal server error" and no detail.
  */
 export function websocketHandler(route: RouteHandler): LambdaHandler {
-  return async (event, context) => {
+  return (event, context) => instrumented(context, event.requestContext.routeKey, async () => {
     const { connectionId, routeKey, requestId, eventType } = event.requestContext;
-    logger.addContext(context);
     logger.appendKeys({ connectionId, routeKey, requestId });
-    const segment = tracer.getSegment();
-    const subsegment = segment?.addNewSubsegment(`## ${routeKey}`);
-    if (subsegment) tracer.setSegment(subsegment);
-    tracer.annotateColdStart();
     tracer.putAnnotation('routeKey', routeKey);
-    metrics.captureColdStartMetric();
     try {
       return (await route(event, context)) ?? OK;
     } catch (error: unknown) {
       if (!isChatError(error)) {
         logger.error('request failed', error as Error);
-        subsegment?.addError(error as Error);
         throw error;
       }
       logger.info('request refused', { code: error.code, reason: error.message });
@@ -43,12 +36,9 @@ export function websocketHandler(route: RouteHandler): LambdaHandler {
       if (eventType === 'MESSAGE') await answerError(connectionId, error);
       return OK;
     } finally {
-      subsegment?.close();
-      if (segment) tracer.setSegment(segment);
-      if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
       logger.removeKeys(['connectionId', 'routeKey', 'requestId']);
     }
-  };
+  });
 }
 
 async function answerError(connectionId: string, error: ChatError): Promise<void> {

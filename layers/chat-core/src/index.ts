@@ -13,7 +13,7 @@ export {
   type Config,
 } from './config';
 export { MANAGEMENT_MAX_ATTEMPTS, dynamodb, managementApi, sqs } from './aws';
-export { type ChatTracer, logger, metrics, tracer, tracingEnabled, MetricUnit } from './observability';
+export { type ChatTracer, instrumented, logger, metrics, tracer, tracingEnabled, MetricUnit } from './observability';
 export { ChatError, connectStatus, isChatError, isGone, type ErrorCode } from './errors';
 export { header, type WebSocketEvent, type WebSocketRequestContext, type WebSocketResult } from './event';
 export { defaultName, nameFromToken, neutralizeControls, parseName, parseRoom } from './names';

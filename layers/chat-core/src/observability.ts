@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
+import type { Context } from 'aws-lambda';
 
 /**
  * One Logger, Tracer and Metrics per function instance, configured by the
@@ -46,3 +47,29 @@ function loadTracer(): ChatTracer {
 }
 
 export const tracer: ChatTracer = tracingEnabled() ? loadTracer() : untraced;
+
+/**
+ * What every function's invocation shares, the WebSocket routes' (handler.ts) and the queue
+ * consumer's: the logger's Lambda context; a `## <name>` trace subsegment for the invocation
+ * (on Lambda the segment itself belongs to the service and takes no annotation), with the cold
+ * start annotated on it and an uncaught error recorded; the cold start as a metric; and the
+ * metrics published at the end, whatever happens.
+ */
+export async function instrumented<T>(context: Context, name: string, work: () => Promise<T>): Promise<T> {
+  logger.addContext(context);
+  const segment = tracer.getSegment();
+  const subsegment = segment?.addNewSubsegment(`## ${name}`);
+  if (subsegment) tracer.setSegment(subsegment);
+  tracer.annotateColdStart();
+  metrics.captureColdStartMetric();
+  try {
+    return await work();
+  } catch (error: unknown) {
+    subsegment?.addError(error as Error);
+    throw error;
+  } finally {
+    subsegment?.close();
+    if (segment) tracer.setSegment(segment);
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  }
+}

@@ -6,7 +6,9 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
-import { tracingEnabled } from 'chat-core';
+import sinon from 'sinon';
+import type { Context } from 'aws-lambda';
+import { instrumented, metrics, MetricUnit, tracingEnabled } from 'chat-core';
 import { untraced } from '../../../layers/chat-core/src/observability';
 
 const ON_LAMBDA = { AWS_LAMBDA_FUNCTION_NAME: 'chat-SendMessageFunction', LAMBDA_TASK_ROOT: '/var/task' };
@@ -49,5 +51,30 @@ describe('observability: tracing', function () {
     expect(off).to.deep.equal({ xraySdkLoaded: false, tracer: 'Object' });
     expect(local).to.deep.equal({ xraySdkLoaded: false, tracer: 'Object' });
     expect(on).to.deep.equal({ xraySdkLoaded: true, tracer: 'Tracer' });
+  });
+
+  it('publishes an invocation\'s metrics when it ends, also when it throws, and lets the error through', async () => {
+    const publish = sinon.stub(metrics, 'publishStoredMetrics');
+    const context = { functionName: 'FanoutFunction', awsRequestId: 'r-1' } as Context;
+    try {
+      const answer = await instrumented(context, 'fanout', async () => {
+        metrics.addMetric('Deliveries', MetricUnit.Count, 2);
+        return 'done';
+      });
+      expect(answer).to.equal('done');
+      expect(publish.callCount).to.equal(1);
+      let thrown: unknown;
+      await instrumented(context, 'fanout', async () => {
+        metrics.addMetric('Deliveries', MetricUnit.Count, 1);
+        throw new Error('store down');
+      }).catch((error: unknown) => {
+        thrown = error;
+      });
+      expect((thrown as Error).message).to.equal('store down');
+      expect(publish.callCount).to.equal(2);
+    } finally {
+      publish.restore();
+      metrics.clearMetrics();
+    }
   });
 });
