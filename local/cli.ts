@@ -1,8 +1,9 @@
 /**
- * `npm start`: the whole chat locally. Prints the WebSocket URL, the chat page, the DynamoDB
- * endpoint and the start-up time, then one line per invocation; Ctrl+C (or SIGTERM) stops it.
+ * The local runtime's command line (`npm start` runs it on this project's template, with the
+ * chat page): a SAM template's WebSocket app locally. Prints the WebSocket URL, the page, the
+ * DynamoDB endpoint and the start-up time, then one line per invocation; Ctrl+C (or SIGTERM) stops it.
  *
- *   npm start -- [--template template.yaml] [--port 3001] [--host 127.0.0.1]
+ *   npm start -- [--template template.yaml] [--page module] [--port 3001] [--host 127.0.0.1]
  *                [--dynamodb-port 8000] [--data-dir [.local-data]] [--parameter-overrides Name=Value ...]
  *                [--allow-origin URL ...] [--allow-host NAME ...]
  *
@@ -14,12 +15,15 @@ import type { IamMode } from './iam.js';
 import { startLocalRuntime, type LocalRuntime } from './index.js';
 import { describeNode, ensureNodeMajor, nodeRequirement, type NodeRequirement } from './node-runtime.js';
 import { parseParameterOverrides } from './options.js';
+import { pageModule } from './page.js';
 import { loadTemplate } from './template.js';
 
 const HELP = `Usage: npm start -- [options]
 
   --template <file>             SAM template (default: template.yaml)
-  --port <port>                 WebSocket API, @connections and chat page (default: $PORT or 3001)
+  --page <module>               the app's web page at /: a module exporting buildPage() (npm start
+                                gives web/build.ts, the chat page; default: a page naming the app)
+  --port <port>                 WebSocket API, @connections and the page (default: $PORT or 3001)
   --host <address>              interface to listen on (default: $HOST or 127.0.0.1)
   --allow-origin <url>          a page of this origin may open the WebSocket API too, e.g.
                                 http://localhost:5173 (repeatable; default: only the runtime's own pages)
@@ -72,10 +76,10 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     ? `wscat -c "${shown(runtime.wsUrl)}?token=$(npm run --silent token -- --name alice | tail -1)"`
     : `wscat -c ${shown(runtime.wsUrl)}`;
   const lines = [
-    `Serverless chat, local runtime (${runtime.template.path}, stage ${runtime.stage})`,
+    `${runtime.template.title}, local runtime (${runtime.template.path}, stage ${runtime.stage})`,
     '',
     `  WebSocket API   ${shown(runtime.wsUrl)}      (${wscat})`,
-    `  Chat page       ${shown(runtime.httpUrl)}`,
+    `  Web page        ${shown(runtime.httpUrl)}`,
     `  @connections    ${shown(runtime.connectionsUrl)}/@connections/{connectionId}`,
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Credentials     AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}` +
@@ -83,7 +87,7 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
     ...(runtime.issuer
-      ? [`  Tokens          ${runtime.issuer.issuer} is played here: npm run token -- --name alice (the chat page signs in by itself)`]
+      ? [`  Tokens          ${runtime.issuer.issuer} is played here: npm run token -- --name alice (a page of its own gets one at /_local/token)`]
       : []),
     `  Functions on    ${describeNode(node)}`,
     `  IAM             ${runtime.iam.mode === 'enforce' ? 'enforced' : runtime.iam.mode === 'audit' ? 'audited (denials logged, not enforced)' : 'off'}` +
@@ -102,6 +106,7 @@ async function main(): Promise<number | undefined> {
     args: argv.filter((a, i) => !(a === '--data-dir' || a.startsWith('--data-dir=') || (argv[i - 1] === '--data-dir' && !a.startsWith('--')))),
     options: {
       template: { type: 'string' },
+      page: { type: 'string' },
       port: { type: 'string' },
       host: { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
@@ -129,6 +134,7 @@ async function main(): Promise<number | undefined> {
   const dataDir = dataDirOf(argv, process.env.LOCAL_DATA_DIR);
   const runtime = await startLocalRuntime({
     templatePath,
+    ...(values.page ? { page: await pageModule(values.page) } : {}),
     port: portOf(values.port ?? process.env.PORT, 3001, 'PORT'),
     host,
     allowedOrigins: values['allow-origin'] ?? [],

@@ -11,12 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { AwsFrontDoor } from './aws-gateway.js';
 import { buildAll, defaultBuildRoot } from './build.js';
 import { ConnectionJournal } from './connection-journal.js';
-import { loadChatPage, serveChatPage, type PageFile } from './chat-page.js';
+import { loadPage, servePage, type PageBuilder, type PageFile } from './page.js';
 import { Doors } from './doors.js';
 import { Faults, type FaultOptions, type FaultStats } from './faults.js';
 import { LOCAL_CREDENTIALS, LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam.js';
@@ -33,8 +32,6 @@ import { LocalTokenIssuer } from './token-issuer.js';
 import { reloadOnChange } from './watch.js';
 import { WebSocketGateway } from './websocket-server.js';
 
-/** This project (the chat page's web/ is part of it, whatever template runs). */
-const PROJECT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 export type { Limits } from './limits.js';
 export type { InvokeOutcome } from './lambda-pool.js';
@@ -53,8 +50,10 @@ export const DEFAULT_SANDBOXES = availableParallelism();
 export interface LocalRuntimeOptions {
   /** The SAM template (default: template.yaml in the current directory). */
   templatePath?: string;
-  /** Port of the WebSocket API, the Management API and the chat page (default 3001; 0: any free port). */
+  /** Port of the WebSocket API, the Management API and the page (default 3001; 0: any free port). */
   port?: number;
+  /** The app's web page at / (page.ts): builds its files once at start. Default: a page that names the app and its WebSocket URL. */
+  page?: PageBuilder;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
   /** More host names every listener answers to, on any port (default: only its own addresses; local/doors.ts). */
@@ -101,7 +100,7 @@ export interface FunctionStats {
 export interface LocalRuntime {
   /** ws://<host>:<port>/<stage> */
   wsUrl: string;
-  /** http://<host>:<port>/ (the chat page) */
+  /** http://<host>:<port>/ (the app's page) */
   httpUrl: string;
   /** http://<host>:<port>/<stage>: the Management API endpoint (CONNECTIONS_URL) */
   connectionsUrl: string;
@@ -192,7 +191,7 @@ function requestHandler(services: Services, doors: Doors, log: RuntimeLog) {
         ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
         : gateway.isStagePath(pathname)
           ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
-          : Promise.resolve(serveChatPage(page, req, res, pathname));
+          : Promise.resolve(servePage(page, req, res, pathname));
     handled.catch((e: unknown) => {
       log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
@@ -253,7 +252,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         intercept: (listener) => (services.aws as AwsFrontDoor).wrapStore(listener),
       }),
       buildAll(model, buildRoot),
-      loadChatPage(PROJECT_DIR, `/${model.stage}`),
+      loadPage(options.page, model.title, `/${model.stage}`),
       LocalTokenIssuer.forTemplate(model),
     ]);
     if (storeStart.status === 'fulfilled') store = storeStart.value;
@@ -261,9 +260,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (failed) throw (failed as PromiseRejectedResult).reason;
     const port = (listening as PromiseFulfilledResult<number>).value;
     const build = (building as PromiseFulfilledResult<Awaited<ReturnType<typeof buildAll>>>).value;
-    const page = (paging as PromiseFulfilledResult<Awaited<ReturnType<typeof loadChatPage>>>).value;
+    const page = (paging as PromiseFulfilledResult<Awaited<ReturnType<typeof loadPage>>>).value;
     const startedStore = (storeStart as PromiseFulfilledResult<LocalStore>).value;
-    if (page.problem) log.warn(`chat page: ${page.problem}`);
+    if (page.problem) log.warn(`page: ${page.problem}`);
     await ensureTables(startedStore.client, model);
     const origin = `http://${reachable(host)}:${port}`;
     const stats: Record<string, FunctionStats> = {};

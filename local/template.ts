@@ -4,7 +4,7 @@
  * Everything the runtime runs comes from here; there is no second list of routes.
  */
 import { createHash } from 'node:crypto';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { referencedIds, resolveValue, type PseudoParameters, type ResolveContext } from './intrinsics.js';
 import { readTemplateFile } from './template-yaml.js';
 
@@ -114,6 +114,8 @@ export interface UserPoolModel {
 
 export interface TemplateModel {
   path: string;
+  /** What the app is called: the start of the template's Description, else its API's Name, else its folder. */
+  title: string;
   /** The directory CodeUri and ContentUri are relative to. */
   dir: string;
   apiLogicalId: string;
@@ -513,6 +515,15 @@ function readQueueMappings(reader: TemplateReader, queues: Map<string, QueueMode
   return mappings;
 }
 
+/** The start of the Description (up to its first ":", ".", "(" or line end), else the API's Name, else the folder's name. */
+function titleOf(reader: TemplateReader, apiLogicalId: string, dir: string): string {
+  const description = reader.doc.Description;
+  const start = typeof description === 'string' ? (description.trim().split(/[:.(\n]/)[0] ?? '').trim() : '';
+  if (start !== '' && start.length <= 60) return start;
+  const name = reader.resolve(reader.resources[apiLogicalId]?.Properties?.Name);
+  return typeof name === 'string' && name !== '' ? name : basename(dir);
+}
+
 /** Reads and resolves a SAM template for the local runtime. */
 export async function loadTemplate(path: string, options: TemplateOptions = {}): Promise<TemplateModel> {
   const absolute = resolve(path);
@@ -556,7 +567,7 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
   }
 
   return {
-    path: absolute, dir, ...api, functions, layers, tables, queues, queueMappings, userPools: readUserPools(reader),
+    path: absolute, title: titleOf(reader, api.apiLogicalId, dir), dir, ...api, functions, layers, tables, queues, queueMappings, userPools: readUserPools(reader),
     pseudo: reader.ctx.pseudo, warnings: reader.warnings,
     resources: reader.resources,
     resolve: (value) => reader.resolve(value),

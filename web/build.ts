@@ -26,7 +26,10 @@ export function contentTypeOf(urlPath: string): string {
   return CONTENT_TYPES[path.extname(urlPath)] ?? 'application/octet-stream';
 }
 
-/** The page's files keyed by URL path: '/', '/index.html', '/app.js', '/app.js.map', '/app.css', '/app.css.map'. */
+/**
+ * The page's files keyed by URL path: '/', '/index.html', '/app.js', '/app.js.map', '/app.css', '/app.css.map'.
+ * Also exported as `buildPage`, which the local runtime's `--page` takes (npm start).
+ */
 export async function buildChatPage(): Promise<Map<string, ChatPageFile>> {
   const outdir = path.join(webDir, 'dist');
   const result = await build({
@@ -56,3 +59,5 @@ export async function buildChatPage(): Promise<Map<string, ChatPageFile>> {
   files.set('/index.html', page);
   return files;
 }
+
+export { buildChatPage as buildPage };

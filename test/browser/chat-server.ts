@@ -4,6 +4,7 @@
  * build of the functions and helps tell a page bug from a server bug.
  */
 import { startLocalRuntime } from '../../local/index';
+import { buildChatPage } from '../../web/build';
 import { startFakeChatServer } from './fake-chat-server';
 import type { ChatServer } from './helpers';
 
@@ -12,4 +13,4 @@ export type { ChatServer };
 export const startChatServer = (): Promise<ChatServer> =>
   process.env.BROWSER_TEST_SERVER === 'fake'
     ? startFakeChatServer()
-    : startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true });
+    : startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true, page: buildChatPage });

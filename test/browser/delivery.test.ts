@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { MANAGEMENT_MAX_ATTEMPTS } from 'chat-core';
 import { type LocalRuntime, startLocalRuntime } from '../../local/index';
+import { buildChatPage } from '../../web/build';
 import { DESKTOP, WAIT_MS, chatUrl, eventually, launchBrowser, messageTexts, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
 
 /** Fails every post for good: 429 on each of the SDK's three attempts. */
@@ -22,7 +23,7 @@ describe('chat page delivery: clientId resends and gap recovery (headless Chromi
   let contexts: BrowserContext[] = [];
 
   before(async () => {
-    runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true });
+    runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true, page: buildChatPage });
     browser = await launchBrowser();
   });
 

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startLocalRuntime, type LocalRuntime } from '../../local/index';
+import { buildChatPage } from '../../web/build';
 import { DESKTOP, WAIT_MS, chatUrl, eventually, launchBrowser, memberNames, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
 
 /** Every URL a page asks for, WebSocket upgrades included. */
@@ -89,7 +90,7 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
   const pageErrors: Error[] = [];
 
   before(async () => {
-    runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true, parameterOverrides: { AuthMode: 'cognito' } });
+    runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true, page: buildChatPage, parameterOverrides: { AuthMode: 'cognito' } });
     browser = await launchBrowser();
   });
 

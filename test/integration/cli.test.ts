@@ -56,7 +56,7 @@ describe('npm start (local/cli.ts)', () => {
     const { out, err, exited } = collect(child);
     try {
       const [, port] = await waitFor(out, /WebSocket API\s+ws:\/\/localhost:(\d+)\/test/);
-      await waitFor(out, /Chat page\s+http:\/\/localhost:\d+\//);
+      await waitFor(out, /Web page\s+http:\/\/localhost:\d+\//);
       await waitFor(out, /DynamoDB\s+http:\/\/127\.0\.0\.1:\d+/);
       await waitFor(out, /Ready in \d+ ms/);
       expect(out(), 'the Node.js the functions run on').to.match(/Functions on\s+Node\.js v24\.\d+\.\d+ \(template: nodejs24\.x\)\n/);
