@@ -11,8 +11,8 @@ import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildAll } from '../local/build';
-import type { FunctionModel, TemplateModel } from '../local/template';
+import { buildAll } from '../local/src/lambda/build';
+import type { FunctionModel, TemplateModel } from '../local/src/template/template';
 import { median } from './stats';
 
 const run = promisify(execFile);
@@ -74,7 +74,7 @@ async function esbuildBuild(model: TemplateModel, scratch: string, why: string):
   const output = await buildAll(model, scratch);
   const functions = new Map([...output.functions.values()].map((f) => [f.logicalId, f.handlerFile]));
   const opt = [...output.layers.values()][0] ?? '';
-  return { tool: `esbuild as the local runtime builds (${why})`, command: 'buildAll() from local/build.ts', opt, functions };
+  return { tool: `esbuild as the local runtime builds (${why})`, command: 'buildAll() from local/src/lambda/build.ts', opt, functions };
 }
 
 async function layerFiles(opt: string): Promise<{ bytes: number; mapBytes: number }> {

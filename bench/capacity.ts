@@ -6,12 +6,12 @@
  * what the functions really ask for is what gets counted. Point functions at it with
  * AWS_ENDPOINT_URL_DYNAMODB; the SDK does not mind the extra field in the answers. What it
  * changes it signs again with the caller's credentials (the store verifies every signature;
- * the local secrets derive from the access key id, local/iam.ts).
+ * the local secrets derive from the access key id, local/src/iam/iam.ts).
  */
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOCAL_CREDENTIALS, accessKeyIdOf, secretForAccessKey } from '../local/iam.js';
-import { localSigner } from '../local/sigv4.js';
+import { LOCAL_CREDENTIALS, accessKeyIdOf, secretForAccessKey } from '../local/src/iam/iam.js';
+import { localSigner } from '../local/src/iam/sigv4.js';
 
 export interface OperationTally {
   calls: number;

@@ -12,7 +12,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import type WebSocket from 'ws';
-import type { LocalRuntime } from '../local/index';
+import type { LocalRuntime } from '../local/src/index';
 import { closeAll, connectMany } from './clients';
 import { startPoster, type Poster } from './poster';
 import type { HeapReading } from './poster-worker';

@@ -6,7 +6,7 @@ export interface Plan {
   render: boolean;
   /** Write docs/PERFORMANCE.md and the chart. */
   write: boolean;
-  /** Build with `sam build` when it is installed (else esbuild, as local/build.ts does). */
+  /** Build with `sam build` when it is installed (else esbuild, as local/src/lambda/build.ts does). */
   sam: boolean;
   /** Recipients per room for the latency series. */
   sizes: number[];

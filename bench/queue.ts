@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Shard } from 'chat-core';
-import type { LocalRuntime } from '../local/index';
+import type { LocalRuntime } from '../local/src/index';
 import { connectionIdOf } from './clients';
 import { timeSeries, type Series, type SeriesPlan } from './latency';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';

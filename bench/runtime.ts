@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type WebSocket from 'ws';
-import { startLocalRuntime, type LocalRuntime } from '../local/index';
+import { startLocalRuntime, type LocalRuntime } from '../local/src/index';
 import { type AttributeValue, DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
 import { closeAll, connectMany, Receipts } from './clients';
 import { sleep } from './stats';

@@ -7,8 +7,8 @@
  * @connections, chat-core's broadcast() on its own, untraced and traced).
  */
 import type WebSocket from 'ws';
-import { DEFAULT_SANDBOXES, type LocalRuntime } from '../local/index';
-import type { TemplateModel } from '../local/template';
+import { DEFAULT_SANDBOXES, type LocalRuntime } from '../local/src/index';
+import type { TemplateModel } from '../local/src/template/template';
 import { closeAll, connectMany, Receipts } from './clients';
 import { startFloorServer } from './floor';
 import { interleave, type SeriesPlan, type Variant } from './latency';

@@ -7,7 +7,7 @@
  * window, so that a machine whose load drifts treats them alike.
  */
 import type WebSocket from 'ws';
-import type { LocalRuntime } from '../local/index';
+import type { LocalRuntime } from '../local/src/index';
 import { connectMany, textOf } from './clients';
 import { median, sleep } from './stats';
 

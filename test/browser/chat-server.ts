@@ -3,7 +3,7 @@
  * with BROWSER_TEST_SERVER=fake the stand-in of ./fake-chat-server.ts, which needs no
  * build of the functions and helps tell a page bug from a server bug.
  */
-import { startLocalRuntime } from '../../local/index';
+import { startLocalRuntime } from '../../local/src/index';
 import { buildChatPage } from '../../web/build';
 import { startFakeChatServer } from './fake-chat-server';
 import type { ChatServer } from './helpers';

@@ -1,6 +1,6 @@
 /**
  * The chat page's delivery logic in headless Chromium against the local runtime with fault
- * injection (local/faults.ts): a message whose confirmation is lost is sent again with the same
+ * injection (local/src/faults.ts): a message whose confirmation is lost is sent again with the same
  * clientId and stored once, and a page that missed a message live sees the gap in `prevId` and
  * fetches it from history at once, before any redelivery.
  */
@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
 import { MANAGEMENT_MAX_ATTEMPTS } from 'chat-core';
-import { type LocalRuntime, startLocalRuntime } from '../../local/index';
+import { type LocalRuntime, startLocalRuntime } from '../../local/src/index';
 import { buildChatPage } from '../../web/build';
 import { DESKTOP, WAIT_MS, chatUrl, eventually, launchBrowser, messageTexts, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
 

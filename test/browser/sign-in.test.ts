@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startLocalRuntime, type LocalRuntime } from '../../local/index';
+import { startLocalRuntime, type LocalRuntime } from '../../local/src/index';
 import { buildChatPage } from '../../web/build';
 import { DESKTOP, WAIT_MS, chatUrl, eventually, launchBrowser, memberNames, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
 

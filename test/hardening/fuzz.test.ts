@@ -15,7 +15,7 @@
  * printed. HARDENING_SEED replays a run; HARDENING_FUZZ_FRAMES changes the number of frames.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import {
   CHAT_V1,
   drainDisconnects,

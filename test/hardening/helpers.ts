@@ -9,7 +9,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { dirname, join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/index';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/src/index';
 import { CHAT_V1 } from 'chat-core/wire';
 import { ONE_ADDRESS_FOR_ALL } from '../integration/helpers';
 

@@ -16,7 +16,7 @@
  *   HARDENING_LOAD_SENDERS (senders per room, 2; "all" for every client), HARDENING_LOAD_TIMEOUT_S (300)
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { CHAT_V1, drainDisconnects, figures, join, percentile, seconds, sleep, startChat, count, type Peer } from './helpers';
 
 const CLIENTS = Number(process.env.HARDENING_LOAD_CLIENTS ?? 1000);

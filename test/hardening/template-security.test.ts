@@ -7,7 +7,7 @@
  * changes the threat model: this test fails so that the document is updated too.
  */
 import { expect } from 'chai';
-import { readTemplateFile } from '../../local/template-yaml';
+import { readTemplateFile } from '../../local/src/template/template-yaml';
 import { PROJECT_TEMPLATE } from './helpers';
 
 type Resource = { Type: string; Condition?: string; Properties?: Record<string, unknown> };

@@ -1,11 +1,11 @@
 /**
- * Lambda REQUEST authorizers in the local runtime (local/authorizer.ts), on the fixture
+ * Lambda REQUEST authorizers in the local runtime (local/src/apigateway/authorizer.ts), on the fixture
  * template with Authorized=yes: its ConnectRoute's AuthorizationType and AuthorizerId come
  * through Fn::If, and the authorizer and its function exist only under that condition.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, keptEvent, refusal, startRuntime, storeClient, type Client } from './helpers';
 
 const KEY = { 'X-Fixture-Key': 'k-42' };

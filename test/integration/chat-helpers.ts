@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import type WebSocket from 'ws';
-import type { LocalRuntime, LocalRuntimeOptions } from '../../local/index';
+import type { LocalRuntime, LocalRuntimeOptions } from '../../local/src/index';
 import { CHAT_V1 } from 'chat-core/wire';
 import { connect, ONE_ADDRESS_FOR_ALL, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 

@@ -1,7 +1,7 @@
 /**
  * The chat with AuthMode=cognito behind the local runtime: template.yaml's authorizer
  * (functions/authorizer) on $connect, the runtime as the user pool's token issuer
- * (local/token-issuer.ts), real ws clients presenting tokens by query string and by
+ * (local/src/cognito/token-issuer.ts), real ws clients presenting tokens by query string and by
  * subprotocol. AuthMode=none (the default) is what every other chat-*.test.ts and
  * tutorial.test.ts run, frame fields compared exactly (no userId there).
  */
@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { dirname } from 'node:path';
 import { expect } from 'chai';
 import { SignJWT, generateKeyPair } from 'jose';
-import type { LocalTokenIssuer, TokenRequest } from '../../local/index';
+import type { LocalTokenIssuer, TokenRequest } from '../../local/src/index';
 import { CHAT_V1, ChatRuntime, expectSilence, nextFrame, nextText, refusalOf, say, uniqueRoom } from './chat-helpers';
 import { connect, PROJECT_TEMPLATE, type Client } from './helpers';
 
@@ -140,7 +140,7 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
   describe('the local issuer', () => {
     it('npm run token prints, on its last line, a token this runtime accepts', async () => {
       const room = uniqueRoom('cli');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'local/token.ts', '--name', 'Dana', '--rooms', room, '--expires-in', '120'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'local/src/cli/token.ts', '--name', 'Dana', '--rooms', room, '--expires-in', '120'], {
         cwd: dirname(PROJECT_TEMPLATE),
         stdio: ['ignore', 'pipe', 'pipe'],
       });

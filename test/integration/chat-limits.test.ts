@@ -24,7 +24,7 @@ import {
   type MembersFrame,
 } from './chat-helpers';
 import { connect, eventually, storeClient, type Client } from './helpers';
-import { LOCAL_CREDENTIALS } from '../../local/iam';
+import { LOCAL_CREDENTIALS } from '../../local/src/iam/iam';
 import { NpmStart } from './npm-start';
 
 const WINDOW_MS = 10_000;

@@ -1,6 +1,6 @@
 /**
- * The commands: `npm start` (local/cli.ts) prints its URLs and start-up time, logs one line per
- * invocation and stops cleanly on SIGTERM; `npm run invoke` (local/invoke.ts) runs one function
+ * The commands: `npm start` (local/src/cli/start.ts) prints its URLs and start-up time, logs one line per
+ * invocation and stops cleanly on SIGTERM; `npm run invoke` (local/src/cli/invoke.ts) runs one function
  * on one event file and prints the result.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -50,9 +50,9 @@ function freePort(): Promise<number> {
   });
 }
 
-describe('npm start (local/cli.ts)', () => {
+describe('npm start (local/src/cli/start.ts)', () => {
   it('prints the URLs and the start-up time, logs invocations, and stops on SIGTERM', async () => {
-    const child = tsx('local/cli.ts', ['--template', FIXTURE_TEMPLATE, '--port', '0', '--dynamodb-port', '0']);
+    const child = tsx('local/src/cli/start.ts', ['--template', FIXTURE_TEMPLATE, '--port', '0', '--dynamodb-port', '0']);
     const { out, err, exited } = collect(child);
     try {
       const [, port] = await waitFor(out, /WebSocket API\s+ws:\/\/localhost:(\d+)\/test/);
@@ -75,7 +75,7 @@ describe('npm start (local/cli.ts)', () => {
 
   it('with an authorizer on $connect, prints a wscat command that gets a token and connects', async function () {
     this.timeout(60_000);
-    const child = tsx('local/cli.ts', ['--port', '0', '--dynamodb-port', '0', '--no-watch', '--parameter-overrides', 'AuthMode=cognito']);
+    const child = tsx('local/src/cli/start.ts', ['--port', '0', '--dynamodb-port', '0', '--no-watch', '--parameter-overrides', 'AuthMode=cognito']);
     const { out, exited } = collect(child);
     try {
       const [, url, command] = await waitFor(out, /WebSocket API\s+\S+\s+\(wscat -c "(ws:\/\/localhost:\d+\/production)\?token=\$\((.+)\)"\)/);
@@ -99,8 +99,8 @@ describe('npm start (local/cli.ts)', () => {
 
 describe('npm start and npm run invoke: what they refuse, and the Node.js they run on', () => {
   for (const [command, args] of [
-    ['npm start', ['local/cli.ts', '--template', FIXTURE_TEMPLATE, '--port', '0', '--dynamodb-port', '0']],
-    ['npm run invoke', ['local/invoke.ts', 'TwoWayFunction', EVENT, '--template', FIXTURE_TEMPLATE]],
+    ['npm start', ['local/src/cli/start.ts', '--template', FIXTURE_TEMPLATE, '--port', '0', '--dynamodb-port', '0']],
+    ['npm run invoke', ['local/src/cli/invoke.ts', 'TwoWayFunction', EVENT, '--template', FIXTURE_TEMPLATE]],
   ] as const) {
     it(`${command}: a --parameter-overrides name that is not a template parameter is an error naming the parameters`, async () => {
       const [script, ...rest] = args;
@@ -137,7 +137,7 @@ describe('npm start and npm run invoke: what they refuse, and the Node.js they r
     });
 
     it('starts itself again on a Node.js of the template\'s major found on PATH', async () => {
-      const child = tsx('local/cli.ts', ['--template', templateOn('nodejs99.x'), '--port', '0', '--dynamodb-port', '0'], {
+      const child = tsx('local/src/cli/start.ts', ['--template', templateOn('nodejs99.x'), '--port', '0', '--dynamodb-port', '0'], {
         PATH: `${fakeBin}${delimiter}${process.env.PATH ?? ''}`,
       });
       const { out, err, exited } = collect(child);
@@ -152,7 +152,7 @@ describe('npm start and npm run invoke: what they refuse, and the Node.js they r
     });
 
     it('warns, naming the major to install, and serves on its own Node.js when none is found', async () => {
-      const child = tsx('local/cli.ts', ['--template', templateOn('nodejs98.x'), '--port', '0', '--dynamodb-port', '0']);
+      const child = tsx('local/src/cli/start.ts', ['--template', templateOn('nodejs98.x'), '--port', '0', '--dynamodb-port', '0']);
       const { out, err, exited } = collect(child);
       try {
         await waitFor(out, /Ready in \d+ ms/);
@@ -167,9 +167,9 @@ describe('npm start and npm run invoke: what they refuse, and the Node.js they r
   });
 });
 
-describe('npm run invoke (local/invoke.ts)', () => {
+describe('npm run invoke (local/src/cli/invoke.ts)', () => {
   it('runs one function on one event file and prints its result', async () => {
-    const child = tsx('local/invoke.ts', ['TwoWayFunction', EVENT, '--template', FIXTURE_TEMPLATE], {
+    const child = tsx('local/src/cli/invoke.ts', ['TwoWayFunction', EVENT, '--template', FIXTURE_TEMPLATE], {
       DYNAMODB_PORT: String(await freePort()),
       PORT: String(await freePort()),
     });
@@ -180,7 +180,7 @@ describe('npm run invoke (local/invoke.ts)', () => {
   });
 
   it('answers the function\'s posts with GoneException when npm start is not running, and exits 1 on error', async () => {
-    const child = tsx('local/invoke.ts', ['EchoFunction', EVENT, '--template', FIXTURE_TEMPLATE], {
+    const child = tsx('local/src/cli/invoke.ts', ['EchoFunction', EVENT, '--template', FIXTURE_TEMPLATE], {
       DYNAMODB_PORT: String(await freePort()),
       PORT: String(await freePort()),
     });

@@ -3,12 +3,12 @@
  * idempotent sends (`clientId`), gaps a connected chat.v1 client can see from `prevId` alone
  * and recover with `history`, failed posts redelivered through the fan-out queue, and a
  * failed confirmation that never turns a stored message into "Internal server error".
- * Faults come from the runtime's fault injection (local/faults.ts): `attempts: 3` makes a
+ * Faults come from the runtime's fault injection (local/src/faults.ts): `attempts: 3` makes a
  * chosen post fail for good, past the SDK's attempts (two for the Management API). Each fault test prints its figures.
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { CHAT_V1, type ChatMessage, type HistoryFrame, type MessageFrame, ULID, uniqueRoom } from './chat-helpers';
 import { type Client, PROJECT_TEMPLATE, connect, eventually, startRuntime, storeClient } from './helpers';
 

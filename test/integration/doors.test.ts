@@ -11,8 +11,8 @@ import { ApiGatewayManagementApiClient, GetConnectionCommand, PostToConnectionCo
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
-import { localSigner } from '../../local/sigv4';
+import type { LocalRuntime } from '../../local/src/index';
+import { localSigner } from '../../local/src/iam/sigv4';
 import { connect, connectWithId, eventually, refusal, startRuntime } from './helpers';
 
 interface Answer { status: number; headers: IncomingHttpHeaders; body: string }

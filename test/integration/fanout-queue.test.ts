@@ -4,7 +4,7 @@
  * event source mapping) delivers them, through the local SQS and Management API.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, eventually, PROJECT_TEMPLATE, startRuntime, type Client } from './helpers';
 
 describe('fan-out through the queue (template.yaml, real handlers)', () => {

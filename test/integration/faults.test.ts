@@ -1,5 +1,5 @@
 /**
- * Faults injected through the local runtime (local/faults.ts) into the real handlers of
+ * Faults injected through the local runtime (local/src/faults.ts) into the real handlers of
  * template.yaml: throttled and failing Management API posts and DynamoDB calls are retried by
  * the SDK with backoff and nothing valid is lost; posts answered 410 end with the stale
  * connections removed; a handler timeout answers the client as API Gateway does and the runtime
@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { FaultKindStats, LocalRuntime } from '../../local/index';
+import type { FaultKindStats, LocalRuntime } from '../../local/src/index';
 import { connect, eventually, PROJECT_TEMPLATE, startRuntime, storeClient, type Client } from './helpers';
 
 interface Frame { type?: string; message?: string; id?: string; text?: string; name?: string; [key: string]: unknown }

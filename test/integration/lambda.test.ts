@@ -4,8 +4,8 @@
  * layer's package resolved as from /opt/nodejs/node_modules, and warm sandboxes reused.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
-import { nodeMajorOf } from '../../local/node-runtime';
+import type { LocalRuntime } from '../../local/src/index';
+import { nodeMajorOf } from '../../local/src/lambda/node-runtime';
 import { connect, startRuntime } from './helpers';
 
 interface ContextReply {

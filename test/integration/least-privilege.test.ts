@@ -1,6 +1,6 @@
 /**
  * Least privilege, proven on the real handlers: template.yaml behind the local runtime with
- * IAM enforced (local/iam.ts), every route and the fan-out path driven by real ws clients
+ * IAM enforced (local/src/iam/iam.ts), every route and the fan-out path driven by real ws clients
  * through the behaviours that need each permission, then, for each function, every (action,
  * resource) its policies grant was used at least once, and no call was denied. And statically:
  * no grant is a wildcard action or "*" resource, and every resource is one of this stack's
@@ -14,7 +14,7 @@
  */
 import { PutItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { FunctionReport, LocalRuntime, LocalTokenIssuer } from '../../local/index';
+import type { FunctionReport, LocalRuntime, LocalTokenIssuer } from '../../local/src/index';
 import { connect, eventually, PROJECT_TEMPLATE, refusal, startRuntime, storeClient, type Client } from './helpers';
 
 const V1 = ['chat.v1'];

@@ -4,7 +4,7 @@
  * 1001), each reported to $disconnect.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, connectWithId, keptEvent, startRuntime, storeClient } from './helpers';
 
 const KB = 1024;

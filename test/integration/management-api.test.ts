@@ -11,7 +11,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, connectWithId, keptEvent, startRuntime, storeClient } from './helpers';
 
 describe('local Management API (@connections) with the AWS SDK', () => {

@@ -1,4 +1,4 @@
-/** `npm start` (tsx local/cli.ts) as a child process, for tests of the process itself: signals, kills, restarts. */
+/** `npm start` (tsx local/src/cli/start.ts) as a child process, for tests of the process itself: signals, kills, restarts. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ export class NpmStart {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 
   constructor(dataDir: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'local/cli.ts', '--data-dir', dataDir, '--no-watch', '--quiet'], {
+    this.child = spawn(process.execPath, ['--import', 'tsx', 'local/src/cli/start.ts', '--data-dir', dataDir, '--no-watch', '--quiet'], {
       cwd: ROOT,
       env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_FAULTS: '', LOCAL_IAM: '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

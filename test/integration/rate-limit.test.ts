@@ -8,7 +8,7 @@
  * test's 4-message burst miss its rate_limited about once in ten runs.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { PROJECT_TEMPLATE, startRuntime } from './helpers';
 
 type ChatCore = typeof import('chat-core');

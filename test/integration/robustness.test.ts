@@ -2,7 +2,7 @@
  * The local runtime never crashes: not on a socket error (clients that reset their TCP
  * connection mid-frame or mid-request, on every port it serves), not on a handler crash (at
  * import, synchronous, process.exit, an uncaught exception), not on a store error (the store
- * unreachable or answering 500). And `npm start` (tsx local/cli.ts) shuts down cleanly on
+ * unreachable or answering 500). And `npm start` (tsx local/src/cli/start.ts) shuts down cleanly on
  * SIGTERM and SIGINT: connections closed with 1001, $disconnect run, the on-disk store flushed,
  * exit code 0 within a bound.
  */
@@ -13,8 +13,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import { LOCAL_CREDENTIALS } from '../../local/iam';
-import type { LocalRuntime } from '../../local/index';
+import { LOCAL_CREDENTIALS } from '../../local/src/iam/iam';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 import { NpmStart } from './npm-start';
 
@@ -171,7 +171,7 @@ describe('the runtime never crashes', function () {
   });
 });
 
-describe('npm start shuts down cleanly (tsx local/cli.ts as a child)', function () {
+describe('npm start shuts down cleanly (tsx local/src/cli/start.ts as a child)', function () {
   this.timeout(60_000);
   const dataDir = mkdtempSync(join(tmpdir(), 'chat-shutdown-'));
   const room = `shutdown-${process.pid}`;

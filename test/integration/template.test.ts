@@ -3,9 +3,9 @@
  * is deployed), the YAML short forms and anchors, and route selection expressions.
  */
 import { expect } from 'chai';
-import { evaluateSelection, selectRoute } from '../../local/route-selection';
-import { loadTemplate } from '../../local/template';
-import { parseTemplateText } from '../../local/template-yaml';
+import { evaluateSelection, selectRoute } from '../../local/src/apigateway/route-selection';
+import { loadTemplate } from '../../local/src/template/template';
+import { parseTemplateText } from '../../local/src/template/template-yaml';
 import { FIXTURE_TEMPLATE, PROJECT_TEMPLATE } from './helpers';
 
 describe('template reading', () => {

@@ -5,7 +5,7 @@
  * message gets API Gateway's `Too Many Requests` frame, without invoking the function.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, eventually, PROJECT_TEMPLATE, startRuntime, type Client } from './helpers';
 
 const BURST = 4;

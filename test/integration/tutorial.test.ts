@@ -4,7 +4,7 @@
  */
 import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, eventually, PROJECT_TEMPLATE, startRuntime, storeClient, type Client } from './helpers';
 
 const INFO = /^Use the sendmessage route to send a message\. Your info: (\{.*\})$/;

@@ -4,7 +4,7 @@
  * event shapes, $disconnect codes, errors and timeouts, and routes only the fixture has.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/index';
+import type { LocalRuntime } from '../../local/src/index';
 import { connect, connectWithId, keptEvent, refusal, startRuntime, storeClient } from './helpers';
 
 describe('local WebSocket API (fixture template)', () => {

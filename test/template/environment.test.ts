@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { expect } from "chai";
-import { loadTemplate as loadModel, type FunctionModel } from "../../local/template";
+import { loadTemplate as loadModel, type FunctionModel } from "../../local/src/template/template";
 import type { ProbeResult } from "./function-probe";
 import { CONDITIONAL_FUNCTION_PARAMETERS, ROOT, TEMPLATE_PATH, describeApp, loadTemplate, output, run } from "./helpers";
 
@@ -21,7 +21,7 @@ const LARGE = SMALL + 3;
 const PARALLEL = 2;
 
 const PROBE = path.join(ROOT, "test", "template", "function-probe.ts");
-/** What Lambda itself sets, and the local wiring (Powertools without X-Ray), as local/lambda-env.ts does. */
+/** What Lambda itself sets, and the local wiring (Powertools without X-Ray), as local/src/lambda/lambda-env.ts does. */
 const SANDBOX = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "probe", AWS_SECRET_ACCESS_KEY: "probe", POWERTOOLS_DEV: "true" };
 
 async function probe(fn: FunctionModel, event: string, variables: Record<string, string>): Promise<ProbeResult> {

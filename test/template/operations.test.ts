@@ -9,7 +9,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { resolveValue, type ResolveContext } from "../../local/intrinsics";
+import { resolveValue, type ResolveContext } from "../../local/src/template/intrinsics";
 import {
   ROOT,
   describeApp,

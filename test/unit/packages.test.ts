@@ -93,9 +93,22 @@ describe('packages: one version of each, in the root and in every folder SAM bui
     expect(functions).to.include.members(['functions/connect', 'functions/disconnect', 'functions/sendmessage', 'functions/default']);
   });
 
-  it('has every layer, and no function, as an npm workspace of the root', () => {
+  it('has every layer and the local runtime, and no function, as npm workspaces of the root', () => {
     // Assess: a function's npm install, in source, must not reach the root's node_modules.
-    expect(rootManifest.workspaces ?? []).to.have.members(layers);
+    expect(rootManifest.workspaces ?? []).to.have.members([...layers, 'local']);
+  });
+
+  it('pins the local runtime\'s dependencies at the root\'s versions', () => {
+    // Arrange
+    const runtime = readJson<Manifest>('local/package.json');
+    const root = declared(rootManifest);
+
+    // Act
+    const differing = Object.entries(declared(runtime)).filter(([name, version]) => root[name] !== undefined && root[name] !== version);
+
+    // Assess
+    expect(Object.values(declared(runtime)).every((version) => /^\d+\.\d+\.\d+$/.test(version)), 'exact versions').to.equal(true);
+    expect(differing).to.deep.equal([]);
   });
 
   it('package.json pins every dependency to an exact version', () => {

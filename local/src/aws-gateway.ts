@@ -1,0 +1,360 @@
+/**
+ * The front door of the AWS services the local runtime plays: every request to the embedded
+ * DynamoDB, to the Management API (@connections) and to SQS passes here first. Its SigV4
+ * signature is verified (local/src/iam/sigv4.ts: unsigned, foreign credentials or a wrong signature are
+ * refused as each service refuses them); the caller is told apart by its credentials
+ * (local/src/iam/iam.ts), the call is named as IAM names it (action and resource ARN), evaluated and
+ * recorded, and the faults asked for (local/src/faults.ts) are injected; then the request goes on,
+ * its body replayed, to the service that serves it. The store's listener also keeps foreign
+ * Host and Origin out here (local/src/doors.ts; the runtime's own port does so in local/src/index.ts).
+ *
+ * It also keeps the store's own request handling from taking the process down: dynalite throws
+ * from a request stream's 'error' (a client that resets mid-request), so it only ever sees a
+ * request whose body has been read in full.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
+import type { Doors } from './doors.js';
+import type { DynamoDbFault, Faults, PostFault } from './faults.js';
+import type { LocalIam } from './iam/iam.js';
+import type { RuntimeLog } from './log.js';
+import { payloadTooLarge } from './apigateway/management-api.js';
+import { verifySigV4, type SigV4Problem } from './iam/sigv4.js';
+import type { TemplateModel } from './template/template.js';
+import type { Connection } from './apigateway/websocket-server.js';
+import { readBody } from './http-body.js';
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface FrontDoorOptions {
+  model: TemplateModel;
+  iam: LocalIam;
+  faults: Faults;
+  log: RuntimeLog;
+  /** The open connection with this id (for a 410 fault, which drops it). */
+  connection(connectionId: string): Connection | undefined;
+  /** Host and Origin checks for the store's listener. */
+  doors: Doors;
+  /** Largest @connections POST payload (API Gateway: 128 KB). */
+  maxPostBytes: number;
+}
+
+/** The services behind this door, by their SigV4 signing name. */
+type Service = 'dynamodb' | 'execute-api' | 'sqs';
+
+interface ErrorShape { status: number; code: string; queryCode?: string; message?: string }
+
+/**
+ * How each service answers a request it cannot authenticate: API Gateway 403 with
+ * x-amzn-errortype, DynamoDB 400 with its JSON __type, SQS 403 (400 for a malformed signature)
+ * with the query-compatible code the SDK reads from x-amzn-query-error.
+ */
+const SIGV4_ERRORS: Record<Service, Record<SigV4Problem, ErrorShape>> = {
+  'execute-api': {
+    MissingAuthenticationToken: { status: 403, code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
+    IncompleteSignature: { status: 403, code: 'IncompleteSignatureException' },
+    UnrecognizedClient: { status: 403, code: 'UnrecognizedClientException' },
+    InvalidSignature: { status: 403, code: 'InvalidSignatureException' },
+  },
+  dynamodb: {
+    MissingAuthenticationToken: { status: 400, code: 'MissingAuthenticationTokenException' },
+    IncompleteSignature: { status: 400, code: 'IncompleteSignatureException' },
+    UnrecognizedClient: { status: 400, code: 'UnrecognizedClientException' },
+    InvalidSignature: { status: 400, code: 'InvalidSignatureException' },
+  },
+  sqs: {
+    MissingAuthenticationToken: { status: 403, code: 'MissingAuthenticationTokenException', queryCode: 'MissingAuthenticationToken' },
+    IncompleteSignature: { status: 400, code: 'IncompleteSignatureException', queryCode: 'IncompleteSignature' },
+    UnrecognizedClient: { status: 403, code: 'UnrecognizedClientException', queryCode: 'InvalidClientTokenId' },
+    InvalidSignature: { status: 403, code: 'InvalidSignatureException', queryCode: 'SignatureDoesNotMatch' },
+  },
+};
+
+/** dynalite's limit on a request body. */
+const MAX_STORE_REQUEST = 16 * 1024 * 1024;
+const MAX_SQS_REQUEST = 2 * 1024 * 1024;
+
+type Headers = Record<string, string | string[] | undefined>;
+
+
+/** A stand-in for `req` whose body is `body` (less the headers `without`), for handlers that read the request themselves. */
+function replay(req: IncomingMessage, body: Buffer, without: string[] = []): IncomingMessage {
+  const copy = new PassThrough();
+  const headers = without.length === 0 ? req.headers : Object.fromEntries(Object.entries(req.headers).filter(([name]) => !without.includes(name)));
+  Object.assign(copy, {
+    headers,
+    rawHeaders: req.rawHeaders,
+    method: req.method,
+    url: req.url,
+    httpVersion: req.httpVersion,
+    httpVersionMajor: req.httpVersionMajor,
+    httpVersionMinor: req.httpVersionMinor,
+    socket: req.socket,
+    connection: req.socket,
+  });
+  copy.end(body);
+  return copy as unknown as IncomingMessage;
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': randomUUID(),
+    ...headers,
+  }).end(text);
+}
+
+/** An error as `service` words it, so that its SDK client raises it by name. */
+function awsError(res: ServerResponse, service: Service, shape: ErrorShape & { message: string }): void {
+  if (service === 'execute-api') return json(res, shape.status, { message: shape.message }, { 'x-amzn-errortype': shape.code });
+  return json(res, shape.status, { __type: `com.amazon.coral.service#${shape.code}`, message: shape.message }, {
+    'content-type': 'application/x-amz-json-1.0',
+    ...(shape.queryCode ? { 'x-amzn-query-error': `${shape.queryCode};Sender` } : {}),
+  });
+}
+
+/** The (action, resource) pairs IAM evaluates for one DynamoDB request. */
+export function dynamodbCalls(model: TemplateModel, operation: string, input: Record<string, unknown>): { action: string; resource: string }[] {
+  const { partition, region, accountId } = model.pseudo;
+  const table = (name: unknown): string =>
+    (String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${region}:${accountId}:table/${String(name)}`);
+  const action = (op: string): string => `dynamodb:${op}`;
+  switch (operation) {
+    case 'BatchWriteItem':
+    case 'BatchGetItem': {
+      const names = Object.keys((input.RequestItems ?? {}) as Record<string, unknown>);
+      return names.map((name) => ({ action: action(operation), resource: table(name) }));
+    }
+    case 'TransactWriteItems':
+    case 'TransactGetItems': {
+      const items = (input.TransactItems ?? []) as Record<string, { TableName?: string }>[];
+      const ops: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
+      return items.flatMap((item) => Object.entries(item).map(([kind, body]) => ({ action: action(ops[kind] ?? kind), resource: table(body?.TableName) })));
+    }
+    case 'Query':
+    case 'Scan':
+      return [{ action: action(operation), resource: input.IndexName === undefined ? table(input.TableName) : `${table(input.TableName)}/index/${String(input.IndexName)}` }];
+    case 'ListTables':
+      return [{ action: action(operation), resource: '*' }];
+    case 'TagResource':
+    case 'UntagResource':
+    case 'ListTagsOfResource':
+      return [{ action: action(operation), resource: String(input.ResourceArn ?? '*') }];
+    default:
+      return [{ action: action(operation), resource: input.TableName === undefined ? '*' : table(input.TableName) }];
+  }
+}
+
+/** IAM's action for an SQS API operation (a batch is authorized as its single form). */
+export function sqsAction(operation: string): string {
+  const single: Record<string, string> = {
+    SendMessageBatch: 'SendMessage', DeleteMessageBatch: 'DeleteMessage', ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+  };
+  return `sqs:${single[operation] ?? operation}`;
+}
+
+export class AwsFrontDoor {
+  private readonly warned = new Set<string>();
+
+  constructor(private readonly options: FrontDoorOptions) {}
+
+  queueArn(queueName: string): string {
+    const { partition, region, accountId } = this.options.model.pseudo;
+    return `arn:${partition}:sqs:${region}:${accountId}:${queueName}`;
+  }
+
+  /** arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/@connections/<id> */
+  connectionArn(method: string, connectionId: string): string {
+    const { model } = this.options;
+    const { partition, region, accountId } = model.pseudo;
+    return `arn:${partition}:execute-api:${region}:${accountId}:${model.apiId}/${model.stage}/${method}/@connections/${connectionId}`;
+  }
+
+  private deniedMessage(functionId: string, action: string, resource: string, reason: string): string {
+    return `User: ${this.options.iam.callerArn(functionId)} is not authorized to perform: ${action} on resource: ${resource} ${reason}`;
+  }
+
+  /** Each denied (function, action, resource) is told once; every one is recorded (iam.denied()). */
+  private warnDenied(functionId: string, action: string, resource: string, enforced: boolean): void {
+    const key = `${functionId} ${action} ${resource}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.options.log.warn(`IAM: ${functionId} ${enforced ? 'was denied' : 'would be denied (audit)'} ${action} on ${resource}`);
+  }
+
+  /**
+   * Verifies the request's signature: the caller's access key id, or undefined when the request
+   * is refused (and answered as `service` answers it).
+   */
+  private async authenticate(req: IncomingMessage, res: ServerResponse, service: Service, body: Buffer | undefined): Promise<string | undefined> {
+    const { iam } = this.options;
+    const verdict = await verifySigV4(req, body ?? Buffer.alloc(0), {
+      service, secretOf: (key) => iam.secretOf(key), bodyUnavailable: body === undefined,
+    });
+    if ('accessKeyId' in verdict) return verdict.accessKeyId;
+    const shape = SIGV4_ERRORS[service][verdict.problem];
+    awsError(res, service, { ...shape, message: shape.message ?? verdict.message });
+    return undefined;
+  }
+
+  /** Wraps the store's request listener (dynalite's). */
+  wrapStore(listener: RequestListener): RequestListener {
+    return (req, res) => {
+      req.on('error', () => undefined);
+      res.on('error', () => undefined);
+      if (this.options.faults.storeIsDown()) {
+        if (typeof req.socket.resetAndDestroy === 'function') req.socket.resetAndDestroy();
+        else req.socket.destroy();
+        return;
+      }
+      const refused = this.options.doors.refusal(req);
+      if (refused) {
+        req.resume();
+        return awsError(res, 'dynamodb', { status: 403, code: 'AccessDeniedException', message: refused });
+      }
+      readBody(req, MAX_STORE_REQUEST).then((body) => {
+        if (body === undefined) return void res.writeHead(413).end();
+        return this.store(req, res, body, listener);
+      }).catch(() => {
+        if (!req.socket.destroyed) req.socket.destroy();
+      });
+    };
+  }
+
+  private async store(req: IncomingMessage, res: ServerResponse, body: Buffer, listener: RequestListener): Promise<void> {
+    const { iam, faults, model } = this.options;
+    // GET answers DynamoDB's health check (as AWS does, unsigned); every operation is a POST.
+    if (req.method === 'POST' && (await this.authenticate(req, res, 'dynamodb', body)) === undefined) return;
+    const functionId = iam.principal(req.headers.authorization, req.url);
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith('DynamoDB_') ? target.slice(target.indexOf('.') + 1) : undefined;
+    if (functionId !== undefined && operation !== undefined) {
+      let input: Record<string, unknown> | undefined;
+      try {
+        input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        input = undefined; // the store answers SerializationException
+      }
+      if (input) {
+        const decision = iam.authorize(functionId, dynamodbCalls(model, operation, input));
+        if (decision.denied) this.warnDenied(functionId, decision.denied.action, decision.denied.resource, decision.enforced);
+        if (!decision.allowed && decision.denied) {
+          return json(res, 400, {
+            __type: 'com.amazon.coral.service#AccessDeniedException',
+            Message: this.deniedMessage(functionId, decision.denied.action, decision.denied.resource, decision.reason ?? ''),
+          }, { 'content-type': 'application/x-amz-json-1.0' });
+        }
+      }
+      const fault = faults.dynamodbFault(req.headers as Headers, functionId);
+      if (fault) return this.dynamodbFault(res, fault);
+    }
+    try {
+      // Without the Origin header (a page of this runtime's own), dynalite adds no
+      // Access-Control-Allow-Origin: * to its answer.
+      listener(replay(req, body, ['origin']), res);
+    } catch (e: unknown) {
+      this.options.log.warn(`DynamoDB store: ${(e as Error).message}`);
+      json(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
+    }
+  }
+
+  private dynamodbFault(res: ServerResponse, fault: DynamoDbFault): void {
+    const type = 'application/x-amz-json-1.0';
+    if (fault === 'throughput') {
+      return json(res, 400, {
+        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+        message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+      }, { 'content-type': type });
+    }
+    if (fault === 'throttling') {
+      return json(res, 400, { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' }, { 'content-type': type });
+    }
+    return json(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' }, { 'content-type': type });
+  }
+
+  /** A Management API request (/<stage>/@connections/<id>) on its way to `next`, which gets it with its body replayed. */
+  async management(req: IncomingMessage, res: ServerResponse, pathname: string, next: (req: IncomingMessage) => Promise<void>): Promise<void> {
+    const { iam, faults, model } = this.options;
+    const body = await readBody(req, this.options.maxPostBytes);
+    if ((await this.authenticate(req, res, 'execute-api', body)) === undefined) return;
+    if (body === undefined) return payloadTooLarge(res);
+    const functionId = iam.principal(req.headers.authorization, req.url);
+    const raw = pathname.slice(`/${model.stage}/@connections/`.length);
+    let connectionId: string | undefined;
+    try {
+      connectionId = raw && !raw.includes('/') ? decodeURIComponent(raw) : undefined;
+    } catch {
+      connectionId = undefined;
+    }
+    if (functionId === undefined || connectionId === undefined) return next(replay(req, body));
+    const method = String(req.method ?? 'GET').toUpperCase();
+    const action = 'execute-api:ManageConnections';
+    const resource = this.connectionArn(method, connectionId);
+    const decision = iam.authorize(functionId, [{ action, resource }]);
+    if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
+    if (!decision.allowed) {
+      return json(res, 403, { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') }, { 'x-amzn-errortype': 'AccessDeniedException' });
+    }
+    if (method === 'POST') {
+      const latencyMs = faults.postLatencyMs();
+      if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+      const conn = this.options.connection(connectionId);
+      const fault = conn ? faults.postFault(req.headers as Headers, functionId) : undefined;
+      if (fault) return this.postFault(res, fault, conn as Connection);
+    }
+    return next(replay(req, body));
+  }
+
+  private postFault(res: ServerResponse, fault: PostFault, conn: Connection): void {
+    if (fault === 'gone') {
+      // The connection is really gone: dropped without a close handshake, as a vanished client.
+      conn.ws.terminate();
+      return json(res, 410, undefined, { 'x-amzn-errortype': 'GoneException' });
+    }
+    if (fault === 'throttle') {
+      return json(res, 429, { message: 'Too Many Requests' }, { 'x-amzn-errortype': 'LimitExceededException' });
+    }
+    return json(res, 500, { message: 'Internal server error' }, { 'x-amzn-errortype': 'InternalServerErrorException' });
+  }
+
+  /** An SQS (JSON protocol) request on its way to `next`, which gets the request with its body replayed. */
+  async sqs(req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage) => Promise<void>): Promise<void> {
+    const { iam } = this.options;
+    const body = await readBody(req, MAX_SQS_REQUEST);
+    if ((await this.authenticate(req, res, 'sqs', body)) === undefined) return;
+    if (body === undefined) return json(res, 413, { message: 'Request too large' });
+    const functionId = iam.principal(req.headers.authorization, req.url);
+    if (functionId === undefined) return next(replay(req, body));
+    const operation = String(req.headers['x-amz-target'] ?? '').slice('AmazonSQS.'.length);
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      return next(replay(req, body)); // the queue answers the malformed request
+    }
+    const queueName = String(input.QueueUrl ?? '').split('/').pop() || String(input.QueueName ?? '');
+    const action = sqsAction(operation);
+    const resource = operation === 'ListQueues' || !queueName ? '*' : this.queueArn(queueName);
+    const decision = iam.authorize(functionId, [{ action, resource }]);
+    if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
+    if (!decision.allowed) {
+      return json(res, 403, {
+        __type: 'com.amazon.coral.service#AccessDeniedException',
+        message: this.deniedMessage(functionId, action, resource, decision.reason ?? ''),
+      }, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AccessDenied;Sender' });
+    }
+    return next(replay(req, body));
+  }
+
+  /** What a Lambda event source mapping does with the function's role (ReceiveMessage, DeleteMessage, ...). */
+  poller(functionId: string, action: string, queueName: string): boolean {
+    const resource = this.queueArn(queueName);
+    const decision = this.options.iam.authorize(functionId, [{ action, resource }]);
+    if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
+    return decision.allowed;
+  }
+}

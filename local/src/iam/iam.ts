@@ -1,0 +1,325 @@
+/**
+ * Local IAM: each function's sandboxes sign their AWS calls with credentials of their own
+ * (the access key id names the function), so every call the runtime receives (DynamoDB,
+ * the Management API, SQS) is attributed to a function from its SigV4 `Authorization` header,
+ * evaluated against that function's policy statements from the template (intrinsics resolved to
+ * the local ARNs, wildcards matched as IAM matches them), denied as AWS denies it, and recorded.
+ *
+ *   enforce  (default)  a call no statement allows is denied, as on AWS
+ *   audit               evaluated and recorded, never denied (what would have been is kept)
+ *   off                 no evaluation, no record
+ *
+ * Callers that are not a function (the AWS CLI, tests, the runtime's own TTL sweep, all signing
+ * with LOCAL_CREDENTIALS) are not evaluated. SAM policy templates of the services it plays are
+ * expanded (policy-templates.ts). Functions whose role cannot be read from the template (a managed policy other than
+ * the logging/tracing ones, another policy template, an external Role) are recorded but not enforced,
+ * with a warning. Conditions in statements are not evaluated (a statement with one matches).
+ */
+import { createHash } from 'node:crypto';
+import { expandPolicyTemplate } from './policy-templates.js';
+import type { TemplateModel, TemplateResource } from '../template/template.js';
+
+export type IamMode = 'enforce' | 'audit' | 'off';
+
+export interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string[];
+  NotAction?: string[];
+  Resource?: string[];
+  NotResource?: string[];
+  Condition?: unknown;
+  /** Where the statement comes from (e.g. "Policies[0].Statement[2]"). */
+  source: string;
+}
+
+export interface FunctionRole {
+  functionId: string;
+  /** arn:aws:iam::<account>:role/<FunctionId>Role, as SAM names it. */
+  roleArn: string;
+  statements: Statement[];
+  /** False when the role holds something the runtime cannot evaluate: calls are recorded, not denied. */
+  enforceable: boolean;
+  notes: string[];
+}
+
+export interface IamCall { functionId: string; action: string; resource: string }
+
+export interface UsageEntry extends IamCall { calls: number; denied: number }
+
+export interface DeniedCall extends IamCall { at: string; enforced: boolean; reason: string }
+
+/** One (action, resource pattern) a statement allows, and the calls it allowed. */
+export interface Grant { action: string; resource: string; source: string; used: number }
+
+export interface FunctionReport {
+  functionId: string;
+  enforceable: boolean;
+  notes: string[];
+  grants: Grant[];
+  /** Calls made, each with the grant patterns that allowed it. */
+  used: UsageEntry[];
+  denied: DeniedCall[];
+}
+
+export interface IamDecision { allowed: boolean; denied?: IamCall; reason?: string; enforced: boolean }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
+
+/** The access key id a function's sandboxes use: readable, and unique per logical id. */
+export function accessKeyIdFor(functionId: string): string {
+  return `LOCAL${functionId.replace(/[^A-Za-z0-9]/g, '')}`.slice(0, 120);
+}
+
+/**
+ * The secret of a function's access key id. The runtime checks every signature (local/src/iam/sigv4.ts);
+ * the secret derives from the key id, so that a tool between a function and the runtime (the
+ * benchmark's accounting proxy) can sign again what it changes.
+ */
+export function secretForAccessKey(accessKeyId: string): string {
+  return createHash('sha256').update(`local-secret:${accessKeyId}`).digest('base64').slice(0, 40);
+}
+
+export function secretAccessKeyFor(functionId: string): string {
+  return secretForAccessKey(accessKeyIdFor(functionId));
+}
+
+/**
+ * The credentials the runtime hands out to everything that is not a function (the AWS CLI, tests,
+ * the runtime's own table set-up and TTL sweep): `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`.
+ */
+export const LOCAL_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+/** The access key id of a SigV4 `Authorization` header (or X-Amz-Credential query), if any. */
+export function accessKeyIdOf(authorization: string | undefined, url?: string): string | undefined {
+  const fromHeader = /Credential=([^/,\s]+)\//.exec(authorization ?? '')?.[1];
+  if (fromHeader) return fromHeader;
+  const credential = url ? new URL(url, 'http://localhost').searchParams.get('X-Amz-Credential') : null;
+  return credential?.split('/')[0] || undefined;
+}
+
+/** IAM wildcard matching: `*` any run of characters (including none), `?` any one character. */
+export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
+}
+
+/** Managed policies that grant nothing the local runtime plays (logs, traces, network interfaces). */
+const HARMLESS_MANAGED = /(AWSLambdaBasicExecutionRole|AWSXrayWriteOnlyAccess|AWSXRayDaemonWriteAccess|AWSLambdaVPCAccessExecutionRole|CloudWatchLambdaInsightsExecutionRolePolicy)$/;
+
+function statementsOf(document: unknown, source: string, resolve: (v: unknown) => unknown): Statement[] {
+  const doc = resolve(document);
+  if (!isRecord(doc)) return [];
+  const raw = Array.isArray(doc.Statement) ? doc.Statement : doc.Statement === undefined ? [] : [doc.Statement];
+  return raw.filter(isRecord).map((s, i) => ({
+    Effect: s.Effect === 'Deny' ? 'Deny' : 'Allow',
+    ...(s.Action !== undefined ? { Action: list(s.Action) } : {}),
+    ...(s.NotAction !== undefined ? { NotAction: list(s.NotAction) } : {}),
+    ...(s.Resource !== undefined ? { Resource: list(s.Resource) } : {}),
+    ...(s.NotResource !== undefined ? { NotResource: list(s.NotResource) } : {}),
+    ...(s.Condition !== undefined ? { Condition: s.Condition } : {}),
+    source: `${source}.Statement[${i}]`,
+  }));
+}
+
+/** The statements of each function's execution role, as SAM builds it from the template. */
+export function readRoles(model: TemplateModel): Map<string, FunctionRole> {
+  const roles = new Map<string, FunctionRole>();
+  const { accountId, partition } = model.pseudo;
+  const resolve = (v: unknown): unknown => model.resolve(v);
+  for (const functionId of model.functions.keys()) {
+    const resource = model.resources[functionId] as TemplateResource | undefined;
+    const props = resource?.Properties ?? {};
+    const role: FunctionRole = {
+      functionId,
+      roleArn: `arn:${partition}:iam::${accountId}:role/${functionId}Role`,
+      statements: [],
+      enforceable: true,
+      notes: [],
+    };
+    roles.set(functionId, role);
+    if (resource?.Type !== 'AWS::Serverless::Function' || props.Role !== undefined) {
+      const roleId = isRecord(props.Role) && typeof props.Role['Fn::GetAtt'] !== 'undefined'
+        ? String(list(props.Role['Fn::GetAtt'])[0] ?? '').split('.')[0]
+        : isRecord(props.Role) && typeof props.Role.Ref === 'string' ? props.Role.Ref : undefined;
+      const roleResource = roleId ? model.resources[roleId] : undefined;
+      if (roleResource?.Type !== 'AWS::IAM::Role') {
+        role.enforceable = false;
+        role.notes.push('its role is not an AWS::IAM::Role of this template');
+        continue;
+      }
+      role.roleArn = `arn:${partition}:iam::${accountId}:role/${roleId}`;
+      const policies = (roleResource.Properties?.Policies ?? []) as unknown[];
+      policies.forEach((p, i) => {
+        if (isRecord(p)) role.statements.push(...statementsOf(p.PolicyDocument, `${roleId}.Policies[${i}]`, resolve));
+      });
+      for (const arn of list(resolve(roleResource.Properties?.ManagedPolicyArns ?? []))) {
+        if (!HARMLESS_MANAGED.test(arn)) {
+          role.enforceable = false;
+          role.notes.push(`managed policy ${arn} cannot be evaluated locally`);
+        }
+      }
+      continue;
+    }
+    const policies = props.Policies === undefined ? [] : Array.isArray(props.Policies) ? props.Policies : [props.Policies];
+    policies.forEach((policy: unknown, i: number) => {
+      if (typeof policy === 'string' || (isRecord(policy) && (policy.Ref !== undefined || policy['Fn::Sub'] !== undefined))) {
+        const name = String(resolve(policy));
+        if (!HARMLESS_MANAGED.test(name)) {
+          role.enforceable = false;
+          role.notes.push(`managed policy ${name} cannot be evaluated locally`);
+        }
+      } else if (isRecord(policy) && policy.Statement !== undefined) {
+        role.statements.push(...statementsOf(policy, `Policies[${i}]`, resolve));
+      } else if (isRecord(policy)) {
+        for (const [name, parameters] of Object.entries(policy)) {
+          const expanded = expandPolicyTemplate(name, resolve(parameters), model.pseudo);
+          if (typeof expanded === 'string') {
+            role.enforceable = false;
+            role.notes.push(expanded);
+          } else {
+            role.statements.push(...expanded.map((s, j) => ({ Effect: 'Allow' as const, ...s, source: `Policies[${i}].${name}.Statement[${j}]` })));
+          }
+        }
+      }
+    });
+    // A SAM SQS event adds AWSLambdaSQSQueueExecutionRole (the poller's actions, on every queue).
+    const events = isRecord(props.Events) ? Object.values(props.Events) : [];
+    if (events.some((e) => isRecord(e) && e.Type === 'SQS')) {
+      role.statements.push({
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes'],
+        Resource: ['*'],
+        source: 'SQS event (AWSLambdaSQSQueueExecutionRole, added by SAM)',
+      });
+    }
+  }
+  return roles;
+}
+
+const matchesAny = (patterns: string[] | undefined, value: string, ignoreCase: boolean): boolean =>
+  (patterns ?? []).some((p) => wildcardMatch(p, value, ignoreCase));
+
+function statementMatches(s: Statement, action: string, resource: string): boolean {
+  const actionOk = s.Action ? matchesAny(s.Action, action, true) : s.NotAction ? !matchesAny(s.NotAction, action, true) : false;
+  if (!actionOk) return false;
+  return s.Resource ? matchesAny(s.Resource, resource, false) : s.NotResource ? !matchesAny(s.NotResource, resource, false) : false;
+}
+
+/** Evaluates one call as IAM does for an identity policy: an explicit Deny wins, else some Allow, else denied. */
+export function evaluate(statements: Statement[], action: string, resource: string): { allowed: boolean; reason: string } {
+  const matching = statements.filter((s) => statementMatches(s, action, resource));
+  const deny = matching.find((s) => s.Effect === 'Deny');
+  if (deny) return { allowed: false, reason: `with an explicit deny in an identity-based policy (${deny.source})` };
+  if (matching.some((s) => s.Effect === 'Allow')) return { allowed: true, reason: 'allowed' };
+  return { allowed: false, reason: `because no identity-based policy allows the ${action} action` };
+}
+
+export class LocalIam {
+  readonly roles: Map<string, FunctionRole>;
+  private readonly byKey = new Map<string, string>();
+  private readonly usageMap = new Map<string, UsageEntry>();
+  private readonly deniedCalls: DeniedCall[] = [];
+
+  constructor(readonly model: TemplateModel, public mode: IamMode = 'enforce') {
+    this.roles = readRoles(model);
+    for (const id of this.roles.keys()) this.byKey.set(accessKeyIdFor(id), id);
+  }
+
+  /** Warnings about roles the runtime records but cannot enforce. */
+  warnings(): string[] {
+    if (this.mode === 'off') return [];
+    return [...this.roles.values()].filter((r) => !r.enforceable)
+      .map((r) => `IAM: ${r.functionId} is not enforced locally (${r.notes.join('; ')}); its calls are recorded only`);
+  }
+
+  /** The secret of an access key id the runtime handed out (a function's or LOCAL_CREDENTIALS); undefined for any other. */
+  secretOf(accessKeyId: string): string | undefined {
+    if (accessKeyId === LOCAL_CREDENTIALS.accessKeyId) return LOCAL_CREDENTIALS.secretAccessKey;
+    return this.byKey.has(accessKeyId) ? secretForAccessKey(accessKeyId) : undefined;
+  }
+
+  /** The function that signed a request, or undefined for any other caller. */
+  principal(authorization: string | undefined, url?: string): string | undefined {
+    const key = accessKeyIdOf(authorization, url);
+    return key === undefined ? undefined : this.byKey.get(key);
+  }
+
+  /** The caller as AWS names it in an AccessDenied message. */
+  callerArn(functionId: string): string {
+    const { partition, accountId } = this.model.pseudo;
+    const fn = this.model.functions.get(functionId);
+    const role = this.roles.get(functionId)?.roleArn.split('/').pop() ?? `${functionId}Role`;
+    return `arn:${partition}:sts::${accountId}:assumed-role/${role}/${fn?.functionName ?? functionId}`;
+  }
+
+  /** Evaluates and records a call that needs every (action, resource) pair; the first denied one is reported. */
+  authorize(functionId: string, pairs: { action: string; resource: string }[]): IamDecision {
+    if (this.mode === 'off') return { allowed: true, enforced: false };
+    const role = this.roles.get(functionId);
+    const enforced = this.mode === 'enforce' && (role?.enforceable ?? false);
+    let first: { call: IamCall; reason: string } | undefined;
+    for (const { action, resource } of pairs) {
+      const verdict = evaluate(role?.statements ?? [], action, resource);
+      const entry = this.entry({ functionId, action, resource });
+      entry.calls += 1;
+      if (!verdict.allowed) {
+        entry.denied += 1;
+        const call = { functionId, action, resource };
+        this.deniedCalls.push({ ...call, at: new Date().toISOString(), enforced, reason: verdict.reason });
+        first ??= { call, reason: verdict.reason };
+      }
+    }
+    if (!first) return { allowed: true, enforced };
+    return { allowed: !enforced, denied: first.call, reason: first.reason, enforced };
+  }
+
+  private entry(call: IamCall): UsageEntry {
+    const key = `${call.functionId}\u0000${call.action}\u0000${call.resource}`;
+    let entry = this.usageMap.get(key);
+    if (!entry) this.usageMap.set(key, (entry = { ...call, calls: 0, denied: 0 }));
+    return entry;
+  }
+
+  /** Every (function, action, resource) called so far, with counts. */
+  usage(): UsageEntry[] {
+    return [...this.usageMap.values()].map((e) => ({ ...e }));
+  }
+
+  /** Calls no statement allowed (denied, or would have been in audit mode). */
+  denied(): DeniedCall[] {
+    return this.deniedCalls.map((d) => ({ ...d }));
+  }
+
+  /** Per function: what its statements grant, how often each grant was used, and what was denied. */
+  report(): FunctionReport[] {
+    const usage = this.usage();
+    const denied = this.denied();
+    return [...this.roles.values()].map((role) => {
+      const used = usage.filter((u) => u.functionId === role.functionId);
+      const grants: Grant[] = role.statements.filter((s) => s.Effect === 'Allow').flatMap((s) =>
+        (s.Action ?? []).flatMap((action) => (s.Resource ?? []).map((resource) => ({
+          action,
+          resource,
+          source: s.source,
+          used: used.filter((u) => u.calls > u.denied && wildcardMatch(action, u.action, true) && wildcardMatch(resource, u.resource))
+            .reduce((sum, u) => sum + u.calls - u.denied, 0),
+        }))));
+      return {
+        functionId: role.functionId,
+        enforceable: role.enforceable,
+        notes: [...role.notes],
+        grants,
+        used,
+        denied: denied.filter((d) => d.functionId === role.functionId),
+      };
+    });
+  }
+
+  /** Forgets what was recorded (for a test that measures one scenario). */
+  reset(): void {
+    this.usageMap.clear();
+    this.deniedCalls.length = 0;
+  }
+}
