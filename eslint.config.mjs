@@ -17,25 +17,65 @@ export default tseslint.config(
   {
     files: ['functions/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '**/local/**', '**/layers/**', '**/web/**'], message: 'A function imports only its own files and the layer (chat-core).' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', '**/local/**', '**/layers/**', '**/web/**'],
+              message: 'A function imports only its own files and the layer (chat-core).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['layers/chat-core/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', 'chat-core', 'chat-core/*'], message: 'The layer imports only its own files and its packages, never the runtime, a function or the page.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../*', 'chat-core', 'chat-core/*'],
+              message: 'The layer imports only its own files and its packages, never the runtime, a function or the page.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['web/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./|chat-core(?!/wire$))', message: 'The page imports only chat-core/wire (dependency-free) and its own files.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./|chat-core(?!/wire$))',
+              message: 'The page imports only chat-core/wire (dependency-free) and its own files.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['local/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['chat-core', 'chat-core/*', '**/layers/**', '**/functions/**', '**/web/**'], message: 'The local runtime runs any SAM app: it imports none of the chat\'s code.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['chat-core', 'chat-core/*', '**/layers/**', '**/functions/**', '**/web/**'],
+              message: "The local runtime runs any SAM app: it imports none of the chat's code.",
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -43,7 +83,14 @@ export default tseslint.config(
     // scripts that use its globals, CommonJS where their files are .js without "type": "module".
     files: ['local/fixtures/**/*.{js,mjs,cjs}'],
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', require: 'readonly', module: 'writable', exports: 'writable' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        require: 'readonly',
+        module: 'writable',
+        exports: 'writable',
+      },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

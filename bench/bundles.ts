@@ -42,10 +42,17 @@ export interface Bundles {
   close(): Promise<void>;
 }
 
-const sizeOf = (file: string): Promise<number> => stat(file).then((s) => s.size, () => 0);
+const sizeOf = (file: string): Promise<number> =>
+  stat(file).then(
+    (s) => s.size,
+    () => 0,
+  );
 
 async function samInstalled(): Promise<boolean> {
-  return run('sam', ['--version'], { timeout: 30_000 }).then(() => true, () => false);
+  return run('sam', ['--version'], { timeout: 30_000 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 interface Built {
@@ -78,7 +85,9 @@ async function esbuildBuild(model: TemplateModel, scratch: string, why: string):
 }
 
 async function layerFiles(opt: string): Promise<{ bytes: number; mapBytes: number }> {
-  const files = (await readdir(join(opt, 'nodejs', 'node_modules'), { recursive: true })).map((f) => join(opt, 'nodejs', 'node_modules', f));
+  const files = (await readdir(join(opt, 'nodejs', 'node_modules'), { recursive: true })).map((f) =>
+    join(opt, 'nodejs', 'node_modules', f),
+  );
   let bytes = 0;
   let mapBytes = 0;
   for (const file of files) {
@@ -129,7 +138,9 @@ export async function measureBundles(model: TemplateModel, options: { sam: boole
   const scratch = await mkdtemp(join(tmpdir(), 'chat-bench-build-'));
   const started = performance.now();
   const sam = options.sam && (await samInstalled());
-  const built = sam ? await samBuild(model, scratch) : await esbuildBuild(model, scratch, options.sam ? 'sam is not installed' : options.why);
+  const built = sam
+    ? await samBuild(model, scratch)
+    : await esbuildBuild(model, scratch, options.sam ? 'sam is not installed' : options.why);
   const buildSeconds = (performance.now() - started) / 1000;
   const layer = await layerFiles(built.opt);
   const fns = [...model.functions.values()].filter((fn) => built.functions.has(fn.logicalId));

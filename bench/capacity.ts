@@ -64,9 +64,17 @@ async function resigned(req: IncomingMessage, upstream: URL, payload: Buffer): P
   const accessKeyId = accessKeyIdOf(req.headers.authorization);
   if (!accessKeyId) return headers; // unsigned: the store refuses it, as it would without the proxy
   const region = /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(req.headers.authorization ?? '')?.[1] ?? 'us-east-1';
-  const secretAccessKey = accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : secretForAccessKey(accessKeyId);
+  const secretAccessKey =
+    accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : secretForAccessKey(accessKeyId);
   const signed = await localSigner({ accessKeyId, secretAccessKey }, 'dynamodb', region).sign({
-    method: req.method ?? 'POST', protocol: 'http:', hostname: upstream.hostname, port: Number(upstream.port), path: req.url ?? '/', query: {}, headers, body: payload,
+    method: req.method ?? 'POST',
+    protocol: 'http:',
+    hostname: upstream.hostname,
+    port: Number(upstream.port),
+    path: req.url ?? '/',
+    query: {},
+    headers,
+    body: payload,
   });
   return Object.fromEntries(Object.entries(signed.headers).map(([name, value]) => [name, String(value)]));
 }
@@ -80,7 +88,12 @@ export async function startCapacityProxy(target = 'http://127.0.0.1:1'): Promise
     const entry = (counts[operation] ??= { calls: 0, readUnits: 0, writeUnits: 0, items: 0 });
     entry.calls += 1;
     try {
-      const answer = JSON.parse(body.toString('utf8')) as { ConsumedCapacity?: Consumed; Count?: number; ScannedCount?: number; Item?: unknown };
+      const answer = JSON.parse(body.toString('utf8')) as {
+        ConsumedCapacity?: Consumed;
+        Count?: number;
+        ScannedCount?: number;
+        Item?: unknown;
+      };
       const units = unitsOf(answer.ConsumedCapacity);
       if (READS.has(operation)) entry.readUnits += units;
       else entry.writeUnits += units;
@@ -91,7 +104,10 @@ export async function startCapacityProxy(target = 'http://127.0.0.1:1'): Promise
   };
 
   const forward = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
-    const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
+    const operation =
+      String(req.headers['x-amz-target'] ?? '')
+        .split('.')
+        .pop() ?? '';
     let payload = body;
     if (WITH_CAPACITY.has(operation)) {
       const input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;

@@ -48,7 +48,9 @@ export function latencyChart(title: string, lines: ChartLine[]): string {
   }
   out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`);
   out.push(`<text x="${M.left + plotW / 2}" y="${H - 12}" text-anchor="middle">recipients in the room (log scale)</text>`);
-  out.push(`<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">send → last recipient (log scale)</text>`);
+  out.push(
+    `<text transform="translate(18 ${M.top + plotH / 2}) rotate(-90)" text-anchor="middle">send → last recipient (log scale)</text>`,
+  );
 
   lines.forEach((line, i) => {
     const pts = line.points.filter(([x, y]) => x > 0 && y > 0).sort((a, b) => a[0] - b[0]);

@@ -72,11 +72,15 @@ export class Receipts {
 function open(url: string, protocols: string[], timeoutMs: number): Promise<WebSocket> {
   const ws = new WebSocket(url, protocols, { perMessageDeflate: false });
   ws.on('error', () => undefined);
-  return within(timeoutMs, `connecting to ${url}`, new Promise<WebSocket>((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req, res) => reject(new Error(`${url}: HTTP ${res.statusCode}`)));
-    ws.once('close', () => reject(new Error(`${url}: closed before open`)));
-  })).catch((error: unknown) => {
+  return within(
+    timeoutMs,
+    `connecting to ${url}`,
+    new Promise<WebSocket>((resolve, reject) => {
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`${url}: HTTP ${res.statusCode}`)));
+      ws.once('close', () => reject(new Error(`${url}: closed before open`)));
+    }),
+  ).catch((error: unknown) => {
     ws.terminate();
     throw error;
   });
@@ -111,10 +115,13 @@ export async function connectMany(url: (index: number) => string, count: number,
 /** Closes every socket and waits for the close handshakes (terminating what is left after `timeoutMs`). */
 export async function closeAll(sockets: readonly WebSocket[], timeoutMs = 5_000): Promise<void> {
   const closed = sockets.map((ws) =>
-    ws.readyState === WebSocket.CLOSED ? Promise.resolve() : new Promise<void>((resolve) => {
-      ws.once('close', () => resolve());
-      if (ws.readyState === WebSocket.OPEN) ws.close(1000);
-    }));
+    ws.readyState === WebSocket.CLOSED
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          ws.once('close', () => resolve());
+          if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+        }),
+  );
   await within(timeoutMs, 'closing clients', Promise.all(closed)).catch(() => undefined);
   for (const ws of sockets) if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
 }
@@ -122,13 +129,17 @@ export async function closeAll(sockets: readonly WebSocket[], timeoutMs = 5_000)
 /** The next text frame `ws` receives that matches, within `timeoutMs`. */
 export function nextText(ws: WebSocket, matches: (text: string) => boolean, timeoutMs = 10_000): Promise<string> {
   let listener: ((data: Buffer) => void) | undefined;
-  return within(timeoutMs, 'waiting for a frame', new Promise<string>((resolve) => {
-    listener = (data: Buffer): void => {
-      const text = data.toString('utf8');
-      if (matches(text)) resolve(text);
-    };
-    ws.on('message', listener);
-  })).finally(() => {
+  return within(
+    timeoutMs,
+    'waiting for a frame',
+    new Promise<string>((resolve) => {
+      listener = (data: Buffer): void => {
+        const text = data.toString('utf8');
+        if (matches(text)) resolve(text);
+      };
+      ws.on('message', listener);
+    }),
+  ).finally(() => {
     if (listener) ws.off('message', listener);
   });
 }

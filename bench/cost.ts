@@ -73,16 +73,28 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
     // Interleaved message by message; each message's DynamoDB requests are added to its own side.
     const tallies: Record<string, Record<string, OperationTally>> = { project: {}, baseline: {} };
     const variants: Variant[] = [
-      { name: 'project', receipts: room.receipts, recipients, send: (text) => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text })) },
+      {
+        name: 'project',
+        receipts: room.receipts,
+        recipients,
+        send: (text) => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text })),
+      },
       {
         name: 'baseline',
         receipts: room.receipts,
         recipients,
-        send: (text) => poster.run({
-          kind: 'tutorial',
-          dynamodbEndpoint: proxy.endpoint,
-          message: { table: runtime.tables.ConnectionsTable as string, room: room.name, sender, message: text, managementEndpoint: runtime.connectionsUrl },
-        }),
+        send: (text) =>
+          poster.run({
+            kind: 'tutorial',
+            dynamodbEndpoint: proxy.endpoint,
+            message: {
+              table: runtime.tables.ConnectionsTable as string,
+              room: room.name,
+              sender,
+              message: text,
+              managementEndpoint: runtime.connectionsUrl,
+            },
+          }),
       },
     ];
     const latency = await interleave(variants, { ...series, messages: plan.messages }, 'cost', {
@@ -91,7 +103,10 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
         if (measured) add(tallies[variant.name] as Record<string, OperationTally>, proxy.tally());
       },
     });
-    const side = (name: string): CostSide => ({ latency: latency[name] as Series, ...perMessage(tallies[name] as Record<string, OperationTally>, plan.messages) });
+    const side = (name: string): CostSide => ({
+      latency: latency[name] as Series,
+      ...perMessage(tallies[name] as Record<string, OperationTally>, plan.messages),
+    });
     const [project, baseline] = [side('project'), side('baseline')];
     return { ...plan, tableItems: sockets.length, recipients, project, baseline };
   } finally {

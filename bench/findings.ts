@@ -13,7 +13,15 @@ const pctMore = (a: number, b: number): string => {
 export function findings(r: Results): string {
   const s = r.sizes[r.sizes.length - 1] as SizeResult;
   const p50 = (x: Series | undefined): number => stats(x).p50;
-  const [sdk, xray, local, layer, layerTraced, project, projectTraced] = [s.sdk, s.sdkXray, s.sdkToRuntime, s.layerBroadcast, s.layerBroadcastTraced, s.project, s.projectTraced].map(p50) as [number, number, number, number, number, number, number];
+  const [sdk, xray, local, layer, layerTraced, project, projectTraced] = [
+    s.sdk,
+    s.sdkXray,
+    s.sdkToRuntime,
+    s.layerBroadcast,
+    s.layerBroadcastTraced,
+    s.project,
+    s.projectTraced,
+  ].map(p50) as [number, number, number, number, number, number, number];
   const missed = targets(r).filter((t) => !t.met);
   const fns = r.bundles.functions;
   const init = Math.max(...fns.map((f) => f.initMs));
@@ -37,7 +45,9 @@ export function findings(r: Results): string {
       'chat-core now loads the Tracer only where tracing is on (on Lambda, `POWERTOOLS_TRACE_ENABLED` not false, not under `AWS_SAM_LOCAL`), no longer records a subsegment per post (the Management API client is not captured), and the template has a `Tracing` parameter: `Active` (the default: a trace per handler with its DynamoDB and SQS calls) or `PassThrough` (Lambda samples nothing, chat-core records nothing and does not load the SDK). ' +
       (projectTraced
         ? `What Active costs, measured through the real sendmessage traced as on AWS (lever.ts): p50 ${ms(projectTraced)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(projectTraced / sdk)} the floor instead of ${ratio(project / sdk)}); broadcast() alone ${ms(layerTraced)} ms instead of ${ms(layer)} ms; the hook alone on the SDK floor ${pctMore(xray, sdk)} (${ms(xray)} ms)` +
-          (tracedThroughput ? `; ${tracedThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shipped.cpuMsPerDelivery.toFixed(2)} in the throughput run. ` : '. ') +
+          (tracedThroughput
+            ? `; ${tracedThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shipped.cpuMsPerDelivery.toFixed(2)} in the throughput run. `
+            : '. ') +
           'Active stays the default, because a trace is what explains a slow or failing request in production; a deployment whose rooms are large, or that watches cost, sets `Tracing=PassThrough` and keeps logs and metrics.'
         : 'The full run measures what `Tracing: Active` costs (the project traced as on AWS).'),
   );
@@ -45,13 +55,13 @@ export function findings(r: Results): string {
   const proj = stats(r.cost.project.latency).p50;
   out.push(
     `- **Reads** per message are the room's, not the table's: ${r.cost.project.perMessage.readUnits.toFixed(2)} RCU (one Query of the room index, ${Math.round(r.cost.project.perMessage.items)} entries) against the tutorial's ${r.cost.baseline.perMessage.readUnits.toFixed(2)} RCU (a Scan of all ${r.cost.tableItems} items); ` +
-      'the tutorial\'s grows with every connection of every room, the project\'s with the room only. ' +
+      "the tutorial's grows with every connection of every room, the project's with the room only. " +
       (base < proj
         ? `On latency the tutorial is ahead here (${ms(base)} ms against ${ms(proj)} ms p50): it writes nothing (the project stores the message, chains it to the room's previous one and counts the sender's rate limit first) and is called directly rather than through the gateway's Lambda hop; locally its Scan of ${r.cost.tableItems} small items is quick. Its cost is what does not scale: reads grow with the table, and a new client per message, with an unbounded Promise.all, opens new connections for every message.`
         : `The tutorial is also slower (${ms(base)} ms against ${ms(proj)} ms p50): it scans the table, builds a new Management API client (new connections) per message and posts with an unbounded Promise.all.`),
   );
   out.push(
-    `- **Bundles** stay at ${Math.round(Math.max(...fns.map((f) => f.bytes)) / 1024 * 10) / 10} KiB or less because everything shared is in the layer; the layer itself is ${Math.round(r.bundles.layerBytes / 1024)} KiB and is what a cold start loads ` +
+    `- **Bundles** stay at ${Math.round((Math.max(...fns.map((f) => f.bytes)) / 1024) * 10) / 10} KiB or less because everything shared is in the layer; the layer itself is ${Math.round(r.bundles.layerBytes / 1024)} KiB and is what a cold start loads ` +
       '(zod is imported as a namespace, `import * as z`, which esbuild tree-shakes; the named `{ z }` export kept all of zod, its locales included). ' +
       `Slowest cold init ${ms(init)} ms with the template's \`NODE_OPTIONS=--enable-source-maps\`, ${ms(initNoMaps)} ms without it: ` +
       (init <= 100
@@ -66,11 +76,13 @@ export function findings(r: Results): string {
   const capacity = (x: { cpuMsPerDelivery: number }): number => Math.round((r.machine.cores * 1000) / x.cpuMsPerDelivery);
   const former = r.throughput.find((v) => v.label.includes('former default'))?.result;
   out.push(
-    `- **Throughput**: ${Math.round(t.deliveredPerSecond)} deliveries/s as shipped, at ${t.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery, so at most ~${capacity(t)}/s with all ${r.machine.cores} cores of this machine to itself: the target needs ${(r.machine.cores * 1000 / 2000).toFixed(2)} ms or less here, ` +
+    `- **Throughput**: ${Math.round(t.deliveredPerSecond)} deliveries/s as shipped, at ${t.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery, so at most ~${capacity(t)}/s with all ${r.machine.cores} cores of this machine to itself: the target needs ${((r.machine.cores * 1000) / 2000).toFixed(2)} ms or less here, ` +
       `and the SDK floor itself costs ${floorCpu.toFixed(2)} ms per delivery at ${s.size} recipients (bare ws: ${wsCpu.toFixed(3)} ms), so the SDK per post is most of the budget. ` +
-      'The CPU goes to the SDK per post in the sandboxes (middleware, signing) and to the runtime\'s main thread (HTTP, WebSocket frames, the store, and checking every call\'s SigV4 signature). ' +
+      "The CPU goes to the SDK per post in the sandboxes (middleware, signing) and to the runtime's main thread (HTTP, WebSocket frames, the store, and checking every call's SigV4 signature). " +
       'Sandboxes per function (applied): the local runtime now starts one per core by default (`os.availableParallelism()`), since each sandbox is a V8 isolate with its own copy of the layer, JIT and heap' +
-      (former ? `; the former default of 8 measured beside it: ${former.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(former.deliveredPerSecond)}/s in this run.` : '.'),
+      (former
+        ? `; the former default of 8 measured beside it: ${former.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(former.deliveredPerSecond)}/s in this run.`
+        : '.'),
   );
   const big = r.model[r.model.length - 1];
   const batchSize = r.modelInputs.batchSize;

@@ -42,7 +42,12 @@ export interface InterleaveHooks {
  * Sends one message per variant per round, rotating which goes first, each timed to its last
  * arrival: variants measured in the same rounds see the same machine, however its load drifts.
  */
-export async function interleave(variants: Variant[], plan: SeriesPlan, tag: string, hooks: InterleaveHooks = {}): Promise<Record<string, Series>> {
+export async function interleave(
+  variants: Variant[],
+  plan: SeriesPlan,
+  tag: string,
+  hooks: InterleaveHooks = {},
+): Promise<Record<string, Series>> {
   const out: Record<string, Series> = Object.fromEntries(variants.map((v) => [v.name, emptySeries()]));
   for (let i = 0; i < plan.warmup + plan.messages; i += 1) {
     for (let j = 0; j < variants.length; j += 1) {
@@ -79,4 +84,3 @@ export async function timeSeries(
 ): Promise<Series> {
   return (await interleave([{ name: 'only', receipts, recipients, send }], plan, tag)).only as Series;
 }
-

@@ -44,5 +44,7 @@ export interface RuntimeVariant {
 
 /** The throughput variants beyond the shipped runtime that need a runtime of their own. */
 export function leverVariants(): RuntimeVariant[] {
-  return [{ label: `${FORMER_SANDBOXES} sandboxes per function (the former default), untraced`, options: { maxConcurrency: FORMER_SANDBOXES } }];
+  return [
+    { label: `${FORMER_SANDBOXES} sandboxes per function (the former default), untraced`, options: { maxConcurrency: FORMER_SANDBOXES } },
+  ];
 }

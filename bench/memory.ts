@@ -165,12 +165,24 @@ function runtimeChild(): void {
   const starting = startRuntime(maxConcurrency ? { maxConcurrency } : {});
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= starting.then((runtime) => stopRuntime(runtime, [], 20_000)));
-  process.on('disconnect', () => void stop().catch(() => undefined).finally(() => process.exit(0)));
+  process.on(
+    'disconnect',
+    () =>
+      void stop()
+        .catch(() => undefined)
+        .finally(() => process.exit(0)),
+  );
   process.on('message', (message: ToChild) => {
-    const work = message.kind === 'stop'
-      ? stop().then((): FromChild => ({ kind: 'stopped' }))
-      : starting.then((runtime) => reading(runtime, message.connects, message.drained)).then((memory): FromChild => ({ kind: 'reading', memory }));
-    work.then((answer) => send(answer), (error: unknown) => send({ kind: 'error', message: String(error) }));
+    const work =
+      message.kind === 'stop'
+        ? stop().then((): FromChild => ({ kind: 'stopped' }))
+        : starting
+            .then((runtime) => reading(runtime, message.connects, message.drained))
+            .then((memory): FromChild => ({ kind: 'reading', memory }));
+    work.then(
+      (answer) => send(answer),
+      (error: unknown) => send({ kind: 'error', message: String(error) }),
+    );
   });
   starting.then(
     (runtime) => send({ kind: 'ready', wsUrl: runtime.wsUrl, layerEnv: layerEnv(runtime) }),
@@ -197,7 +209,11 @@ class RuntimeProcess {
   }
 
   /** Sends `message` (if any) and resolves with the child's next answer of that `kind`. */
-  async ask<K extends FromChild['kind']>(kind: K, message: ToChild | undefined, timeoutMs: number): Promise<Extract<FromChild, { kind: K }>> {
+  async ask<K extends FromChild['kind']>(
+    kind: K,
+    message: ToChild | undefined,
+    timeoutMs: number,
+  ): Promise<Extract<FromChild, { kind: K }>> {
     if (message && !this.child.connected) throw new Error('the runtime process is gone');
     let off = (): void => undefined;
     const answer = new Promise<FromChild>((resolve, reject) => {
@@ -254,7 +270,13 @@ export async function measureMemory(plan: MemoryPlan, log: (message: string) => 
     const [layer, base] = await Promise.all([startPoster(PROJECT_DIR, { layer: plan.layerDir }, env), startPoster(PROJECT_DIR)]);
     posters.push(layer, base);
     const sampled = async (collect: boolean): Promise<{ delivered: number; heap: HeapReading }> => {
-      const reply = await layer.run({ kind: 'layerHeap', room: 'memfanout', text: `memory ${collect}`, intervalMs: collect ? 10 : 2, collect });
+      const reply = await layer.run({
+        kind: 'layerHeap',
+        room: 'memfanout',
+        text: `memory ${collect}`,
+        intervalMs: collect ? 10 : 2,
+        collect,
+      });
       if (!reply.heap) throw new Error('the poster worker sent no heap reading');
       return { delivered: reply.delivered, heap: reply.heap };
     };

@@ -59,7 +59,7 @@ export interface ModelRow {
 export const cpuShare = (memoryMb: number): number => Math.min(1, memoryMb / 1769);
 
 function shardMs(inputs: ModelInputs, recipients: number, aws: boolean): number {
-  const cpuBound = recipients * inputs.perPostMs / (aws ? cpuShare(inputs.memoryMb) : 1);
+  const cpuBound = (recipients * inputs.perPostMs) / (aws ? cpuShare(inputs.memoryMb) : 1);
   const networkBound = aws ? Math.ceil(recipients / inputs.postConcurrency) * inputs.awsPostRoundTripMs : 0;
   return inputs.shardOverheadMs + Math.max(cpuBound, networkBound);
 }
@@ -78,12 +78,16 @@ function modelFor(inputs: ModelInputs, recipients: number): Omit<ModelRow, 'altB
   const waves = Math.ceil(fanoutInvocations / inputs.lambdaConcurrency);
   const serialShards = Math.min(inputs.batchSize, shards);
   const batchesOf = (n: number): number => Math.ceil(Math.ceil(n / inputs.shardSize) / 10);
-  const send = inputs.handOffMs + (recipients - inputs.benchRecipients) * inputs.queryMsPerRecipient +
+  const send =
+    inputs.handOffMs +
+    (recipients - inputs.benchRecipients) * inputs.queryMsPerRecipient +
     (batches - batchesOf(inputs.benchRecipients)) * inputs.sendBatchMs;
   const latency = (aws: boolean): number =>
     queued
       ? send + waves * serialShards * shardMs(inputs, inputs.shardSize, aws)
-      : aws ? inputs.directFirstMs + shardMs(inputs, recipients, true) : inputs.directMs(recipients);
+      : aws
+        ? inputs.directFirstMs + shardMs(inputs, recipients, true)
+        : inputs.directMs(recipients);
   const latencyLocalMs = latency(false);
   const latencyAwsMs = latency(true);
 
@@ -91,7 +95,8 @@ function modelFor(inputs: ModelInputs, recipients: number): Omit<ModelRow, 'altB
   const gbSeconds = (ms: number): number => (inputs.memoryMb / 1024) * (ms / 1000);
   const sendMs = queued ? send : latencyAwsMs;
   const fanoutMs = fanoutInvocations * serialShards * shardMs(inputs, inputs.shardSize, true);
-  const lambda = ((1 + fanoutInvocations) * PRICES.lambdaRequestsPerMillion) / 1e6 + gbSeconds(sendMs + fanoutMs) * PRICES.lambdaGbSecondArm;
+  const lambda =
+    ((1 + fanoutInvocations) * PRICES.lambdaRequestsPerMillion) / 1e6 + gbSeconds(sendMs + fanoutMs) * PRICES.lambdaGbSecondArm;
   const bodyBytes = inputs.shardBytesFixed + inputs.shardSize * inputs.shardBytesPerRecipient;
   const chunks = (entries: number): number => (entries === 0 ? 0 : Math.ceil((entries * bodyBytes) / (64 * 1024)));
   const sendChunks = Math.floor(shards / 10) * chunks(10) + chunks(shards % 10);
@@ -100,9 +105,18 @@ function modelFor(inputs: ModelInputs, recipients: number): Omit<ModelRow, 'altB
   const apiGateway = ((recipients + 1) * PRICES.apiGatewayMessagesPerMillion) / 1e6;
   const dynamodb =
     (Math.max(0.5, recipients * inputs.readUnitsPerRecipient) * PRICES.dynamodbReadUnitsPerMillion +
-      inputs.writeUnitsPerMessage * PRICES.dynamodbWriteUnitsPerMillion) / 1e6;
+      inputs.writeUnitsPerMessage * PRICES.dynamodbWriteUnitsPerMillion) /
+    1e6;
   const total = apiGateway + lambda + sqs + dynamodb;
-  return { recipients, path: queued ? 'queued' : 'direct', shards, invocations: 1 + fanoutInvocations, latencyLocalMs, latencyAwsMs, cost: { apiGateway, lambda, sqs, dynamodb, total } };
+  return {
+    recipients,
+    path: queued ? 'queued' : 'direct',
+    shards,
+    invocations: 1 + fanoutInvocations,
+    latencyLocalMs,
+    latencyAwsMs,
+    cost: { apiGateway, lambda, sqs, dynamodb, total },
+  };
 }
 
 /** DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers about 1 byte per 2 digits + 1). */
@@ -115,4 +129,3 @@ export function itemBytes(item: Record<string, { S?: string; N?: string }>): num
   }
   return bytes;
 }
-

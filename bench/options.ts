@@ -49,7 +49,10 @@ export function parseArgs(argv: readonly string[]): Plan {
   const render = argv.includes('--render');
   if (quick) {
     return {
-      quick, render, write, sam,
+      quick,
+      render,
+      write,
+      sam,
       sizes: [10, 30, 100],
       messages: () => 10,
       warmup: 2,
@@ -63,7 +66,10 @@ export function parseArgs(argv: readonly string[]): Plan {
     };
   }
   return {
-    quick, render, write: write || render, sam,
+    quick,
+    render,
+    write: write || render,
+    sam,
     sizes: [10, 100, 1000],
     messages: (size) => (size >= 1000 ? 30 : 100),
     warmup: 5,

@@ -107,8 +107,14 @@ async function tutorial(job: Extract<PosterJob, { kind: 'tutorial' }>): Promise<
   return { delivered: result.posted, failed: result.failed, scanned: result.scanned };
 }
 
-const chatFrame = (room: string, text: string): unknown =>
-  ({ type: 'message', id: '01BENCH0000000000000000000', room, name: 'bench', text, sentAt: new Date().toISOString() });
+const chatFrame = (room: string, text: string): unknown => ({
+  type: 'message',
+  id: '01BENCH0000000000000000000',
+  room,
+  name: 'bench',
+  text,
+  sentAt: new Date().toISOString(),
+});
 
 async function broadcastRoom(job: Extract<PosterJob, { kind: 'layer' }>): Promise<Omit<PosterReply, 'ms'>> {
   if (!layer) throw new Error('no layer loaded');
@@ -160,10 +166,14 @@ async function broadcastRoomSampled(job: Extract<PosterJob, { kind: 'layerHeap' 
 
 async function run(job: PosterJob): Promise<Omit<PosterReply, 'ms'>> {
   switch (job.kind) {
-    case 'posts': return posts(job);
-    case 'tutorial': return tutorial(job);
-    case 'layer': return broadcastRoom(job);
-    case 'layerHeap': return broadcastRoomSampled(job);
+    case 'posts':
+      return posts(job);
+    case 'tutorial':
+      return tutorial(job);
+    case 'layer':
+      return broadcastRoom(job);
+    case 'layerHeap':
+      return broadcastRoomSampled(job);
     case 'heap': {
       const before = heapAfterGc();
       return { delivered: 0, failed: 0, heap: { before, peak: before, afterQuery: before, samples: 0 } };

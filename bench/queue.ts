@@ -62,7 +62,12 @@ function sqsEvent(runtime: LocalRuntime, shards: Shard[]): unknown {
 }
 
 const frame = (room: string, text: string): Shard['frame'] => ({
-  type: 'message', id: '01BENCH0000000000000000000', room, name: 'bench', text, sentAt: new Date().toISOString(),
+  type: 'message',
+  id: '01BENCH0000000000000000000',
+  room,
+  name: 'bench',
+  text,
+  sentAt: new Date().toISOString(),
 });
 
 /** Invokes FanoutFunction on `shards` of the room's recipients and returns its duration, once every recipient got it. */
@@ -89,7 +94,12 @@ async function timeSendBatch(runtime: LocalRuntime, room: string, runs: number):
   try {
     for (let i = 0; i < runs; i += 1) {
       const started = performance.now();
-      await client.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: Array.from({ length: 10 }, (_, id) => ({ Id: String(id), MessageBody: body })) }));
+      await client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Array.from({ length: 10 }, (_, id) => ({ Id: String(id), MessageBody: body })),
+        }),
+      );
       times.push(performance.now() - started);
     }
   } finally {
@@ -108,7 +118,8 @@ export async function measureQueue(plan: QueuePlan, series: Omit<SeriesPlan, 'me
     room = opened;
     const before = runtime.stats().FanoutFunction?.invocations ?? 0;
     const latency = await timeSeries(opened.receipts, plan.recipients, { ...series, messages: plan.messages }, 'queued', (text) =>
-      opened.sender.send(JSON.stringify({ action: 'sendmessage', message: text })));
+      opened.sender.send(JSON.stringify({ action: 'sendmessage', message: text })),
+    );
     await sleep(300); // the last invocation returns after its posts arrive
     const fanouts = (runtime.stats().FanoutFunction?.invocations ?? 0) - before;
 
@@ -135,7 +146,9 @@ export async function measureQueue(plan: QueuePlan, series: Omit<SeriesPlan, 'me
       batchMs.push(batch);
     }
     const bodyOf = (n: number): number =>
-      Buffer.byteLength(JSON.stringify({ frame: frame(opened.name, 'queued:0'), recipients: ids.slice(0, n).map((id) => [id, 'plain']) } satisfies Shard));
+      Buffer.byteLength(
+        JSON.stringify({ frame: frame(opened.name, 'queued:0'), recipients: ids.slice(0, n).map((id) => [id, 'plain']) } satisfies Shard),
+      );
     const total = series.warmup + plan.messages;
     return {
       ...plan,

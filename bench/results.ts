@@ -99,7 +99,9 @@ export function targets(r: Results): Target[] {
       measured: ratio(floorRatio),
       met: floorRatio <= 1.5,
       gap: `${ratio(floorRatio / 1.5)} over the target`,
-      ...(largest.projectTraced ? { note: `${ratio(stats(largest.projectTraced).p50 / stats(largest.sdk).p50)} with Tracing Active (as on AWS)` } : {}),
+      ...(largest.projectTraced
+        ? { note: `${ratio(stats(largest.projectTraced).p50 / stats(largest.sdk).p50)} with Tracing Active (as on AWS)` }
+        : {}),
     },
     {
       name: `reads per message vs the tutorial, ${r.cost.rooms} rooms of ${r.cost.roomSize}`,
@@ -146,4 +148,3 @@ export const shippedThroughput = (r: Results): ThroughputVariant['result'] => (r
 
 /** p50 of the project over p50 of the SDK floor. */
 export const floorRatio = (s: SizeResult): number => stats(s.project).p50 / stats(s.sdk).p50;
-

@@ -34,8 +34,14 @@ const log = (message: string): void => {
 function directLatency(sizes: SizeResult[]): (recipients: number) => number {
   const points = sizes.map((s) => [s.size, stats(s.project).p50] as const);
   return (x) => {
-    const i = Math.max(1, points.findIndex(([size]) => size >= x));
-    const [[x0, y0], [x1, y1]] = [points[Math.min(i, points.length - 1) - 1], points[Math.min(i, points.length - 1)]] as [readonly [number, number], readonly [number, number]];
+    const i = Math.max(
+      1,
+      points.findIndex(([size]) => size >= x),
+    );
+    const [[x0, y0], [x1, y1]] = [points[Math.min(i, points.length - 1) - 1], points[Math.min(i, points.length - 1)]] as [
+      readonly [number, number],
+      readonly [number, number],
+    ];
     return y0 + ((y1 - y0) * (x - x0)) / (x1 - x0 || 1);
   };
 }
@@ -62,7 +68,11 @@ async function main(): Promise<void> {
 
   log(`building and timing cold starts (${plan.sam && !plan.quick ? 'sam build if installed' : 'esbuild'})`);
   const why = plan.quick ? 'quick runs skip sam build' : '--no-sam';
-  const { close: removeBuilds, ...bundles } = await measureBundles(model, { sam: plan.sam && !plan.quick, why, coldStarts: plan.coldStarts });
+  const { close: removeBuilds, ...bundles } = await measureBundles(model, {
+    sam: plan.sam && !plan.quick,
+    why,
+    coldStarts: plan.coldStarts,
+  });
   try {
     const layerDir = join(bundles.opt, 'nodejs', 'node_modules', 'chat-core');
     const { sizes, throughput } = await measureSizes({ plan, model, layerDir, concurrency, log });
@@ -125,7 +135,9 @@ async function main(): Promise<void> {
     console.log(terminal(results));
     if (plan.write) await writeReport(results);
     else {
-      console.log(`raw figures in .aws-sam/bench/${raw} (docs/PERFORMANCE.md not written: ${plan.quick ? 'quick run; add --write' : '--no-write'})`);
+      console.log(
+        `raw figures in .aws-sam/bench/${raw} (docs/PERFORMANCE.md not written: ${plan.quick ? 'quick run; add --write' : '--no-write'})`,
+      );
     }
   } finally {
     await removeBuilds();

@@ -34,7 +34,9 @@ export function startRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime
     port: 0,
     dynamodbPort: 0,
     quiet: process.env.BENCH_VERBOSE !== '1',
-    ...((options.maxConcurrency ?? runtimeDefaults.maxConcurrency) ? { maxConcurrency: options.maxConcurrency ?? runtimeDefaults.maxConcurrency } : {}),
+    ...((options.maxConcurrency ?? runtimeDefaults.maxConcurrency)
+      ? { maxConcurrency: options.maxConcurrency ?? runtimeDefaults.maxConcurrency }
+      : {}),
     parameterOverrides: {
       MessageRateLimit: '1000',
       ConnectRateLimit: '100000',
@@ -76,7 +78,10 @@ export interface Room {
 
 /** A room of `size` plain recipients and one plain sender, connected through $connect. */
 export async function openRoom(runtime: LocalRuntime, name: string, size: number): Promise<Room> {
-  const url = (role: string) => (index: number): string => `${runtime.wsUrl}?room=${name}&name=${role}${index}`;
+  const url =
+    (role: string) =>
+    (index: number): string =>
+      `${runtime.wsUrl}?room=${name}&name=${role}${index}`;
   const [sender] = await connectMany(url('sender'), 1);
   const recipients = await connectMany(url('r'), size);
   const receipts = new Receipts();
@@ -86,15 +91,22 @@ export async function openRoom(runtime: LocalRuntime, name: string, size: number
 
 /** The items of a room's index entries (byRoom), as the functions read them. */
 export async function roomItems(runtime: LocalRuntime, room: string): Promise<Record<string, AttributeValue>[]> {
-  const client = new DynamoDBClient({ endpoint: runtime.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = new DynamoDBClient({
+    endpoint: runtime.dynamodbEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
   const items: Record<string, AttributeValue>[] = [];
   try {
-    const pages = paginateQuery({ client }, {
-      TableName: runtime.tables.ConnectionsTable,
-      IndexName: 'byRoom',
-      KeyConditionExpression: 'room = :room',
-      ExpressionAttributeValues: { ':room': { S: room } },
-    });
+    const pages = paginateQuery(
+      { client },
+      {
+        TableName: runtime.tables.ConnectionsTable,
+        IndexName: 'byRoom',
+        KeyConditionExpression: 'room = :room',
+        ExpressionAttributeValues: { ':room': { S: room } },
+      },
+    );
     for await (const page of pages) items.push(...(page.Items ?? []));
   } finally {
     client.destroy();

@@ -28,7 +28,11 @@ export interface SizesContext {
   log(message: string): void;
 }
 
-export const seriesPlan = (plan: Plan, size: number): SeriesPlan => ({ messages: plan.messages(size), warmup: plan.warmup, timeoutMs: 20_000 });
+export const seriesPlan = (plan: Plan, size: number): SeriesPlan => ({
+  messages: plan.messages(size),
+  warmup: plan.warmup,
+  timeoutMs: 20_000,
+});
 
 /** The environment of SendMessageFunction's sandboxes, for loading the layer in a poster worker. */
 function layerEnv(runtime: LocalRuntime, model: TemplateModel): Record<string, string> {
@@ -46,7 +50,10 @@ function layerEnv(runtime: LocalRuntime, model: TemplateModel): Record<string, s
   };
 }
 
-const sendmessage = (room: Room) => (text: string): void => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text }));
+const sendmessage =
+  (room: Room) =>
+  (text: string): void =>
+    room.sender.send(JSON.stringify({ action: 'sendmessage', message: text }));
 
 export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResult[]; throughput: ThroughputVariant[] }> {
   const { plan, log, concurrency } = ctx;
@@ -95,7 +102,12 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
         const viaLayer = (poster: Poster) => (text: string) => poster.run({ kind: 'layer', room: room.name, text });
         variants.push(
           { name: 'sdkXray', receipts: floorReceipts, recipients: size, send: posts(xray, floor.connectionsUrl, ids) },
-          { name: 'sdkToRuntime', receipts: room.receipts, recipients: size, send: posts(clean, shipped.runtime.connectionsUrl, await roomIds(shipped.runtime, room.name)) },
+          {
+            name: 'sdkToRuntime',
+            receipts: room.receipts,
+            recipients: size,
+            send: posts(clean, shipped.runtime.connectionsUrl, await roomIds(shipped.runtime, room.name)),
+          },
           { name: 'layerBroadcast', receipts: room.receipts, recipients: size, send: viaLayer(layer) },
           { name: 'layerBroadcastTraced', receipts: room.receipts, recipients: size, send: viaLayer(layerTraced) },
         );
@@ -114,7 +126,9 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
     if (plan.lever) {
       for (const variant of leverVariants()) throughputRuntimes.push({ label: variant.label, entry: await start(variant.options) });
     }
-    log(`throughput: ${throughputRuntimes.length} runtime(s), ${plan.throughput.rounds} windows of ${plan.throughput.seconds} s each, taking turns`);
+    log(
+      `throughput: ${throughputRuntimes.length} runtime(s), ${plan.throughput.rounds} windows of ${plan.throughput.seconds} s each, taking turns`,
+    );
     const rooms = [];
     for (const { entry } of throughputRuntimes) {
       const room = await openThroughputRoom(entry.runtime, plan.throughput);

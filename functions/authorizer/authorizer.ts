@@ -48,8 +48,7 @@ const TOKEN_FAULTS = new Set<string>([
   errors.JWKSMultipleMatchingKeys.code,
 ]);
 
-const isTokenFault = (error: unknown): error is errors.JOSEError =>
-  error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code);
+const isTokenFault = (error: unknown): error is errors.JOSEError => error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code);
 
 /** What API Gateway answers 401 for; the message must be exactly this. */
 const unauthorized = (): Error => new Error('Unauthorized');

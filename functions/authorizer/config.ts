@@ -40,7 +40,10 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
   const { AUTH_MODE: mode, TOKEN_ISSUER: issuer = '', TOKEN_AUDIENCE: audience = '', TOKEN_JWKS_URL: jwks = '' } = env;
   if (!isMode(mode)) problems.push(`AUTH_MODE must be ${Object.keys(AUTH_MODES).join(' or ')}, got ${JSON.stringify(mode ?? '')}`);
   if (httpUrl(issuer) === undefined) problems.push(`TOKEN_ISSUER must be the issuer's https:// URL, got ${JSON.stringify(issuer)}`);
-  const audiences = audience.split(',').map((a) => a.trim()).filter((a) => a !== '');
+  const audiences = audience
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   if (audiences.length === 0) problems.push('TOKEN_AUDIENCE must name the audience (client id) tokens are issued for');
   const jwksUrl = jwks === '' ? undefined : httpUrl(jwks);
   if (jwks !== '' && jwksUrl === undefined) problems.push(`TOKEN_JWKS_URL must be an https:// URL, got ${JSON.stringify(jwks)}`);

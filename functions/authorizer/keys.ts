@@ -30,10 +30,12 @@ export function issuerKeys(config: AuthConfig): JWTVerifyGetKey {
   return async (header, token) => {
     if (remote === undefined) {
       // A failed discovery is tried again by the next invocation.
-      url ??= config.jwksUrl ? Promise.resolve(config.jwksUrl) : discoverJwksUrl(config.issuer).catch((e: unknown) => {
-        url = undefined;
-        throw e;
-      });
+      url ??= config.jwksUrl
+        ? Promise.resolve(config.jwksUrl)
+        : discoverJwksUrl(config.issuer).catch((e: unknown) => {
+            url = undefined;
+            throw e;
+          });
       remote = createRemoteJWKSet(await url, {
         timeoutDuration: FETCH_TIMEOUT_MS,
         cooldownDuration: 30_000,

@@ -47,7 +47,5 @@ export const handler = websocketHandler(async (event, context) => {
 
   await saveConnection({ connectionId, room, name, protocol, ...(userId !== undefined && { userId }) });
   await notePresence(room, { event: 'join', name, ...(userId !== undefined && { userId }) }, { connectionId, protocol }, context);
-  return protocol === 'chat.v1'
-    ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': protocol } }
-    : { statusCode: 200 };
+  return protocol === 'chat.v1' ? { statusCode: 200, headers: { 'Sec-WebSocket-Protocol': protocol } } : { statusCode: 200 };
 });

@@ -35,17 +35,19 @@ export const handler = websocketHandler(async (event) => {
 });
 
 /** GetConnection timed out: the connection's info as the event gives it (LastActiveAt: this frame). */
-const fromEventIfSlow = (requestContext: WebSocketRequestContext) => (error: unknown): ConnectionInfo => {
-  if (!(error instanceof ManagementTimeoutError)) throw error;
-  logger.warn('GetConnection timed out; answering from the event', { error });
-  const { connectedAt, requestTimeEpoch, identity, connectionId } = requestContext;
-  return {
-    ConnectedAt: new Date(connectedAt),
-    Identity: { SourceIp: identity.sourceIp, UserAgent: identity.userAgent ?? null },
-    LastActiveAt: new Date(requestTimeEpoch),
-    connectionID: connectionId,
+const fromEventIfSlow =
+  (requestContext: WebSocketRequestContext) =>
+  (error: unknown): ConnectionInfo => {
+    if (!(error instanceof ManagementTimeoutError)) throw error;
+    logger.warn('GetConnection timed out; answering from the event', { error });
+    const { connectedAt, requestTimeEpoch, identity, connectionId } = requestContext;
+    return {
+      ConnectedAt: new Date(connectedAt),
+      Identity: { SourceIp: identity.sourceIp, UserAgent: identity.userAgent ?? null },
+      LastActiveAt: new Date(requestTimeEpoch),
+      connectionID: connectionId,
+    };
   };
-};
 
 /** A caller that disconnected right after sending has nobody left to answer. */
 function leftAlready(error: unknown): undefined {

@@ -20,25 +20,31 @@ import { type Recipient, flushPresence, instrumented, logger, parseQueueMessage,
  * redelivered, and its recipients already reached get the frame again (chat.v1 clients drop
  * it by id; plain ones cannot tell).
  */
-export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => instrumented(context, 'fanout', async () => {
-  const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  for (const record of event.Records) {
-    try {
-      const message = parseQueueMessage(record.body);
-      if (message.kind === 'presence') {
-        const result = await flushPresence(message.room, message.token, context);
-        logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
-      } else {
-        const { shard } = message;
-        const failed: Recipient[] = [];
-        const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
-        await redeliver(shard.frame, failed, shard.redelivery ?? 0);
-        logger.info('shard delivered', { messageId: record.messageId, redelivery: shard.redelivery, ...result, redelivered: failed.length });
+export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+  instrumented(context, 'fanout', async () => {
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        const message = parseQueueMessage(record.body);
+        if (message.kind === 'presence') {
+          const result = await flushPresence(message.room, message.token, context);
+          logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
+        } else {
+          const { shard } = message;
+          const failed: Recipient[] = [];
+          const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
+          await redeliver(shard.frame, failed, shard.redelivery ?? 0);
+          logger.info('shard delivered', {
+            messageId: record.messageId,
+            redelivery: shard.redelivery,
+            ...result,
+            redelivered: failed.length,
+          });
+        }
+      } catch (error: unknown) {
+        logger.error('queue message failed', { messageId: record.messageId, error: error as Error });
+        batchItemFailures.push({ itemIdentifier: record.messageId });
       }
-    } catch (error: unknown) {
-      logger.error('queue message failed', { messageId: record.messageId, error: error as Error });
-      batchItemFailures.push({ itemIdentifier: record.messageId });
     }
-  }
-  return { batchItemFailures };
-});
+    return { batchItemFailures };
+  });

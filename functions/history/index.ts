@@ -1,4 +1,14 @@
-import { type ChatMessage, encodeFrame, limitRequest, parseHistory, readHistory, recordRequest, registered, replyOrRedeliver, websocketHandler } from 'chat-core';
+import {
+  type ChatMessage,
+  encodeFrame,
+  limitRequest,
+  parseHistory,
+  readHistory,
+  recordRequest,
+  registered,
+  replyOrRedeliver,
+  websocketHandler,
+} from 'chat-core';
 
 /** API Gateway refuses posts over 128 KB; a history frame stays well below. */
 const MAX_FRAME_BYTES = 120 * 1024;
@@ -10,7 +20,10 @@ const MAX_FRAME_BYTES = 120 * 1024;
  * identity or source IP).
  */
 export const handler = websocketHandler(async (event) => {
-  const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
+  const [caller] = await Promise.all([
+    recordRequest(event.requestContext.connectionId).then(registered),
+    limitRequest(event.requestContext),
+  ]);
   const request = parseHistory(event.body);
   const page = await readHistory(caller.room, request);
   const messages = fitInFrame(page.messages, request.after !== undefined);

@@ -7,7 +7,10 @@ import { limitRequest, membersPage, parseMembers, recordRequest, registered, rep
  * limits (per connection, and per identity or source IP).
  */
 export const handler = websocketHandler(async (event) => {
-  const [caller] = await Promise.all([recordRequest(event.requestContext.connectionId).then(registered), limitRequest(event.requestContext)]);
+  const [caller] = await Promise.all([
+    recordRequest(event.requestContext.connectionId).then(registered),
+    limitRequest(event.requestContext),
+  ]);
   const { after } = parseMembers(event.body);
   await replyOrRedeliver(caller, await membersPage(caller.room, after));
 });

@@ -40,10 +40,7 @@ export const handler = websocketHandler(async (event, context) => {
   const { connectionId } = event.requestContext;
   // Every frame counts against the rate limits, valid or not: a flood of bad frames is a flood
   // too. The connection's own, and its identity's (or source IP's) over all its connections.
-  const [sender] = await Promise.all([
-    recordMessageSent(connectionId),
-    limitMessage(event.requestContext),
-  ]);
+  const [sender] = await Promise.all([recordMessageSent(connectionId), limitMessage(event.requestContext)]);
   const { text, clientId } = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
 
   const { room, name, userId } = sender;

@@ -70,11 +70,9 @@ function installedCopy() {
   for (const entry of SOURCES) cpSync(path.join(LAYER_DIR, entry), path.join(copy, entry), { recursive: true });
   // --prefix keeps npm from looking for a workspace root above the copy; --include=dev
   // because esbuild is a devDependency, whatever NODE_ENV says.
-  execFileSync(
-    'npm',
-    ['ci', '--prefix', copy, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  execFileSync('npm', ['ci', '--prefix', copy, '--include=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   return copy;
 }
 

@@ -43,7 +43,12 @@ export interface FrontDoorOptions {
 /** The services behind this door, by their SigV4 signing name. */
 type Service = 'dynamodb' | 'execute-api' | 'sqs';
 
-interface ErrorShape { status: number; code: string; queryCode?: string; message?: string }
+interface ErrorShape {
+  status: number;
+  code: string;
+  queryCode?: string;
+  message?: string;
+}
 
 /**
  * How each service answers a request it cannot authenticate: API Gateway 403 with
@@ -77,11 +82,11 @@ const MAX_SQS_REQUEST = 2 * 1024 * 1024;
 
 type Headers = Record<string, string | string[] | undefined>;
 
-
 /** A stand-in for `req` whose body is `body` (less the headers `without`), for handlers that read the request themselves. */
 function replay(req: IncomingMessage, body: Buffer, without: string[] = []): IncomingMessage {
   const copy = new PassThrough();
-  const headers = without.length === 0 ? req.headers : Object.fromEntries(Object.entries(req.headers).filter(([name]) => !without.includes(name)));
+  const headers =
+    without.length === 0 ? req.headers : Object.fromEntries(Object.entries(req.headers).filter(([name]) => !without.includes(name)));
   Object.assign(copy, {
     headers,
     rawHeaders: req.rawHeaders,
@@ -100,28 +105,39 @@ function replay(req: IncomingMessage, body: Buffer, without: string[] = []): Inc
 function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   if (res.headersSent) return;
   const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  }).end(text);
+  res
+    .writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      'x-amzn-requestid': randomUUID(),
+      ...headers,
+    })
+    .end(text);
 }
 
 /** An error as `service` words it, so that its SDK client raises it by name. */
 function awsError(res: ServerResponse, service: Service, shape: ErrorShape & { message: string }): void {
   if (service === 'execute-api') return json(res, shape.status, { message: shape.message }, { 'x-amzn-errortype': shape.code });
-  return json(res, shape.status, { __type: `com.amazon.coral.service#${shape.code}`, message: shape.message }, {
-    'content-type': 'application/x-amz-json-1.0',
-    ...(shape.queryCode ? { 'x-amzn-query-error': `${shape.queryCode};Sender` } : {}),
-  });
+  return json(
+    res,
+    shape.status,
+    { __type: `com.amazon.coral.service#${shape.code}`, message: shape.message },
+    {
+      'content-type': 'application/x-amz-json-1.0',
+      ...(shape.queryCode ? { 'x-amzn-query-error': `${shape.queryCode};Sender` } : {}),
+    },
+  );
 }
 
 /** The (action, resource) pairs IAM evaluates for one DynamoDB request. */
-export function dynamodbCalls(model: TemplateModel, operation: string, input: Record<string, unknown>): { action: string; resource: string }[] {
+export function dynamodbCalls(
+  model: TemplateModel,
+  operation: string,
+  input: Record<string, unknown>,
+): { action: string; resource: string }[] {
   const { partition, region, accountId } = model.pseudo;
   const table = (name: unknown): string =>
-    (String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${region}:${accountId}:table/${String(name)}`);
+    String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${region}:${accountId}:table/${String(name)}`;
   const action = (op: string): string => `dynamodb:${op}`;
   switch (operation) {
     case 'BatchWriteItem':
@@ -132,12 +148,25 @@ export function dynamodbCalls(model: TemplateModel, operation: string, input: Re
     case 'TransactWriteItems':
     case 'TransactGetItems': {
       const items = (input.TransactItems ?? []) as Record<string, { TableName?: string }>[];
-      const ops: Record<string, string> = { Put: 'PutItem', Update: 'UpdateItem', Delete: 'DeleteItem', ConditionCheck: 'ConditionCheckItem', Get: 'GetItem' };
-      return items.flatMap((item) => Object.entries(item).map(([kind, body]) => ({ action: action(ops[kind] ?? kind), resource: table(body?.TableName) })));
+      const ops: Record<string, string> = {
+        Put: 'PutItem',
+        Update: 'UpdateItem',
+        Delete: 'DeleteItem',
+        ConditionCheck: 'ConditionCheckItem',
+        Get: 'GetItem',
+      };
+      return items.flatMap((item) =>
+        Object.entries(item).map(([kind, body]) => ({ action: action(ops[kind] ?? kind), resource: table(body?.TableName) })),
+      );
     }
     case 'Query':
     case 'Scan':
-      return [{ action: action(operation), resource: input.IndexName === undefined ? table(input.TableName) : `${table(input.TableName)}/index/${String(input.IndexName)}` }];
+      return [
+        {
+          action: action(operation),
+          resource: input.IndexName === undefined ? table(input.TableName) : `${table(input.TableName)}/index/${String(input.IndexName)}`,
+        },
+      ];
     case 'ListTables':
       return [{ action: action(operation), resource: '*' }];
     case 'TagResource':
@@ -152,7 +181,9 @@ export function dynamodbCalls(model: TemplateModel, operation: string, input: Re
 /** IAM's action for an SQS API operation (a batch is authorized as its single form). */
 export function sqsAction(operation: string): string {
   const single: Record<string, string> = {
-    SendMessageBatch: 'SendMessage', DeleteMessageBatch: 'DeleteMessage', ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
+    SendMessageBatch: 'SendMessage',
+    DeleteMessageBatch: 'DeleteMessage',
+    ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
   };
   return `sqs:${single[operation] ?? operation}`;
 }
@@ -190,10 +221,17 @@ export class AwsFrontDoor {
    * Verifies the request's signature: the caller's access key id, or undefined when the request
    * is refused (and answered as `service` answers it).
    */
-  private async authenticate(req: IncomingMessage, res: ServerResponse, service: Service, body: Buffer | undefined): Promise<string | undefined> {
+  private async authenticate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    service: Service,
+    body: Buffer | undefined,
+  ): Promise<string | undefined> {
     const { iam } = this.options;
     const verdict = await verifySigV4(req, body ?? Buffer.alloc(0), {
-      service, secretOf: (key) => iam.secretOf(key), bodyUnavailable: body === undefined,
+      service,
+      secretOf: (key) => iam.secretOf(key),
+      bodyUnavailable: body === undefined,
     });
     if ('accessKeyId' in verdict) return verdict.accessKeyId;
     const shape = SIGV4_ERRORS[service][verdict.problem];
@@ -216,12 +254,14 @@ export class AwsFrontDoor {
         req.resume();
         return awsError(res, 'dynamodb', { status: 403, code: 'AccessDeniedException', message: refused });
       }
-      readBody(req, MAX_STORE_REQUEST).then((body) => {
-        if (body === undefined) return void res.writeHead(413).end();
-        return this.store(req, res, body, listener);
-      }).catch(() => {
-        if (!req.socket.destroyed) req.socket.destroy();
-      });
+      readBody(req, MAX_STORE_REQUEST)
+        .then((body) => {
+          if (body === undefined) return void res.writeHead(413).end();
+          return this.store(req, res, body, listener);
+        })
+        .catch(() => {
+          if (!req.socket.destroyed) req.socket.destroy();
+        });
     };
   }
 
@@ -243,10 +283,15 @@ export class AwsFrontDoor {
         const decision = iam.authorize(functionId, dynamodbCalls(model, operation, input));
         if (decision.denied) this.warnDenied(functionId, decision.denied.action, decision.denied.resource, decision.enforced);
         if (!decision.allowed && decision.denied) {
-          return json(res, 400, {
-            __type: 'com.amazon.coral.service#AccessDeniedException',
-            Message: this.deniedMessage(functionId, decision.denied.action, decision.denied.resource, decision.reason ?? ''),
-          }, { 'content-type': 'application/x-amz-json-1.0' });
+          return json(
+            res,
+            400,
+            {
+              __type: 'com.amazon.coral.service#AccessDeniedException',
+              Message: this.deniedMessage(functionId, decision.denied.action, decision.denied.resource, decision.reason ?? ''),
+            },
+            { 'content-type': 'application/x-amz-json-1.0' },
+          );
         }
       }
       const fault = faults.dynamodbFault(req.headers as Headers, functionId);
@@ -265,19 +310,40 @@ export class AwsFrontDoor {
   private dynamodbFault(res: ServerResponse, fault: DynamoDbFault): void {
     const type = 'application/x-amz-json-1.0';
     if (fault === 'throughput') {
-      return json(res, 400, {
-        __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-        message: 'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-      }, { 'content-type': type });
+      return json(
+        res,
+        400,
+        {
+          __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+          message:
+            'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+        },
+        { 'content-type': type },
+      );
     }
     if (fault === 'throttling') {
-      return json(res, 400, { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' }, { 'content-type': type });
+      return json(
+        res,
+        400,
+        { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
+        { 'content-type': type },
+      );
     }
-    return json(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' }, { 'content-type': type });
+    return json(
+      res,
+      500,
+      { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
+      { 'content-type': type },
+    );
   }
 
   /** A Management API request (/<stage>/@connections/<id>) on its way to `next`, which gets it with its body replayed. */
-  async management(req: IncomingMessage, res: ServerResponse, pathname: string, next: (req: IncomingMessage) => Promise<void>): Promise<void> {
+  async management(
+    req: IncomingMessage,
+    res: ServerResponse,
+    pathname: string,
+    next: (req: IncomingMessage) => Promise<void>,
+  ): Promise<void> {
     const { iam, faults, model } = this.options;
     const body = await readBody(req, this.options.maxPostBytes);
     if ((await this.authenticate(req, res, 'execute-api', body)) === undefined) return;
@@ -297,7 +363,12 @@ export class AwsFrontDoor {
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      return json(res, 403, { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') }, { 'x-amzn-errortype': 'AccessDeniedException' });
+      return json(
+        res,
+        403,
+        { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') },
+        { 'x-amzn-errortype': 'AccessDeniedException' },
+      );
     }
     if (method === 'POST') {
       const latencyMs = faults.postLatencyMs();
@@ -336,16 +407,24 @@ export class AwsFrontDoor {
     } catch {
       return next(replay(req, body)); // the queue answers the malformed request
     }
-    const queueName = String(input.QueueUrl ?? '').split('/').pop() || String(input.QueueName ?? '');
+    const queueName =
+      String(input.QueueUrl ?? '')
+        .split('/')
+        .pop() || String(input.QueueName ?? '');
     const action = sqsAction(operation);
     const resource = operation === 'ListQueues' || !queueName ? '*' : this.queueArn(queueName);
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      return json(res, 403, {
-        __type: 'com.amazon.coral.service#AccessDeniedException',
-        message: this.deniedMessage(functionId, action, resource, decision.reason ?? ''),
-      }, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AccessDenied;Sender' });
+      return json(
+        res,
+        403,
+        {
+          __type: 'com.amazon.coral.service#AccessDeniedException',
+          message: this.deniedMessage(functionId, action, resource, decision.reason ?? ''),
+        },
+        { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AccessDenied;Sender' },
+      );
     }
     return next(replay(req, body));
   }

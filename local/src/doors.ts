@@ -55,7 +55,8 @@ function allowedOrigin(value: string): string {
 /** An --allow-host value, checked: a host name or address, without scheme or port. */
 function allowedHost(value: string): string {
   const parsed = splitHost(value.trim());
-  if (!parsed || parsed.port !== undefined) throw new Error(`--allow-host expects a host name such as my-box.local (no scheme, no port), got "${value}"`);
+  if (!parsed || parsed.port !== undefined)
+    throw new Error(`--allow-host expects a host name such as my-box.local (no scheme, no port), got "${value}"`);
   return parsed.name;
 }
 

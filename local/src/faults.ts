@@ -111,7 +111,12 @@ export function sdkAttempt(headers: Record<string, string | string[] | undefined
   return { invocationId: typeof id === 'string' ? id : undefined, attempt };
 }
 
-interface Tracked { kind: string; failuresLeft: number; lastFaultAt: number; recovered: boolean }
+interface Tracked {
+  kind: string;
+  failuresLeft: number;
+  lastFaultAt: number;
+  recovered: boolean;
+}
 
 class FaultTrack<K extends string> {
   readonly stats: FaultKindStats = { calls: 0, injected: {}, injectedBy: {}, faultedCalls: 0, recovered: 0, retryDelayMs: undefined };
@@ -122,7 +127,12 @@ class FaultTrack<K extends string> {
    * The fault for this attempt, if any. `choose` draws the kind for a new logical call;
    * `attempts` is how many of its attempts fail; `functionId` is the caller.
    */
-  decide(headers: Record<string, string | string[] | undefined>, choose: () => K | undefined, attempts: number, functionId: string): K | undefined {
+  decide(
+    headers: Record<string, string | string[] | undefined>,
+    choose: () => K | undefined,
+    attempts: number,
+    functionId: string,
+  ): K | undefined {
     const { invocationId, attempt } = sdkAttempt(headers);
     const tracked = invocationId ? this.calls.get(invocationId) : undefined;
     if (tracked) {
@@ -170,11 +180,14 @@ class FaultTrack<K extends string> {
       ...this.stats,
       injected: { ...this.stats.injected },
       injectedBy: { ...this.stats.injectedBy },
-      retryDelayMs: sorted.length === 0 ? undefined : {
-        min: sorted[0] as number,
-        median: sorted[Math.floor(sorted.length / 2)] as number,
-        max: sorted[sorted.length - 1] as number,
-      },
+      retryDelayMs:
+        sorted.length === 0
+          ? undefined
+          : {
+              min: sorted[0] as number,
+              median: sorted[Math.floor(sorted.length / 2)] as number,
+              max: sorted[sorted.length - 1] as number,
+            },
     };
   }
 }
@@ -204,8 +217,11 @@ export class Faults {
   /** True when some fault is configured. */
   get active(): boolean {
     const { post, dynamodb, timeout } = this.options;
-    return Boolean((post && (post.gone || post.throttle || post.error || post.latencyMs)) ||
-      (dynamodb && (dynamodb.throughput || dynamodb.throttling || dynamodb.error || dynamodb.down)) || (timeout && timeout.share));
+    return Boolean(
+      (post && (post.gone || post.throttle || post.error || post.latencyMs)) ||
+      (dynamodb && (dynamodb.throughput || dynamodb.throttling || dynamodb.error || dynamodb.down)) ||
+      (timeout && timeout.share),
+    );
   }
 
   private pick<K extends string>(shares: [K, number | undefined][]): K | undefined {
@@ -222,7 +238,17 @@ export class Faults {
   postFault(headers: Record<string, string | string[] | undefined>, functionId: string): PostFault | undefined {
     const p = this.options.post;
     if (!p) return undefined;
-    const fault = this.post.decide(headers, () => this.pick<PostFault>([['gone', p.gone], ['throttle', p.throttle], ['error', p.error]]), p.attempts ?? 1, functionId);
+    const fault = this.post.decide(
+      headers,
+      () =>
+        this.pick<PostFault>([
+          ['gone', p.gone],
+          ['throttle', p.throttle],
+          ['error', p.error],
+        ]),
+      p.attempts ?? 1,
+      functionId,
+    );
     if (fault === 'gone') this.post.final(headers);
     return fault;
   }
@@ -236,7 +262,17 @@ export class Faults {
   dynamodbFault(headers: Record<string, string | string[] | undefined>, functionId: string): DynamoDbFault | undefined {
     const d = this.options.dynamodb;
     if (!d) return undefined;
-    return this.dynamodb.decide(headers, () => this.pick<DynamoDbFault>([['throughput', d.throughput], ['throttling', d.throttling], ['error', d.error]]), d.attempts ?? 1, functionId);
+    return this.dynamodb.decide(
+      headers,
+      () =>
+        this.pick<DynamoDbFault>([
+          ['throughput', d.throughput],
+          ['throttling', d.throttling],
+          ['error', d.error],
+        ]),
+      d.attempts ?? 1,
+      functionId,
+    );
   }
 
   /** True while the store is to look stopped (counts the request refused). */
@@ -257,7 +293,12 @@ export class Faults {
   }
 
   stats(): FaultStats {
-    return { post: this.post.snapshot(), dynamodb: this.dynamodb.snapshot(), timeouts: { ...this.timeouts }, storeDownRequests: this.storeDown };
+    return {
+      post: this.post.snapshot(),
+      dynamodb: this.dynamodb.snapshot(),
+      timeouts: { ...this.timeouts },
+      storeDownRequests: this.storeDown,
+    };
   }
 
   /** Forgets the counters. */
@@ -290,23 +331,53 @@ export function parseFaults(spec: string | undefined): FaultOptions | undefined 
     const post = (options.post ??= {});
     const dynamodb = (options.dynamodb ??= {});
     switch (key) {
-      case 'seed': options.seed = int(key, value); break;
-      case 'post410': post.gone = share(key, value); break;
-      case 'post429': post.throttle = share(key, value); break;
-      case 'post500': post.error = share(key, value); break;
-      case 'postAttempts': post.attempts = int(key, value); break;
-      case 'postLatencyMs': post.latencyMs = int(key, value); break;
-      case 'dynamodbThroughput': dynamodb.throughput = share(key, value); break;
-      case 'dynamodbThrottling': dynamodb.throttling = share(key, value); break;
-      case 'dynamodb500': dynamodb.error = share(key, value); break;
-      case 'dynamodbAttempts': dynamodb.attempts = int(key, value); break;
-      case 'dynamodbDown': dynamodb.down = value !== 'false' && value !== '0'; break;
-      case 'timeout': options.timeout = { ...options.timeout, share: share(key, value) }; break;
-      case 'timeoutFunctions': options.timeout = { share: 0, ...options.timeout, functions: value.split('+').filter(Boolean) }; break;
-      case 'timeoutAfterMs': options.timeout = { share: 0, ...options.timeout, afterMs: int(key, value) }; break;
+      case 'seed':
+        options.seed = int(key, value);
+        break;
+      case 'post410':
+        post.gone = share(key, value);
+        break;
+      case 'post429':
+        post.throttle = share(key, value);
+        break;
+      case 'post500':
+        post.error = share(key, value);
+        break;
+      case 'postAttempts':
+        post.attempts = int(key, value);
+        break;
+      case 'postLatencyMs':
+        post.latencyMs = int(key, value);
+        break;
+      case 'dynamodbThroughput':
+        dynamodb.throughput = share(key, value);
+        break;
+      case 'dynamodbThrottling':
+        dynamodb.throttling = share(key, value);
+        break;
+      case 'dynamodb500':
+        dynamodb.error = share(key, value);
+        break;
+      case 'dynamodbAttempts':
+        dynamodb.attempts = int(key, value);
+        break;
+      case 'dynamodbDown':
+        dynamodb.down = value !== 'false' && value !== '0';
+        break;
+      case 'timeout':
+        options.timeout = { ...options.timeout, share: share(key, value) };
+        break;
+      case 'timeoutFunctions':
+        options.timeout = { share: 0, ...options.timeout, functions: value.split('+').filter(Boolean) };
+        break;
+      case 'timeoutAfterMs':
+        options.timeout = { share: 0, ...options.timeout, afterMs: int(key, value) };
+        break;
       default:
-        throw new Error(`LOCAL_FAULTS: unknown fault "${key}" (post410, post429, post500, postAttempts, postLatencyMs, dynamodbThroughput, ` +
-          'dynamodbThrottling, dynamodb500, dynamodbAttempts, dynamodbDown, timeout, timeoutFunctions, timeoutAfterMs, seed)');
+        throw new Error(
+          `LOCAL_FAULTS: unknown fault "${key}" (post410, post429, post500, postAttempts, postLatencyMs, dynamodbThroughput, ` +
+            'dynamodbThrottling, dynamodb500, dynamodbAttempts, dynamodbDown, timeout, timeoutFunctions, timeoutAfterMs, seed)',
+        );
     }
   }
   return options;
@@ -325,6 +396,7 @@ export function describeFaults(options: FaultOptions): string {
   if (dynamodb?.throttling) parts.push(`${pct(dynamodb.throttling)} DynamoDB Throttling`);
   if (dynamodb?.error) parts.push(`${pct(dynamodb.error)} DynamoDB 500`);
   if (dynamodb?.down) parts.push('DynamoDB down');
-  if (timeout?.share) parts.push(`${pct(timeout.share)} invocations time out${timeout.functions ? ` (${timeout.functions.join(', ')})` : ''}`);
+  if (timeout?.share)
+    parts.push(`${pct(timeout.share)} invocations time out${timeout.functions ? ` (${timeout.functions.join(', ')})` : ''}`);
   return parts.join(', ');
 }

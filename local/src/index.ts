@@ -32,7 +32,6 @@ import { LocalTokenIssuer } from './cognito/token-issuer.js';
 import { reloadOnChange } from './lambda/watch.js';
 import { WebSocketGateway } from './apigateway/websocket-server.js';
 
-
 export type { Limits } from './apigateway/limits.js';
 export type { InvokeOutcome } from './lambda/lambda-pool.js';
 export type { TemplateModel } from './template/template.js';
@@ -174,7 +173,9 @@ function requestHandler(services: Services, doors: Doors, log: RuntimeLog) {
     const refused = doors.refusal(req);
     if (refused) {
       req.resume();
-      res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' }).end(JSON.stringify({ message: `Forbidden: ${refused}` }));
+      res
+        .writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' })
+        .end(JSON.stringify({ message: `Forbidden: ${refused}` }));
       return;
     }
     const { aws, gateway, management, sqs, page, issuer, origin } = services;
@@ -186,12 +187,12 @@ function requestHandler(services: Services, doors: Doors, log: RuntimeLog) {
     const handled = issuer?.matches(pathname)
       ? issuer.handle(req, res, pathname, origin)
       : sqs.matches(req)
-      ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
-      : management.matches(pathname)
-        ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
-        : gateway.isStagePath(pathname)
-          ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
-          : Promise.resolve(servePage(page, req, res, pathname));
+        ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
+        : management.matches(pathname)
+          ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
+          : gateway.isStagePath(pathname)
+            ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
+            : Promise.resolve(servePage(page, req, res, pathname));
     handled.catch((e: unknown) => {
       log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
@@ -218,7 +219,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const doors = new Doors({ host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins });
   const services: Services = {};
   services.aws = new AwsFrontDoor({
-    model, iam, faults, log, doors, maxPostBytes: limits.messageBytes, connection: (id) => services.gateway?.open(id),
+    model,
+    iam,
+    faults,
+    log,
+    doors,
+    maxPostBytes: limits.messageBytes,
+    connection: (id) => services.gateway?.open(id),
   });
   const server = createServer(requestHandler(services, doors, log));
   server.keepAliveTimeout = 65_000;
@@ -274,7 +281,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     pools = createFunctionPools(model, build, wiring, poolOptions);
     if (options.watch) {
       stopWatching = reloadOnChange({
-        model, buildRoot, log, pools, initial: build, createPools: (next) => createFunctionPools(model, next, wiring, poolOptions),
+        model,
+        buildRoot,
+        log,
+        pools,
+        initial: build,
+        createPools: (next) => createFunctionPools(model, next, wiring, poolOptions),
       });
     }
     const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
@@ -295,11 +307,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     // On disk, the connections are written down, and those a killed runtime left open are ended below.
     const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
     services.gateway = new WebSocketGateway({
-      model, limits, log, invoke, port: () => port, refusal: (req) => doors.refusal(req, true), journal,
+      model,
+      limits,
+      log,
+      invoke,
+      port: () => port,
+      refusal: (req) => doors.refusal(req, true),
+      journal,
       ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
     });
     services.management = new ManagementApi({
-      stage: model.stage, gateway: services.gateway, maxPayloadBytes: limits.messageBytes, maxBufferedBytes: limits.sendBufferBytes,
+      stage: model.stage,
+      gateway: services.gateway,
+      maxPayloadBytes: limits.messageBytes,
+      maxBufferedBytes: limits.sendBufferBytes,
     });
     services.sqs = new LocalSqs({
       model,

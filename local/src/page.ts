@@ -9,7 +9,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export interface PageFile { contentType: string; body: string | Uint8Array }
+export interface PageFile {
+  contentType: string;
+  body: string | Uint8Array;
+}
 /** Builds the page's files, by URL path ('/' is the page itself). */
 export type PageBuilder = () => Promise<Map<string, PageFile>>;
 
@@ -32,7 +35,11 @@ ${problem ? `<p>The app's page is not available: ${escapeHtml(problem)}</p>\n` :
 }
 
 /** The page's files: the app's (built once), or the placeholder, with the problem if its build failed. */
-export async function loadPage(build: PageBuilder | undefined, title: string, wsPath: string): Promise<{ files: Map<string, PageFile>; problem?: string }> {
+export async function loadPage(
+  build: PageBuilder | undefined,
+  title: string,
+  wsPath: string,
+): Promise<{ files: Map<string, PageFile>; problem?: string }> {
   if (!build) return { files: placeholder(title, wsPath, undefined) };
   try {
     return { files: await build() };

@@ -7,7 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import WebSocket from 'ws';
 import type { LocalRuntime } from '../src/index';
 
-export interface Closed { code: number; reason: string }
+export interface Closed {
+  code: number;
+  reason: string;
+}
 
 /** A connected client that keeps what it receives, in order. */
 export class Client {
@@ -69,10 +72,14 @@ export function connect(url: string, options: WebSocket.ClientOptions & { protoc
     ws.once('unexpected-response', (_req, res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => reject(Object.assign(new Error(`refused: ${res.statusCode}`), {
-        status: res.statusCode,
-        body: Buffer.concat(chunks).toString('utf8'),
-      })));
+      res.on('end', () =>
+        reject(
+          Object.assign(new Error(`refused: ${res.statusCode}`), {
+            status: res.statusCode,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        ),
+      );
     });
     ws.once('error', reject);
   });

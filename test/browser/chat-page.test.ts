@@ -92,9 +92,11 @@ describe('chat page (headless Chromium)', function () {
     contexts.push(context);
     const page = await context.newPage();
     const membersRequests: string[] = [];
-    page.on('websocket', (socket) => socket.on('framesent', ({ payload }) => {
-      if (typeof payload === 'string' && payload.includes('"members"')) membersRequests.push(payload);
-    }));
+    page.on('websocket', (socket) =>
+      socket.on('framesent', ({ payload }) => {
+        if (typeof payload === 'string' && payload.includes('"members"')) membersRequests.push(payload);
+      }),
+    );
     await page.goto(chatUrl(server, { room, name: 'Ada' }), { timeout: WAIT_MS });
     await waitSynced(page);
     expect(membersRequests, 'the listing on connect').to.have.length(1);

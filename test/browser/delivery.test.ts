@@ -10,7 +10,18 @@ import { WebSocket } from 'ws';
 import { MANAGEMENT_MAX_ATTEMPTS } from 'chat-core';
 import { type LocalRuntime, startLocalRuntime } from '../../local/src/index';
 import { buildChatPage } from '../../web/build';
-import { DESKTOP, WAIT_MS, chatUrl, eventually, launchBrowser, messageTexts, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
+import {
+  DESKTOP,
+  WAIT_MS,
+  chatUrl,
+  eventually,
+  launchBrowser,
+  messageTexts,
+  send,
+  uniqueRoom,
+  waitForMessage,
+  waitSynced,
+} from './helpers';
 
 /** Fails every post for good: 429 on each of the SDK's three attempts. */
 const POSTS_FAIL = { seed: 1, post: { throttle: 1, attempts: 3 } };

@@ -65,8 +65,7 @@ export async function startFakeChatServer(): Promise<FakeChatServer> {
     if (client.json) client.socket.send(JSON.stringify(frame));
     else if (plain !== undefined) client.socket.send(plain);
   };
-  const fail = (client: Client, code: string, message: string) =>
-    deliver(client, { type: 'error', code, message }, `Error: ${message}`);
+  const fail = (client: Client, code: string, message: string) => deliver(client, { type: 'error', code, message }, `Error: ${message}`);
 
   function post(room: string, name: string, text: string, sentAt = new Date()): StoredMessage {
     const message = { id: nextId(sentAt.getTime()), room, name, text, sentAt: sentAt.toISOString() };

@@ -154,8 +154,6 @@ export async function postFromBots(server: ChatServer, room: string, texts: stri
       for (const text of texts.slice(start, start + PER_CONNECTION)) await sendAndConfirm(bot, text);
     }
   } finally {
-    await Promise.all(
-      bots.map((bot) => new Promise((resolve) => bot.once('close', resolve).close())),
-    );
+    await Promise.all(bots.map((bot) => new Promise((resolve) => bot.once('close', resolve).close())));
   }
 }

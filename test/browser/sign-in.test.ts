@@ -41,8 +41,11 @@ async function startFakeCognito(runtime: LocalRuntime, clientId: string): Promis
     const url = new URL(req.url ?? '/', 'http://fake');
     if (req.method === 'GET' && url.pathname === '/oauth2/authorize') {
       const p = url.searchParams;
-      const ok = p.get('response_type') === 'code' && p.get('client_id') === clientId && p.get('code_challenge_method') === 'S256'
-        && p.get('scope')?.split(' ').includes('openid');
+      const ok =
+        p.get('response_type') === 'code' &&
+        p.get('client_id') === clientId &&
+        p.get('code_challenge_method') === 'S256' &&
+        p.get('scope')?.split(' ').includes('openid');
       if (!ok) return void res.writeHead(400).end('bad authorize request');
       const code = `code-${codes.size + 1}`;
       codes.set(code, { challenge: p.get('code_challenge') ?? '', redirectUri: p.get('redirect_uri') ?? '' });
@@ -61,11 +64,27 @@ async function startFakeCognito(runtime: LocalRuntime, clientId: string): Promis
         const verifier = form.get('code_verifier') ?? '';
         const challenge = createHash('sha256').update(verifier).digest('base64url');
         const headers = { 'content-type': 'application/json', 'access-control-allow-origin': '*' };
-        if (!issued || issued.challenge !== challenge || issued.redirectUri !== form.get('redirect_uri') || form.get('client_id') !== clientId) {
+        if (
+          !issued ||
+          issued.challenge !== challenge ||
+          issued.redirectUri !== form.get('redirect_uri') ||
+          form.get('client_id') !== clientId
+        ) {
           return void res.writeHead(400, headers).end(JSON.stringify({ error: 'invalid_grant' }));
         }
-        void (runtime.issuer as NonNullable<LocalRuntime['issuer']>).issue({ name: 'Cognito Carol', sub: 'carol-sub-1' }).then(({ token }) =>
-          res.writeHead(200, headers).end(JSON.stringify({ id_token: token, access_token: 'not-used', refresh_token: 'refresh-1', token_type: 'Bearer', expires_in: 3600 })));
+        void (runtime.issuer as NonNullable<LocalRuntime['issuer']>)
+          .issue({ name: 'Cognito Carol', sub: 'carol-sub-1' })
+          .then(({ token }) =>
+            res.writeHead(200, headers).end(
+              JSON.stringify({
+                id_token: token,
+                access_token: 'not-used',
+                refresh_token: 'refresh-1',
+                token_type: 'Bearer',
+                expires_in: 3600,
+              }),
+            ),
+          );
       });
       return;
     }
@@ -75,10 +94,11 @@ async function startFakeCognito(runtime: LocalRuntime, clientId: string): Promis
   return {
     origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     exchanges,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -90,7 +110,13 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
   const pageErrors: Error[] = [];
 
   before(async () => {
-    runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true, page: buildChatPage, parameterOverrides: { AuthMode: 'cognito' } });
+    runtime = await startLocalRuntime({
+      port: 0,
+      dynamodbPort: 0,
+      quiet: true,
+      page: buildChatPage,
+      parameterOverrides: { AuthMode: 'cognito' },
+    });
     browser = await launchBrowser();
   });
 
@@ -102,7 +128,10 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
   afterEach(async () => {
     await Promise.all(contexts.map((context) => context.close()));
     contexts = [];
-    expect(pageErrors.splice(0).map((e) => e.message), 'errors in the page').to.deep.equal([]);
+    expect(
+      pageErrors.splice(0).map((e) => e.message),
+      'errors in the page',
+    ).to.deep.equal([]);
   });
 
   async function newPage(): Promise<Page> {
@@ -132,20 +161,28 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
     const socket = urls.find((url) => url.startsWith('ws://'));
     expect(socket, 'the WebSocket URL').to.be.a('string');
     expect(new URL(socket as string).searchParams.has('name'), 'no ?name= when signed in').to.equal(false);
-    expect(urls.filter((url) => /token=|eyJ/.test(url)), 'URLs with a token').to.deep.equal([]);
+    expect(
+      urls.filter((url) => /token=|eyJ/.test(url)),
+      'URLs with a token',
+    ).to.deep.equal([]);
   });
 
   it('keeps two people with one name apart: "mine" by userId, two members', async () => {
     const room = uniqueRoom('twins');
     const [first, second] = [await newPage(), await newPage()];
     for (const page of [first, second]) {
-      await page.goto(chatUrl({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, close: async () => undefined }, { room, name: 'Sam' }), { timeout: WAIT_MS });
+      await page.goto(chatUrl({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, close: async () => undefined }, { room, name: 'Sam' }), {
+        timeout: WAIT_MS,
+      });
       await waitSynced(page);
     }
 
     await send(first, 'from the first Sam');
     await send(second, 'from the second Sam');
-    for (const [page, own, other] of [[first, 'from the first Sam', 'from the second Sam'], [second, 'from the second Sam', 'from the first Sam']] as const) {
+    for (const [page, own, other] of [
+      [first, 'from the first Sam', 'from the second Sam'],
+      [second, 'from the second Sam', 'from the first Sam'],
+    ] as const) {
       const ownMessage = await waitForMessage(page, own);
       const otherMessage = await waitForMessage(page, other);
       expect(await ownMessage.getAttribute('class'), `${own} on its sender's page`).to.include('own');
@@ -157,7 +194,7 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
     expect(await first.getByTestId('member').locator('.you').count(), 'one of them is you').to.equal(1);
   });
 
-  it('signs in with Cognito\'s managed sign-in (authorization code with PKCE) and joins the room it was asked for', async () => {
+  it("signs in with Cognito's managed sign-in (authorization code with PKCE) and joins the room it was asked for", async () => {
     const pool = [...runtime.template.userPools.values()][0];
     const clientId = pool?.clientIds[0] as string;
     const cognito = await startFakeCognito(runtime, clientId);
@@ -179,7 +216,10 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
       expect(cognito.exchanges.map((form) => form.get('grant_type'))).to.deep.equal(['authorization_code']);
       const address = new URL(page.url());
       expect([...address.searchParams.keys()].sort(), 'the one-time code left the address').to.deep.equal(['clientId', 'room', 'signIn']);
-      expect(urls.filter((url) => /token=|eyJ/.test(url)), 'URLs with a token').to.deep.equal([]);
+      expect(
+        urls.filter((url) => /token=|eyJ/.test(url)),
+        'URLs with a token',
+      ).to.deep.equal([]);
     } finally {
       await cognito.close();
     }

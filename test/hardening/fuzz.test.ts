@@ -35,7 +35,17 @@ import {
   Rng,
   type Received,
 } from './helpers';
-import { MAX_MESSAGE_BYTES, offense, probe, PROBE_KINDS, type Context, type Offense, type OffenseKind, type Probe, type ProbeKind } from './generators';
+import {
+  MAX_MESSAGE_BYTES,
+  offense,
+  probe,
+  PROBE_KINDS,
+  type Context,
+  type Offense,
+  type OffenseKind,
+  type Probe,
+  type ProbeKind,
+} from './generators';
 import { expectedOutcome, FORBIDDEN_IN_TEXT, neutralized, overTheWire, type Outcome } from './oracle';
 
 const SEED = seedFromEnv(0x5eed0006);
@@ -43,7 +53,13 @@ const TOTAL_FRAMES = Number(process.env.HARDENING_FUZZ_FRAMES ?? 10_000);
 const V1_FUZZERS = 8;
 const PLAIN_FUZZERS = 2;
 /** Offenses, per kind, for 10,000 frames (scaled with HARDENING_FUZZ_FRAMES). */
-const OFFENSES_PER_10K: Record<OffenseKind, number> = { 'binary': 40, 'oversize-frame': 35, 'oversize-message': 10, 'invalid-utf8': 40, 'protocol-violation': 25 };
+const OFFENSES_PER_10K: Record<OffenseKind, number> = {
+  binary: 40,
+  'oversize-frame': 35,
+  'oversize-message': 10,
+  'invalid-utf8': 40,
+  'protocol-violation': 25,
+};
 const OFFENDER_WORKERS = 2;
 /** How long one answer (or one close) may take before it counts as missing. */
 const ANSWER_TIMEOUT_MS = 20_000;
@@ -57,12 +73,29 @@ const MIN_VALID_PER_SENDER = 10;
 const CAMPAIGN_TIMEOUT_MS = 420_000;
 
 const PROBE_WEIGHTS: readonly (readonly [ProbeKind, number])[] = [
-  ['random-text', 12], ['truncated-json', 10], ['deep-nesting', 5], ['wrong-type', 22], ['huge-value', 8], ['proto-keys', 8],
-  ['odd-action', 9], ['injection', 7], ['fragmented', 6], ['cross-room-cursor', 3], ['smuggled-fields', 1], ['hostile-text', 3],
+  ['random-text', 12],
+  ['truncated-json', 10],
+  ['deep-nesting', 5],
+  ['wrong-type', 22],
+  ['huge-value', 8],
+  ['proto-keys', 8],
+  ['odd-action', 9],
+  ['injection', 7],
+  ['fragmented', 6],
+  ['cross-room-cursor', 3],
+  ['smuggled-fields', 1],
+  ['hostile-text', 3],
 ];
 const PLAIN_WEIGHTS = PROBE_WEIGHTS.filter(([kind]) => kind !== 'smuggled-fields' && kind !== 'hostile-text');
 
-const VALID_DECORATIONS = ['hello, everyone!', 'ünïcødé ✓ 😀', '"quoted" \\backslash\\ {"json":1}', 'tab\there', 'two\nlines', '<b>not html</b>'];
+const VALID_DECORATIONS = [
+  'hello, everyone!',
+  'ünïcødé ✓ 😀',
+  '"quoted" \\backslash\\ {"json":1}',
+  'tab\there',
+  'two\nlines',
+  '<b>not html</b>',
+];
 
 interface ProbeResult {
   fuzzer: string;
@@ -147,7 +180,12 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
   async function whoami(peer: Peer): Promise<void> {
     const from = peer.received.length;
     peer.ws.send(peer.protocol === CHAT_V1 ? '{}' : 'whoami');
-    const got = await peer.waitFor(from, (f) => f.text.includes('"connectionID"') && (peer.protocol === CHAT_V1 ? f.text.startsWith('{"type":"info"') : f.text.startsWith(USAGE)), ANSWER_TIMEOUT_MS);
+    const got = await peer.waitFor(
+      from,
+      (f) =>
+        f.text.includes('"connectionID"') && (peer.protocol === CHAT_V1 ? f.text.startsWith('{"type":"info"') : f.text.startsWith(USAGE)),
+      ANSWER_TIMEOUT_MS,
+    );
     if (!got) throw new Error(`${peer.name}: no $default answer`);
     const info = JSON.parse(got.frame.text.slice(got.frame.text.indexOf('{'))) as { connectionID: string };
     connectionIds.set(peer.name, info.connectionID);
@@ -173,10 +211,15 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
       secrets.push({ id: (JSON.parse(echo.frame.text) as { id: string }).id, text });
     }
     const frankSawSecrets = await frank.waitFor(0, (f) => f.text === secrets[1]?.text, ANSWER_TIMEOUT_MS);
-    if (!frankSawSecrets) throw new Error('frank: the other room\'s messages never came');
+    if (!frankSawSecrets) throw new Error("frank: the other room's messages never came");
 
     // The room: four valid clients, then the fuzzers.
-    for (const [name, protocol] of [['alice', CHAT_V1], ['bob', CHAT_V1], ['carol', 'plain'], ['dave', 'plain']] as const) {
+    for (const [name, protocol] of [
+      ['alice', CHAT_V1],
+      ['bob', CHAT_V1],
+      ['carol', 'plain'],
+      ['dave', 'plain'],
+    ] as const) {
       valid.push(await track(join(rt(), ROOM, name, protocol)));
     }
     for (let i = 0; i < V1_FUZZERS + PLAIN_FUZZERS; i += 1) {
@@ -221,7 +264,13 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
             throw new Error(`generator: a ${p.kind} probe would be stored without its tag: ${p.body.slice(0, 120)}`);
           }
           const v1Text = neutralized(outcome.text);
-          planned.set(p, { sender: fuzzer.peer.name, senderProtocol: CHAT_V1, seq: Number(tag[1]), v1Text, plainText: overTheWire(v1Text) });
+          planned.set(p, {
+            sender: fuzzer.peer.name,
+            senderProtocol: CHAT_V1,
+            seq: Number(tag[1]),
+            v1Text,
+            plainText: overTheWire(v1Text),
+          });
         }
         fuzzer.probes.push(p);
       }
@@ -250,7 +299,13 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
         }
         framesSent += 1;
         const got = await peer.waitFor(from, (f) => isAnswer(peer, f, tagOwner), ANSWER_TIMEOUT_MS);
-        const result: ProbeResult = { fuzzer: peer.name, probe: p, expected: outcome, verdict: 'unanswered', ms: performance.now() - sentAt };
+        const result: ProbeResult = {
+          fuzzer: peer.name,
+          probe: p,
+          expected: outcome,
+          verdict: 'unanswered',
+          ms: performance.now() - sentAt,
+        };
         if (got) {
           fuzzer.answered.add(got.index);
           result.answer = got.frame.text;
@@ -304,7 +359,9 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
         const witnesses = peer.protocol === CHAT_V1 ? [peer] : [...valid, ...fuzzers.map((f) => f.peer)].filter((p) => p !== peer);
         const from = witnesses.map((w) => w.received.length);
         peer.ws.send(JSON.stringify({ action: 'sendmessage', message: text }));
-        const acks = await Promise.all(witnesses.map((w, i) => w.waitFor(from[i] as number, (f) => receivedText(w, f) === text, ANSWER_TIMEOUT_MS)));
+        const acks = await Promise.all(
+          witnesses.map((w, i) => w.waitFor(from[i] as number, (f) => receivedText(w, f) === text, ANSWER_TIMEOUT_MS)),
+        );
         if (acks.some((ack) => ack === undefined)) ackTimeouts.push(`${peer.name} #${seq}`);
         else entry.confirmedAt = Math.max(...acks.map((ack) => ack?.frame.at ?? 0));
         await sleep(pace.int(20, 120));
@@ -313,10 +370,7 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
 
     const queue = [...offenses];
     const senders = valid.map(runValidSender);
-    await Promise.all([
-      ...fuzzers.map(runFuzzer),
-      ...Array.from({ length: OFFENDER_WORKERS }, (_, w) => runOffenders(queue, w)),
-    ]);
+    await Promise.all([...fuzzers.map(runFuzzer), ...Array.from({ length: OFFENDER_WORKERS }, (_, w) => runOffenders(queue, w))]);
     fuzzing = false;
     await Promise.all(senders);
     campaignMs = performance.now() - started;
@@ -365,9 +419,15 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
   function judge(peer: Peer, frame: Received, outcome: Outcome): Pick<ProbeResult, 'verdict' | 'answeredAs'> {
     if (gatewayError(frame.text) !== undefined) return { verdict: 'crash', answeredAs: gatewayError(frame.text) };
     if (peer.protocol === 'plain') {
-      const as = frame.text.startsWith('Error: ') ? 'error' : frame.text.startsWith(USAGE) ? 'info'
-        : frame.text.startsWith(`In ${ROOM}: `) ? 'members'
-          : frame.text.startsWith('[') || frame.text === `No messages in ${ROOM}.` ? 'history' : 'unknown';
+      const as = frame.text.startsWith('Error: ')
+        ? 'error'
+        : frame.text.startsWith(USAGE)
+          ? 'info'
+          : frame.text.startsWith(`In ${ROOM}: `)
+            ? 'members'
+            : frame.text.startsWith('[') || frame.text === `No messages in ${ROOM}.`
+              ? 'history'
+              : 'unknown';
       const wanted = outcome.kind === 'error' ? 'error' : outcome.kind;
       return { verdict: as === wanted ? 'ok' : 'mismatch', answeredAs: as === 'error' ? 'Error: (plain)' : as };
     }
@@ -410,7 +470,16 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
 
   /** Who got which room message, how often and in what order, against who should have. */
   function deliveryReport(): Delivery {
-    const report: Delivery = { misordered: [], lost: 0, duplicated: 0, outOfOrder: 0, unexpected: 0, expectedPairs: 0, received: 0, problems: [] };
+    const report: Delivery = {
+      misordered: [],
+      lost: 0,
+      duplicated: 0,
+      outOfOrder: 0,
+      unexpected: 0,
+      expectedPairs: 0,
+      received: 0,
+      problems: [],
+    };
     const recipients = [...valid, ...fuzzers.map((f) => f.peer)];
     const all = [...expected.values()];
     const ids = new Map<Expected, string>();
@@ -423,9 +492,11 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
           if (!frame.text.startsWith('{"type":"message"')) continue;
           const m = JSON.parse(frame.text) as { text: string; name: string; room: string };
           entry = expected.get(m.text);
-          if (entry && (m.name !== entry.sender || m.room !== ROOM)) report.problems.push(`${r.name} got ${JSON.stringify(m.text.slice(0, 40))} as ${m.name} in ${m.room}`);
+          if (entry && (m.name !== entry.sender || m.room !== ROOM))
+            report.problems.push(`${r.name} got ${JSON.stringify(m.text.slice(0, 40))} as ${m.name} in ${m.room}`);
           const id = (m as { id?: string }).id ?? '';
-          if (entry && ids.has(entry) && ids.get(entry) !== id) report.misordered.push(`${entry.sender}'s #${entry.seq} has two ids: ${ids.get(entry)} and ${id}`);
+          if (entry && ids.has(entry) && ids.get(entry) !== id)
+            report.misordered.push(`${entry.sender}'s #${entry.seq} has two ids: ${ids.get(entry)} and ${id}`);
           if (entry) ids.set(entry, id);
         } else {
           if (!isRoomMessage(frame.text)) continue;
@@ -466,7 +537,8 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
       const stored = entries.filter((e) => ids.has(e)).sort((a, b) => a.seq - b.seq);
       stored.forEach((e, i) => {
         const previous = stored[i - 1];
-        if (previous && (ids.get(previous) as string) >= (ids.get(e) as string)) report.misordered.push(`${e.sender}'s #${e.seq} (${ids.get(e)}) not after #${previous.seq} (${ids.get(previous)})`);
+        if (previous && (ids.get(previous) as string) >= (ids.get(e) as string))
+          report.misordered.push(`${e.sender}'s #${e.seq} (${ids.get(e)}) not after #${previous.seq} (${ids.get(previous)})`);
       });
     }
     return report;
@@ -491,21 +563,41 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
     const crashes = probeResults.filter((r) => r.verdict === 'crash').length + gatewayFrames().length;
     const validNames = new Set(valid.map((p) => p.name));
     const validSent = [...expected.values()].filter((e) => validNames.has(e.sender)).length;
-    console.log(figures(`fuzz figures (seed 0x${SEED.toString(16)}, room ${ROOM})`, [
-      ['frames tried', `${framesSent.toLocaleString('en-US')} in ${seconds(campaignMs)} (${Math.round(framesSent / (campaignMs / 1000))}/s), from ${fuzzers.length} fuzzers and ${offenseResults.length} offender connections`],
-      ['frames by kind', tally(byKind)],
-      ['answers', tally(byAnswer)],
-      ['verdicts', tally(verdicts)],
-      ['answer latency', `p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms, max ${Math.round(latencies[latencies.length - 1] ?? 0)} ms`],
-      ['offenders closed', tally(closes)],
-      ['valid messages', `${validSent} from alice, bob, carol, dave; ${expected.size - validSent} accepted probes; ${ackTimeouts.length} not confirmed in time`],
-      ['deliveries', `expected ${d.expectedPairs.toLocaleString('en-US')}, received ${d.received.toLocaleString('en-US')}`],
-      ['crashes', crashes],
-      ['lost', d.lost],
-      ['duplicated', d.duplicated],
-      ['out of order', d.outOfOrder],
-      ['function errors', tally(new Map(Object.entries(rt().stats()).filter(([, s]) => s.errors > 0).map(([id, s]) => [id, s.errors])))],
-    ]));
+    console.log(
+      figures(`fuzz figures (seed 0x${SEED.toString(16)}, room ${ROOM})`, [
+        [
+          'frames tried',
+          `${framesSent.toLocaleString('en-US')} in ${seconds(campaignMs)} (${Math.round(framesSent / (campaignMs / 1000))}/s), from ${fuzzers.length} fuzzers and ${offenseResults.length} offender connections`,
+        ],
+        ['frames by kind', tally(byKind)],
+        ['answers', tally(byAnswer)],
+        ['verdicts', tally(verdicts)],
+        [
+          'answer latency',
+          `p50 ${Math.round(percentile(latencies, 50))} ms, p99 ${Math.round(percentile(latencies, 99))} ms, max ${Math.round(latencies[latencies.length - 1] ?? 0)} ms`,
+        ],
+        ['offenders closed', tally(closes)],
+        [
+          'valid messages',
+          `${validSent} from alice, bob, carol, dave; ${expected.size - validSent} accepted probes; ${ackTimeouts.length} not confirmed in time`,
+        ],
+        ['deliveries', `expected ${d.expectedPairs.toLocaleString('en-US')}, received ${d.received.toLocaleString('en-US')}`],
+        ['crashes', crashes],
+        ['lost', d.lost],
+        ['duplicated', d.duplicated],
+        ['out of order', d.outOfOrder],
+        [
+          'function errors',
+          tally(
+            new Map(
+              Object.entries(rt().stats())
+                .filter(([, s]) => s.errors > 0)
+                .map(([id, s]) => [id, s.errors]),
+            ),
+          ),
+        ],
+      ]),
+    );
   }
 
   /** API Gateway error frames anyone received. */
@@ -513,7 +605,8 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
     return peers.flatMap((p) => p.received.filter((f) => gatewayError(f.text) !== undefined).map((f) => `${p.name}: ${f.text}`));
   }
 
-  const show = (items: readonly string[], n = 10): string => `${items.length} (first ${Math.min(n, items.length)}):\n  ${items.slice(0, n).join('\n  ')}`;
+  const show = (items: readonly string[], n = 10): string =>
+    `${items.length} (first ${Math.min(n, items.length)}):\n  ${items.slice(0, n).join('\n  ')}`;
   const describeProbe = (r: ProbeResult): string =>
     `${r.fuzzer} ${r.probe.kind} ${JSON.stringify(r.probe.body.slice(0, 100))}${r.probe.body.length > 100 ? '…' : ''} expected ${JSON.stringify(r.expected).slice(0, 80)}, got ${r.verdict}: ${JSON.stringify(r.answer?.slice(0, 160))}`;
 
@@ -542,7 +635,10 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
     for (const f of fuzzers) {
       f.peer.received.forEach((frame, i) => {
         if (f.answered.has(i)) return;
-        const isBroadcast = f.peer.protocol === 'plain' ? isRoomMessage(frame.text) : frame.text.startsWith('{"type":"presence"') || frame.text.startsWith('{"type":"message"');
+        const isBroadcast =
+          f.peer.protocol === 'plain'
+            ? isRoomMessage(frame.text)
+            : frame.text.startsWith('{"type":"presence"') || frame.text.startsWith('{"type":"message"');
         if (!isBroadcast) extra.push(`${f.peer.name}: ${frame.text.slice(0, 120)}`);
       });
     }
@@ -560,7 +656,11 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
     const d = deliveryReport();
     expect(ackTimeouts, 'valid messages not confirmed (or not received by everyone) within 20 s').to.deep.equal([]);
     const problems = d.problems.filter((p) => !/ after #\d+( \(.*\))?$/.test(p));
-    expect({ lost: d.lost, duplicated: d.duplicated, unexpected: d.unexpected }, show(problems, 20)).to.deep.equal({ lost: 0, duplicated: 0, unexpected: 0 });
+    expect({ lost: d.lost, duplicated: d.duplicated, unexpected: d.unexpected }, show(problems, 20)).to.deep.equal({
+      lost: 0,
+      duplicated: 0,
+      unexpected: 0,
+    });
     expect(problems, show(problems)).to.deep.equal([]);
     expect(d.received - d.duplicated, 'deliveries').to.equal(d.expectedPairs);
   });
@@ -572,54 +672,84 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
     expect(inversions, `received out of per-sender order: ${show(inversions, 20)}`).to.deep.equal([]);
   });
 
-  it('closed only the offenders, each with API Gateway\'s code: 1003 binary, 1009 over 32 KB / 128 KB, 1007 invalid UTF-8, 1002 protocol violation', () => {
-    const wrong = offenseResults.filter((o) => o.closedWith !== o.offense.expectedClose || o.answers.length > 0)
-      .map((o) => `${o.name} ${o.offense.kind} (${o.offense.label}): closed ${o.closedWith ?? 'never'}, expected ${o.offense.expectedClose}${o.answers.length ? `; answered ${o.answers[0]?.slice(0, 80)}` : ''}`);
+  it("closed only the offenders, each with API Gateway's code: 1003 binary, 1009 over 32 KB / 128 KB, 1007 invalid UTF-8, 1002 protocol violation", () => {
+    const wrong = offenseResults
+      .filter((o) => o.closedWith !== o.offense.expectedClose || o.answers.length > 0)
+      .map(
+        (o) =>
+          `${o.name} ${o.offense.kind} (${o.offense.label}): closed ${o.closedWith ?? 'never'}, expected ${o.offense.expectedClose}${o.answers.length ? `; answered ${o.answers[0]?.slice(0, 80)}` : ''}`,
+      );
     expect(wrong, `offenders: ${show(wrong)}`).to.deep.equal([]);
-    expect(offenseResults.length, 'every offense was tried').to.equal(Object.values(OFFENSES_PER_10K).reduce((n, k) => n + Math.max(1, Math.round((k * TOTAL_FRAMES) / 10_000)), 0));
-    const closed = [...valid, ...others, ...fuzzers.map((f) => f.peer)].filter((p) => !p.open).map((p) => `${p.name}: ${JSON.stringify(p.closedWith)}`);
+    expect(offenseResults.length, 'every offense was tried').to.equal(
+      Object.values(OFFENSES_PER_10K).reduce((n, k) => n + Math.max(1, Math.round((k * TOTAL_FRAMES) / 10_000)), 0),
+    );
+    const closed = [...valid, ...others, ...fuzzers.map((f) => f.peer)]
+      .filter((p) => !p.open)
+      .map((p) => `${p.name}: ${JSON.stringify(p.closedWith)}`);
     expect(closed, 'connections that broke no rule but were closed').to.deep.equal([]);
   });
 
-  it('let no control character or bidi override reach any recipient\'s message text, and kept every sender\'s connect-time name and room', () => {
+  it("let no control character or bidi override reach any recipient's message text, and kept every sender's connect-time name and room", () => {
     const bad: string[] = [];
     for (const p of [...valid, ...fuzzers.map((f) => f.peer)]) {
       for (const frame of p.received) {
         if (p.protocol === 'plain') {
-          if (isRoomMessage(frame.text) && FORBIDDEN_IN_TEXT.test(frame.text)) bad.push(`${p.name}: ${JSON.stringify(frame.text.slice(0, 80))}`);
+          if (isRoomMessage(frame.text) && FORBIDDEN_IN_TEXT.test(frame.text))
+            bad.push(`${p.name}: ${JSON.stringify(frame.text.slice(0, 80))}`);
           continue;
         }
         if (!frame.text.startsWith('{"type":"message"')) continue;
         const m = JSON.parse(frame.text) as Record<string, unknown>;
         if (FORBIDDEN_IN_TEXT.test(String(m.text))) bad.push(`${p.name}: ${JSON.stringify(m.text)}`);
         // prevId: the room's previous message (absent on a room's first), never one a client chose.
-        const fields = Object.keys(m).filter((k) => k !== 'prevId').sort().join();
+        const fields = Object.keys(m)
+          .filter((k) => k !== 'prevId')
+          .sort()
+          .join();
         if (fields !== 'id,name,room,sentAt,text,type' || (m.prevId !== undefined && !(String(m.prevId) < String(m.id)))) {
           bad.push(`${p.name}: message fields ${Object.keys(m).join()}`);
         }
         const owner = expected.get(String(m.text));
-        if (m.room !== ROOM || (owner && owner.sender !== m.name)) bad.push(`${p.name}: ${String(m.text).slice(0, 30)} as ${String(m.name)} in ${String(m.room)}`);
+        if (m.room !== ROOM || (owner && owner.sender !== m.name))
+          bad.push(`${p.name}: ${String(m.text).slice(0, 30)} as ${String(m.name)} in ${String(m.room)}`);
       }
     }
     expect(bad, show(bad)).to.deep.equal([]);
-    expect(probeResults.filter((r) => r.probe.kind === 'smuggled-fields' || r.probe.kind === 'hostile-text').length, 'identity and escape probes were sent').to.be.above(0);
+    expect(
+      probeResults.filter((r) => r.probe.kind === 'smuggled-fields' || r.probe.kind === 'hostile-text').length,
+      'identity and escape probes were sent',
+    ).to.be.above(0);
   });
 
   it('kept the rooms isolated: the other room heard nothing, and no history answer held its messages', () => {
-    const leaked = others.flatMap((p) => p.received.filter((f) => f.text.includes('valid ') || /fz\d+ /.test(f.text) || f.text.includes(ROOM)).map((f) => `${p.name}: ${f.text.slice(0, 80)}`));
+    const leaked = others.flatMap((p) =>
+      p.received
+        .filter((f) => f.text.includes('valid ') || /fz\d+ /.test(f.text) || f.text.includes(ROOM))
+        .map((f) => `${p.name}: ${f.text.slice(0, 80)}`),
+    );
     expect(leaked, show(leaked)).to.deep.equal([]);
-    const secretSeen = peers.filter((p) => !others.includes(p)).flatMap((p) => p.received.filter((f) => secrets.some((s) => f.text.includes(s.text) || f.text.includes(s.id))).map((f) => `${p.name}: ${f.text.slice(0, 80)}`));
+    const secretSeen = peers
+      .filter((p) => !others.includes(p))
+      .flatMap((p) =>
+        p.received
+          .filter((f) => secrets.some((s) => f.text.includes(s.text) || f.text.includes(s.id)))
+          .map((f) => `${p.name}: ${f.text.slice(0, 80)}`),
+      );
     expect(secretSeen, show(secretSeen)).to.deep.equal([]);
-    expect(probeResults.filter((r) => r.probe.kind === 'cross-room-cursor' && r.verdict === 'ok').length, 'history probes with the other room\'s ids').to.be.above(0);
+    expect(
+      probeResults.filter((r) => r.probe.kind === 'cross-room-cursor' && r.verdict === 'ok').length,
+      "history probes with the other room's ids",
+    ).to.be.above(0);
   });
 
-  it('never showed anyone another connection\'s id', () => {
+  it("never showed anyone another connection's id", () => {
     const ids = [...connectionIds.entries()];
     expect(ids.length, 'connection ids learnt').to.equal(valid.length + others.length + fuzzers.length);
     const seen: string[] = [];
     for (const p of peers) {
       for (const frame of p.received) {
-        for (const [name, id] of ids) if (name !== p.name && frame.text.includes(id)) seen.push(`${p.name} saw ${name}'s id in ${frame.text.slice(0, 80)}`);
+        for (const [name, id] of ids)
+          if (name !== p.name && frame.text.includes(id)) seen.push(`${p.name} saw ${name}'s id in ${frame.text.slice(0, 80)}`);
       }
     }
     expect(seen, show(seen)).to.deep.equal([]);
@@ -638,7 +768,10 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
       if (!names.some((n) => n.startsWith('off-'))) break;
       await sleep(500);
     } while (performance.now() < deadline);
-    expect(names.filter((n) => n.startsWith('off-')), 'offenders still listed after 20 s').to.deep.equal([]);
+    expect(
+      names.filter((n) => n.startsWith('off-')),
+      'offenders still listed after 20 s',
+    ).to.deep.equal([]);
     expect(names).to.include.members(['alice', 'bob', 'carol', 'dave', ...fuzzers.map((f) => f.peer.name)]);
   });
 
@@ -647,12 +780,18 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
     const yan = await track(join(rt(), NEXT_ROOM, 'yan', 'plain'));
     const fromZoe = zoe.received.length;
     zoe.ws.send(JSON.stringify({ action: 'sendmessage', message: 'still here?' }));
-    expect(await yan.waitFor(0, (f) => f.text === 'still here?', ANSWER_TIMEOUT_MS), 'yan got zoe\'s message').to.not.equal(undefined);
+    expect(await yan.waitFor(0, (f) => f.text === 'still here?', ANSWER_TIMEOUT_MS), "yan got zoe's message").to.not.equal(undefined);
     yan.ws.send(JSON.stringify({ action: 'sendmessage', message: 'yes' }));
-    expect(await zoe.waitFor(fromZoe, (f) => f.text.includes('"text":"yes"') && f.text.includes('"name":"yan"'), ANSWER_TIMEOUT_MS), 'zoe got yan\'s message').to.not.equal(undefined);
+    expect(
+      await zoe.waitFor(fromZoe, (f) => f.text.includes('"text":"yes"') && f.text.includes('"name":"yan"'), ANSWER_TIMEOUT_MS),
+      "zoe got yan's message",
+    ).to.not.equal(undefined);
     const [alice, , carol] = valid as [Peer, Peer, Peer];
     const fromCarol = carol.received.length;
     alice.ws.send(JSON.stringify({ action: 'sendmessage', message: 'after the storm' }));
-    expect(await carol.waitFor(fromCarol, (f) => f.text === 'after the storm', ANSWER_TIMEOUT_MS), 'carol got alice\'s message').to.not.equal(undefined);
+    expect(
+      await carol.waitFor(fromCarol, (f) => f.text === 'after the storm', ANSWER_TIMEOUT_MS),
+      "carol got alice's message",
+    ).to.not.equal(undefined);
   });
 });

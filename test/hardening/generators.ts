@@ -68,24 +68,78 @@ const obj = (pairs: readonly (readonly [string, string])[]): string => `{${pairs
 
 /** Values of every JSON type, including the awkward ones (raw JSON sources). */
 const ANY_VALUES = [
-  'null', 'true', 'false', '0', '-0', '-1', '1.5', '101', '1e400', '-1e400', '1e-400', '9007199254740993',
-  '""', '" "', '"x"', '"50"', '"\\u0000"', '[]', '[1,2]', '["sendmessage"]', '{}', '{"a":1}', '{"__proto__":{}}',
+  'null',
+  'true',
+  'false',
+  '0',
+  '-0',
+  '-1',
+  '1.5',
+  '101',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '9007199254740993',
+  '""',
+  '" "',
+  '"x"',
+  '"50"',
+  '"\\u0000"',
+  '[]',
+  '[1,2]',
+  '["sendmessage"]',
+  '{}',
+  '{"a":1}',
+  '{"__proto__":{}}',
 ];
 
 const ULID_LIKE = ['00000000000000000000000000', '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', '01ARZ3NDEKTSV4RRFFQ69G5FAV'];
 
 const INJECTIONS = [
-  "' OR '1'='1", '" OR ""="', '1; DROP TABLE ConnectionsTable', '{"$ne":null}', '{"$gt":""}', 'room = :room OR #name <> :x',
-  'attribute_exists(connectionId)', '<script>alert(1)</script>', '<img src=x onerror=alert(1)>', '${jndi:ldap://127.0.0.1/a}',
-  '{{7*7}}', '%s%s%s%n', '../../../../etc/passwd', '\\u0000', 'AAAA'.repeat(16), '__proto__', 'constructor.prototype',
+  "' OR '1'='1",
+  '" OR ""="',
+  '1; DROP TABLE ConnectionsTable',
+  '{"$ne":null}',
+  '{"$gt":""}',
+  'room = :room OR #name <> :x',
+  'attribute_exists(connectionId)',
+  '<script>alert(1)</script>',
+  '<img src=x onerror=alert(1)>',
+  '${jndi:ldap://127.0.0.1/a}',
+  '{{7*7}}',
+  '%s%s%s%n',
+  '../../../../etc/passwd',
+  '\\u0000',
+  'AAAA'.repeat(16),
+  '__proto__',
+  'constructor.prototype',
 ];
 
 /** Text that drives terminals or disguises itself: escapes, C1 controls, bidi overrides, overwrites, spoofed lines. */
 const HOSTILE_TEXTS = [
-  '\u001b[2J\u001b[H', '\u001b[31mred\u001b[0m', '\u001b]0;owned\u0007', '\u001b]52;c;ZWNobyBwd25lZA==\u0007', '\u001bP+q\u001b\\',
-  '\u009b31m', '\u0007\u0007\u0007', 'abc\b\b\bxyz', 'line\roverwrite', '\u0000nul', 'del\u007f', '\u202eevil\u202c', '\u2066iso\u2069',
-  '\ud800 lone high', 'lone low \udfff', 'zero\u200bwidth\u200d', '\ufeffbom', 'two\nlines [12:00] alice: spoof', 'tab\tbed',
-  '😀 emoji 🏳️‍🌈', 'Ω≈ç√∫˜µ≤≥÷', '\u0085next line', '\u2028sep\u2029',
+  '\u001b[2J\u001b[H',
+  '\u001b[31mred\u001b[0m',
+  '\u001b]0;owned\u0007',
+  '\u001b]52;c;ZWNobyBwd25lZA==\u0007',
+  '\u001bP+q\u001b\\',
+  '\u009b31m',
+  '\u0007\u0007\u0007',
+  'abc\b\b\bxyz',
+  'line\roverwrite',
+  '\u0000nul',
+  'del\u007f',
+  '\u202eevil\u202c',
+  '\u2066iso\u2069',
+  '\ud800 lone high',
+  'lone low \udfff',
+  'zero\u200bwidth\u200d',
+  '\ufeffbom',
+  'two\nlines [12:00] alice: spoof',
+  'tab\tbed',
+  '😀 emoji 🏳️‍🌈',
+  'Ω≈ç√∫˜µ≤≥÷',
+  '\u0085next line',
+  '\u2028sep\u2029',
 ];
 
 function randomChars(rng: Rng, length: number): string {
@@ -97,7 +151,28 @@ function randomChars(rng: Rng, length: number): string {
         out += String.fromCharCode(rng.int(0x20, 0x7e));
         break;
       case 'json':
-        out += rng.pick(['{', '}', '[', ']', '"', ':', ',', '\\', ' ', 'a', '1', 'e', '-', '.', 'n', 'u', 'l', 't', 'action', 'sendmessage']);
+        out += rng.pick([
+          '{',
+          '}',
+          '[',
+          ']',
+          '"',
+          ':',
+          ',',
+          '\\',
+          ' ',
+          'a',
+          '1',
+          'e',
+          '-',
+          '.',
+          'n',
+          'u',
+          'l',
+          't',
+          'action',
+          'sendmessage',
+        ]);
         break;
       case 'unicode':
         out += rng.chance(0.2) ? String.fromCodePoint(rng.int(0x1f300, 0x1faff)) : String.fromCharCode(rng.int(0xa0, 0xd7ff));
@@ -151,7 +226,11 @@ export interface Context {
 }
 
 function randomText(rng: Rng): string {
-  const length = rng.weighted([[rng.int(0, 16), 3], [rng.int(17, 400), 5], [rng.int(401, 8000), 1]] as const);
+  const length = rng.weighted([
+    [rng.int(0, 16), 3],
+    [rng.int(17, 400), 5],
+    [rng.int(401, 8000), 1],
+  ] as const);
   return randomChars(rng, length);
 }
 
@@ -187,19 +266,38 @@ function wrongType(rng: Rng): string {
   const value = rng.pick(ANY_VALUES);
   switch (rng.int(0, 6)) {
     case 0: // sendmessage.message: anything but a non-empty string
-      return obj([['action', '"sendmessage"'], ['message', value === '" "' || value === '"x"' || value === '"50"' || value === '"\\u0000"' ? '""' : value]]);
+      return obj([
+        ['action', '"sendmessage"'],
+        ['message', value === '" "' || value === '"x"' || value === '"50"' || value === '"\\u0000"' ? '""' : value],
+      ]);
     case 1:
       return obj([['action', '"sendmessage"']]);
     case 2:
-      return obj([['action', '"history"'], ['limit', value]]);
+      return obj([
+        ['action', '"history"'],
+        ['limit', value],
+      ]);
     case 3:
-      return obj([['action', '"history"'], [rng.pick(['before', 'after']), value]]);
+      return obj([
+        ['action', '"history"'],
+        [rng.pick(['before', 'after']), value],
+      ]);
     case 4:
-      return obj([['action', '"history"'], ['before', json(rng.pick(ULID_LIKE))], ['after', json(rng.pick(ULID_LIKE))]]);
+      return obj([
+        ['action', '"history"'],
+        ['before', json(rng.pick(ULID_LIKE))],
+        ['after', json(rng.pick(ULID_LIKE))],
+      ]);
     case 5: // the action itself
-      return obj([['action', rng.pick(ANY_VALUES.filter((v) => !v.startsWith('"')))], ['message', '"x"']]);
+      return obj([
+        ['action', rng.pick(ANY_VALUES.filter((v) => !v.startsWith('"')))],
+        ['message', '"x"'],
+      ]);
     default: // members takes no field: whatever comes with it is ignored
-      return obj([['action', '"members"'], [rng.pick(['limit', 'room', 'message', 'x']), value]]);
+      return obj([
+        ['action', '"members"'],
+        [rng.pick(['limit', 'room', 'message', 'x']), value],
+      ]);
   }
 }
 
@@ -210,28 +308,51 @@ function hugeValue(rng: Rng, ctx: Context, acceptedAllowed: boolean): string {
     case 0: {
       // Over MaxMessageBytes, in different encodings; the frame stays under 32 KB.
       const { source } = textOfBytes(rng, rng.int(MAX_MESSAGE_BYTES + 1, 12_000));
-      const body = obj([['action', '"sendmessage"'], ['message', source]]);
-      return Buffer.byteLength(body) <= MAX_FRAME ? body : obj([['action', '"sendmessage"'], ['message', json('m'.repeat(frameRoom(30_000)))]]);
+      const body = obj([
+        ['action', '"sendmessage"'],
+        ['message', source],
+      ]);
+      return Buffer.byteLength(body) <= MAX_FRAME
+        ? body
+        : obj([
+            ['action', '"sendmessage"'],
+            ['message', json('m'.repeat(frameRoom(30_000)))],
+          ]);
     }
     case 1:
       return obj([['action', json('a'.repeat(rng.int(1000, frameRoom(30_000))))]]);
     case 2:
-      return obj([['action', '"members"'], ['pad', json('p'.repeat(rng.int(1000, frameRoom(30_000))))]]);
+      return obj([
+        ['action', '"members"'],
+        ['pad', json('p'.repeat(rng.int(1000, frameRoom(30_000))))],
+      ]);
     case 3:
-      return obj([['action', '"history"'], [rng.pick(['before', 'after']), json('0'.repeat(rng.int(27, 20_000)))]]);
+      return obj([
+        ['action', '"history"'],
+        [rng.pick(['before', 'after']), json('0'.repeat(rng.int(27, 20_000)))],
+      ]);
     case 4: {
-      const keys: [string, string][] = [['action', '"history"'], ['limit', String(rng.int(1, 5))]];
+      const keys: [string, string][] = [
+        ['action', '"history"'],
+        ['limit', String(rng.int(1, 5))],
+      ];
       for (let i = 0; i < 2000; i += 1) keys.push([`k${i}`, String(i)]);
       return obj(keys);
     }
     case 5:
-      return obj([['action', '"history"'], ['limit', `1${'0'.repeat(rng.int(3, 400))}`]]);
+      return obj([
+        ['action', '"history"'],
+        ['limit', `1${'0'.repeat(rng.int(3, 400))}`],
+      ]);
     default: {
       // Exactly MaxMessageBytes, multibyte: accepted.
       const prefix = ctx.tag();
       const fill = MAX_MESSAGE_BYTES - Buffer.byteLength(prefix);
       const text = prefix + '€'.repeat(Math.floor(fill / 3)) + 'x'.repeat(fill % 3);
-      return obj([['action', '"sendmessage"'], ['message', json(text)]]);
+      return obj([
+        ['action', '"sendmessage"'],
+        ['message', json(text)],
+      ]);
     }
   }
 }
@@ -265,9 +386,30 @@ function protoKeys(rng: Rng, ctx: Context, acceptedAllowed: boolean): string {
 
 function oddAction(rng: Rng): string {
   const actions = [
-    '', ' ', 'SENDMESSAGE', 'sendmessage ', ' sendmessage', 'send\u0000message', 'ｓｅｎｄｍｅｓｓａｇｅ', 'sendmessage\u202e', 'sendMessage',
-    'history\n', 'members\t', '$connect', '$disconnect', '$default', '😀', '\ud800', 'a'.repeat(200), 'sendmessage/../members', '.', '*',
-    'sendmessage,history', 'null', 'undefined', randomChars(rng, rng.int(1, 64)),
+    '',
+    ' ',
+    'SENDMESSAGE',
+    'sendmessage ',
+    ' sendmessage',
+    'send\u0000message',
+    'ｓｅｎｄｍｅｓｓａｇｅ',
+    'sendmessage\u202e',
+    'sendMessage',
+    'history\n',
+    'members\t',
+    '$connect',
+    '$disconnect',
+    '$default',
+    '😀',
+    '\ud800',
+    'a'.repeat(200),
+    'sendmessage/../members',
+    '.',
+    '*',
+    'sendmessage,history',
+    'null',
+    'undefined',
+    randomChars(rng, rng.int(1, 64)),
   ];
   const action = rng.pick(actions);
   const extra: [string, string][] = rng.chance(0.5) ? [['message', '"x"']] : [];
@@ -278,23 +420,44 @@ function injection(rng: Rng, ctx: Context, acceptedAllowed: boolean): string {
   const attack = rng.pick(INJECTIONS);
   switch (rng.int(0, acceptedAllowed ? 4 : 3)) {
     case 0:
-      return obj([['action', '"history"'], [rng.pick(['before', 'after']), json(attack)]]);
+      return obj([
+        ['action', '"history"'],
+        [rng.pick(['before', 'after']), json(attack)],
+      ]);
     case 1:
-      return obj([['action', '"history"'], ['limit', rng.pick(['{"$gt":0}', '"1 OR 1=1"', '[1]'])]]);
+      return obj([
+        ['action', '"history"'],
+        ['limit', rng.pick(['{"$gt":0}', '"1 OR 1=1"', '[1]'])],
+      ]);
     case 2:
       return obj([['action', json(`sendmessage' OR 1=1 --${attack}`)]]);
     case 3:
-      return obj([['action', '"members"'], ['room', json(attack)], ['KeyConditionExpression', json(attack)]]);
+      return obj([
+        ['action', '"members"'],
+        ['room', json(attack)],
+        ['KeyConditionExpression', json(attack)],
+      ]);
     default:
-      return obj([['action', '"sendmessage"'], ['message', json(`${ctx.tag()}${attack}`)]]);
+      return obj([
+        ['action', '"sendmessage"'],
+        ['message', json(`${ctx.tag()}${attack}`)],
+      ]);
   }
 }
 
 function smuggled(rng: Rng, ctx: Context): string {
-  const fields: [string, string][] = [['action', '"sendmessage"'], ['message', json(`${ctx.tag()}smuggled`)]];
+  const fields: [string, string][] = [
+    ['action', '"sendmessage"'],
+    ['message', json(`${ctx.tag()}smuggled`)],
+  ];
   const lies: [string, string][] = [
-    ['name', '"alice"'], ['room', json(rng.pick(['lobby', ctx.otherRoom]))], ['id', '"00000000000000000000000000"'],
-    ['sentAt', '"1970-01-01T00:00:00.000Z"'], ['type', '"presence"'], ['connectionId', '"AAAAAAAAAAAAAAA="'], ['text', '"forged"'],
+    ['name', '"alice"'],
+    ['room', json(rng.pick(['lobby', ctx.otherRoom]))],
+    ['id', '"00000000000000000000000000"'],
+    ['sentAt', '"1970-01-01T00:00:00.000Z"'],
+    ['type', '"presence"'],
+    ['connectionId', '"AAAAAAAAAAAAAAA="'],
+    ['text', '"forged"'],
   ];
   for (const lie of lies) if (rng.chance(0.6)) fields.push(lie);
   return obj(fields);
@@ -303,13 +466,20 @@ function smuggled(rng: Rng, ctx: Context): string {
 function hostileText(rng: Rng, ctx: Context): string {
   let text = ctx.tag();
   for (let i = rng.int(1, 4); i > 0; i -= 1) text += rng.pick(HOSTILE_TEXTS);
-  return obj([['action', '"sendmessage"'], ['message', json(text)]]);
+  return obj([
+    ['action', '"sendmessage"'],
+    ['message', json(text)],
+  ]);
 }
 
 function crossRoomCursor(rng: Rng, ctx: Context): string {
   const ids = ctx.crossRoomIds();
   const id = ids.length > 0 ? rng.pick(ids) : rng.pick(ULID_LIKE);
-  return obj([['action', '"history"'], [rng.pick(['before', 'after']), json(id)], ['limit', String(rng.int(1, 20))]]);
+  return obj([
+    ['action', '"history"'],
+    [rng.pick(['before', 'after']), json(id)],
+    ['limit', String(rng.int(1, 20))],
+  ]);
 }
 
 /**
@@ -319,18 +489,30 @@ function crossRoomCursor(rng: Rng, ctx: Context): string {
 export function probe(rng: Rng, kind: ProbeKind, ctx: Context, acceptedAllowed: boolean): Probe {
   const whole = (k: ProbeKind): string => {
     switch (k) {
-      case 'random-text': return randomText(rng);
-      case 'truncated-json': return truncatedJson(rng);
-      case 'deep-nesting': return deepNesting(rng);
-      case 'wrong-type': return wrongType(rng);
-      case 'huge-value': return hugeValue(rng, ctx, acceptedAllowed);
-      case 'proto-keys': return protoKeys(rng, ctx, acceptedAllowed);
-      case 'odd-action': return oddAction(rng);
-      case 'injection': return injection(rng, ctx, acceptedAllowed);
-      case 'cross-room-cursor': return crossRoomCursor(rng, ctx);
-      case 'smuggled-fields': return smuggled(rng, ctx);
-      case 'hostile-text': return hostileText(rng, ctx);
-      case 'fragmented': return whole(rng.pick(['random-text', 'truncated-json', 'wrong-type', 'huge-value', 'odd-action', 'deep-nesting'] as const));
+      case 'random-text':
+        return randomText(rng);
+      case 'truncated-json':
+        return truncatedJson(rng);
+      case 'deep-nesting':
+        return deepNesting(rng);
+      case 'wrong-type':
+        return wrongType(rng);
+      case 'huge-value':
+        return hugeValue(rng, ctx, acceptedAllowed);
+      case 'proto-keys':
+        return protoKeys(rng, ctx, acceptedAllowed);
+      case 'odd-action':
+        return oddAction(rng);
+      case 'injection':
+        return injection(rng, ctx, acceptedAllowed);
+      case 'cross-room-cursor':
+        return crossRoomCursor(rng, ctx);
+      case 'smuggled-fields':
+        return smuggled(rng, ctx);
+      case 'hostile-text':
+        return hostileText(rng, ctx);
+      case 'fragmented':
+        return whole(rng.pick(['random-text', 'truncated-json', 'wrong-type', 'huge-value', 'odd-action', 'deep-nesting'] as const));
     }
   };
   if (ACCEPTED_KINDS.has(kind) && !acceptedAllowed) throw new Error(`${kind} probes are for chat.v1 fuzzers`);
@@ -356,10 +538,19 @@ export function offense(rng: Rng, kind: OffenseKind, tag: string): Offense {
     case 'binary': {
       const variant = rng.int(0, 3);
       const data =
-        variant === 0 ? Buffer.from(sendmessage(`${tag}binary`)) : variant === 1 ? rng.bytes(rng.int(1, 2000)) : variant === 2 ? Buffer.alloc(0) : Buffer.from('{"action":"members"}');
+        variant === 0
+          ? Buffer.from(sendmessage(`${tag}binary`))
+          : variant === 1
+            ? rng.bytes(rng.int(1, 2000))
+            : variant === 2
+              ? Buffer.alloc(0)
+              : Buffer.from('{"action":"members"}');
       const fragmented = rng.chance(0.2) && data.length > 1;
       const frames = fragmented
-        ? [{ data: data.subarray(0, 1), binary: true, fin: false }, { data: data.subarray(1), binary: true, fin: true }]
+        ? [
+            { data: data.subarray(0, 1), binary: true, fin: false },
+            { data: data.subarray(1), binary: true, fin: true },
+          ]
         : [{ data, binary: true, fin: true }];
       return { kind, label: ['sendmessage JSON', 'random bytes', 'empty', 'members JSON'][variant] as string, expectedClose: 1003, frames };
     }
@@ -372,21 +563,38 @@ export function offense(rng: Rng, kind: OffenseKind, tag: string): Offense {
       const total = rng.int(128 * KB + 1, 140 * KB);
       const text = sendmessage(`${tag}oversize ${'o'.repeat(total)}`).slice(0, total - 2) + '"}';
       const frames: Offense['frames'] = [];
-      for (let at = 0; at < text.length; at += 30 * KB) frames.push({ data: text.slice(at, at + 30 * KB), binary: false, fin: at + 30 * KB >= text.length });
+      for (let at = 0; at < text.length; at += 30 * KB)
+        frames.push({ data: text.slice(at, at + 30 * KB), binary: false, fin: at + 30 * KB >= text.length });
       return { kind, label: `${total} bytes in ${frames.length} frames of 30 KB`, expectedClose: 1009, frames };
     }
     case 'invalid-utf8': {
       const bad = rng.pick([
-        [0xff], [0xfe, 0xff], [0xc0, 0xaf], [0xe0, 0x80, 0xaf], [0xed, 0xa0, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xe2, 0x82], [0x80], [0xf8, 0x88, 0x80, 0x80, 0x80],
+        [0xff],
+        [0xfe, 0xff],
+        [0xc0, 0xaf],
+        [0xe0, 0x80, 0xaf],
+        [0xed, 0xa0, 0x80],
+        [0xf4, 0x90, 0x80, 0x80],
+        [0xe2, 0x82],
+        [0x80],
+        [0xf8, 0x88, 0x80, 0x80, 0x80],
       ]);
       const [before, after] = sendmessage(`${tag}utf8 @`).split('@') as [string, string];
       const data = Buffer.concat([Buffer.from(before), Buffer.from(bad), Buffer.from(after)]);
       const split = rng.chance(0.3);
       const cut = before.length + 1;
       const frames = split
-        ? [{ data: data.subarray(0, cut), binary: false, fin: false }, { data: data.subarray(cut), binary: false, fin: true }]
+        ? [
+            { data: data.subarray(0, cut), binary: false, fin: false },
+            { data: data.subarray(cut), binary: false, fin: true },
+          ]
         : [{ data, binary: false, fin: true }];
-      return { kind, label: `bytes ${bad.map((b) => b.toString(16)).join(' ')}${split ? ' across fragments' : ''}`, expectedClose: 1007, frames };
+      return {
+        kind,
+        label: `bytes ${bad.map((b) => b.toString(16)).join(' ')}${split ? ' across fragments' : ''}`,
+        expectedClose: 1007,
+        frames,
+      };
     }
     case 'protocol-violation': {
       const payload = Buffer.from(sendmessage(`${tag}violation`));
@@ -399,7 +607,11 @@ export function offense(rng: Rng, kind: OffenseKind, tag: string): Offense {
         ['ping of 126 bytes', rawFrame(Buffer.alloc(126, 0x70), { opcode: 0x9 }), 1002],
         ['fragmented ping', rawFrame(Buffer.from('p'), { opcode: 0x9, fin: false }), 1002],
         ['continuation without a first fragment', rawFrame(payload, { opcode: 0x0 }), 1002],
-        ['a new text frame inside a fragmented message', Buffer.concat([rawFrame(Buffer.from('{"a'), { fin: false }), rawFrame(Buffer.from('":1}'))]), 1002],
+        [
+          'a new text frame inside a fragmented message',
+          Buffer.concat([rawFrame(Buffer.from('{"a'), { fin: false }), rawFrame(Buffer.from('":1}'))]),
+          1002,
+        ],
         ['close with code 999', rawFrame(Buffer.from([0x03, 0xe7]), { opcode: 0x8 }), 1002],
         ['close with reserved code 1005', rawFrame(Buffer.from([0x03, 0xed]), { opcode: 0x8 }), 1002],
         ['close reason in invalid UTF-8', rawFrame(Buffer.from([0x03, 0xe8, 0xff, 0xfe]), { opcode: 0x8 }), 1007],

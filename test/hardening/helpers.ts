@@ -114,7 +114,11 @@ export class Peer {
    * The first frame at index `from` or later that `accept` takes, with its index; undefined
    * when none comes within `timeoutMs` or the connection closes first.
    */
-  async waitFor(from: number, accept: (frame: Received) => boolean, timeoutMs: number): Promise<{ index: number; frame: Received } | undefined> {
+  async waitFor(
+    from: number,
+    accept: (frame: Received) => boolean,
+    timeoutMs: number,
+  ): Promise<{ index: number; frame: Received } | undefined> {
     const deadline = performance.now() + timeoutMs;
     let next = from;
     for (;;) {
@@ -194,7 +198,10 @@ export class RawPeer {
   readonly closeCode: Promise<number | undefined>;
   private resolveClose!: (code: number | undefined) => void;
 
-  private constructor(private readonly socket: Socket, timeoutMs: number) {
+  private constructor(
+    private readonly socket: Socket,
+    timeoutMs: number,
+  ) {
     this.closeCode = new Promise((resolve) => {
       this.resolveClose = resolve;
     });
@@ -356,12 +363,20 @@ export const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 /** `label  value` lines under a title, aligned. */
 export function figures(title: string, rows: readonly (readonly [string, string | number])[]): string {
   const width = Math.max(...rows.map(([label]) => label.length));
-  return [`      ${title}`, ...rows.map(([label, value]) => `        ${label.padEnd(width)}  ${typeof value === 'number' ? count(value) : value}`)].join('\n');
+  return [
+    `      ${title}`,
+    ...rows.map(([label, value]) => `        ${label.padEnd(width)}  ${typeof value === 'number' ? count(value) : value}`),
+  ].join('\n');
 }
 
 /** A tally as "a 12, b 3" (largest first). */
 export function tally(counts: ReadonlyMap<string, number>): string {
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([key, n]) => `${key} ${count(n)}`).join(', ') || 'none';
+  return (
+    [...counts.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .map(([key, n]) => `${key} ${count(n)}`)
+      .join(', ') || 'none'
+  );
 }
 
 export function bump(counts: Map<string, number>, key: string, by = 1): void {

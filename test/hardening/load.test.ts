@@ -23,7 +23,8 @@ const CLIENTS = Number(process.env.HARDENING_LOAD_CLIENTS ?? 1000);
 const ROOMS = Number(process.env.HARDENING_LOAD_ROOMS ?? 10);
 const MESSAGES = Number(process.env.HARDENING_LOAD_MESSAGES ?? 10);
 const PER_ROOM = Math.ceil(CLIENTS / ROOMS);
-const SENDERS_PER_ROOM = process.env.HARDENING_LOAD_SENDERS === 'all' ? PER_ROOM : Math.min(PER_ROOM, Number(process.env.HARDENING_LOAD_SENDERS ?? 2));
+const SENDERS_PER_ROOM =
+  process.env.HARDENING_LOAD_SENDERS === 'all' ? PER_ROOM : Math.min(PER_ROOM, Number(process.env.HARDENING_LOAD_SENDERS ?? 2));
 /** One recipient in four speaks chat.v1, the others are plain (tutorial) clients; senders are chat.v1. */
 const V1_EVERY = 4;
 /** Connections opened at once while the rooms fill. */
@@ -31,7 +32,6 @@ const CONNECT_CONCURRENCY = 25;
 const FRAME_TIMEOUT_MS = 30_000;
 /** The whole test, connecting included: bounded, and sized for a shared 2-core machine (HARDENING_LOAD_TIMEOUT_S for larger runs). */
 const LOAD_TIMEOUT_MS = Number(process.env.HARDENING_LOAD_TIMEOUT_S ?? 300) * 1000;
-
 
 interface Sent {
   room: number;
@@ -74,52 +74,69 @@ describe('hardening: load, 1,000 concurrent clients in 10 rooms (template.yaml, 
     });
     const started = performance.now();
     let next = 0;
-    await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, async () => {
-      while (next < plan.length) {
-        const p = plan[next++] as (typeof plan)[number];
-        const t = performance.now();
-        const peer = await join(rt(), roomName(p.room), p.name, p.protocol, FRAME_TIMEOUT_MS);
-        connectMs.push(performance.now() - t);
-        clients.push({ peer, room: p.room, sender: p.sender });
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: CONNECT_CONCURRENCY }, async () => {
+        while (next < plan.length) {
+          const p = plan[next++] as (typeof plan)[number];
+          const t = performance.now();
+          const peer = await join(rt(), roomName(p.room), p.name, p.protocol, FRAME_TIMEOUT_MS);
+          connectMs.push(performance.now() - t);
+          clients.push({ peer, room: p.room, sender: p.sender });
+        }
+      }),
+    );
     connectPhaseMs = performance.now() - started;
 
     // Everyone registered before the first message: members of each room lists all of it.
     const firstSenders = Array.from({ length: ROOMS }, (_, r) => clients.find((c) => c.room === r && c.sender)?.peer);
-    await Promise.all(firstSenders.map(async (peer, r) => {
-      if (!peer) return;
-      const deadline = performance.now() + FRAME_TIMEOUT_MS;
-      for (;;) {
-        const from = peer.received.length;
-        peer.ws.send('{"action":"members"}');
-        const got = await peer.waitFor(from, (f) => f.text.startsWith('{"type":"members"'), FRAME_TIMEOUT_MS);
-        const n = got ? (JSON.parse(got.frame.text) as { members: unknown[] }).members.length : 0;
-        if (n === clients.filter((c) => c.room === r).length) return;
-        if (performance.now() > deadline) throw new Error(`room ${r}: members lists ${n} of ${clients.filter((c) => c.room === r).length}`);
-        await sleep(200);
-      }
-    }));
+    await Promise.all(
+      firstSenders.map(async (peer, r) => {
+        if (!peer) return;
+        const deadline = performance.now() + FRAME_TIMEOUT_MS;
+        for (;;) {
+          const from = peer.received.length;
+          peer.ws.send('{"action":"members"}');
+          const got = await peer.waitFor(from, (f) => f.text.startsWith('{"type":"members"'), FRAME_TIMEOUT_MS);
+          const n = got ? (JSON.parse(got.frame.text) as { members: unknown[] }).members.length : 0;
+          if (n === clients.filter((c) => c.room === r).length) return;
+          if (performance.now() > deadline)
+            throw new Error(`room ${r}: members lists ${n} of ${clients.filter((c) => c.room === r).length}`);
+          await sleep(200);
+        }
+      }),
+    );
 
     // Send: every sender at once, each message once the previous one is confirmed.
     const sendStart = performance.now();
-    await Promise.all(clients.filter((c) => c.sender).map(async ({ peer, room }) => {
-      const recipients = clients.filter((c) => c.room === room).length;
-      for (let seq = 0; seq < MESSAGES; seq += 1) {
-        const text = `load ${peer.name} #${seq} in ${roomName(room)}`;
-        const from = peer.received.length;
-        sent.set(text, { room, sender: peer.name, seq, text, sentAt: performance.now(), recipients });
-        peer.ws.send(JSON.stringify({ action: 'sendmessage', message: text }));
-        const ack = await peer.waitFor(from, (f) => f.text.startsWith('{"type":"message"') && f.text.includes(JSON.stringify(text)), FRAME_TIMEOUT_MS);
-        if (!ack) confirmTimeouts.push(`${peer.name} #${seq}`);
-      }
-    }));
+    await Promise.all(
+      clients
+        .filter((c) => c.sender)
+        .map(async ({ peer, room }) => {
+          const recipients = clients.filter((c) => c.room === room).length;
+          for (let seq = 0; seq < MESSAGES; seq += 1) {
+            const text = `load ${peer.name} #${seq} in ${roomName(room)}`;
+            const from = peer.received.length;
+            sent.set(text, { room, sender: peer.name, seq, text, sentAt: performance.now(), recipients });
+            peer.ws.send(JSON.stringify({ action: 'sendmessage', message: text }));
+            const ack = await peer.waitFor(
+              from,
+              (f) => f.text.startsWith('{"type":"message"') && f.text.includes(JSON.stringify(text)),
+              FRAME_TIMEOUT_MS,
+            );
+            if (!ack) confirmTimeouts.push(`${peer.name} #${seq}`);
+          }
+        }),
+    );
     sendPhaseMs = performance.now() - sendStart;
 
     // Let what is in flight arrive, then a little more for duplicates.
     const settleStart = performance.now();
     const expectedTotal = [...sent.values()].reduce((n, s) => n + s.recipients, 0);
-    const arrived = (): number => clients.reduce((n, c) => n + c.peer.received.filter((f) => f.text.startsWith('load ') || f.text.startsWith('{"type":"message"')).length, 0);
+    const arrived = (): number =>
+      clients.reduce(
+        (n, c) => n + c.peer.received.filter((f) => f.text.startsWith('load ') || f.text.startsWith('{"type":"message"')).length,
+        0,
+      );
     while (performance.now() - settleStart < FRAME_TIMEOUT_MS && arrived() < expectedTotal) await sleep(250);
     await sleep(500);
     settleMs = performance.now() - settleStart;
@@ -174,8 +191,14 @@ describe('hardening: load, 1,000 concurrent clients in 10 rooms (template.yaml, 
         continue;
       }
       r.received += 1;
-      if (s.room !== d.client.room || (d.room !== undefined && d.room !== roomName(d.client.room)) || (d.name !== undefined && d.name !== s.sender)) {
-        r.crossRoom.push(`${d.client.peer.name} (room ${d.client.room}) got ${s.sender}'s #${s.seq} of room ${s.room} as ${d.name ?? '(plain)'} in ${d.room ?? '(plain)'}`);
+      if (
+        s.room !== d.client.room ||
+        (d.room !== undefined && d.room !== roomName(d.client.room)) ||
+        (d.name !== undefined && d.name !== s.sender)
+      ) {
+        r.crossRoom.push(
+          `${d.client.peer.name} (room ${d.client.room}) got ${s.sender}'s #${s.seq} of room ${s.room} as ${d.name ?? '(plain)'} in ${d.room ?? '(plain)'}`,
+        );
       }
       const key = `${d.client.peer.name}\u0000${d.text}`;
       seen.set(key, (seen.get(key) ?? 0) + 1);
@@ -204,22 +227,51 @@ describe('hardening: load, 1,000 concurrent clients in 10 rooms (template.yaml, 
     const rate = r.received / ((sendPhaseMs + settleMs) / 1000);
     const full = CLIENTS * MESSAGES * PER_ROOM;
     const stats = rt().stats();
-    console.log(figures(`load figures (${count(CLIENTS)} clients in ${ROOMS} rooms of ${PER_ROOM}, ${SENDERS_PER_ROOM} senders per room, ${MESSAGES} messages each)`, [
-      ['connect', `${seconds(connectPhaseMs)} for ${count(clients.length)} clients (${CONNECT_CONCURRENCY} at a time); per connection p50 ${Math.round(percentile(sortedConnect, 50))} ms, p99 ${Math.round(percentile(sortedConnect, 99))} ms`],
-      ['messages sent', `${count(sent.size)} in ${seconds(sendPhaseMs)}; ${confirmTimeouts.length} not confirmed within ${FRAME_TIMEOUT_MS / 1000} s`],
-      ['deliveries', `expected ${count(r.expected)}, received ${count(r.received)} (${Math.round(rate)}/s, settled ${seconds(settleMs)} after the last send)`],
-      ['lost', r.lost],
-      ['duplicated', r.duplicated],
-      ['out of per-sender order', r.outOfOrder.length],
-      ['across rooms', r.crossRoom.length],
-      ['latency send → recipient', `p50 ${Math.round(percentile(r.latencies, 50))} ms, p99 ${Math.round(percentile(r.latencies, 99))} ms, max ${Math.round(r.latencies[r.latencies.length - 1] ?? 0)} ms`],
-      ['duration', `${seconds(connectPhaseMs + sendPhaseMs + settleMs)} (connect ${seconds(connectPhaseMs)}, send ${seconds(sendPhaseMs)}, settle ${seconds(settleMs)})`],
-      ['invocations', Object.entries(stats).map(([id, s]) => `${id.replace(/Function$/, '')} ${count(s.invocations)}${s.errors ? ` (${s.errors} failed)` : ''}`).join(', ')],
-      ['full load', `every client sending: ${count(CLIENTS * MESSAGES)} messages, ${count(full)} deliveries, ~${Math.round(full / rate / 60)} min at the rate measured here`],
-    ]));
+    console.log(
+      figures(
+        `load figures (${count(CLIENTS)} clients in ${ROOMS} rooms of ${PER_ROOM}, ${SENDERS_PER_ROOM} senders per room, ${MESSAGES} messages each)`,
+        [
+          [
+            'connect',
+            `${seconds(connectPhaseMs)} for ${count(clients.length)} clients (${CONNECT_CONCURRENCY} at a time); per connection p50 ${Math.round(percentile(sortedConnect, 50))} ms, p99 ${Math.round(percentile(sortedConnect, 99))} ms`,
+          ],
+          [
+            'messages sent',
+            `${count(sent.size)} in ${seconds(sendPhaseMs)}; ${confirmTimeouts.length} not confirmed within ${FRAME_TIMEOUT_MS / 1000} s`,
+          ],
+          [
+            'deliveries',
+            `expected ${count(r.expected)}, received ${count(r.received)} (${Math.round(rate)}/s, settled ${seconds(settleMs)} after the last send)`,
+          ],
+          ['lost', r.lost],
+          ['duplicated', r.duplicated],
+          ['out of per-sender order', r.outOfOrder.length],
+          ['across rooms', r.crossRoom.length],
+          [
+            'latency send → recipient',
+            `p50 ${Math.round(percentile(r.latencies, 50))} ms, p99 ${Math.round(percentile(r.latencies, 99))} ms, max ${Math.round(r.latencies[r.latencies.length - 1] ?? 0)} ms`,
+          ],
+          [
+            'duration',
+            `${seconds(connectPhaseMs + sendPhaseMs + settleMs)} (connect ${seconds(connectPhaseMs)}, send ${seconds(sendPhaseMs)}, settle ${seconds(settleMs)})`,
+          ],
+          [
+            'invocations',
+            Object.entries(stats)
+              .map(([id, s]) => `${id.replace(/Function$/, '')} ${count(s.invocations)}${s.errors ? ` (${s.errors} failed)` : ''}`)
+              .join(', '),
+          ],
+          [
+            'full load',
+            `every client sending: ${count(CLIENTS * MESSAGES)} messages, ${count(full)} deliveries, ~${Math.round(full / rate / 60)} min at the rate measured here`,
+          ],
+        ],
+      ),
+    );
   }
 
-  const show = (items: readonly string[], n = 10): string => `${items.length} (first ${Math.min(n, items.length)}):\n  ${items.slice(0, n).join('\n  ')}`;
+  const show = (items: readonly string[], n = 10): string =>
+    `${items.length} (first ${Math.min(n, items.length)}):\n  ${items.slice(0, n).join('\n  ')}`;
 
   it(`kept all ${count(CLIENTS)} clients connected in ${ROOMS} rooms of ${PER_ROOM}, each registered in its room`, () => {
     expect(clients.length).to.equal(CLIENTS);
@@ -230,7 +282,11 @@ describe('hardening: load, 1,000 concurrent clients in 10 rooms (template.yaml, 
   it('confirmed every message to its sender (stored), with no error and no "Internal server error" frame anywhere', () => {
     expect(confirmTimeouts, show(confirmTimeouts)).to.deep.equal([]);
     expect(sent.size).to.equal(ROOMS * SENDERS_PER_ROOM * MESSAGES);
-    const errors = clients.flatMap((c) => c.peer.received.filter((f) => f.text.includes('"type":"error"') || f.text.startsWith('Error: ') || /^\{"message": ?"/.test(f.text)).map((f) => `${c.peer.name}: ${f.text.slice(0, 100)}`));
+    const errors = clients.flatMap((c) =>
+      c.peer.received
+        .filter((f) => f.text.includes('"type":"error"') || f.text.startsWith('Error: ') || /^\{"message": ?"/.test(f.text))
+        .map((f) => `${c.peer.name}: ${f.text.slice(0, 100)}`),
+    );
     expect(errors, show(errors)).to.deep.equal([]);
     const failed = Object.entries(rt().stats()).filter(([, s]) => s.errors > 0);
     expect(failed, 'functions with failed invocations').to.deep.equal([]);
@@ -247,7 +303,7 @@ describe('hardening: load, 1,000 concurrent clients in 10 rooms (template.yaml, 
     expect(r.outOfOrder, `received out of per-sender order: ${show(r.outOfOrder, 20)}`).to.deep.equal([]);
   });
 
-  it('leaked nothing across rooms: every message reached its own room only, under its sender\'s name', () => {
+  it("leaked nothing across rooms: every message reached its own room only, under its sender's name", () => {
     const r = report();
     expect(r.crossRoom, show(r.crossRoom)).to.deep.equal([]);
   });

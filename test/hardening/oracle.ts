@@ -28,8 +28,7 @@ export type Outcome =
 export const ROUTES = ['sendmessage', 'history', 'members'] as const;
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The route API Gateway selects for a text frame. */
 export function routeOf(body: string): string {

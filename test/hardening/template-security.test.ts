@@ -35,7 +35,8 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
   it('encrypts every table at rest with the AWS owned key (no billed KMS key) and every queue with SQS-managed SSE', () => {
     const tables = ofType('AWS::DynamoDB::Table');
     expect(tables.map(([id]) => id).sort()).to.deep.equal(['ConnectionsTable', 'MessagesTable', 'RateLimitsTable']);
-    for (const [id, table] of tables) expect(table.Properties?.SSESpecification, `${id}: update docs/SECURITY.md 5.9 if this changes`).to.equal(undefined);
+    for (const [id, table] of tables)
+      expect(table.Properties?.SSESpecification, `${id}: update docs/SECURITY.md 5.9 if this changes`).to.equal(undefined);
     const queues = ofType('AWS::SQS::Queue');
     expect(queues).to.have.length.above(0);
     for (const [id, queue] of queues) expect(queue.Properties?.SqsManagedSseEnabled, id).to.equal(true);
@@ -52,14 +53,19 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
   it('keeps backups and dead letters for the periods the document states (PITR 35 days on messages, 14 days of dead-lettered shards, 1 hour on the fan-out queue)', () => {
     expect(resources.MessagesTable?.Properties?.PointInTimeRecoverySpecification).to.deep.equal({ PointInTimeRecoveryEnabled: true });
     expect(resources.ConnectionsTable?.Properties?.PointInTimeRecoverySpecification, 'no backups of connection ids').to.equal(undefined);
-    expect(resources.RateLimitsTable?.Properties?.PointInTimeRecoverySpecification, 'no backups of addresses and user ids').to.equal(undefined);
+    expect(resources.RateLimitsTable?.Properties?.PointInTimeRecoverySpecification, 'no backups of addresses and user ids').to.equal(
+      undefined,
+    );
     expect(resources.FanoutDeadLetterQueue?.Properties?.MessageRetentionPeriod).to.equal(1209600);
     expect(resources.FanoutQueue?.Properties?.MessageRetentionPeriod).to.equal(3600);
   });
 
-  it('throttles the stage from bounded parameters, and limits each connection\'s messages (MessageRateLimit) and their size (MaxMessageBytes < 32 KB frames)', () => {
+  it("throttles the stage from bounded parameters, and limits each connection's messages (MessageRateLimit) and their size (MaxMessageBytes < 32 KB frames)", () => {
     const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
-    expect(stage.Properties?.DefaultRouteSettings).to.deep.equal({ ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' }, ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' } });
+    expect(stage.Properties?.DefaultRouteSettings).to.deep.equal({
+      ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' },
+      ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' },
+    });
     expect(parameters.ThrottlingBurstLimit).to.include({ Default: 500, MinValue: 1, MaxValue: 5000 });
     expect(parameters.ThrottlingRateLimit).to.include({ Default: 1000, MinValue: 1, MaxValue: 10000 });
     expect(parameters.MessageRateLimit).to.include({ Default: 20, MinValue: 1, MaxValue: 1000 });
@@ -74,7 +80,10 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
     expect(parameters.IdentityMessageRateLimit).to.include({ Default: 100, MinValue: 1, MaxValue: 100000 });
     expect(parameters.IdentityRequestRateLimit).to.include({ Default: 100, MinValue: 1, MaxValue: 100000 });
     expect(parameters.MaxRoomSize).to.include({ Default: 5000, MinValue: 1, MaxValue: 1000000 });
-    expect(variables.ConnectFunction).to.deep.include({ CONNECT_RATE_LIMIT: { Ref: 'ConnectRateLimit' }, MAX_ROOM_SIZE: { Ref: 'MaxRoomSize' } });
+    expect(variables.ConnectFunction).to.deep.include({
+      CONNECT_RATE_LIMIT: { Ref: 'ConnectRateLimit' },
+      MAX_ROOM_SIZE: { Ref: 'MaxRoomSize' },
+    });
     expect(variables.SendMessageFunction?.IDENTITY_MESSAGE_RATE_LIMIT).to.deep.equal({ Ref: 'IdentityMessageRateLimit' });
     for (const id of ['HistoryFunction', 'MembersFunction', 'DefaultFunction']) {
       expect(variables[id], id).to.deep.include({
@@ -86,18 +95,28 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
 
   it('lets nothing call a function but its route, its authorizer or its queue: no function URL, every permission for API Gateway scoped to one route or authorizer of this API', () => {
     expect(ofType('AWS::Lambda::Url'), 'function URLs').to.deep.equal([]);
-    for (const [id, fn] of ofType('AWS::Serverless::Function')) expect(fn.Properties?.FunctionUrlConfig, `${id} FunctionUrlConfig`).to.equal(undefined);
+    for (const [id, fn] of ofType('AWS::Serverless::Function'))
+      expect(fn.Properties?.FunctionUrlConfig, `${id} FunctionUrlConfig`).to.equal(undefined);
     const permissions = ofType('AWS::Lambda::Permission');
     expect(permissions).to.have.length(ofType('AWS::ApiGatewayV2::Route').length + ofType('AWS::ApiGatewayV2::Authorizer').length);
     for (const [id, permission] of permissions) {
       expect(permission.Properties?.Principal, id).to.equal('apigateway.amazonaws.com');
-      expect(JSON.stringify(permission.Properties?.SourceArn), `${id} SourceArn`).to.match(/\$\{ChatApi\}\/(\*\/[^*"]+|authorizers\/\$\{[A-Za-z]+\})"/);
+      expect(JSON.stringify(permission.Properties?.SourceArn), `${id} SourceArn`).to.match(
+        /\$\{ChatApi\}\/(\*\/[^*"]+|authorizers\/\$\{[A-Za-z]+\})"/,
+      );
     }
   });
 
   it('authenticates $connect with the token authorizer when AuthMode is cognito or oidc, and leaves it open with the default none, as the tutorial does (docs/SECURITY.md G1)', () => {
     const routes = ofType('AWS::ApiGatewayV2::Route');
-    expect(routes.map(([, r]) => r.Properties?.RouteKey)).to.include.members(['$connect', '$disconnect', '$default', 'sendmessage', 'history', 'members']);
+    expect(routes.map(([, r]) => r.Properties?.RouteKey)).to.include.members([
+      '$connect',
+      '$disconnect',
+      '$default',
+      'sendmessage',
+      'history',
+      'members',
+    ]);
     // WebSocket APIs authorize the connection, on $connect only: the other routes carry its identity.
     for (const [id, route] of routes.filter(([, r]) => r.Properties?.RouteKey !== '$connect')) {
       expect(route.Properties?.AuthorizationType, `${id}: update docs/SECURITY.md if this changes`).to.equal('NONE');
@@ -108,7 +127,9 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
     expect(authorizers.map(([id]) => id)).to.deep.equal(['ChatAuthorizer']);
     expect(connect.AuthorizerId).to.deep.equal({ 'Fn::If': ['AuthEnabled', { Ref: 'ChatAuthorizer' }, { Ref: 'AWS::NoValue' }] });
     expect(parameters.AuthMode).to.include({ Default: 'none' });
-    expect((template.Conditions as Record<string, unknown>).AuthEnabled).to.deep.equal({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AuthMode' }, 'none'] }] });
+    expect((template.Conditions as Record<string, unknown>).AuthEnabled).to.deep.equal({
+      'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'AuthMode' }, 'none'] }],
+    });
     expect(authorizers[0]?.[1].Condition).to.equal('AuthEnabled');
     expect(authorizers[0]?.[1].Properties?.AuthorizerType).to.equal('REQUEST');
   });

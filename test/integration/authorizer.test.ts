@@ -30,7 +30,7 @@ describe('local runtime: Lambda REQUEST authorizers ($connect)', function () {
     await runtime?.close();
   });
 
-  it('reads the authorizer from the template only under its condition, and the route\'s through Fn::If', async () => {
+  it("reads the authorizer from the template only under its condition, and the route's through Fn::If", async () => {
     // Assess
     expect(runtime.template.routes.get('$connect')?.authorizer).to.deep.equal({
       logicalId: 'FixtureAuthorizer',
@@ -62,20 +62,29 @@ describe('local runtime: Lambda REQUEST authorizers ($connect)', function () {
       stageVariables: {},
     });
     expect((authorizerEvent.headers as Record<string, string>)['X-Fixture-Key']).to.equal('k-42');
-    expect(authorizerEvent.requestContext).to.deep.include({ routeKey: '$connect', eventType: 'CONNECT', connectionId: event.requestContext.connectionId });
+    expect(authorizerEvent.requestContext).to.deep.include({
+      routeKey: '$connect',
+      eventType: 'CONNECT',
+      connectionId: event.requestContext.connectionId,
+    });
   });
 
-  it('passes the policy\'s context, principalId and integrationLatency as requestContext.authorizer to $connect, every message and $disconnect', async () => {
+  it("passes the policy's context, principalId and integrationLatency as requestContext.authorizer to $connect, every message and $disconnect", async () => {
     // Prepare
     const client = await connect(url('allow'), { headers: KEY });
 
     // Act
     client.send({ action: 'echo' });
-    const { event } = await client.nextJson<{ event: { requestContext: { connectionId: string; authorizer?: Record<string, unknown> } } }>();
+    const { event } = await client.nextJson<{
+      event: { requestContext: { connectionId: string; authorizer?: Record<string, unknown> } };
+    }>();
     const { connectionId } = event.requestContext;
     await client.close();
     const table = runtime.tables.EventsTable as string;
-    const [connected, disconnected] = await Promise.all([keptEvent(db, table, connectionId, '$connect'), keptEvent(db, table, connectionId, '$disconnect')]);
+    const [connected, disconnected] = await Promise.all([
+      keptEvent(db, table, connectionId, '$connect'),
+      keptEvent(db, table, connectionId, '$disconnect'),
+    ]);
 
     // Assess
     for (const [route, context] of [

@@ -113,7 +113,7 @@ describe('chat: joining a room (template.yaml, real handlers)', () => {
       expect(presence).to.deep.equal({ type: 'presence', event: 'join', room, name });
       const sent = await say(speaker, 'hi');
       expectMessageFrame(sent, { room, name, text: 'hi' });
-      expectMessageFrame(await nextFrame(listener, 'message', 'the speaker\'s message'), { room, name, text: 'hi' });
+      expectMessageFrame(await nextFrame(listener, 'message', "the speaker's message"), { room, name, text: 'hi' });
     });
 
     it('no ?room= joins the lobby, and no ?name= gets a generated guest name', async () => {
@@ -123,7 +123,7 @@ describe('chat: joining a room (template.yaml, real handlers)', () => {
       expect(presence).to.include({ event: 'join', room: 'lobby' });
       expect(presence.name).to.match(/^guest-[A-Za-z0-9]+$/);
       guest.send({ action: 'sendmessage', message: 'hello, lobby' });
-      const message = await nextFrame(lobby, 'message', 'the guest\'s message in the lobby');
+      const message = await nextFrame(lobby, 'message', "the guest's message in the lobby");
       expectMessageFrame(message, { room: 'lobby', name: presence.name, text: 'hello, lobby' });
       expect(await guest.quietFor(200), 'a plain sender gets nothing back').to.deep.equal([]);
     });
@@ -135,7 +135,7 @@ describe('chat: joining a room (template.yaml, real handlers)', () => {
       const inUpper = await chat.join({ room: upper, name: 'upper', v1: true });
       await say(inUpper, 'upper only');
       inLower.send({ action: 'members' });
-      expect((await nextFrame(inLower, 'members', 'the lower room\'s members')).members).to.deep.equal([{ name: 'lower' }]);
+      expect((await nextFrame(inLower, 'members', "the lower room's members")).members).to.deep.equal([{ name: 'lower' }]);
       await expectSilence(inLower, 'the lower-case room');
     });
 
@@ -144,7 +144,7 @@ describe('chat: joining a room (template.yaml, real handlers)', () => {
       const first = await chat.join({ room });
       const second = await chat.join({ room });
       first.send('{"action":"sendmessage","message":"hello, everyone!"}');
-      expect(await nextText(second, 'the tutorial\'s text frame')).to.equal('hello, everyone!');
+      expect(await nextText(second, "the tutorial's text frame")).to.equal('hello, everyone!');
       expect(await first.quietFor(200), 'the plain sender gets nothing back').to.deep.equal([]);
     });
   });

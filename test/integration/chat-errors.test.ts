@@ -5,16 +5,7 @@
  * handlers (template.yaml) behind the local runtime.
  */
 import { expect } from 'chai';
-import {
-  ChatRuntime,
-  expectError,
-  expectMessageFrame,
-  expectSilence,
-  nextFrame,
-  nextText,
-  say,
-  uniqueRoom,
-} from './chat-helpers';
+import { ChatRuntime, expectError, expectMessageFrame, expectSilence, nextFrame, nextText, say, uniqueRoom } from './chat-helpers';
 import type { Client } from './helpers';
 
 const TUTORIAL_INFO = /^Use the sendmessage route to send a message\. Your info: \{.*"connectionID":"[^"]+"\}$/;
@@ -49,7 +40,7 @@ describe('chat: errors and limits (template.yaml, real handlers)', () => {
    */
   async function conversationGoesOn(sender: Client, senderIsV1: boolean, text = `still here ${Date.now()}`): Promise<void> {
     sender.send({ action: 'sendmessage', message: text });
-    if (senderIsV1) expect((await nextFrame(sender, 'message', 'the sender\'s confirmation after its error')).text).to.equal(text);
+    if (senderIsV1) expect((await nextFrame(sender, 'message', "the sender's confirmation after its error")).text).to.equal(text);
     expect((await nextFrame(v1Bystander, 'message', 'the next message at the chat.v1 bystander (nothing before it)')).text).to.equal(text);
     expect(await nextText(plainBystander, 'the next message at the plain bystander (nothing before it)')).to.equal(text);
     if (!senderIsV1) expect((await nextFrame(v1Sender, 'message', 'the message at the idle chat.v1 client')).text).to.equal(text);
@@ -97,7 +88,7 @@ describe('chat: errors and limits (template.yaml, real handlers)', () => {
     it('the refused message is not stored', async () => {
       await expectError(v1Sender, { action: 'sendmessage', message: 'x'.repeat(5000) }, 'message_too_long');
       v1Sender.send({ action: 'history', limit: 10 });
-      expect((await nextFrame(v1Sender, 'history', 'the room\'s history')).messages).to.deep.equal([]);
+      expect((await nextFrame(v1Sender, 'history', "the room's history")).messages).to.deep.equal([]);
     });
   });
 
@@ -137,7 +128,7 @@ describe('chat: errors and limits (template.yaml, real handlers)', () => {
       await conversationGoesOn(v1Sender, true);
     });
 
-    it('an unknown action: unknown_action on chat.v1, the tutorial\'s text in plain mode', async () => {
+    it("an unknown action: unknown_action on chat.v1, the tutorial's text in plain mode", async () => {
       const error = await expectError(v1Sender, { action: 'shout', message: 'hi' }, 'unknown_action');
       expect(error.message).to.include('shout');
       plainSender.send({ action: 'shout', message: 'hi' });
@@ -174,7 +165,10 @@ describe('chat: the message rate limit (MessageRateLimit=3, real handlers)', () 
       await burst();
     } catch (error: unknown) {
       const took = Date.now() - started;
-      if (took >= INTERVAL_MS) throw new Error(`the burst took ${took} ms, past a token interval of ${INTERVAL_MS} ms: ${(error as Error).message}`, { cause: error });
+      if (took >= INTERVAL_MS)
+        throw new Error(`the burst took ${took} ms, past a token interval of ${INTERVAL_MS} ms: ${(error as Error).message}`, {
+          cause: error,
+        });
       throw error;
     }
   }
@@ -203,21 +197,22 @@ describe('chat: the message rate limit (MessageRateLimit=3, real handlers)', () 
     for (let i = 1; i <= LIMIT; i += 1) seen.push((await nextFrame(bystander, 'message', `accepted message ${i}`)).id);
     expect(seen).to.deep.equal(accepted);
     for (let i = 1; i <= LIMIT; i += 1) expect(await nextText(plainBystander, `accepted message ${i} as text`)).to.equal(`flood ${i}`);
-    for (let i = 1; i <= LIMIT; i += 1) expect((await nextFrame(other, 'message', `accepted message ${i} at other`)).id).to.equal(accepted[i - 1]);
+    for (let i = 1; i <= LIMIT; i += 1)
+      expect((await nextFrame(other, 'message', `accepted message ${i} at other`)).id).to.equal(accepted[i - 1]);
 
     // Others are not limited by the flooder, and the flooder still receives the room.
     const fromOther = await say(other, 'I can still talk');
-    expect(await nextFrame(bystander, 'message', 'the other\'s message (no error before it)')).to.deep.equal(fromOther);
-    expect(await nextText(plainBystander, 'the other\'s message as text (no error before it)')).to.equal('I can still talk');
-    expect(await nextFrame(flooder, 'message', 'the other\'s message at the limited sender')).to.deep.equal(fromOther);
+    expect(await nextFrame(bystander, 'message', "the other's message (no error before it)")).to.deep.equal(fromOther);
+    expect(await nextText(plainBystander, "the other's message as text (no error before it)")).to.equal('I can still talk');
+    expect(await nextFrame(flooder, 'message', "the other's message at the limited sender")).to.deep.equal(fromOther);
     await expectSilence(bystander, 'the bystander, after the accepted messages');
 
     flooder.send({ action: 'history', limit: 10 });
     const { messages } = await nextFrame(flooder, 'history', 'history (not rate limited)');
-    expect(messages.map((m) => m.text), 'refused messages are not stored').to.deep.equal([
-      ...accepted.map((_, i) => `flood ${i + 1}`),
-      'I can still talk',
-    ]);
+    expect(
+      messages.map((m) => m.text),
+      'refused messages are not stored',
+    ).to.deep.equal([...accepted.map((_, i) => `flood ${i + 1}`), 'I can still talk']);
   });
 
   it('a plain sender over the limit gets "Error: …" text', async function () {

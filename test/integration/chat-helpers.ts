@@ -22,13 +22,47 @@ export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
 /** `userId` only with AuthMode cognito or oidc (chat-identity.test.ts). */
-export interface ChatMessage { id: string; room: string; name: string; text: string; sentAt: string; userId?: string; prevId?: string }
+export interface ChatMessage {
+  id: string;
+  room: string;
+  name: string;
+  text: string;
+  sentAt: string;
+  userId?: string;
+  prevId?: string;
+}
 export type MessageFrame = { type: 'message' } & ChatMessage;
-export interface HistoryFrame { type: 'history'; room: string; messages: ChatMessage[]; hasMore: boolean }
-export interface MembersFrame { type: 'members'; room: string; members: { name: string; userId?: string; connections?: number }[]; hasMore: boolean; next?: string }
-export interface PresenceFrame { type: 'presence'; event: 'join' | 'leave'; room: string; name: string; userId?: string }
-export interface ErrorFrame { type: 'error'; code: string; message: string }
-export interface InfoFrame { type: 'info'; message: string; connectionID: string; [field: string]: unknown }
+export interface HistoryFrame {
+  type: 'history';
+  room: string;
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+export interface MembersFrame {
+  type: 'members';
+  room: string;
+  members: { name: string; userId?: string; connections?: number }[];
+  hasMore: boolean;
+  next?: string;
+}
+export interface PresenceFrame {
+  type: 'presence';
+  event: 'join' | 'leave';
+  room: string;
+  name: string;
+  userId?: string;
+}
+export interface ErrorFrame {
+  type: 'error';
+  code: string;
+  message: string;
+}
+export interface InfoFrame {
+  type: 'info';
+  message: string;
+  connectionID: string;
+  [field: string]: unknown;
+}
 export type ChatFrame = MessageFrame | HistoryFrame | MembersFrame | PresenceFrame | ErrorFrame | InfoFrame;
 type FrameOf<T extends ChatFrame['type']> = Extract<ChatFrame, { type: T }>;
 
@@ -119,7 +153,12 @@ export async function nextText(client: Client, what: string, timeoutMs = FRAME_T
 }
 
 /** The next frame, which must be a chat.v1 JSON frame of `type`; the whole frame is shown otherwise. */
-export async function nextFrame<T extends ChatFrame['type']>(client: Client, type: T, what: string = `a ${type} frame`, timeoutMs = FRAME_TIMEOUT_MS): Promise<FrameOf<T>> {
+export async function nextFrame<T extends ChatFrame['type']>(
+  client: Client,
+  type: T,
+  what: string = `a ${type} frame`,
+  timeoutMs = FRAME_TIMEOUT_MS,
+): Promise<FrameOf<T>> {
   const text = await nextText(client, what, timeoutMs);
   let frame: unknown;
   try {
@@ -148,7 +187,12 @@ export async function expectSilence(client: Client, what: string, ms = QUIET_MS)
 /** Checks a `message` frame's fields (all present, well-formed) and returns it. */
 export function expectMessageFrame(frame: FrameOf<'message'>, expected: { room: string; name: string; text: string }): MessageFrame {
   // prevId: the id of the room's previous message, absent on a room's first.
-  expect(Object.keys(frame).filter((key) => key !== 'prevId').sort(), 'message frame fields').to.deep.equal(['id', 'name', 'room', 'sentAt', 'text', 'type']);
+  expect(
+    Object.keys(frame)
+      .filter((key) => key !== 'prevId')
+      .sort(),
+    'message frame fields',
+  ).to.deep.equal(['id', 'name', 'room', 'sentAt', 'text', 'type']);
   if (frame.prevId !== undefined) expect(frame.prevId < frame.id, 'prevId names an earlier message').to.equal(true);
   expect(frame.id, 'message id').to.match(ULID);
   expect(frame.sentAt, 'sentAt').to.match(ISO_8601);

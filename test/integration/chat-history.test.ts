@@ -63,7 +63,14 @@ describe('chat: history and catch-up (template.yaml, real handlers)', () => {
     });
 
     const page = (from: number, to: number): ChatMessage[] =>
-      sent.slice(from, to).map(({ id, room: r, name, text, sentAt, prevId }) => ({ id, room: r, name, text, sentAt, ...(prevId !== undefined && { prevId }) }));
+      sent.slice(from, to).map(({ id, room: r, name, text, sentAt, prevId }) => ({
+        id,
+        room: r,
+        name,
+        text,
+        sentAt,
+        ...(prevId !== undefined && { prevId }),
+      }));
 
     it('without a cursor: the latest N, oldest first, with hasMore', async () => {
       const latest = await history(reader, { limit: 3 });
@@ -77,16 +84,51 @@ describe('chat: history and catch-up (template.yaml, real handlers)', () => {
     });
 
     it('before an id: the N just before it, oldest first; hasMore says whether older ones remain', async () => {
-      expect(await history(reader, { limit: 2, before: sent[4]?.id })).to.deep.equal({ type: 'history', room, messages: page(2, 4), hasMore: true });
-      expect(await history(reader, { limit: 2, before: sent[2]?.id })).to.deep.equal({ type: 'history', room, messages: page(0, 2), hasMore: false });
-      expect(await history(reader, { limit: 2, before: sent[0]?.id })).to.deep.equal({ type: 'history', room, messages: [], hasMore: false });
+      expect(await history(reader, { limit: 2, before: sent[4]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: page(2, 4),
+        hasMore: true,
+      });
+      expect(await history(reader, { limit: 2, before: sent[2]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: page(0, 2),
+        hasMore: false,
+      });
+      expect(await history(reader, { limit: 2, before: sent[0]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: [],
+        hasMore: false,
+      });
     });
 
     it('after an id: the N just after it, oldest first; hasMore says whether newer ones remain', async () => {
-      expect(await history(reader, { limit: 2, after: sent[0]?.id })).to.deep.equal({ type: 'history', room, messages: page(1, 3), hasMore: true });
-      expect(await history(reader, { limit: 2, after: sent[2]?.id })).to.deep.equal({ type: 'history', room, messages: page(3, 5), hasMore: false });
-      expect(await history(reader, { limit: 10, after: sent[1]?.id })).to.deep.equal({ type: 'history', room, messages: page(2, 5), hasMore: false });
-      expect(await history(reader, { limit: 2, after: sent[4]?.id })).to.deep.equal({ type: 'history', room, messages: [], hasMore: false });
+      expect(await history(reader, { limit: 2, after: sent[0]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: page(1, 3),
+        hasMore: true,
+      });
+      expect(await history(reader, { limit: 2, after: sent[2]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: page(3, 5),
+        hasMore: false,
+      });
+      expect(await history(reader, { limit: 10, after: sent[1]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: page(2, 5),
+        hasMore: false,
+      });
+      expect(await history(reader, { limit: 2, after: sent[4]?.id })).to.deep.equal({
+        type: 'history',
+        room,
+        messages: [],
+        hasMore: false,
+      });
     });
 
     it('walking back with before, page by page, visits every message once', async () => {
@@ -164,13 +206,13 @@ describe('chat: history and catch-up (template.yaml, real handlers)', () => {
       }
 
       await listener.close();
-      expect(await nextFrame(speaker, 'presence', 'the listener\'s leave')).to.include({ event: 'leave', name: 'listener' });
+      expect(await nextFrame(speaker, 'presence', "the listener's leave")).to.include({ event: 'leave', name: 'listener' });
 
       const missed: MessageFrame[] = [];
       for (let i = 1; i <= 6; i += 1) missed.push(await say(speaker, `while away ${i}`));
 
       const back = await chat.join({ room, name: 'listener', v1: true });
-      await nextFrame(speaker, 'presence', 'the listener\'s return');
+      await nextFrame(speaker, 'presence', "the listener's return");
       const caughtUp = await history(back, { limit: 100, after: lastId });
       expect(caughtUp.hasMore).to.equal(false);
       expect(caughtUp.messages.map((m) => m.text)).to.deep.equal(missed.map((m) => m.text));
@@ -192,7 +234,9 @@ describe('chat: history and catch-up (template.yaml, real handlers)', () => {
       const lastSeen = (await nextFrame(away, 'message', 'the last message before leaving')).id;
       // The join of `away` (coalesced presence) and the message, in either order.
       const seen = [JSON.parse(await observer.next()) as ChatFrame, JSON.parse(await observer.next()) as ChatFrame];
-      const joined = seen.flatMap((frame) => (frame.type !== 'presence' ? [] : 'changes' in frame ? (frame.changes as PresenceFrame[]) : [frame]));
+      const joined = seen.flatMap((frame) =>
+        frame.type !== 'presence' ? [] : 'changes' in frame ? (frame.changes as PresenceFrame[]) : [frame],
+      );
       expect(joined.map((change) => `${change.event} ${change.name}`)).to.include('join away');
       expect(seen.find((frame) => frame.type === 'message')).to.include({ id: lastSeen });
       await away.close();

@@ -64,8 +64,10 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       expect((await refusalOf(url({ token: `${header}.${forged}.${signature}` }))).status).to.equal(401);
     });
 
-    it('a token with the issuer\'s claims signed by another key: 401', async () => {
-      const genuine = JSON.parse(Buffer.from((await token({ name: 'alice' })).token.split('.')[1] as string, 'base64url').toString('utf8')) as Record<string, string>;
+    it("a token with the issuer's claims signed by another key: 401", async () => {
+      const genuine = JSON.parse(
+        Buffer.from((await token({ name: 'alice' })).token.split('.')[1] as string, 'base64url').toString('utf8'),
+      ) as Record<string, string>;
       const { privateKey } = await generateKeyPair('RS256');
       const forged = await new SignJWT({ ...genuine }).setProtectedHeader({ alg: 'RS256', kid: 'not-the-issuers' }).sign(privateKey);
       expect((await refusalOf(url({ token: forged }))).status).to.equal(401);
@@ -87,7 +89,10 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       const alice = await signIn(room, issued.token, { name: 'mallory' });
       alice.send({ action: 'members' });
       expect(await nextFrame(alice, 'members')).to.deep.equal({
-        type: 'members', room, members: [{ name: 'Alice Liddell', userId: issued.sub }], hasMore: false,
+        type: 'members',
+        room,
+        members: [{ name: 'Alice Liddell', userId: issued.sub }],
+        hasMore: false,
       });
     });
 
@@ -103,7 +108,9 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       expect(sent).to.include({ name: 'alice', userId: alice.sub });
       expect(await nextFrame(b, 'message')).to.deep.equal(sent);
       b.send({ action: 'history', limit: 10 });
-      expect((await nextFrame(b, 'history')).messages).to.deep.equal([{ id: sent.id, room, name: 'alice', text: 'hello with an id', sentAt: sent.sentAt, userId: alice.sub }]);
+      expect((await nextFrame(b, 'history')).messages).to.deep.equal([
+        { id: sent.id, room, name: 'alice', text: 'hello with an id', sentAt: sent.sentAt, userId: alice.sub },
+      ]);
 
       await b.close();
       expect(await nextFrame(a, 'presence')).to.deep.equal({ type: 'presence', event: 'leave', room, name: 'bob', userId: bob.sub });
@@ -124,10 +131,13 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       expect([fromOne.userId, fromTwo.userId]).to.deep.equal([first.sub, second.sub]);
       one.send({ action: 'members' });
       const { members } = await nextFrame(one, 'members');
-      expect(members).to.have.deep.members([{ name: 'Sam', userId: first.sub }, { name: 'Sam', userId: second.sub }]);
+      expect(members).to.have.deep.members([
+        { name: 'Sam', userId: first.sub },
+        { name: 'Sam', userId: second.sub },
+      ]);
     });
 
-    it('serves a plain client that presents ?token= the tutorial\'s raw text', async () => {
+    it("serves a plain client that presents ?token= the tutorial's raw text", async () => {
       const room = uniqueRoom('plain');
       const plain = await connect(url({ room, token: (await token({ name: 'pat' })).token }));
       opened.push(plain);
@@ -140,10 +150,14 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
   describe('the local issuer', () => {
     it('npm run token prints, on its last line, a token this runtime accepts', async () => {
       const room = uniqueRoom('cli');
-      const child = spawn(process.execPath, ['--import', 'tsx', 'local/src/cli/token.ts', '--name', 'Dana', '--rooms', room, '--expires-in', '120'], {
-        cwd: dirname(PROJECT_TEMPLATE),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', 'local/src/cli/token.ts', '--name', 'Dana', '--rooms', room, '--expires-in', '120'],
+        {
+          cwd: dirname(PROJECT_TEMPLATE),
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let out = '';
       child.stdout.on('data', (c: Buffer) => (out += c.toString()));
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -153,13 +167,19 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       const dana = await connect(url({ room, token: printed }), { protocols: [CHAT_V1] } as never);
       opened.push(dana);
       dana.send({ action: 'members' });
-      expect((await nextFrame(dana, 'members')).members).to.have.length(1).and.to.have.nested.property('[0].name', 'Dana');
+      expect((await nextFrame(dana, 'members')).members)
+        .to.have.length(1)
+        .and.to.have.nested.property('[0].name', 'Dana');
       expect((await refusalOf(url({ room: 'lobby', token: printed }))).status, 'its rooms hold').to.equal(403);
     });
 
     it('POST /_local/token issues a token for the page; GET describes the issuer; bad requests get a specific 400', async () => {
       const endpoint = new URL('/_local/token', chat.runtime.httpUrl);
-      const issued = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Eve' }) });
+      const issued = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Eve' }),
+      });
       expect(issued.status).to.equal(200);
       const { token: fromPage, sub } = (await issued.json()) as { token: string; sub: string };
       const eve = await signIn(uniqueRoom('page'), fromPage);
@@ -170,7 +190,11 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       expect(described).to.deep.equal({ issuer: issuer.issuer, audience: described.audience, poolId: described.poolId });
       expect(issuer.issuer).to.equal(`https://cognito-idp.us-east-1.amazonaws.com/${String(described.poolId)}`);
 
-      const bad = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: '', rooms: 'lobby' }) });
+      const bad = await fetch(endpoint, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: '', rooms: 'lobby' }),
+      });
       expect(bad.status).to.equal(400);
       expect(await bad.json()).to.deep.equal({ message: 'name must be 1-128 characters; rooms must be a list of room names' });
     });
@@ -184,10 +208,15 @@ describe('chat with identity (AuthMode=cognito, template.yaml, the local issuer)
       expect(refused.status).to.equal(403);
     });
 
-    it('serves the pool\'s keys as a JWKS where the authorizer\'s environment points', async () => {
+    it("serves the pool's keys as a JWKS where the authorizer's environment points", async () => {
       const env = chat.runtime.template.functions.get('AuthorizerFunction')?.environment ?? {};
-      expect(env.TOKEN_JWKS_URL).to.match(/^https:\/\/cognito-idp\.us-east-1\.amazonaws\.com\/us-east-1_[A-Za-z0-9]{9}\/\.well-known\/jwks\.json$/);
-      const local = env.TOKEN_JWKS_URL?.replace('https://cognito-idp.us-east-1.amazonaws.com', `${chat.runtime.httpUrl}cognito-idp`) as string;
+      expect(env.TOKEN_JWKS_URL).to.match(
+        /^https:\/\/cognito-idp\.us-east-1\.amazonaws\.com\/us-east-1_[A-Za-z0-9]{9}\/\.well-known\/jwks\.json$/,
+      );
+      const local = env.TOKEN_JWKS_URL?.replace(
+        'https://cognito-idp.us-east-1.amazonaws.com',
+        `${chat.runtime.httpUrl}cognito-idp`,
+      ) as string;
       const jwks = (await (await fetch(local)).json()) as { keys: { kid: string; kty: string; d?: string }[] };
       expect(jwks.keys).to.have.length(1);
       expect(jwks.keys[0]).to.include({ kty: 'RSA', alg: 'RS256', use: 'sig' }).and.not.have.property('d');

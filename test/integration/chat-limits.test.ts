@@ -80,10 +80,15 @@ describe('chat: connects are limited per identity or source IP (ConnectRateLimit
     expect(accepted, 'connects let through').to.be.at.most(mostAllowed(LIMIT, elapsed) - 1);
     // Joins and leaves come coalesced: a presence frame carries one notice or a batch (`changes`).
     const notices = (frames: string[]): number =>
-      frames.map((text) => JSON.parse(text) as { type: string; changes?: unknown[] })
+      frames
+        .map((text) => JSON.parse(text) as { type: string; changes?: unknown[] })
         .filter((frame) => frame.type === 'presence')
         .reduce((sum, frame) => sum + (frame.changes?.length ?? 1), 0);
-    const presence = await eventually(async () => (notices(member.messages) >= 2 * accepted ? notices(member.messages) : undefined), 10_000, 'the joins and leaves of the accepted connects');
+    const presence = await eventually(
+      async () => (notices(member.messages) >= 2 * accepted ? notices(member.messages) : undefined),
+      10_000,
+      'the joins and leaves of the accepted connects',
+    );
     expect(notices(await member.quietFor(1500)), 'no presence but that of the accepted connects').to.equal(presence);
     expect(presence).to.equal(2 * accepted);
   });
@@ -92,13 +97,20 @@ describe('chat: connects are limited per identity or source IP (ConnectRateLimit
     const room = uniqueRoom('refused-store');
     const db = storeClient(chat.runtime);
     try {
-      const refused = await eventually(async () => {
-        const answer = await refusalOf(chatUrl(chat.runtime, { room, name: 'flooder' })).catch(() => undefined);
-        return answer?.status === 429 ? answer : undefined;
-      }, 20_000, 'a refused connect');
+      const refused = await eventually(
+        async () => {
+          const answer = await refusalOf(chatUrl(chat.runtime, { room, name: 'flooder' })).catch(() => undefined);
+          return answer?.status === 429 ? answer : undefined;
+        },
+        20_000,
+        'a refused connect',
+      );
       expect(refused.status).to.equal(429);
       const { Items } = await db.send(new ScanCommand({ TableName: chat.runtime.tables.ConnectionsTable }));
-      expect((Items ?? []).filter((item) => item.room?.S === room), 'connections stored in the room').to.have.length(0);
+      expect(
+        (Items ?? []).filter((item) => item.room?.S === room),
+        'connections stored in the room',
+      ).to.have.length(0);
     } finally {
       db.destroy();
     }
@@ -111,15 +123,17 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
   const IDENTITY_MESSAGES = 6;
   const ROOM_SIZE = 3;
   const chat = new ChatRuntime();
-  before(() => chat.start({
-    parameterOverrides: {
-      RequestRateLimit: String(REQUESTS),
-      IdentityMessageRateLimit: String(IDENTITY_MESSAGES),
-      MessageRateLimit: '1000',
-      MaxRoomSize: String(ROOM_SIZE),
-    },
-    prewarm: true,
-  }));
+  before(() =>
+    chat.start({
+      parameterOverrides: {
+        RequestRateLimit: String(REQUESTS),
+        IdentityMessageRateLimit: String(IDENTITY_MESSAGES),
+        MessageRateLimit: '1000',
+        MaxRoomSize: String(ROOM_SIZE),
+      },
+      prewarm: true,
+    }),
+  );
   afterEach(() => chat.closeClients());
   after(() => chat.stop());
 
@@ -127,19 +141,22 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
     const room = uniqueRoom('request-flood');
     const flooder = await chat.join({ room, name: 'flooder', v1: true });
     const bystander = await chat.join({ room, name: 'bystander', v1: true });
-    await nextFrame(flooder, 'presence', 'the bystander\'s join');
+    await nextFrame(flooder, 'presence', "the bystander's join");
     const flood = [{ action: 'history', limit: 5 }, { action: 'members' }, { hello: 'default' }];
     const started = Date.now();
     for (let i = 0; i < 15; i += 1) flooder.send(flood[i % flood.length] as object);
     const answers = codes(await frames(flooder, 15, 'the answers to the flood'));
     const elapsed = Date.now() - started;
     const served = answers.filter((code) => code !== 'rate_limited');
-    expect(served.every((code) => ['history', 'members', 'info'].includes(code)), answers.join(',')).to.equal(true);
+    expect(
+      served.every((code) => ['history', 'members', 'info'].includes(code)),
+      answers.join(','),
+    ).to.equal(true);
     expect(answers.filter((code) => code === 'rate_limited').length, answers.join(',')).to.be.above(0);
     expect(served.length, answers.join(',')).to.be.at.most(mostAllowed(REQUESTS, elapsed));
     expect(await flooder.quietFor(300), 'nothing more').to.deep.equal([]);
     bystander.send({ action: 'members' });
-    const members = await nextFrame(bystander, 'members', 'the bystander\'s members, on a connection of its own');
+    const members = await nextFrame(bystander, 'members', "the bystander's members, on a connection of its own");
     expect(members.members.map((m) => m.name).sort()).to.deep.equal(['bystander', 'flooder']);
   });
 
@@ -149,7 +166,9 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
     const answers: string[] = [];
     for (let i = 0; i < 10; i += 1) answers.push(await nextText(plain, `answer ${i + 1} of 10`, FLOOD_FRAME_TIMEOUT_MS));
     expect(answers.filter((text) => text.startsWith('Use the sendmessage route'))).to.have.length.above(0);
-    expect(answers).to.include(`Error: more than ${REQUESTS} requests (history, members and others) in 10 seconds from this connection; wait a moment`);
+    expect(answers).to.include(
+      `Error: more than ${REQUESTS} requests (history, members and others) in 10 seconds from this connection; wait a moment`,
+    );
   });
 
   it('many connections from one address share its message budget: opening more does not multiply it', async () => {
@@ -162,8 +181,13 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
     const answers = (await Promise.all(senders.map((sender, n) => frames(sender, 4, `sender ${n + 1}'s answers`)))).flatMap(codes);
     const elapsed = Date.now() - started;
     const stored = answers.filter((code) => code === 'message').length;
-    expect(answers.filter((code) => code !== 'message'), answers.join(',')).to.satisfy((rest: string[]) => rest.every((c) => c === 'rate_limited'));
-    expect(stored, `12 messages from 3 connections of one address, each under its own limit: ${answers.join(',')}`).to.be.at.most(mostAllowed(IDENTITY_MESSAGES, elapsed));
+    expect(
+      answers.filter((code) => code !== 'message'),
+      answers.join(','),
+    ).to.satisfy((rest: string[]) => rest.every((c) => c === 'rate_limited'));
+    expect(stored, `12 messages from 3 connections of one address, each under its own limit: ${answers.join(',')}`).to.be.at.most(
+      mostAllowed(IDENTITY_MESSAGES, elapsed),
+    );
     expect(stored).to.be.below(12);
   });
 
@@ -183,23 +207,25 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
     await late.close();
   });
 
-  it('members leaves out a connection older than API Gateway\'s 2 hours, whose $disconnect never came (AWS loses some)', async () => {
+  it("members leaves out a connection older than API Gateway's 2 hours, whose $disconnect never came (AWS loses some)", async () => {
     const room = uniqueRoom('stale');
     const db = storeClient(chat.runtime);
     try {
       const longAgo = Date.now() - 3 * 60 * 60 * 1000;
-      await db.send(new PutItemCommand({
-        TableName: chat.runtime.tables.ConnectionsTable,
-        Item: {
-          connectionId: { S: 'ghostGhostGhost=' },
-          room: { S: room },
-          name: { S: 'ghost' },
-          // plain: the newcomer's join (presence, chat.v1 only) does not reach it, and so does not find it gone
-          protocol: { S: 'plain' },
-          connectedAt: { N: String(longAgo) },
-          expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
-        },
-      }));
+      await db.send(
+        new PutItemCommand({
+          TableName: chat.runtime.tables.ConnectionsTable,
+          Item: {
+            connectionId: { S: 'ghostGhostGhost=' },
+            room: { S: room },
+            name: { S: 'ghost' },
+            // plain: the newcomer's join (presence, chat.v1 only) does not reach it, and so does not find it gone
+            protocol: { S: 'plain' },
+            connectedAt: { N: String(longAgo) },
+            expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) },
+          },
+        }),
+      );
     } finally {
       db.destroy();
     }
@@ -215,7 +241,7 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
     guest.send({ hello: 'who am I' });
     const info = await nextFrame(guest, 'info', 'the $default info with the connection id');
     guest.send({ action: 'members' });
-    const [member] = (await nextFrame(guest, 'members', 'the guest\'s own name')).members;
+    const [member] = (await nextFrame(guest, 'members', "the guest's own name")).members;
     expect(member?.name).to.match(/^guest-[a-z0-9]{6}$/);
     const tag = (member?.name ?? '').slice('guest-'.length);
     expect(info.connectionID.replace(/[^A-Za-z0-9]/g, '').toLowerCase(), 'the connection id').not.to.include(tag);
@@ -261,7 +287,10 @@ describe('chat: no ghosts after the runtime is killed and started again on its d
       const { Items } = await db.send(new ScanCommand({ TableName: 'ConnectionsTable' }));
       // Items with a room are connections (the room's presence item has none).
       const connections = (Items ?? []).filter((item) => item.room !== undefined);
-      expect(connections.map((item) => item.name?.S), 'connections in the table').to.deep.equal(['newcomer']);
+      expect(
+        connections.map((item) => item.name?.S),
+        'connections in the table',
+      ).to.deep.equal(['newcomer']);
     } finally {
       db.destroy();
     }

@@ -5,16 +5,7 @@
  * goes, and `members` lists the room.
  */
 import { expect } from 'chai';
-import {
-  ChatRuntime,
-  expectMessageFrame,
-  expectSilence,
-  history,
-  nextFrame,
-  nextText,
-  say,
-  uniqueRoom,
-} from './chat-helpers';
+import { ChatRuntime, expectMessageFrame, expectSilence, history, nextFrame, nextText, say, uniqueRoom } from './chat-helpers';
 import type { Client } from './helpers';
 
 describe('chat: rooms, formats, presence and members (template.yaml, real handlers)', () => {
@@ -28,7 +19,10 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
     const frame = await nextFrame(client, 'members', `the members of ${room}`);
     expect(frame.room).to.equal(room);
     // `connections` only for a person with several connections in the page.
-    for (const member of frame.members) expect(Object.keys(member), 'a member is { name, connections? }').to.satisfy((keys: string[]) => keys[0] === 'name' && keys.every((key) => key === 'name' || key === 'connections'));
+    for (const member of frame.members)
+      expect(Object.keys(member), 'a member is { name, connections? }').to.satisfy(
+        (keys: string[]) => keys[0] === 'name' && keys.every((key) => key === 'name' || key === 'connections'),
+      );
     expect(frame.hasMore, 'one page for a small room').to.equal(false);
     return frame.members.map((member) => member.name);
   };
@@ -44,20 +38,30 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
       const bV1 = await chat.join({ room: b, name: 'b-v1', v1: true });
 
       await say(aV1, 'for A only (chat.v1)');
-      expect(await nextText(aPlain, 'A\'s chat.v1 message at A\'s plain member')).to.equal('for A only (chat.v1)');
+      expect(await nextText(aPlain, "A's chat.v1 message at A's plain member")).to.equal('for A only (chat.v1)');
       aPlain.send({ action: 'sendmessage', message: 'for A only (plain)' });
-      expectMessageFrame(await nextFrame(aV1, 'message', 'A\'s plain message at A\'s chat.v1 member'), { room: a, name: 'a-plain', text: 'for A only (plain)' });
-      await Promise.all([expectSilence(bV1, 'room B\'s chat.v1 client'), expectSilence(bPlain, 'room B\'s plain client')]);
+      expectMessageFrame(await nextFrame(aV1, 'message', "A's plain message at A's chat.v1 member"), {
+        room: a,
+        name: 'a-plain',
+        text: 'for A only (plain)',
+      });
+      await Promise.all([expectSilence(bV1, "room B's chat.v1 client"), expectSilence(bPlain, "room B's plain client")]);
 
       await say(bV1, 'for B only (chat.v1)');
-      expect(await nextText(bPlain, 'B\'s message at B\'s plain member')).to.equal('for B only (chat.v1)');
-      await Promise.all([expectSilence(aV1, 'room A\'s chat.v1 client'), expectSilence(aPlain, 'room A\'s plain client')]);
+      expect(await nextText(bPlain, "B's message at B's plain member")).to.equal('for B only (chat.v1)');
+      await Promise.all([expectSilence(aV1, "room A's chat.v1 client"), expectSilence(aPlain, "room A's plain client")]);
 
       const bHistory = await history(bV1, { limit: 100 });
       expect(bHistory.room).to.equal(b);
-      expect(bHistory.messages.map((m) => m.text), 'B\'s history').to.deep.equal(['for B only (chat.v1)']);
+      expect(
+        bHistory.messages.map((m) => m.text),
+        "B's history",
+      ).to.deep.equal(['for B only (chat.v1)']);
       const aHistory = await history(aV1, { limit: 100 });
-      expect(aHistory.messages.map((m) => m.text), 'A\'s history').to.deep.equal(['for A only (chat.v1)', 'for A only (plain)']);
+      expect(
+        aHistory.messages.map((m) => m.text),
+        "A's history",
+      ).to.deep.equal(['for A only (chat.v1)', 'for A only (plain)']);
       expect(await membersOf(bV1, b)).to.have.members(['b-plain', 'b-v1']);
     });
   });
@@ -89,7 +93,7 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
 
     it('a plain sender receives nothing back; everyone else gets the message once, in its format', async () => {
       plainSender.send({ action: 'sendmessage', message: 'from a wscat user' });
-      const atV1 = await nextFrame(v1Recipient, 'message', 'the plain sender\'s message at a chat.v1 client');
+      const atV1 = await nextFrame(v1Recipient, 'message', "the plain sender's message at a chat.v1 client");
       expectMessageFrame(atV1, { room, name: 'plain-sender', text: 'from a wscat user' });
       expect(await nextFrame(v1Sender, 'message', 'the message at the other chat.v1 client')).to.deep.equal(atV1);
       expect(await nextText(plainRecipient, 'the raw text at the plain recipient')).to.equal('from a wscat user');
@@ -121,7 +125,7 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
       sender.send({ action: 'sendmessage', message: sent });
       expect(await nextText(plain, 'the message at the plain recipient')).to.equal(shown);
       expect((await nextFrame(watcher, 'message', 'the message at the chat.v1 recipient')).text).to.equal(shown);
-      expect((await nextFrame(sender, 'message', 'the sender\'s confirmation')).text).to.equal(shown);
+      expect((await nextFrame(sender, 'message', "the sender's confirmation")).text).to.equal(shown);
       expect((await history(watcher, { limit: 1 })).messages.map((m) => m.text)).to.deep.equal([shown]);
     });
   });
@@ -134,20 +138,40 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
       const watcher = await chat.join({ room, name: 'watcher', v1: true });
 
       const newcomer = await chat.join({ room, name: 'newcomer', v1: true });
-      expect(await nextFrame(watcher, 'presence', 'the join of a chat.v1 newcomer'))
-        .to.deep.equal({ type: 'presence', event: 'join', room, name: 'newcomer' });
+      expect(await nextFrame(watcher, 'presence', 'the join of a chat.v1 newcomer')).to.deep.equal({
+        type: 'presence',
+        event: 'join',
+        room,
+        name: 'newcomer',
+      });
       const wscat = await chat.join({ room, name: 'wscat-user' });
-      expect(await nextFrame(watcher, 'presence', 'the join of a plain newcomer'))
-        .to.deep.equal({ type: 'presence', event: 'join', room, name: 'wscat-user' });
-      expect(await nextFrame(newcomer, 'presence', 'the join seen by the earlier newcomer'))
-        .to.deep.equal({ type: 'presence', event: 'join', room, name: 'wscat-user' });
+      expect(await nextFrame(watcher, 'presence', 'the join of a plain newcomer')).to.deep.equal({
+        type: 'presence',
+        event: 'join',
+        room,
+        name: 'wscat-user',
+      });
+      expect(await nextFrame(newcomer, 'presence', 'the join seen by the earlier newcomer')).to.deep.equal({
+        type: 'presence',
+        event: 'join',
+        room,
+        name: 'wscat-user',
+      });
 
       await newcomer.close();
-      expect(await nextFrame(watcher, 'presence', 'the leave of the chat.v1 newcomer'))
-        .to.deep.equal({ type: 'presence', event: 'leave', room, name: 'newcomer' });
+      expect(await nextFrame(watcher, 'presence', 'the leave of the chat.v1 newcomer')).to.deep.equal({
+        type: 'presence',
+        event: 'leave',
+        room,
+        name: 'newcomer',
+      });
       await wscat.close();
-      expect(await nextFrame(watcher, 'presence', 'the leave of the plain newcomer'))
-        .to.deep.equal({ type: 'presence', event: 'leave', room, name: 'wscat-user' });
+      expect(await nextFrame(watcher, 'presence', 'the leave of the plain newcomer')).to.deep.equal({
+        type: 'presence',
+        event: 'leave',
+        room,
+        name: 'wscat-user',
+      });
 
       await Promise.all([
         expectSilence(plain, 'the plain member (no presence frames in plain mode)'),
@@ -162,13 +186,17 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
       const dropper = await chat.join({ room, name: 'dropper', v1: true });
       await nextFrame(watcher, 'presence', 'the join of the dropper');
       dropper.ws.terminate();
-      expect(await nextFrame(watcher, 'presence', 'the leave of a dropped connection'))
-        .to.deep.equal({ type: 'presence', event: 'leave', room, name: 'dropper' });
+      expect(await nextFrame(watcher, 'presence', 'the leave of a dropped connection')).to.deep.equal({
+        type: 'presence',
+        event: 'leave',
+        room,
+        name: 'dropper',
+      });
     });
   });
 
   describe('members', () => {
-    it('lists the room\'s names, each once, not other rooms\'; follows leaves', async () => {
+    it("lists the room's names, each once, not other rooms'; follows leaves", async () => {
       const room = uniqueRoom('members');
       await chat.join({ room: uniqueRoom('members-other'), name: 'dave' });
       const bob = await chat.join({ room, name: 'bob' });
@@ -189,7 +217,7 @@ describe('chat: rooms, formats, presence and members (template.yaml, real handle
       expect(await membersOf(alice, room)).to.have.members(['alice', 'carol']);
     });
 
-    it('a plain client gets the room\'s names as text', async () => {
+    it("a plain client gets the room's names as text", async () => {
       const room = uniqueRoom('members-plain');
       await chat.join({ room: uniqueRoom('members-plain-other'), name: 'outsider' });
       await chat.join({ room, name: 'zoe', v1: true });

@@ -51,7 +51,9 @@ describe('chat at scale: members pages, fan-out within its time, coalesced prese
       },
     }));
     for (let start = 0; start < items.length; start += 25) {
-      await db.send(new BatchWriteItemCommand({ RequestItems: { [chat.runtime.tables.ConnectionsTable as string]: items.slice(start, start + 25) } }));
+      await db.send(
+        new BatchWriteItemCommand({ RequestItems: { [chat.runtime.tables.ConnectionsTable as string]: items.slice(start, start + 25) } }),
+      );
     }
   }
 
@@ -81,12 +83,19 @@ describe('chat at scale: members pages, fan-out within its time, coalesced prese
     expect(new Set(names).size).to.equal(1001);
 
     reader.send({ action: 'members', after: 'made-up cursor' });
-    expect(JSON.parse(await reader.next())).to.deep.equal({ type: 'error', code: 'invalid_request', message: 'after: must be the next cursor of a members answer' });
+    expect(JSON.parse(await reader.next())).to.deep.equal({
+      type: 'error',
+      code: 'invalid_request',
+      message: 'after: must be the next cursor of a members answer',
+    });
   });
 
   /** How many calls SendMessageFunction made to the fan-out queue (IAM's record of its grants). */
   const queueSendsBySendMessage = (): number =>
-    chat.runtime.iam.report().find((r) => r.functionId === 'SendMessageFunction')?.grants.find((g) => g.action === 'sqs:SendMessage')?.used ?? 0;
+    chat.runtime.iam
+      .report()
+      .find((r) => r.functionId === 'SendMessageFunction')
+      ?.grants.find((g) => g.action === 'sqs:SendMessage')?.used ?? 0;
 
   it('a slow Management API: direct fan-out hands the recipients it has no time for to the queue; everyone gets the message once', async () => {
     const room = uniqueRoom('slow-posts');
@@ -106,7 +115,9 @@ describe('chat at scale: members pages, fan-out within its time, coalesced prese
     expect(queueSendsBySendMessage(), 'shards queued by sendmessage').to.be.greaterThan(handOffsBefore);
     chat.runtime.faults.set({});
     sender.send({ action: 'sendmessage', message: 'and once more' });
-    await Promise.all(recipients.map(async (client) => expect(await client.next(30_000), 'the next frame, not a duplicate').to.equal('and once more')));
+    await Promise.all(
+      recipients.map(async (client) => expect(await client.next(30_000), 'the next frame, not a duplicate').to.equal('and once more')),
+    );
     expect(chat.runtime.stats().SendMessageFunction?.errors ?? 0, 'sendmessage timed out or failed').to.equal(0);
   });
 

@@ -67,7 +67,9 @@ describe('npm start (local/src/cli/start.ts)', () => {
       child.kill('SIGTERM');
       expect(await exited, err()).to.equal(0);
       expect((await client.closed).code).to.equal(1001);
-      expect(err(), 'no warning about the Node.js version (the SDK\'s or ours)').not.to.match(/NodeVersionSupportWarning|Warning: the template's functions run on/);
+      expect(err(), "no warning about the Node.js version (the SDK's or ours)").not.to.match(
+        /NodeVersionSupportWarning|Warning: the template's functions run on/,
+      );
     } finally {
       child.kill('SIGKILL');
     }
@@ -75,10 +77,21 @@ describe('npm start (local/src/cli/start.ts)', () => {
 
   it('with an authorizer on $connect, prints a wscat command that gets a token and connects', async function () {
     this.timeout(60_000);
-    const child = tsx('local/src/cli/start.ts', ['--port', '0', '--dynamodb-port', '0', '--no-watch', '--parameter-overrides', 'AuthMode=cognito']);
+    const child = tsx('local/src/cli/start.ts', [
+      '--port',
+      '0',
+      '--dynamodb-port',
+      '0',
+      '--no-watch',
+      '--parameter-overrides',
+      'AuthMode=cognito',
+    ]);
     const { out, exited } = collect(child);
     try {
-      const [, url, command] = await waitFor(out, /WebSocket API\s+\S+\s+\(wscat -c "(ws:\/\/localhost:\d+\/production)\?token=\$\((.+)\)"\)/);
+      const [, url, command] = await waitFor(
+        out,
+        /WebSocket API\s+\S+\s+\(wscat -c "(ws:\/\/localhost:\d+\/production)\?token=\$\((.+)\)"\)/,
+      );
       await waitFor(out, /Ready in \d+ ms/);
       const token = await new Promise<string>((resolve, reject) => {
         const shell = spawn('sh', ['-c', command as string], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
@@ -107,11 +120,13 @@ describe('npm start and npm run invoke: what they refuse, and the Node.js they r
       const child = tsx(script, [...rest, '--parameter-overrides', 'Greeting=hi StageNme=prod']);
       const { err, exited } = collect(child);
       expect(await exited).to.equal(1);
-      expect(err()).to.include('--parameter-overrides: StageNme is not a parameter of the template; its parameters are StageName, Greeting, Loud');
+      expect(err()).to.include(
+        '--parameter-overrides: StageNme is not a parameter of the template; its parameters are StageName, Greeting, Loud',
+      );
     });
   }
 
-  describe('on another Node.js major than the template\'s runtime', () => {
+  describe("on another Node.js major than the template's runtime", () => {
     const fixtures = join(FIXTURE_TEMPLATE, '..');
     let fakeBin: string;
     const written: string[] = [];
@@ -136,7 +151,7 @@ describe('npm start and npm run invoke: what they refuse, and the Node.js they r
       rmSync(fakeBin, { recursive: true, force: true });
     });
 
-    it('starts itself again on a Node.js of the template\'s major found on PATH', async () => {
+    it("starts itself again on a Node.js of the template's major found on PATH", async () => {
       const child = tsx('local/src/cli/start.ts', ['--template', templateOn('nodejs99.x'), '--port', '0', '--dynamodb-port', '0'], {
         PATH: `${fakeBin}${delimiter}${process.env.PATH ?? ''}`,
       });
@@ -156,7 +171,9 @@ describe('npm start and npm run invoke: what they refuse, and the Node.js they r
       const { out, err, exited } = collect(child);
       try {
         await waitFor(out, /Ready in \d+ ms/);
-        expect(err()).to.match(/Warning: the template's functions run on Node\.js 98 \(nodejs98\.x\), but this is Node\.js [\d.]+ and no Node\.js 98 was found/);
+        expect(err()).to.match(
+          /Warning: the template's functions run on Node\.js 98 \(nodejs98\.x\), but this is Node\.js [\d.]+ and no Node\.js 98 was found/,
+        );
         expect(out()).to.match(/Functions on\s+Node\.js v[\d.]+ \(template: nodejs98\.x; Lambda would run Node\.js 98\)/);
         child.kill('SIGTERM');
         expect(await exited, err()).to.equal(0);
@@ -179,7 +196,7 @@ describe('npm run invoke (local/src/cli/invoke.ts)', () => {
     expect(err()).to.match(/REPORT RequestId: \S+\tDuration: [\d.]+ ms/);
   });
 
-  it('answers the function\'s posts with GoneException when npm start is not running, and exits 1 on error', async () => {
+  it("answers the function's posts with GoneException when npm start is not running, and exits 1 on error", async () => {
     const child = tsx('local/src/cli/invoke.ts', ['EchoFunction', EVENT, '--template', FIXTURE_TEMPLATE], {
       DYNAMODB_PORT: String(await freePort()),
       PORT: String(await freePort()),

@@ -24,13 +24,19 @@ const parse = (text: string): Frame => {
 const framesOf = (client: Client): Frame[] => client.messages.map(parse);
 const messagesOf = (client: Client): MessageFrame[] => framesOf(client).filter((f) => f.type === 'message') as unknown as MessageFrame[];
 /** API Gateway's answer to a failed invocation: {"message":"Internal server error",…}, no type. */
-const gatewayErrors = (client: Client): Frame[] => framesOf(client).filter((f) => f.type === undefined && f.message === 'Internal server error');
+const gatewayErrors = (client: Client): Frame[] =>
+  framesOf(client).filter((f) => f.type === undefined && f.message === 'Internal server error');
 
 /** The stored messages of a room (its own partition only), oldest first. */
 async function stored(db: DynamoDBClient, table: string, room: string): Promise<{ id: string; text: string; prevId?: string }[]> {
-  const { Items } = await db.send(new QueryCommand({
-    TableName: table, KeyConditionExpression: 'room = :r', ExpressionAttributeValues: { ':r': { S: room } }, ConsistentRead: true,
-  }));
+  const { Items } = await db.send(
+    new QueryCommand({
+      TableName: table,
+      KeyConditionExpression: 'room = :r',
+      ExpressionAttributeValues: { ':r': { S: room } },
+      ConsistentRead: true,
+    }),
+  );
   return (Items ?? []).map((i) => ({ id: i.id?.S ?? '', text: i.text?.S ?? '', ...(i.prevId?.S !== undefined && { prevId: i.prevId.S }) }));
 }
 
@@ -48,7 +54,11 @@ async function sendUntilConfirmed(client: Client, text: string, clientId: string
   for (let attempt = 1; ; attempt += 1) {
     client.send({ action: 'sendmessage', message: text, clientId });
     try {
-      return await eventually(async () => messagesOf(client).find((m) => (m as { clientId?: string }).clientId === clientId), waitMs, `confirmation of ${clientId}`);
+      return await eventually(
+        async () => messagesOf(client).find((m) => (m as { clientId?: string }).clientId === clientId),
+        waitMs,
+        `confirmation of ${clientId}`,
+      );
     } catch (error: unknown) {
       if (attempt >= tries) throw error;
     }
@@ -92,16 +102,26 @@ describe('delivery: idempotent sends, gaps a client can see, redelivery (local r
 
     const first = await sendUntilConfirmed(alice, 'only once', 'c-1', 1);
     alice.send({ action: 'sendmessage', message: 'only once', clientId: 'c-1' });
-    const repeats = await eventually(async () => {
-      const confirmations = messagesOf(alice).filter((m) => (m as { clientId?: string }).clientId === 'c-1');
-      return confirmations.length === 2 ? confirmations : undefined;
-    }, 10_000, 'the repeat confirmed');
+    const repeats = await eventually(
+      async () => {
+        const confirmations = messagesOf(alice).filter((m) => (m as { clientId?: string }).clientId === 'c-1');
+        return confirmations.length === 2 ? confirmations : undefined;
+      },
+      10_000,
+      'the repeat confirmed',
+    );
     await alice.quietFor(300);
 
     expect(first.id).to.match(ULID);
     expect(repeats[1], 'confirmed with the original (same id, same sentAt)').to.deep.equal(repeats[0]);
-    expect((await stored(db, table, room)).map((m) => m.text), 'stored once').to.deep.equal(['only once']);
-    expect(messagesOf(bob).map((m) => m.id), 'the room received it once').to.deep.equal([first.id]);
+    expect(
+      (await stored(db, table, room)).map((m) => m.text),
+      'stored once',
+    ).to.deep.equal(['only once']);
+    expect(
+      messagesOf(bob).map((m) => m.id),
+      'the room received it once',
+    ).to.deep.equal([first.id]);
     expect(messagesOf(bob)[0], 'the clientId goes to its sender only').to.not.have.property('clientId');
   });
 
@@ -114,15 +134,17 @@ describe('delivery: idempotent sends, gaps a client can see, redelivery (local r
     expect(await stored(db, table, room)).to.deep.equal([]);
   });
 
-  it('chains a room\'s messages: each names the one stored before it (prevId), two senders at once included', async () => {
+  it("chains a room's messages: each names the one stored before it (prevId), two senders at once included", async () => {
     const room = uniqueRoom('chain');
     const people = [await join(room, 'a'), await join(room, 'b'), await join(room, 'c')];
-    await Promise.all(people.map(async (client, i) => {
-      for (let n = 0; n < 5; n += 1) await sendUntilConfirmed(client, `${i}-${n}`, `k${i}-${n}`);
-    }));
+    await Promise.all(
+      people.map(async (client, i) => {
+        for (let n = 0; n < 5; n += 1) await sendUntilConfirmed(client, `${i}-${n}`, `k${i}-${n}`);
+      }),
+    );
     const messages = (await stored(db, table, room)).sort((x, y) => (x.id < y.id ? -1 : 1));
     expect(messages).to.have.length(15);
-    expect(messages[0], 'the room\'s first message has no prevId').to.not.have.property('prevId');
+    expect(messages[0], "the room's first message has no prevId").to.not.have.property('prevId');
     for (let k = 1; k < messages.length; k += 1) expect(messages[k]?.prevId, `message ${k} follows ${k - 1}`).to.equal(messages[k - 1]?.id);
   });
 
@@ -136,9 +158,11 @@ describe('delivery: idempotent sends, gaps a client can see, redelivery (local r
     // A fifth of the posts fail for good: 429 on each of the SDK's attempts.
     runtime.faults.set({ seed: 20, post: { throttle: 0.2, attempts: 3 } });
 
-    await Promise.all(people.map(async (client, i) => {
-      for (let n = 0; n < perSender; n += 1) await sendUntilConfirmed(client, `m${i} #${n}`, `m${i}-${n}`);
-    }));
+    await Promise.all(
+      people.map(async (client, i) => {
+        for (let n = 0; n < perSender; n += 1) await sendUntilConfirmed(client, `m${i} #${n}`, `m${i}-${n}`);
+      }),
+    );
     const faults = runtime.faults.stats().post;
     runtime.faults.set({});
     const all = (await stored(db, table, room)).sort((x, y) => (x.id < y.id ? -1 : 1));
@@ -152,26 +176,49 @@ describe('delivery: idempotent sends, gaps a client can see, redelivery (local r
       missedLive += all.filter((m) => !held.has(m.id)).length;
       for (let gap = gaps(held)[0]; gap !== undefined; gap = gaps(held)[0]) {
         detected += 1;
-        const after = [...held.keys()].filter((id) => id < (gap?.prevId ?? '')).sort().pop();
+        const after = [...held.keys()]
+          .filter((id) => id < (gap?.prevId ?? ''))
+          .sort()
+          .pop();
         client.send({ action: 'history', limit: 100, ...(after !== undefined && { after }) });
-        const page = await eventually(async () => framesOf(client).filter((f) => f.type === 'history').pop() as HistoryFrame | undefined, 10_000, 'history');
+        const page = await eventually(
+          async () =>
+            framesOf(client)
+              .filter((f) => f.type === 'history')
+              .pop() as HistoryFrame | undefined,
+          10_000,
+          'history',
+        );
         client.messages.splice(0, client.messages.length, ...client.messages.filter((t) => !t.startsWith('{"type":"history"')));
-        for (const m of page.messages) if (!held.has(m.id)) { held.set(m.id, m); recovered += 1; }
+        for (const m of page.messages)
+          if (!held.has(m.id)) {
+            held.set(m.id, m);
+            recovered += 1;
+          }
         if (!held.has(gap.prevId as string)) throw new Error(`history does not have ${gap.prevId}`);
       }
       // Nothing missing stays undetected in the middle: what is still missing is newer than all it holds.
       const newest = [...held.keys()].sort().pop() ?? '';
       const hidden = all.filter((m) => !held.has(m.id) && m.id < newest);
-      expect(hidden.map((m) => m.text), 'missed without a gap to show it').to.deep.equal([]);
+      expect(
+        hidden.map((m) => m.text),
+        'missed without a gap to show it',
+      ).to.deep.equal([]);
     }
     // Posts that failed for good were queued again: each member ends up with every message, live.
     for (const client of people) {
-      await eventually(async () => (all.every((m) => messagesOf(client).some((f) => f.id === m.id)) ? true : undefined), 45_000, 'every message, redelivered');
+      await eventually(
+        async () => (all.every((m) => messagesOf(client).some((f) => f.id === m.id)) ? true : undefined),
+        45_000,
+        'every message, redelivered',
+      );
     }
     const errors = people.flatMap(gatewayErrors);
-    console.log(`      delivery: ${faults.calls} posts, ${faults.injected.throttle ?? 0} attempts answered 429, ${faults.faultedCalls - faults.recovered} posts failed for good; ` +
-      `${all.length} messages × ${members} members: ${missedLive} missed live, ${detected} gaps seen from prevId, ${recovered} recovered with history, ` +
-      `the rest redelivered; ${errors.length} "Internal server error"`);
+    console.log(
+      `      delivery: ${faults.calls} posts, ${faults.injected.throttle ?? 0} attempts answered 429, ${faults.faultedCalls - faults.recovered} posts failed for good; ` +
+        `${all.length} messages × ${members} members: ${missedLive} missed live, ${detected} gaps seen from prevId, ${recovered} recovered with history, ` +
+        `the rest redelivered; ${errors.length} "Internal server error"`,
+    );
 
     // Posts failed for good, so members missed messages live (how many were still missing when
     // the sending ended depends on how soon the redeliveries came: the figures above say).
@@ -188,11 +235,24 @@ describe('delivery: idempotent sends, gaps a client can see, redelivery (local r
     runtime.faults.resetStats();
     runtime.faults.set({ seed: 3, post: { throttle: 1, attempts: 3 } });
     alice.send({ action: 'sendmessage', message: 'stored, not confirmed', clientId: 'late-1' });
-    await eventually(async () => ((runtime.faults.stats().post.faultedCalls ?? 0) > 0 ? true : undefined), 10_000, 'the confirmation post failed');
-    await eventually(async () => ((runtime.stats().SendMessageFunction?.invocations ?? 0) > 0 && (await stored(db, table, room)).length === 1 ? true : undefined), 10_000, 'stored');
+    await eventually(
+      async () => ((runtime.faults.stats().post.faultedCalls ?? 0) > 0 ? true : undefined),
+      10_000,
+      'the confirmation post failed',
+    );
+    await eventually(
+      async () =>
+        (runtime.stats().SendMessageFunction?.invocations ?? 0) > 0 && (await stored(db, table, room)).length === 1 ? true : undefined,
+      10_000,
+      'stored',
+    );
     runtime.faults.set({});
 
-    const late = await eventually(async () => messagesOf(alice).find((m) => (m as { clientId?: string }).clientId === 'late-1'), 20_000, 'the redelivered confirmation');
+    const late = await eventually(
+      async () => messagesOf(alice).find((m) => (m as { clientId?: string }).clientId === 'late-1'),
+      20_000,
+      'the redelivered confirmation',
+    );
     alice.send({ action: 'sendmessage', message: 'stored, not confirmed', clientId: 'late-1' });
     await eventually(async () => (messagesOf(alice).length === 2 ? true : undefined), 10_000, 'the repeat confirmed');
 

@@ -15,7 +15,11 @@ import type { LocalRuntime } from '../../local/src/index';
 import { localSigner } from '../../local/src/iam/sigv4';
 import { connect, connectWithId, eventually, refusal, startRuntime } from './helpers';
 
-interface Answer { status: number; headers: IncomingHttpHeaders; body: string }
+interface Answer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
 
 /** One raw HTTP request (headers exactly as given, Host included), as a browser or curl would send it. */
 function raw(url: string, options: { method?: string; headers?: Record<string, string>; body?: string }): Promise<Answer> {
@@ -32,7 +36,10 @@ function raw(url: string, options: { method?: string; headers?: Record<string, s
 
 /** What an SDK call raises (fails when it succeeds). */
 async function raised(call: Promise<unknown>): Promise<Error & { $metadata?: { httpStatusCode?: number } }> {
-  const outcome = await call.then(() => undefined, (e: unknown) => e as Error);
+  const outcome = await call.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
   if (!outcome) throw new Error('the call succeeded');
   return outcome;
 }
@@ -61,7 +68,9 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
       const { client, connectionId } = await connectWithId(runtime);
       try {
         const answer = await raw(`${runtime.connectionsUrl}/@connections/${encodeURIComponent(connectionId)}`, {
-          method: 'POST', headers: { 'content-type': 'application/json' }, body: 'forged message',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: 'forged message',
         });
         expect(answer.status).to.equal(403);
         expect(answer.headers['x-amzn-errortype']).to.equal('MissingAuthenticationTokenException');
@@ -73,13 +82,20 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
     });
 
     it('refuses unsigned calls to the store (400, as DynamoDB) and to SQS (403), with their error types', async () => {
-      const store = await raw(runtime.dynamodbEndpoint, { method: 'POST', headers: SCAN, body: JSON.stringify({ TableName: runtime.tables.EventsTable }) });
+      const store = await raw(runtime.dynamodbEndpoint, {
+        method: 'POST',
+        headers: SCAN,
+        body: JSON.stringify({ TableName: runtime.tables.EventsTable }),
+      });
       expect(store.status).to.equal(400);
       expect(JSON.parse(store.body)).to.deep.equal({
-        __type: 'com.amazon.coral.service#MissingAuthenticationTokenException', message: 'Request is missing Authentication Token',
+        __type: 'com.amazon.coral.service#MissingAuthenticationTokenException',
+        message: 'Request is missing Authentication Token',
       });
       const sqs = await raw(runtime.httpUrl, {
-        method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ListQueues' }, body: '{}',
+        method: 'POST',
+        headers: { 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': 'AmazonSQS.ListQueues' },
+        body: '{}',
       });
       expect(sqs.status).to.equal(403);
       expect(sqs.headers['x-amzn-query-error']).to.equal('MissingAuthenticationToken;Sender');
@@ -87,15 +103,20 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
 
     it('refuses a forged Authorization header (a well-formed one with any key) as UnrecognizedClient', async () => {
       const forged = `AWS4-HMAC-SHA256 Credential=anything/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${'0'.repeat(64)}`;
-      const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+      const now = new Date()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
       const answer = await raw(runtime.dynamodbEndpoint, {
-        method: 'POST', headers: { ...SCAN, authorization: forged.replace('20250101', now.slice(0, 8)), 'x-amz-date': now }, body: '{}',
+        method: 'POST',
+        headers: { ...SCAN, authorization: forged.replace('20250101', now.slice(0, 8)), 'x-amz-date': now },
+        body: '{}',
       });
       expect(answer.status).to.equal(400);
       expect(JSON.parse(answer.body).__type).to.equal('com.amazon.coral.service#UnrecognizedClientException');
     });
 
-    it('refuses credentials it did not hand out: the SDK raises each service\'s error', async () => {
+    it("refuses credentials it did not hand out: the SDK raises each service's error", async () => {
       const { management, dynamodb, sqs } = clients(foreign);
       try {
         const post = await raised(management.send(new PostToConnectionCommand({ ConnectionId: 'abcdefghijklmno=', Data: 'x' })));
@@ -111,7 +132,9 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
     it('refuses the right key with a wrong secret: InvalidSignatureException / SignatureDoesNotMatch', async () => {
       const { management, dynamodb, sqs } = clients({ accessKeyId: runtime.credentials.accessKeyId, secretAccessKey: 'not-the-secret' });
       try {
-        expect((await raised(management.send(new GetConnectionCommand({ ConnectionId: 'abcdefghijklmno=' })))).name).to.equal('InvalidSignatureException');
+        expect((await raised(management.send(new GetConnectionCommand({ ConnectionId: 'abcdefghijklmno=' })))).name).to.equal(
+          'InvalidSignatureException',
+        );
         expect((await raised(dynamodb.send(new ListTablesCommand({})))).name).to.equal('InvalidSignatureException');
         expect((await raised(sqs.send(new ListQueuesCommand({})))).name).to.equal('SignatureDoesNotMatch');
       } finally {
@@ -123,8 +146,14 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
       const url = new URL(runtime.dynamodbEndpoint);
       const body = JSON.stringify({ TableName: runtime.tables.EventsTable, Limit: 1 });
       const signed = await localSigner(runtime.credentials, 'dynamodb').sign({
-        method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: '/', query: {},
-        headers: { ...SCAN, host: url.host }, body,
+        method: 'POST',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: '/',
+        query: {},
+        headers: { ...SCAN, host: url.host },
+        body,
       });
       const headers = Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, String(v)]));
       const intact = await raw(runtime.dynamodbEndpoint, { method: 'POST', headers, body });
@@ -139,7 +168,13 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
       try {
         const url = new URL(`${runtime.connectionsUrl}/@connections/${encodeURIComponent(connectionId)}`);
         const request = {
-          method: 'GET', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers: { host: url.host },
+          method: 'GET',
+          protocol: 'http:',
+          hostname: url.hostname,
+          port: Number(url.port),
+          path: url.pathname,
+          query: {},
+          headers: { host: url.host },
         };
         const signer = localSigner(runtime.credentials, 'execute-api');
         const old = await signer.sign(request, { signingDate: new Date(Date.now() - 20 * 60 * 1000) });
@@ -163,9 +198,20 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
       const unsigned = await raw(url.href, { method: 'POST', body: 'x' });
       expect(unsigned.status).to.equal(403);
       const signed = await localSigner(runtime.credentials, 'execute-api').sign({
-        method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {}, headers: { host: url.host }, body: 'x',
+        method: 'POST',
+        protocol: 'http:',
+        hostname: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        query: {},
+        headers: { host: url.host },
+        body: 'x',
       });
-      const answer = await raw(url.href, { method: 'POST', headers: Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, String(v)])), body: 'x' });
+      const answer = await raw(url.href, {
+        method: 'POST',
+        headers: Object.fromEntries(Object.entries(signed.headers).map(([k, v]) => [k, String(v)])),
+        body: 'x',
+      });
       expect(answer.status, answer.body).to.equal(400);
       expect(answer.headers['x-amzn-errortype']).to.equal('BadRequestException');
     });
@@ -179,9 +225,17 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
         expect(answer.status, url).to.equal(403);
         expect(answer.body, url).to.include("Host 'rebound.example");
       }
-      const sqs = await raw(runtime.httpUrl, { method: 'POST', headers: { host: evil(runtime.httpUrl), 'x-amz-target': 'AmazonSQS.ListQueues' }, body: '{}' });
+      const sqs = await raw(runtime.httpUrl, {
+        method: 'POST',
+        headers: { host: evil(runtime.httpUrl), 'x-amz-target': 'AmazonSQS.ListQueues' },
+        body: '{}',
+      });
       expect(sqs.status).to.equal(403);
-      const store = await raw(runtime.dynamodbEndpoint, { method: 'POST', headers: { ...SCAN, host: evil(runtime.dynamodbEndpoint) }, body: '{}' });
+      const store = await raw(runtime.dynamodbEndpoint, {
+        method: 'POST',
+        headers: { ...SCAN, host: evil(runtime.dynamodbEndpoint) },
+        body: '{}',
+      });
       expect(store.status).to.equal(403);
       expect(JSON.parse(store.body).__type).to.equal('com.amazon.coral.service#AccessDeniedException');
       expect((await refusal(runtime.wsUrl, { headers: { host: evil(runtime.wsUrl) } })).status).to.equal(403);
@@ -195,34 +249,45 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
       expect((await raw(runtime.httpUrl, { headers: { host: `localhost:${Number(port) + 1}` } })).status, 'another port').to.equal(403);
     });
 
-    it('refuses another site\'s page on the store and @connections, with no Access-Control-Allow-Origin', async () => {
+    it("refuses another site's page on the store and @connections, with no Access-Control-Allow-Origin", async () => {
       const origin = 'https://attacker.example';
       const preflight = await raw(runtime.dynamodbEndpoint, {
-        method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-amz-target' },
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,x-amz-target' },
       });
       expect(preflight.status).to.equal(403);
       expect(preflight.headers).not.to.have.property('access-control-allow-origin');
       const scan = await raw(runtime.dynamodbEndpoint, { method: 'POST', headers: { ...SCAN, origin }, body: '{}' });
       expect(scan.status).to.equal(403);
       expect(scan.headers).not.to.have.property('access-control-allow-origin');
-      const post = await raw(`${runtime.connectionsUrl}/@connections/abcdefghijklmno%3D`, { method: 'POST', headers: { origin }, body: 'x' });
+      const post = await raw(`${runtime.connectionsUrl}/@connections/abcdefghijklmno%3D`, {
+        method: 'POST',
+        headers: { origin },
+        body: 'x',
+      });
       expect(post.status).to.equal(403);
       expect(post.body).to.include(`Origin '${origin}'`);
     });
 
-    it('lets a signed tool read the store without any CORS header, even when it names the store\'s own origin', async () => {
+    it("lets a signed tool read the store without any CORS header, even when it names the store's own origin", async () => {
       const db = new DynamoDBClient({ endpoint: runtime.dynamodbEndpoint, region: 'us-east-1', credentials: runtime.credentials });
       try {
         let answered: Record<string, string> = {};
-        db.middlewareStack.add((next) => (args) => {
-          (args.request as { headers: Record<string, string> }).headers.origin = new URL(runtime.dynamodbEndpoint).origin;
-          return next(args);
-        }, { step: 'build' });
-        db.middlewareStack.add((next) => async (args) => {
-          const out = await next(args);
-          answered = (out.response as { headers: Record<string, string> }).headers;
-          return out;
-        }, { step: 'deserialize' });
+        db.middlewareStack.add(
+          (next) => (args) => {
+            (args.request as { headers: Record<string, string> }).headers.origin = new URL(runtime.dynamodbEndpoint).origin;
+            return next(args);
+          },
+          { step: 'build' },
+        );
+        db.middlewareStack.add(
+          (next) => async (args) => {
+            const out = await next(args);
+            answered = (out.response as { headers: Record<string, string> }).headers;
+            return out;
+          },
+          { step: 'deserialize' },
+        );
         const answer = await db.send(new ScanCommand({ TableName: runtime.tables.EventsTable, Limit: 1 }));
         expect(answer.$metadata.httpStatusCode).to.equal(200);
         expect(answered).to.have.property('x-amzn-requestid');
@@ -259,7 +324,10 @@ describe('the local runtime at its doors (SigV4, Host, Origin, send buffers)', (
     it('refuses posts to a client that never reads with LimitExceededException, holds no more, and delivers what it accepted', async () => {
       const { client, connectionId } = await connectWithId(runtime);
       const management = new ApiGatewayManagementApiClient({
-        endpoint: runtime.connectionsUrl, region: 'us-east-1', credentials: runtime.credentials, maxAttempts: 1,
+        endpoint: runtime.connectionsUrl,
+        region: 'us-east-1',
+        credentials: runtime.credentials,
+        maxAttempts: 1,
       });
       try {
         client.ws.pause();

@@ -14,7 +14,14 @@ import { expect } from 'chai';
 import type { FaultKindStats, LocalRuntime } from '../../local/src/index';
 import { connect, eventually, PROJECT_TEMPLATE, startRuntime, storeClient, type Client } from './helpers';
 
-interface Frame { type?: string; message?: string; id?: string; text?: string; name?: string; [key: string]: unknown }
+interface Frame {
+  type?: string;
+  message?: string;
+  id?: string;
+  text?: string;
+  name?: string;
+  [key: string]: unknown;
+}
 
 const runId = `${process.pid.toString(36)}-${Date.now().toString(36)}`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,9 +49,14 @@ async function storedTexts(db: DynamoDBClient, table: string, room: string): Pro
   const out: { id: string; text: string }[] = [];
   let start: Record<string, never> | undefined;
   do {
-    const page = await db.send(new QueryCommand({
-      TableName: table, KeyConditionExpression: 'room = :r', ExpressionAttributeValues: { ':r': { S: room } }, ExclusiveStartKey: start,
-    }));
+    const page = await db.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: 'room = :r',
+        ExpressionAttributeValues: { ':r': { S: room } },
+        ExclusiveStartKey: start,
+      }),
+    );
     out.push(...(page.Items ?? []).map((i) => ({ id: i.id?.S ?? '', text: i.text?.S ?? '' })));
     start = page.LastEvaluatedKey as typeof start;
   } while (start);
@@ -52,7 +64,8 @@ async function storedTexts(db: DynamoDBClient, table: string, room: string): Pro
 }
 
 const pct = (n: number, of: number): string => `${of === 0 ? 0 : Math.round((n / of) * 1000) / 10}%`;
-const delays = (s: FaultKindStats): string => (s.retryDelayMs ? `retried after ${s.retryDelayMs.min}–${s.retryDelayMs.max} ms (median ${s.retryDelayMs.median})` : 'no retry seen');
+const delays = (s: FaultKindStats): string =>
+  s.retryDelayMs ? `retried after ${s.retryDelayMs.min}–${s.retryDelayMs.max} ms (median ${s.retryDelayMs.median})` : 'no retry seen';
 
 describe('faults injected through the local runtime (template.yaml, real handlers)', function () {
   this.timeout(60_000);
@@ -86,7 +99,7 @@ describe('faults injected through the local runtime (template.yaml, real handler
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('retries throttled and failing posts and DynamoDB calls with backoff: every message stored and delivered once, each sender\'s order kept by id', async () => {
+  it("retries throttled and failing posts and DynamoDB calls with backoff: every message stored and delivered once, each sender's order kept by id", async () => {
     const members = 10;
     const perSender = 5;
     runtime.faults.resetStats();
@@ -100,36 +113,52 @@ describe('faults injected through the local runtime (template.yaml, real handler
     for (let i = 0; i < members; i += 1) people.push(await join_(room, `p${i}`));
 
     // Every member sends, one message after the other (each waits for its confirmation), all at once.
-    await Promise.all(people.map(async (client, i) => {
-      for (let n = 0; n < perSender; n += 1) {
-        const text = `p${i} #${n}`;
-        sentInThrottledRoom.push(text);
-        client.send({ action: 'sendmessage', message: text });
-        await received(client, text);
-      }
-    }));
+    await Promise.all(
+      people.map(async (client, i) => {
+        for (let n = 0; n < perSender; n += 1) {
+          const text = `p${i} #${n}`;
+          sentInThrottledRoom.push(text);
+          client.send({ action: 'sendmessage', message: text });
+          await received(client, text);
+        }
+      }),
+    );
     const expected = new Set(sentInThrottledRoom);
-    for (const client of people) await eventually(async () => (messagesOf(client).length >= expected.size ? true : undefined), 15_000, 'every message');
+    for (const client of people)
+      await eventually(async () => (messagesOf(client).length >= expected.size ? true : undefined), 15_000, 'every message');
     await sleep(300); // a duplicate would show up now
 
     const stats = runtime.faults.stats();
     const stored = await storedTexts(db, runtime.tables.MessagesTable as string, room);
     const deliveries = people.map((c) => messagesOf(c).map((f) => String(f.text)));
-    const lost = [...expected].filter((t) => !stored.some((s) => s.text === t)).length +
+    const lost =
+      [...expected].filter((t) => !stored.some((s) => s.text === t)).length +
       deliveries.reduce((sum, got) => sum + [...expected].filter((t) => !got.includes(t)).length, 0);
-    const duplicated = deliveries.reduce((sum, got) => sum + got.length - new Set(got).size, 0) + stored.length - new Set(stored.map((s) => s.text)).size;
+    const duplicated =
+      deliveries.reduce((sum, got) => sum + got.length - new Set(got).size, 0) + stored.length - new Set(stored.map((s) => s.text)).size;
     const { post, dynamodb } = stats;
-    console.log(`      faults: ${post.calls} posts, ${pct(post.injected.throttle ?? 0, post.calls)} 429 + ${pct(post.injected.error ?? 0, post.calls)} 500` +
-      ` → ${post.faultedCalls} faulted, ${post.recovered} recovered, ${delays(post)}`);
-    console.log(`      faults: ${dynamodb.calls} DynamoDB calls, ${pct(dynamodb.injected.throughput ?? 0, dynamodb.calls)} ProvisionedThroughputExceeded + ` +
-      `${pct(dynamodb.injected.throttling ?? 0, dynamodb.calls)} Throttling + ${pct(dynamodb.injected.error ?? 0, dynamodb.calls)} 500` +
-      ` → ${dynamodb.faultedCalls} faulted, ${dynamodb.recovered} recovered, ${delays(dynamodb)}`);
-    const outOfOrder = deliveries.reduce((n, got) => n + people.reduce((m, _c, s) => {
-      const fromSender = got.filter((t) => t.startsWith(`p${s} #`));
-      return m + fromSender.filter((t, k) => t !== `p${s} #${k}`).length;
-    }, 0), 0);
-    console.log(`      faults: ${expected.size} messages × ${members} recipients → ${lost} lost, ${duplicated} duplicated, ` +
-      `${people.reduce((n, c) => n + gatewayErrors(c).length, 0)} "Internal server error", ${outOfOrder} arrived out of send order (ids keep the order)`);
+    console.log(
+      `      faults: ${post.calls} posts, ${pct(post.injected.throttle ?? 0, post.calls)} 429 + ${pct(post.injected.error ?? 0, post.calls)} 500` +
+        ` → ${post.faultedCalls} faulted, ${post.recovered} recovered, ${delays(post)}`,
+    );
+    console.log(
+      `      faults: ${dynamodb.calls} DynamoDB calls, ${pct(dynamodb.injected.throughput ?? 0, dynamodb.calls)} ProvisionedThroughputExceeded + ` +
+        `${pct(dynamodb.injected.throttling ?? 0, dynamodb.calls)} Throttling + ${pct(dynamodb.injected.error ?? 0, dynamodb.calls)} 500` +
+        ` → ${dynamodb.faultedCalls} faulted, ${dynamodb.recovered} recovered, ${delays(dynamodb)}`,
+    );
+    const outOfOrder = deliveries.reduce(
+      (n, got) =>
+        n +
+        people.reduce((m, _c, s) => {
+          const fromSender = got.filter((t) => t.startsWith(`p${s} #`));
+          return m + fromSender.filter((t, k) => t !== `p${s} #${k}`).length;
+        }, 0),
+      0,
+    );
+    console.log(
+      `      faults: ${expected.size} messages × ${members} recipients → ${lost} lost, ${duplicated} duplicated, ` +
+        `${people.reduce((n, c) => n + gatewayErrors(c).length, 0)} "Internal server error", ${outOfOrder} arrived out of send order (ids keep the order)`,
+    );
 
     expect(post.injected.throttle, 'posts answered 429').to.be.greaterThan(0);
     expect(post.injected.error, 'posts answered 500').to.be.greaterThan(0);
@@ -147,7 +176,10 @@ describe('faults injected through the local runtime (template.yaml, real handler
     // A retried post arrives after the posts that did not need one: arrival order is not send
     // order under throttling, but message ids (ULIDs) are, so a client can put them back in order.
     for (let s = 0; s < members; s += 1) {
-      const byId = stored.filter((m) => m.text.startsWith(`p${s} #`)).sort((a, b) => (a.id < b.id ? -1 : 1)).map((m) => m.text);
+      const byId = stored
+        .filter((m) => m.text.startsWith(`p${s} #`))
+        .sort((a, b) => (a.id < b.id ? -1 : 1))
+        .map((m) => m.text);
       expect(byId, `p${s}'s messages sorted by id are in the order sent`).to.deep.equal(byId.map((_t, n) => `p${s} #${n}`));
     }
   });
@@ -160,29 +192,42 @@ describe('faults injected through the local runtime (template.yaml, real handler
     for (let i = 0; i < 10; i += 1) people.push(await join_(room, `g${i}`));
     // Connections whose $disconnect was lost, past the 30 s connect grace: they answer 410 for real.
     for (const id of stale) {
-      await db.send(new PutItemCommand({
-        TableName: runtime.tables.ConnectionsTable,
-        Item: {
-          connectionId: { S: id }, room: { S: room }, name: { S: 'ghost' }, protocol: { S: 'chat.v1' },
-          connectedAt: { N: String(now - 120_000) }, expiresAt: { N: String(Math.floor(now / 1000) + 3600) }, rateAt: { N: '0' },
-        },
-      }));
+      await db.send(
+        new PutItemCommand({
+          TableName: runtime.tables.ConnectionsTable,
+          Item: {
+            connectionId: { S: id },
+            room: { S: room },
+            name: { S: 'ghost' },
+            protocol: { S: 'chat.v1' },
+            connectedAt: { N: String(now - 120_000) },
+            expiresAt: { N: String(Math.floor(now / 1000) + 3600) },
+            rateAt: { N: '0' },
+          },
+        }),
+      );
     }
     runtime.faults.resetStats();
     runtime.faults.set({ seed: 5, post: { gone: 0.02 } });
     const confirmed: string[] = [];
-    await Promise.all(people.map(async (client, i) => {
-      for (let n = 0; n < 3 && client.ws.readyState === client.ws.OPEN; n += 1) {
-        const text = `g${i} #${n}`;
-        client.send({ action: 'sendmessage', message: text });
-        const outcome = await Promise.race([received(client, text).then(() => 'confirmed'), client.closed.then(() => 'dropped')]);
-        if (outcome === 'confirmed') confirmed.push(text);
-      }
-    }));
+    await Promise.all(
+      people.map(async (client, i) => {
+        for (let n = 0; n < 3 && client.ws.readyState === client.ws.OPEN; n += 1) {
+          const text = `g${i} #${n}`;
+          client.send({ action: 'sendmessage', message: text });
+          const outcome = await Promise.race([received(client, text).then(() => 'confirmed'), client.closed.then(() => 'dropped')]);
+          if (outcome === 'confirmed') confirmed.push(text);
+        }
+      }),
+    );
     runtime.faults.set({});
     // A post decided just before the faults were cleared may still be dropping its connection.
-    await eventually(async () => (people.filter((c) => c.ws.readyState !== c.ws.OPEN).length === (runtime.faults.stats().post.injected.gone ?? 0)
-      ? true : undefined), 10_000, 'every connection answered 410 seen closed');
+    await eventually(
+      async () =>
+        people.filter((c) => c.ws.readyState !== c.ws.OPEN).length === (runtime.faults.stats().post.injected.gone ?? 0) ? true : undefined,
+      10_000,
+      'every connection answered 410 seen closed',
+    );
     const dropped = people.filter((c) => c.ws.readyState !== c.ws.OPEN);
     const live = people.filter((c) => c.ws.readyState === c.ws.OPEN);
     const isGone = async (id: string): Promise<true | undefined> => {
@@ -191,32 +236,53 @@ describe('faults injected through the local runtime (template.yaml, real handler
     };
     for (const id of stale) await eventually(() => isGone(id), 10_000, `stale ${id} removed`);
     // The room keeps exactly its live connections: the dropped ones were removed ($disconnect ran for them).
-    const registered = await eventually(async () => {
-      const { Items } = await db.send(new QueryCommand({
-        TableName: runtime.tables.ConnectionsTable, IndexName: 'byRoom', KeyConditionExpression: 'room = :r', ExpressionAttributeValues: { ':r': { S: room } },
-      }));
-      return (Items ?? []).length === live.length ? (Items ?? []).length : undefined;
-    }, 10_000, 'the room holds its live connections only');
+    const registered = await eventually(
+      async () => {
+        const { Items } = await db.send(
+          new QueryCommand({
+            TableName: runtime.tables.ConnectionsTable,
+            IndexName: 'byRoom',
+            KeyConditionExpression: 'room = :r',
+            ExpressionAttributeValues: { ':r': { S: room } },
+          }),
+        );
+        return (Items ?? []).length === live.length ? (Items ?? []).length : undefined;
+      },
+      10_000,
+      'the room holds its live connections only',
+    );
     const stored = await storedTexts(db, runtime.tables.MessagesTable as string, room);
     const storedTextsSorted = stored.map((s) => s.text).sort();
     for (const client of live) {
-      await eventually(async () => (messagesOf(client).length >= stored.length ? true : undefined), 15_000, 'every stored message, live connection');
+      await eventually(
+        async () => (messagesOf(client).length >= stored.length ? true : undefined),
+        15_000,
+        'every stored message, live connection',
+      );
     }
     await sleep(300);
     const droppedCodes = await Promise.all(dropped.map(async (c) => (await c.closed).code));
     const stats = runtime.faults.stats();
     const liveMissing = live.reduce((n, c) => n + stored.filter((s) => !messagesOf(c).some((f) => f.text === s.text)).length, 0);
     const duplicates = live.reduce((n, c) => n + messagesOf(c).length - new Set(messagesOf(c).map((f) => f.text)).size, 0);
-    console.log(`      faults: ${stats.post.calls} posts, ${pct(stats.post.injected.gone ?? 0, stats.post.calls)} 410 → ${dropped.length} connections dropped ` +
-      `(closed ${[...new Set(droppedCodes)].join(', ') || '-'}) and unregistered, ${stale.length}/${stale.length} stale connections removed; ` +
-      `${stored.length} messages stored (${confirmed.length} confirmed): ${liveMissing} lost and ${duplicates} duplicated on ${live.length} live connections`);
+    console.log(
+      `      faults: ${stats.post.calls} posts, ${pct(stats.post.injected.gone ?? 0, stats.post.calls)} 410 → ${dropped.length} connections dropped ` +
+        `(closed ${[...new Set(droppedCodes)].join(', ') || '-'}) and unregistered, ${stale.length}/${stale.length} stale connections removed; ` +
+        `${stored.length} messages stored (${confirmed.length} confirmed): ${liveMissing} lost and ${duplicates} duplicated on ${live.length} live connections`,
+    );
 
     expect(stats.post.injected.gone, 'posts answered 410').to.be.greaterThan(0);
     expect(dropped.length, 'each 410 fault dropped its connection').to.equal(stats.post.injected.gone);
-    expect(droppedCodes.every((code) => code === 1006), 'dropped: closed abnormally (1006)').to.equal(true);
+    expect(
+      droppedCodes.every((code) => code === 1006),
+      'dropped: closed abnormally (1006)',
+    ).to.equal(true);
     expect(registered).to.equal(live.length);
     expect(storedTextsSorted, 'each message stored once').to.deep.equal([...new Set(storedTextsSorted)]);
-    expect(confirmed.filter((t) => !storedTextsSorted.includes(t)), 'confirmed but not stored').to.deep.equal([]);
+    expect(
+      confirmed.filter((t) => !storedTextsSorted.includes(t)),
+      'confirmed but not stored',
+    ).to.deep.equal([]);
     expect(liveMissing, 'messages lost on live connections').to.equal(0);
     expect(duplicates, 'duplicates on live connections').to.equal(0);
   });
@@ -239,7 +305,9 @@ describe('faults injected through the local runtime (template.yaml, real handler
     alice.send({ action: 'sendmessage', message: 'and this one goes through' });
     await received(alice, 'and this one goes through');
     await received(bob, 'and this one goes through');
-    console.log(`      faults: 1 sendmessage timed out → "Internal server error" to the sender; the next message delivered to ${2} clients`);
+    console.log(
+      `      faults: 1 sendmessage timed out → "Internal server error" to the sender; the next message delivered to ${2} clients`,
+    );
   });
 
   it('still has every message after a restart on the on-disk store (history)', async () => {
@@ -255,7 +323,9 @@ describe('faults injected through the local runtime (template.yaml, real handler
     reader.send({ action: 'history', limit: 100 });
     const page = await eventually(async () => frames(reader).find((f) => f.type === 'history'), 10_000, 'history after the restart');
     const texts = (page.messages as { text: string }[]).map((m) => m.text);
-    console.log(`      restart on ${'dataDir'}: ${Math.round(performance.now() - restartedAt)} ms to serve again, history returns ${texts.length}/${sentInThrottledRoom.length} messages`);
+    console.log(
+      `      restart on ${'dataDir'}: ${Math.round(performance.now() - restartedAt)} ms to serve again, history returns ${texts.length}/${sentInThrottledRoom.length} messages`,
+    );
     expect([...texts].sort()).to.deep.equal([...sentInThrottledRoom].sort());
   });
 });

@@ -29,10 +29,14 @@ export function startRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRu
 
 /** The event a fixture function kept for (connection, route), once it is there. */
 export function keptEvent(db: DynamoDBClient, table: string, connectionId: string, routeKey: string): Promise<Record<string, unknown>> {
-  return eventually(async () => {
-    const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { id: { S: `${connectionId}/${routeKey}` } } }));
-    return Item?.event?.S === undefined ? undefined : (JSON.parse(Item.event.S) as Record<string, unknown>);
-  }, 10_000, `${routeKey} event of ${connectionId}`);
+  return eventually(
+    async () => {
+      const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { id: { S: `${connectionId}/${routeKey}` } } }));
+      return Item?.event?.S === undefined ? undefined : (JSON.parse(Item.event.S) as Record<string, unknown>);
+    },
+    10_000,
+    `${routeKey} event of ${connectionId}`,
+  );
 }
 
 /** Connects and learns the connection id through the fixture's echo route. */

@@ -54,18 +54,18 @@ describe('local Lambda sandboxes', () => {
     expect(node, `the Node.js of a ${runtimeName} function`).to.match(new RegExp(`^v${nodeMajorOf(runtimeName)}\\.`));
   });
 
-  it('sets the template\'s environment, intrinsic functions resolved to local values', async () => {
+  it("sets the template's environment, intrinsic functions resolved to local values", async () => {
     const { env } = await ask();
     expect(env.CONNECTIONS_URL).to.equal(runtime.connectionsUrl);
     expect(env.EVENTS_TABLE).to.equal('local-events');
     expect(env.EVENTS_TABLE_ARN).to.equal('arn:aws:dynamodb:us-east-1:123456789012:table/local-events');
     expect(env.QUEUE_URL).to.equal(`${runtime.httpUrl}123456789012/FixtureQueue`);
-    expect(env.GREETING, 'the function\'s own variable wins over Globals').to.equal('overridden');
+    expect(env.GREETING, "the function's own variable wins over Globals").to.equal('overridden');
     expect(env).not.to.have.property('DROPPED', 'x');
     expect(env.DROPPED, 'Ref AWS::NoValue removes the variable').to.equal(undefined);
   });
 
-  it('sets Lambda\'s variables and the local wiring', async () => {
+  it("sets Lambda's variables and the local wiring", async () => {
     const { env } = await ask();
     expect(env).to.include({
       AWS_REGION: 'us-east-1',
@@ -77,7 +77,7 @@ describe('local Lambda sandboxes', () => {
     });
   });
 
-  it('resolves the layer\'s package, and reuses a warm sandbox with its module state', async () => {
+  it("resolves the layer's package, and reuses a warm sandbox with its module state", async () => {
     const first = await ask();
     const second = await ask();
     expect(first.layer).to.equal('hello from the layer');

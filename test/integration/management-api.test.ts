@@ -54,7 +54,7 @@ describe('local Management API (@connections) with the AWS SDK', () => {
     await client.close();
   });
 
-  it('GetConnection gives the client\'s User-Agent, which $connect sees too', async () => {
+  it("GetConnection gives the client's User-Agent, which $connect sees too", async () => {
     const client = await connect(runtime.wsUrl, { headers: { 'User-Agent': 'test-agent/1.0' } });
     client.send({ action: 'echo' });
     const { event } = await client.nextJson<{ event: { requestContext: { connectionId: string; identity: unknown } } }>();
@@ -82,7 +82,10 @@ describe('local Management API (@connections) with the AWS SDK', () => {
       new GetConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAAA=' }),
       new DeleteConnectionCommand({ ConnectionId: 'AAAAAAAAAAAAAAA=' }),
     ]) {
-      const error = await api.send(command as PostToConnectionCommand).then(() => undefined, (e: unknown) => e);
+      const error = await api.send(command as PostToConnectionCommand).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(error, command.constructor.name).to.be.instanceOf(GoneException);
       expect((error as GoneException).name).to.equal('GoneException');
       expect((error as GoneException).$metadata.httpStatusCode).to.equal(410);
@@ -98,7 +101,8 @@ describe('local Management API (@connections) with the AWS SDK', () => {
 
   it('raises PayloadTooLargeException (413) over 128 KB, and delivers 128 KB exactly', async () => {
     const { client, connectionId } = await connectWithId(runtime);
-    const error = await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) }))
+    const error = await api
+      .send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: 'x'.repeat(128 * 1024 + 1) }))
       .catch((e: unknown) => e);
     expect(error).to.be.instanceOf(PayloadTooLargeException);
     expect((error as PayloadTooLargeException).$metadata.httpStatusCode).to.equal(413);

@@ -25,12 +25,16 @@ export class NpmStart {
   }
 
   async ready(): Promise<{ wsUrl: string; port: number; dynamodb: string }> {
-    const match = await eventually(async () => {
-      if (this.child.exitCode !== null) throw new Error(`npm start exited ${this.child.exitCode}: ${this.err}`);
-      const ws = /WebSocket API\s+ws:\/\/localhost:(\d+)\/(\S+)/.exec(this.out);
-      const db = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(this.out);
-      return ws && db && /Ready in/.test(this.out) ? { ws, db } : undefined;
-    }, 25_000, 'npm start ready');
+    const match = await eventually(
+      async () => {
+        if (this.child.exitCode !== null) throw new Error(`npm start exited ${this.child.exitCode}: ${this.err}`);
+        const ws = /WebSocket API\s+ws:\/\/localhost:(\d+)\/(\S+)/.exec(this.out);
+        const db = /DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(this.out);
+        return ws && db && /Ready in/.test(this.out) ? { ws, db } : undefined;
+      },
+      25_000,
+      'npm start ready',
+    );
     const port = Number(match.ws[1]);
     return { wsUrl: `ws://127.0.0.1:${port}/${match.ws[2]}`, port, dynamodb: match.db[1] as string };
   }

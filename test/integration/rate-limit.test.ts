@@ -117,9 +117,13 @@ describe('message rate limit (chat-core against the local store, clock under tes
     const { DynamoDBClient, UpdateItemCommand } = await import('@aws-sdk/client-dynamodb');
     const db = new DynamoDBClient({ endpoint: runtime.dynamodbEndpoint });
     try {
-      await db.send(new UpdateItemCommand({
-        TableName: runtime.tables.ConnectionsTable, Key: { connectionId: { S: id } }, UpdateExpression: 'REMOVE rateAt',
-      }));
+      await db.send(
+        new UpdateItemCommand({
+          TableName: runtime.tables.ConnectionsTable,
+          Key: { connectionId: { S: id } },
+          UpdateExpression: 'REMOVE rateAt',
+        }),
+      );
     } finally {
       db.destroy();
     }

@@ -22,7 +22,12 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CRASH_TEMPLATE = join(here, 'fixtures', 'crash.yaml');
 const SHUTDOWN_BOUND_MS = 8000;
 
-interface Frame { type?: string; message?: string; text?: string; messages?: { text: string }[] }
+interface Frame {
+  type?: string;
+  message?: string;
+  text?: string;
+  messages?: { text: string }[];
+}
 const parse = (text: string): Frame => {
   try {
     return JSON.parse(text) as Frame;
@@ -59,9 +64,12 @@ function rawSocket(port: number, data: string | Buffer, until?: string): Promise
 
 /** A WebSocket upgrade, then a text frame that announces 1000 bytes and sends 10, then a TCP reset. */
 async function resetMidFrame(port: number, path: string): Promise<void> {
-  const socket = await rawSocket(port,
+  const socket = await rawSocket(
+    port,
     `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n', '101 Switching Protocols');
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    '101 Switching Protocols',
+  );
   const header = Buffer.from([0x81, 0x80 | 126, 0x03, 0xe8, 1, 2, 3, 4]);
   socket.write(Buffer.concat([header, Buffer.from('{"action":')]));
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -70,7 +78,10 @@ async function resetMidFrame(port: number, path: string): Promise<void> {
 
 /** An HTTP POST that announces a 1000-byte body, sends part of it, then a TCP reset. */
 async function resetMidRequest(port: number, path: string, headers: string): Promise<void> {
-  const socket = await rawSocket(port, `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers}Content-Length: 1000\r\n\r\n{"TableName":"`);
+  const socket = await rawSocket(
+    port,
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers}Content-Length: 1000\r\n\r\n{"TableName":"`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 50));
   socket.resetAndDestroy();
 }
@@ -143,8 +154,10 @@ describe('the runtime never crashes', function () {
         await say(alice, 'bob hears this');
         await frame(bob, (f) => f.type === 'message' && f.text === 'bob hears this');
         await bob.close();
-        console.log(`      store down: ${down} requests reset, a connect refused 502 and a message answered Internal server error; ` +
-          'store failing: Internal server error after the SDK\'s retries; then served again');
+        console.log(
+          `      store down: ${down} requests reset, a connect refused 502 and a message answered Internal server error; ` +
+            "store failing: Internal server error after the SDK's retries; then served again",
+        );
       } finally {
         await alice.close();
       }
@@ -156,9 +169,17 @@ describe('the runtime never crashes', function () {
       for (let i = 0; i < 3; i += 1) {
         await resetMidFrame(port, `/${runtime.stage}`);
         await resetMidRequest(port, `/${runtime.stage}/@connections/abcdefghijklmno%3D`, 'Content-Type: application/json\r\n');
-        await resetMidRequest(port, '/123456789012/FanoutQueue', 'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.SendMessage\r\n');
-        await resetMidRequest(storePort, '/', 'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n' +
-          'Authorization: AWS4-HMAC-SHA256 Credential=LOCALSendMessageFunction/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x\r\n');
+        await resetMidRequest(
+          port,
+          '/123456789012/FanoutQueue',
+          'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: AmazonSQS.SendMessage\r\n',
+        );
+        await resetMidRequest(
+          storePort,
+          '/',
+          'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n' +
+            'Authorization: AWS4-HMAC-SHA256 Credential=LOCALSendMessageFunction/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x\r\n',
+        );
         await resetMidRequest(storePort, '/', 'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.Scan\r\n');
       }
       const client = await connect(`${runtime.wsUrl}?room=resets-${process.pid}`, { protocols: ['chat.v1'] } as never);
@@ -192,7 +213,9 @@ describe('npm start shuts down cleanly (tsx local/src/cli/start.ts as a child)',
     server.child.kill(signal);
     const exit = await Promise.race([
       server.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within ${SHUTDOWN_BOUND_MS} ms of ${signal}`)), SHUTDOWN_BOUND_MS)),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`no exit within ${SHUTDOWN_BOUND_MS} ms of ${signal}`)), SHUTDOWN_BOUND_MS),
+      ),
     ]);
     expect(exit, `exit on ${signal} (stderr: ${server.err})`).to.include({ code: 0 });
     const codes = await Promise.all(clients.map(async (c) => (await c.closed).code));
@@ -208,10 +231,16 @@ describe('npm start shuts down cleanly (tsx local/src/cli/start.ts as a child)',
     // Throttled posts too (LOCAL_FAULTS): the SDK retries them, and the shutdown is as clean.
     const first = start({ LOCAL_FAULTS: 'post429=20%,seed=3' });
     const a = await first.ready();
-    expect(first.out).to.match(/IAM\s+enforced/).and.match(/Faults\s+20% posts 429/);
+    expect(first.out)
+      .to.match(/IAM\s+enforced/)
+      .and.match(/Faults\s+20% posts 429/);
     // Sockets reset mid-frame and mid-request first: the process must survive them.
     await resetMidFrame(a.port, new URL(a.wsUrl).pathname);
-    await resetMidRequest(Number(new URL(a.dynamodb).port), '/', 'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n');
+    await resetMidRequest(
+      Number(new URL(a.dynamodb).port),
+      '/',
+      'Content-Type: application/x-amz-json-1.0\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\n',
+    );
     const url = `${a.wsUrl}?room=${room}`;
     const alice = await connect(url, { protocols: ['chat.v1'] } as never);
     const bob = await connect(url, { protocols: ['chat.v1'] } as never);
@@ -233,9 +262,14 @@ describe('npm start shuts down cleanly (tsx local/src/cli/start.ts as a child)',
     const reader = await connect(`${b.wsUrl}?room=${room}`, { protocols: ['chat.v1'] } as never);
     reader.send({ action: 'history', limit: 10 });
     const history = await frame(reader, (f) => f.type === 'history');
-    expect(history.messages?.map((m) => m.text), 'the store was flushed to disk').to.deep.equal(['written just before SIGTERM']);
+    expect(
+      history.messages?.map((m) => m.text),
+      'the store was flushed to disk',
+    ).to.deep.equal(['written just before SIGTERM']);
     const int = await stopWith(second, 'SIGINT', [reader]);
     expect(int.codes).to.deep.equal([1001]);
-    console.log(`      shutdown: SIGTERM → exit 0 in ${term.ms} ms (2 clients closed 1001, $disconnect ran, store flushed); SIGINT → exit 0 in ${int.ms} ms`);
+    console.log(
+      `      shutdown: SIGTERM → exit 0 in ${term.ms} ms (2 clients closed 1001, $disconnect ran, store flushed); SIGINT → exit 0 in ${int.ms} ms`,
+    );
   });
 });

@@ -36,20 +36,29 @@ describe('local SQS queues and event source mappings', () => {
   it('retries a message the function reports as failed, then moves it to the dead-letter queue', async () => {
     const client = await connect(runtime.wsUrl);
     client.send({ action: 'enqueue', text: 'doomed', fail: true });
-    const moved = await eventually(async () => {
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({
-        QueueUrl: queueUrl('FixtureDeadLetterQueue'), AttributeNames: ['ApproximateNumberOfMessages'],
-      }));
-      return Attributes?.ApproximateNumberOfMessages === '1' ? true : undefined;
-    }, 15_000, 'the message in the dead-letter queue');
+    const moved = await eventually(
+      async () => {
+        const { Attributes } = await sqs.send(
+          new GetQueueAttributesCommand({
+            QueueUrl: queueUrl('FixtureDeadLetterQueue'),
+            AttributeNames: ['ApproximateNumberOfMessages'],
+          }),
+        );
+        return Attributes?.ApproximateNumberOfMessages === '1' ? true : undefined;
+      },
+      15_000,
+      'the message in the dead-letter queue',
+    );
     expect(moved).to.equal(true);
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl('FixtureDeadLetterQueue'), MaxNumberOfMessages: 10 }));
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl('FixtureDeadLetterQueue'), MaxNumberOfMessages: 10 }),
+    );
     expect(Messages).to.have.length(1);
     expect(JSON.parse(Messages?.[0]?.Body ?? '{}')).to.include({ text: 'doomed', fail: true });
     await client.close();
   });
 
-  it('answers the SQS JSON protocol with the SDK\'s typed errors', async () => {
+  it("answers the SQS JSON protocol with the SDK's typed errors", async () => {
     const error = await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl('NoSuchQueue'), MessageBody: 'x' })).catch((e: unknown) => e);
     expect((error as Error).name).to.equal('QueueDoesNotExist');
   });

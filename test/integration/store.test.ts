@@ -11,7 +11,7 @@ import type { LocalRuntime } from '../../local/src/index';
 import { eventually, PROJECT_TEMPLATE, startRuntime, storeClient } from './helpers';
 
 describe('local DynamoDB store', () => {
-  it('creates the project template\'s tables with their keys and indexes', async () => {
+  it("creates the project template's tables with their keys and indexes", async () => {
     const runtime = await startRuntime({ templatePath: PROJECT_TEMPLATE });
     const db = storeClient(runtime);
     try {
@@ -49,10 +49,13 @@ describe('local DynamoDB store', () => {
     const table = runtime.tables.EventsTable as string;
     const now = Math.floor(Date.now() / 1000);
     try {
-      const put = (id: string, expiresAt?: number): Promise<unknown> => db.send(new PutItemCommand({
-        TableName: table,
-        Item: { id: { S: id }, ...(expiresAt === undefined ? {} : { expiresAt: { N: String(expiresAt) } }) },
-      }));
+      const put = (id: string, expiresAt?: number): Promise<unknown> =>
+        db.send(
+          new PutItemCommand({
+            TableName: table,
+            Item: { id: { S: id }, ...(expiresAt === undefined ? {} : { expiresAt: { N: String(expiresAt) } }) },
+          }),
+        );
       await Promise.all([put('expired', now - 10), put('later', now + 3600), put('no-ttl')]);
       const exists = async (id: string): Promise<boolean> =>
         (await db.send(new GetItemCommand({ TableName: table, Key: { id: { S: id } } }))).Item !== undefined;

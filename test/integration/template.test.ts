@@ -9,7 +9,7 @@ import { parseTemplateText } from '../../local/src/template/template-yaml';
 import { FIXTURE_TEMPLATE, PROJECT_TEMPLATE } from './helpers';
 
 describe('template reading', () => {
-  it('reads the project template: the tutorial\'s routes, selection expression and stage', async () => {
+  it("reads the project template: the tutorial's routes, selection expression and stage", async () => {
     const model = await loadTemplate(PROJECT_TEMPLATE);
     expect(model.routeSelectionExpression).to.equal('$request.body.action');
     expect(model.stage).to.equal('production');
@@ -39,7 +39,7 @@ describe('template reading', () => {
         expect(fn?.environment.CONNECTIONS_URL).to.equal(`https://${model.apiId}.execute-api.us-east-1.amazonaws.com/production`);
       }
       expect(fn?.timeoutSeconds).to.be.a('number').and.be.greaterThan(0);
-      expect(fn?.logGroupName, 'LoggingConfig: the stack\'s log group').to.equal(`/aws/lambda/local/${route.functionId}`);
+      expect(fn?.logGroupName, "LoggingConfig: the stack's log group").to.equal(`/aws/lambda/local/${route.functionId}`);
     }
     expect(model.layers.get('ChatCoreLayer')?.buildMethod).to.equal('makefile');
     expect(model.tables.get('ConnectionsTable')?.ttlAttribute).to.equal('expiresAt');
@@ -50,22 +50,31 @@ describe('template reading', () => {
     expect(model.routes.get('echo')).to.deep.equal({ routeKey: 'echo', functionId: 'EchoFunction', twoWay: false });
     expect(model.routes.get('twoway')?.twoWay).to.equal(true);
     expect(model.routes.get('$disconnect')?.functionId, 'Fn::Join and Fn::GetAtt targets').to.equal('RecordFunction');
-    expect(model.queueMappings).to.deep.equal([{
-      queueId: 'FixtureQueue', functionId: 'ConsumeFunction', batchSize: 5, reportBatchItemFailures: true, enabled: true, maximumConcurrency: undefined,
-    }]);
+    expect(model.queueMappings).to.deep.equal([
+      {
+        queueId: 'FixtureQueue',
+        functionId: 'ConsumeFunction',
+        batchSize: 5,
+        reportBatchItemFailures: true,
+        enabled: true,
+        maximumConcurrency: undefined,
+      },
+    ]);
     expect(model.queues.get('FixtureQueue')?.redrive).to.deep.equal({ deadLetterQueueId: 'FixtureDeadLetterQueue', maxReceiveCount: 2 });
   });
 
   it('reads the YAML short forms, anchors and merge keys', () => {
-    const doc = parseTemplateText([
-      'a: !Ref Thing',
-      'b: !GetAtt Table.Arn',
-      'c: !Sub ["${x}-y", { x: !Ref P }]',
-      'd: &shared { k: 1, l: !Join [",", [a, b]] }',
-      'e: *shared',
-      'f: { <<: *shared, k: 2 }',
-      'g: !If [Cond, !Ref AWS::NoValue, no]',
-    ].join('\n'));
+    const doc = parseTemplateText(
+      [
+        'a: !Ref Thing',
+        'b: !GetAtt Table.Arn',
+        'c: !Sub ["${x}-y", { x: !Ref P }]',
+        'd: &shared { k: 1, l: !Join [",", [a, b]] }',
+        'e: *shared',
+        'f: { <<: *shared, k: 2 }',
+        'g: !If [Cond, !Ref AWS::NoValue, no]',
+      ].join('\n'),
+    );
     expect(doc).to.deep.equal({
       a: { Ref: 'Thing' },
       b: { 'Fn::GetAtt': ['Table', 'Arn'] },

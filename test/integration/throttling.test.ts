@@ -35,7 +35,10 @@ describe('stage throttling (DefaultRouteSettings, template.yaml)', function () {
     for (const a of attempts) if (a.status === 'fulfilled') clients.push(a.value);
     const refusals = attempts.flatMap((a) => (a.status === 'rejected' ? [a.reason as { status?: number; body?: string }] : []));
     expect(clients, 'accepted').to.have.length(BURST);
-    expect(refusals.map((r) => r.status), 'refused').to.deep.equal([429]);
+    expect(
+      refusals.map((r) => r.status),
+      'refused',
+    ).to.deep.equal([429]);
     expect(JSON.parse(refusals[0]?.body ?? '{}')).to.deep.equal({ message: 'Too Many Requests' });
     const connectsBefore = runtime.stats().ConnectFunction?.invocations ?? 0;
     expect(connectsBefore, 'the refused connect did not reach $connect').to.equal(BURST);
@@ -50,20 +53,31 @@ describe('stage throttling (DefaultRouteSettings, template.yaml)', function () {
     const invoked = runtime.stats().SendMessageFunction?.invocations ?? 0;
     const sent = BURST + 3;
     for (let i = 0; i < sent; i += 1) sender.send({ action: 'sendmessage', message: `burst ${i}` });
-    const frames = await eventually(async () => {
-      const parsed = sender.messages.map((m) => JSON.parse(m) as Record<string, unknown>);
-      const answered = parsed.filter((f) => f.type === 'message' || f.message === 'Too Many Requests');
-      return answered.length >= sent ? parsed : undefined;
-    }, 10_000, 'every message answered');
+    const frames = await eventually(
+      async () => {
+        const parsed = sender.messages.map((m) => JSON.parse(m) as Record<string, unknown>);
+        const answered = parsed.filter((f) => f.type === 'message' || f.message === 'Too Many Requests');
+        return answered.length >= sent ? parsed : undefined;
+      },
+      10_000,
+      'every message answered',
+    );
     const throttled = frames.filter((f) => f.message === 'Too Many Requests');
     expect(throttled, 'throttled messages').to.have.length(sent - BURST);
     for (const f of throttled) {
       expect(Object.keys(f).sort()).to.deep.equal(['connectionId', 'message', 'requestId']);
       expect(f.connectionId).to.be.a('string').with.length(16);
     }
-    expect(frames.filter((f) => f.type === 'message'), 'delivered').to.have.length(BURST);
+    expect(
+      frames.filter((f) => f.type === 'message'),
+      'delivered',
+    ).to.have.length(BURST);
     // A function's invocation is counted when it returns, after its posts: wait for the last one.
-    await eventually(async () => ((runtime.stats().SendMessageFunction?.invocations ?? 0) - invoked >= BURST ? true : undefined), 5000, 'invocations');
+    await eventually(
+      async () => ((runtime.stats().SendMessageFunction?.invocations ?? 0) - invoked >= BURST ? true : undefined),
+      5000,
+      'invocations',
+    );
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((runtime.stats().SendMessageFunction?.invocations ?? 0) - invoked, 'invocations').to.equal(BURST);
 
@@ -75,8 +89,10 @@ describe('stage throttling (DefaultRouteSettings, template.yaml)', function () {
     sender.send({ action: 'sendmessage', message: 'after the refill' });
     await eventually(async () => (sender.messages.some((m) => m.includes('after the refill')) ? true : undefined), 10_000, 'served again');
     const { sendmessage } = runtime.throttling();
-    console.log(`      throttling: burst ${BURST}, ${RATE}/s → connects ${JSON.stringify(runtime.throttling().$connect)}, ` +
-      `messages ${JSON.stringify(sendmessage)} (429 / Too Many Requests frames)`);
+    console.log(
+      `      throttling: burst ${BURST}, ${RATE}/s → connects ${JSON.stringify(runtime.throttling().$connect)}, ` +
+        `messages ${JSON.stringify(sendmessage)} (429 / Too Many Requests frames)`,
+    );
   });
 
   it('is off without throttling settings in the stage (the fixture template)', async () => {

@@ -9,7 +9,7 @@ import { connect, eventually, PROJECT_TEMPLATE, startRuntime, storeClient, type 
 
 const INFO = /^Use the sendmessage route to send a message\. Your info: (\{.*\})$/;
 
-describe('the tutorial\'s Step 3, locally (template.yaml, real handlers)', () => {
+describe("the tutorial's Step 3, locally (template.yaml, real handlers)", () => {
   let runtime: LocalRuntime;
   let db: ReturnType<typeof storeClient>;
   let first: Client;
@@ -57,10 +57,15 @@ describe('the tutorial\'s Step 3, locally (template.yaml, real handlers)', () =>
   it('disconnect removes the connection from the connections table', async () => {
     second.send('test');
     const info = JSON.parse((INFO.exec(await second.next(15_000)) as RegExpExecArray)[1] as string) as { connectionID: string };
-    const item = async (): Promise<unknown> => (await db.send(new GetItemCommand({
-      TableName: runtime.tables.ConnectionsTable,
-      Key: { connectionId: { S: info.connectionID } },
-    }))).Item;
+    const item = async (): Promise<unknown> =>
+      (
+        await db.send(
+          new GetItemCommand({
+            TableName: runtime.tables.ConnectionsTable,
+            Key: { connectionId: { S: info.connectionID } },
+          }),
+        )
+      ).Item;
     expect(await item()).to.not.equal(undefined);
     await second.close();
     await eventually(async () => ((await item()) === undefined ? true : undefined), 15_000, 'the connection item deleted');

@@ -17,10 +17,14 @@ describe('reload on change (watch)', () => {
       expect((await runtime.invoke('TwoWayFunction', { body: 'a' })).payload).to.deep.equal({ statusCode: 200, body: 'pong: a' });
       const source = join(dir, 'functions', 'index.ts');
       writeFileSync(source, readFileSync(source, 'utf8').replace('body: `pong: ${event.body}`', 'body: `PONG: ${event.body}`'));
-      const reloaded = await eventually(async () => {
-        const { payload } = await runtime.invoke('TwoWayFunction', { body: 'b' });
-        return (payload as { body?: string } | undefined)?.body === 'PONG: b' ? true : undefined;
-      }, 15_000, 'the edited function served');
+      const reloaded = await eventually(
+        async () => {
+          const { payload } = await runtime.invoke('TwoWayFunction', { body: 'b' });
+          return (payload as { body?: string } | undefined)?.body === 'PONG: b' ? true : undefined;
+        },
+        15_000,
+        'the edited function served',
+      );
       expect(reloaded).to.equal(true);
     } finally {
       await runtime.close();

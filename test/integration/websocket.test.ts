@@ -34,7 +34,15 @@ describe('local WebSocket API (fixture template)', () => {
       expect(event.queryStringParameters).to.deep.equal({ room: 'r1', tag: 'b' });
       expect(event.multiValueQueryStringParameters).to.deep.equal({ room: ['r1'], tag: ['a', 'b'] });
       const headers = event.headers as Record<string, string>;
-      expect(headers).to.include.keys('Host', 'Sec-WebSocket-Key', 'Sec-WebSocket-Version', 'X-Forwarded-For', 'X-Forwarded-Port', 'X-Forwarded-Proto', 'X-Amzn-Trace-Id');
+      expect(headers).to.include.keys(
+        'Host',
+        'Sec-WebSocket-Key',
+        'Sec-WebSocket-Version',
+        'X-Forwarded-For',
+        'X-Forwarded-Port',
+        'X-Forwarded-Proto',
+        'X-Amzn-Trace-Id',
+      );
       expect(headers['X-Forwarded-For']).to.equal('127.0.0.1');
       expect((event.multiValueHeaders as Record<string, string[]>)['Sec-WebSocket-Version']).to.deep.equal(['13']);
       expect(event.isBase64Encoded).to.equal(false);
@@ -58,7 +66,7 @@ describe('local WebSocket API (fixture template)', () => {
       await client.close();
     });
 
-    it('gives connection ids shaped like API Gateway\'s (16 characters, base64)', async () => {
+    it("gives connection ids shaped like API Gateway's (16 characters, base64)", async () => {
       const { client, connectionId } = await connectWithId(runtime);
       expect(connectionId).to.match(/^[A-Za-z0-9_-]{15}=$/);
       await client.close();
@@ -70,7 +78,7 @@ describe('local WebSocket API (fixture template)', () => {
       expect(body).to.equal('refused on purpose');
     });
 
-    it('refuses with 502 and API Gateway\'s error body when $connect throws', async () => {
+    it("refuses with 502 and API Gateway's error body when $connect throws", async () => {
       const { status, body } = await refusal(`${runtime.wsUrl}?throw=1`);
       expect(status).to.equal(502);
       expect(JSON.parse(body)).to.include({ message: 'Internal server error' });
@@ -119,7 +127,7 @@ describe('local WebSocket API (fixture template)', () => {
       await client.close();
     });
 
-    it('sends the handler\'s body back only on a route with a route response', async () => {
+    it("sends the handler's body back only on a route with a route response", async () => {
       const client = await connect(runtime.wsUrl);
       client.send({ action: 'twoway' });
       expect(await client.next()).to.equal('pong: {"action":"twoway"}');
@@ -132,7 +140,9 @@ describe('local WebSocket API (fixture template)', () => {
       const client = await connect(runtime.wsUrl);
       client.send({ action: 'boom' });
       const reply = await client.next();
-      expect(reply).to.match(/^\{"message": "Internal server error", "connectionId":"[A-Za-z0-9_-]{15}=", "requestId":"[A-Za-z0-9_-]{15}="\}$/);
+      expect(reply).to.match(
+        /^\{"message": "Internal server error", "connectionId":"[A-Za-z0-9_-]{15}=", "requestId":"[A-Za-z0-9_-]{15}="\}$/,
+      );
       client.send({ action: 'echo' });
       expect((await client.nextJson()).event).to.be.an('object');
       await client.close();
@@ -151,13 +161,17 @@ describe('local WebSocket API (fixture template)', () => {
   });
 
   describe('$disconnect', () => {
-    it('reports the client\'s close code and reason', async () => {
+    it("reports the client's close code and reason", async () => {
       const { client, connectionId } = await connectWithId(runtime);
       await client.close(4001, 'bye now');
       const event = await keptEvent(db, eventsTable, connectionId, '$disconnect');
       const context = event.requestContext as Record<string, unknown>;
       expect(context).to.include({
-        routeKey: '$disconnect', eventType: 'DISCONNECT', disconnectStatusCode: 4001, disconnectReason: 'bye now', connectionId,
+        routeKey: '$disconnect',
+        eventType: 'DISCONNECT',
+        disconnectStatusCode: 4001,
+        disconnectReason: 'bye now',
+        connectionId,
       });
       expect(event.headers).to.include.keys('Host', 'X-Forwarded-For');
     });
@@ -174,12 +188,14 @@ describe('local WebSocket API (fixture template)', () => {
 });
 
 describe('local WebSocket API: a template without $default', () => {
-  it('answers a message no route selects with API Gateway\'s Forbidden frame', async () => {
+  it("answers a message no route selects with API Gateway's Forbidden frame", async () => {
     const runtime = await startRuntime({ templatePath: `${__dirname}/fixtures/no-default.yaml` });
     try {
       const client = await connect(runtime.wsUrl);
       client.send('no route for this');
-      expect(await client.next()).to.match(/^\{"message": "Forbidden", "connectionId":"[A-Za-z0-9_-]{15}=", "requestId":"[A-Za-z0-9_-]{15}="\}$/);
+      expect(await client.next()).to.match(
+        /^\{"message": "Forbidden", "connectionId":"[A-Za-z0-9_-]{15}=", "requestId":"[A-Za-z0-9_-]{15}="\}$/,
+      );
       client.send({ action: 'ping' });
       expect(await client.next()).to.equal('pong');
       await client.close();

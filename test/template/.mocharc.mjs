@@ -4,7 +4,7 @@
  * with --spec instead of replacing it, and the template tests must run on their own. They
  * run sam build, sam validate and cfn-lint, hence the longer timeout.
  */
-import root from "../../.mocharc.json" with { type: "json" };
+import root from '../../.mocharc.json' with { type: 'json' };
 
 const config = { ...root, timeout: 600000 };
 delete config.spec;

@@ -15,13 +15,13 @@
  * Each build goes to its own directory (same layout as `.aws-sam/build`) so that the test
  * never races a `sam build`, `sam local` or benchmark running in the same checkout.
  */
-import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { builtinModules } from "node:module";
-import os from "node:os";
-import path from "node:path";
-import { expect } from "chai";
-import { build } from "esbuild";
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { build } from 'esbuild';
 import {
   ROOT,
   TOOL_TIMEOUT_MS,
@@ -37,7 +37,7 @@ import {
   type LayerInfo,
   type RunResult,
   type Template,
-} from "./helpers";
+} from './helpers';
 
 interface BuildPath {
   name: string;
@@ -49,15 +49,15 @@ interface BuildPath {
 
 const BUILD_PATHS: BuildPath[] = [
   {
-    name: "out of source",
-    flag: "--no-build-in-source",
-    dir: path.join(ROOT, ".aws-sam", "template-test", "build-out-of-source"),
+    name: 'out of source',
+    flag: '--no-build-in-source',
+    dir: path.join(ROOT, '.aws-sam', 'template-test', 'build-out-of-source'),
     layerLog: /installing from package-lock\.json/,
   },
   {
-    name: "in source",
-    flag: "--build-in-source",
-    dir: path.join(ROOT, ".aws-sam", "template-test", "build-in-source"),
+    name: 'in source',
+    flag: '--build-in-source',
+    dir: path.join(ROOT, '.aws-sam', 'template-test', 'build-in-source'),
     layerLog: /the installed packages match package-lock\.json/,
   },
 ];
@@ -67,15 +67,15 @@ const BUILD_PATHS: BuildPath[] = [
  * against the layer bundle below, so they are known to be real markers, not typos).
  */
 const SDK_MARKERS = [
-  "aws-sdk-js", // SDK user agent
-  "x-amz-user-agent",
-  "DynamoDB_20120810", // DynamoDB JSON protocol target
-  "ApiGatewayManagementApi",
+  'aws-sdk-js', // SDK user agent
+  'x-amz-user-agent',
+  'DynamoDB_20120810', // DynamoDB JSON protocol target
+  'ApiGatewayManagementApi',
 ];
 const LIBRARY_MARKERS = [
   ...SDK_MARKERS,
-  "_X_AMZN_TRACE_ID", // Tracer / X-Ray
-  "POWERTOOLS_SERVICE_NAME", // Powertools configuration
+  '_X_AMZN_TRACE_ID', // Tracer / X-Ray
+  'POWERTOOLS_SERVICE_NAME', // Powertools configuration
 ];
 
 /** Function bundles stay small because everything shared comes from the layer. */
@@ -87,16 +87,16 @@ interface SourceMap {
 
 /** The sources a bundle's map lists, as absolute paths (they are relative to the map). */
 function readSourceMap(bundle: string): string[] {
-  const map = JSON.parse(readFileSync(`${bundle}.map`, "utf8")) as SourceMap;
+  const map = JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as SourceMap;
   return map.sources.map((source) => path.resolve(path.dirname(bundle), source));
 }
 
 function layerBundle(dir: string, layer: LayerInfo): string {
-  return path.join(dir, layer.logicalId, "nodejs", "node_modules", layer.packageName, "index.js");
+  return path.join(dir, layer.logicalId, 'nodejs', 'node_modules', layer.packageName, 'index.js');
 }
 
 function functionBundle(dir: string, fn: FunctionInfo): string {
-  return path.join(dir, fn.logicalId, "index.js");
+  return path.join(dir, fn.logicalId, 'index.js');
 }
 
 /**
@@ -107,74 +107,82 @@ async function requiredModules(bundle: string): Promise<string[]> {
   const result = await build({
     entryPoints: [bundle],
     bundle: true,
-    external: ["*"],
+    external: ['*'],
     metafile: true,
     write: false,
-    platform: "node",
-    logLevel: "silent",
-    outdir: path.join(os.tmpdir(), "template-test-unused"),
+    platform: 'node',
+    logLevel: 'silent',
+    outdir: path.join(os.tmpdir(), 'template-test-unused'),
   });
   const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports);
   return [...new Set(imports.filter((item) => item.external).map((item) => item.path))].sort();
 }
 
 function isBuiltin(name: string): boolean {
-  return name.startsWith("node:") || builtinModules.includes(name);
+  return name.startsWith('node:') || builtinModules.includes(name);
 }
 
 /** What `Ref: AWS::NoValue` resolves to here: the variable is left out. */
-const NO_VALUE = "\u0000no value";
+const NO_VALUE = '\u0000no value';
 
 /**
  * Plausible values for the functions' environment variables, resolved from the template
  * (parameter defaults, placeholder ids shaped like what Ref and GetAtt return): enough for
  * a module that validates its environment at load time, as the layer does.
  */
-function functionEnvironment(template: Template, properties: Record<string, unknown>, overrides: Record<string, string> = {}): Record<string, string> {
+function functionEnvironment(
+  template: Template,
+  properties: Record<string, unknown>,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   const pseudo: Record<string, string> = {
-    "AWS::Region": "us-east-1",
-    "AWS::URLSuffix": "amazonaws.com",
-    "AWS::Partition": "aws",
-    "AWS::AccountId": "123456789012",
-    "AWS::StackName": "template-test",
+    'AWS::Region': 'us-east-1',
+    'AWS::URLSuffix': 'amazonaws.com',
+    'AWS::Partition': 'aws',
+    'AWS::AccountId': '123456789012',
+    'AWS::StackName': 'template-test',
   };
   const ref = (id: string): string => {
-    if (id === "AWS::NoValue") return NO_VALUE;
+    if (id === 'AWS::NoValue') return NO_VALUE;
     if (pseudo[id] !== undefined) return pseudo[id];
     const parameter = template.Parameters?.[id];
-    if (parameter) return overrides[id] ?? String(parameter.Default ?? "");
+    if (parameter) return overrides[id] ?? String(parameter.Default ?? '');
     const type = template.Resources[id]?.Type;
     if (type === undefined) throw new Error(`Ref to ${id}, which the template does not declare`);
     // Ref of a queue is its URL; of most other resources, a name or an id.
-    if (type === "AWS::SQS::Queue") return `https://sqs.us-east-1.amazonaws.com/123456789012/template-test-${id}`;
-    if (type === "AWS::SNS::Topic") return `arn:aws:sns:us-east-1:123456789012:template-test-${id}`;
+    if (type === 'AWS::SQS::Queue') return `https://sqs.us-east-1.amazonaws.com/123456789012/template-test-${id}`;
+    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:us-east-1:123456789012:template-test-${id}`;
     return `template-test-${id}`.toLowerCase();
   };
   const getAtt = (id: string, attribute: string): string =>
-    attribute === "Arn" ? `arn:aws:${template.Resources[id]?.Type.split("::")[1]?.toLowerCase()}:us-east-1:123456789012:${ref(id)}` : ref(id);
+    attribute === 'Arn'
+      ? `arn:aws:${template.Resources[id]?.Type.split('::')[1]?.toLowerCase()}:us-east-1:123456789012:${ref(id)}`
+      : ref(id);
   /** Conditions of Equals, Not, And, Or and Condition over parameters, as CloudFormation evaluates them. */
   const holds = (condition: unknown): boolean => {
     const object = (condition ?? {}) as Record<string, unknown>;
-    if (typeof object.Condition === "string") return holds(template.Conditions?.[object.Condition]);
+    if (typeof object.Condition === 'string') return holds(template.Conditions?.[object.Condition]);
     const [key, args] = Object.entries(object)[0] ?? [];
     const list = Array.isArray(args) ? args : [];
-    if (key === "Fn::Equals") return resolve(list[0]) === resolve(list[1]);
-    if (key === "Fn::Not") return !holds(list[0]);
-    if (key === "Fn::And") return list.every(holds);
-    if (key === "Fn::Or") return list.some(holds);
+    if (key === 'Fn::Equals') return resolve(list[0]) === resolve(list[1]);
+    if (key === 'Fn::Not') return !holds(list[0]);
+    if (key === 'Fn::And') return list.every(holds);
+    if (key === 'Fn::Or') return list.some(holds);
     throw new Error(`cannot evaluate the condition ${JSON.stringify(condition)}`);
   };
   const resolve = (value: unknown): string => {
-    if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") return String(value);
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return String(value);
     const object = (value ?? {}) as Record<string, unknown>;
-    if (typeof object.Ref === "string") return ref(object.Ref);
-    const choice = object["Fn::If"];
+    if (typeof object.Ref === 'string') return ref(object.Ref);
+    const choice = object['Fn::If'];
     if (Array.isArray(choice)) return resolve(holds({ Condition: choice[0] }) ? choice[1] : choice[2]);
-    const att = object["Fn::GetAtt"];
+    const att = object['Fn::GetAtt'];
     if (Array.isArray(att)) return getAtt(String(att[0]), String(att[1]));
     const sub = subText(value);
     if (sub !== undefined) {
-      return sub.replace(/\$\{([^}.]+)(?:\.([^}]+))?\}/g, (_m, id: string, attribute?: string) => (attribute ? getAtt(id, attribute) : ref(id)));
+      return sub.replace(/\$\{([^}.]+)(?:\.([^}]+))?\}/g, (_m, id: string, attribute?: string) =>
+        attribute ? getAtt(id, attribute) : ref(id),
+      );
     }
     throw new Error(`cannot give a test value to ${JSON.stringify(value)}`);
   };
@@ -182,9 +190,11 @@ function functionEnvironment(template: Template, properties: Record<string, unkn
     ...((template.Globals?.Function?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
     ...((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}),
   };
-  return Object.fromEntries(Object.entries(variables)
-    .map(([key, value]) => [key, resolve(value)])
-    .filter(([, value]) => value !== NO_VALUE));
+  return Object.fromEntries(
+    Object.entries(variables)
+      .map(([key, value]) => [key, resolve(value)])
+      .filter(([, value]) => value !== NO_VALUE),
+  );
 }
 
 /** The authorizer's bundle is the exception: it carries its JWT library and logger. */
@@ -193,9 +203,9 @@ const MAX_AUTHORIZER_BUNDLE_BYTES = 64 * 1024;
 /** The package a bundled source belongs to: `node_modules/@scope/name/...` → `@scope/name`. */
 function packageOf(source: string): string | undefined {
   const parts = source.split(path.sep);
-  const at = parts.lastIndexOf("node_modules");
+  const at = parts.lastIndexOf('node_modules');
   if (at < 0) return undefined;
-  return parts.slice(at + 1, parts[at + 1]?.startsWith("@") ? at + 3 : at + 2).join("/");
+  return parts.slice(at + 1, parts[at + 1]?.startsWith('@') ? at + 3 : at + 2).join('/');
 }
 
 /**
@@ -206,15 +216,18 @@ function packageOf(source: string): string | undefined {
 async function expectLeanAuthorizer(fn: FunctionInfo, bundle: string, relative: string[], layerPackages: string[]): Promise<void> {
   const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
   expect(required, `${fn.logicalId} requires`).to.deep.equal(layerPackages.map((name) => `${name}/identity`));
-  const code = readFileSync(bundle, "utf8");
+  const code = readFileSync(bundle, 'utf8');
   for (const marker of SDK_MARKERS) expect(code, `${fn.logicalId} bundles SDK code (${marker})`).not.to.include(marker);
   const bundled = [...new Set(relative.map(packageOf).filter((name) => name !== undefined))].sort();
-  expect(bundled, `${fn.logicalId} bundles`).to.include.members(["@aws-lambda-powertools/logger", "jose"]);
-  expect(bundled.filter((name) => /^@(aws-sdk|smithy)\//.test(name)), `${fn.logicalId} bundles SDK packages`).to.deep.equal([]);
+  expect(bundled, `${fn.logicalId} bundles`).to.include.members(['@aws-lambda-powertools/logger', 'jose']);
+  expect(
+    bundled.filter((name) => /^@(aws-sdk|smithy)\//.test(name)),
+    `${fn.logicalId} bundles SDK packages`,
+  ).to.deep.equal([]);
   expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_AUTHORIZER_BUNDLE_BYTES);
 }
 
-describe("sam build, out of source and in source", function () {
+describe('sam build, out of source and in source', function () {
   this.timeout(TOOL_TIMEOUT_MS);
   const app: AppInfo = describeApp(loadTemplate());
   const builds = new Map<string, Promise<RunResult>>();
@@ -224,7 +237,7 @@ describe("sam build, out of source and in source", function () {
     // awaits its result, so that one failing build fails only its own tests.
     for (const build of BUILD_PATHS) {
       rmSync(build.dir, { recursive: true, force: true });
-      const started = run("sam", ["build", build.flag, "--no-cached", "--build-dir", build.dir]);
+      const started = run('sam', ['build', build.flag, '--no-cached', '--build-dir', build.dir]);
       started.catch(() => undefined); // awaited (and reported) below
       builds.set(build.name, started);
     }
@@ -241,7 +254,7 @@ describe("sam build, out of source and in source", function () {
         console.log(`      sam build ${build.flag}: ${(result.ms / 1000).toFixed(1)} s into ${path.relative(ROOT, build.dir)}/`);
       });
 
-      it(`bundles the layer ${build.name === "out of source" ? "from packages installed from its own package-lock.json, in its copy" : "from the workspace's installed packages"}`, () => {
+      it(`bundles the layer ${build.name === 'out of source' ? 'from packages installed from its own package-lock.json, in its copy' : "from the workspace's installed packages"}`, () => {
         expect(result.stdout + result.stderr, output(result)).to.match(build.layerLog);
       });
 
@@ -249,36 +262,48 @@ describe("sam build, out of source and in source", function () {
         expect(app.layers).to.have.length.greaterThan(0);
         for (const layer of app.layers) {
           const packageDir = path.dirname(layerBundle(build.dir, layer));
-          expect(existsSync(path.join(packageDir, "index.js")), `${packageDir}/index.js`).to.equal(true);
-          const manifest = JSON.parse(readFileSync(path.join(packageDir, "package.json"), "utf8")) as { name?: string; main?: string; exports?: Record<string, string> };
+          expect(existsSync(path.join(packageDir, 'index.js')), `${packageDir}/index.js`).to.equal(true);
+          const manifest = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8')) as {
+            name?: string;
+            main?: string;
+            exports?: Record<string, string>;
+          };
           expect(manifest.name).to.equal(layer.packageName);
-          expect(existsSync(path.join(packageDir, manifest.main ?? "index.js")), `main ${manifest.main}`).to.equal(true);
+          expect(existsSync(path.join(packageDir, manifest.main ?? 'index.js')), `main ${manifest.main}`).to.equal(true);
           // `<package>/identity`, the authorizer's entry: the identity module and the wire rules it
           // shares with the page, no library.
-          expect(manifest.exports, `${layer.logicalId} exports`).to.deep.equal({ ".": "./index.js", "./identity": "./identity.js" });
-          const identity = path.join(packageDir, "identity.js");
-          expect(readSourceMap(identity).map((source) => path.relative(packageDir, source)).sort()).to.deep.equal([path.join("src", "identity.ts"), path.join("src", "wire.ts")]);
-          expect((await requiredModules(identity)).filter((name) => !isBuiltin(name)), "identity.js requires").to.deep.equal([]);
+          expect(manifest.exports, `${layer.logicalId} exports`).to.deep.equal({ '.': './index.js', './identity': './identity.js' });
+          const identity = path.join(packageDir, 'identity.js');
+          expect(
+            readSourceMap(identity)
+              .map((source) => path.relative(packageDir, source))
+              .sort(),
+          ).to.deep.equal([path.join('src', 'identity.ts'), path.join('src', 'wire.ts')]);
+          expect(
+            (await requiredModules(identity)).filter((name) => !isBuiltin(name)),
+            'identity.js requires',
+          ).to.deep.equal([]);
         }
       });
 
-      it("builds the layer from its own sources and bundles the SDK clients and Powertools into it", async () => {
+      it('builds the layer from its own sources and bundles the SDK clients and Powertools into it', async () => {
         for (const layer of app.layers) {
           const bundle = layerBundle(build.dir, layer);
-          const code = readFileSync(bundle, "utf8");
+          const code = readFileSync(bundle, 'utf8');
           for (const marker of LIBRARY_MARKERS) expect(code, `${layer.logicalId} bundle lacks ${marker}`).to.include(marker);
           // The map names sources relative to the package folder, whichever folder it was built in.
           const sources = readSourceMap(bundle).map((source) => path.relative(path.dirname(bundle), source));
           const own = sources.filter((source) => source.startsWith(`src${path.sep}`));
-          expect(own, sources.join("\n")).to.include(path.join("src", "index.ts"));
-          for (const source of own) expect(existsSync(path.join(ROOT, layer.contentUri, source)), `${layer.contentUri}/${source}`).to.equal(true);
+          expect(own, sources.join('\n')).to.include(path.join('src', 'index.ts'));
+          for (const source of own)
+            expect(existsSync(path.join(ROOT, layer.contentUri, source)), `${layer.contentUri}/${source}`).to.equal(true);
           expect(sources.filter((source) => !own.includes(source) && !source.startsWith(`node_modules${path.sep}`))).to.deep.equal([]);
           const externals = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
           expect(externals, `${layer.logicalId} requires modules Lambda does not provide`).to.deep.equal([]);
         }
       });
 
-      it("gives every function a bundle of its own code only: no layer, SDK or Powertools code inside (the authorizer: jose and its logger, no SDK)", async () => {
+      it('gives every function a bundle of its own code only: no layer, SDK or Powertools code inside (the authorizer: jose and its logger, no SDK)', async () => {
         const layerPackages = app.layers.map((layer) => layer.packageName);
         const layerDirs = app.layers.map((layer) => path.join(ROOT, layer.contentUri) + path.sep);
         expect(app.functions).to.have.length.greaterThan(0);
@@ -288,59 +313,75 @@ describe("sam build, out of source and in source", function () {
           // The source map lists every file esbuild put in the bundle: the function's folder's
           // own files (in source the folder itself, out of source SAM's copy of it).
           const sources = readSourceMap(bundle);
-          const entryPoint = ((fn.metadata.BuildProperties as { EntryPoints?: string[] } | undefined)?.EntryPoints ?? ["index.ts"])[0] as string;
-          const entry = sources
-            .filter((source) => source.endsWith(`${path.sep}${entryPoint}`))
-            .sort((a, b) => a.length - b.length)[0];
-          expect(entry, `${fn.logicalId} sources:\n${sources.join("\n")}`).to.not.equal(undefined);
+          const entryPoint = ((fn.metadata.BuildProperties as { EntryPoints?: string[] } | undefined)?.EntryPoints ?? [
+            'index.ts',
+          ])[0] as string;
+          const entry = sources.filter((source) => source.endsWith(`${path.sep}${entryPoint}`)).sort((a, b) => a.length - b.length)[0];
+          expect(entry, `${fn.logicalId} sources:\n${sources.join('\n')}`).to.not.equal(undefined);
           const folder = (entry as string).slice(0, -entryPoint.length - 1);
-          if (build.flag === "--build-in-source") expect(folder).to.equal(path.join(ROOT, fn.codeUri));
-          else expect(path.relative(ROOT, folder).startsWith(".."), `${fn.logicalId} built from ${folder}, not from a copy`).to.equal(true);
+          if (build.flag === '--build-in-source') expect(folder).to.equal(path.join(ROOT, fn.codeUri));
+          else expect(path.relative(ROOT, folder).startsWith('..'), `${fn.logicalId} built from ${folder}, not from a copy`).to.equal(true);
           const relative = sources.map((source) => path.relative(folder, source));
-          expect(relative.filter((source) => source.startsWith("..")), `${fn.logicalId}: sources from outside its folder`).to.deep.equal([]);
-          expect(sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir))), `${fn.logicalId}: layer sources in bundle`).to.deep.equal([]);
-          const own = relative.filter((source) => !source.split(path.sep).includes("node_modules"));
+          expect(
+            relative.filter((source) => source.startsWith('..')),
+            `${fn.logicalId}: sources from outside its folder`,
+          ).to.deep.equal([]);
+          expect(
+            sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir))),
+            `${fn.logicalId}: layer sources in bundle`,
+          ).to.deep.equal([]);
+          const own = relative.filter((source) => !source.split(path.sep).includes('node_modules'));
           for (const source of own) expect(existsSync(path.join(ROOT, fn.codeUri, source)), `${fn.codeUri}/${source}`).to.equal(true);
           if (app.authorizers.some((authorizer) => authorizer.functionId === fn.logicalId)) {
             await expectLeanAuthorizer(fn, bundle, relative, layerPackages);
             continue;
           }
-          expect(relative.filter((source) => !own.includes(source)), `${fn.logicalId}: node_modules in bundle`).to.deep.equal([]);
+          expect(
+            relative.filter((source) => !own.includes(source)),
+            `${fn.logicalId}: node_modules in bundle`,
+          ).to.deep.equal([]);
 
           // The layer's package is loaded at run time, from /opt/nodejs/node_modules.
           const required = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
           expect(required, `${fn.logicalId} requires`).to.include.members(layerPackages);
-          expect(required.filter((name) => !layerPackages.includes(name)), `${fn.logicalId} requires modules no layer provides`).to.deep.equal([]);
-          const code = readFileSync(bundle, "utf8");
+          expect(
+            required.filter((name) => !layerPackages.includes(name)),
+            `${fn.logicalId} requires modules no layer provides`,
+          ).to.deep.equal([]);
+          const code = readFileSync(bundle, 'utf8');
           for (const marker of LIBRARY_MARKERS) expect(code, `${fn.logicalId} bundles library code (${marker})`).not.to.include(marker);
 
           expect(statSync(bundle).size, `${fn.logicalId} bundle size`).to.be.below(MAX_FUNCTION_BUNDLE_BYTES);
         }
       });
 
-      it("loads each function the way Lambda does: its bundle in /var/task, the layer in /opt", async function () {
-        const sandbox = mkdtempSync(path.join(os.tmpdir(), "sam-layout-"));
+      it('loads each function the way Lambda does: its bundle in /var/task, the layer in /opt', async function () {
+        const sandbox = mkdtempSync(path.join(os.tmpdir(), 'sam-layout-'));
         try {
           // Outside the repository, so that nothing resolves through the workspace's node_modules.
-          const opt = path.join(sandbox, "opt");
+          const opt = path.join(sandbox, 'opt');
           for (const layer of app.layers) cpSync(path.join(build.dir, layer.logicalId), opt, { recursive: true });
           const template = app.template;
           for (const fn of app.functions) {
             const task = path.join(sandbox, fn.logicalId);
             cpSync(path.join(build.dir, fn.logicalId), task, { recursive: true });
-            const handler = String(fn.properties.Handler ?? template.Globals?.Function?.Handler ?? "index.handler");
-            const [file, exported] = [handler.slice(0, handler.lastIndexOf(".")), handler.slice(handler.lastIndexOf(".") + 1)];
+            const handler = String(fn.properties.Handler ?? template.Globals?.Function?.Handler ?? 'index.handler');
+            const [file, exported] = [handler.slice(0, handler.lastIndexOf('.')), handler.slice(handler.lastIndexOf('.') + 1)];
             const probe = `const m = require(${JSON.stringify(path.join(task, file))}); if (typeof m[${JSON.stringify(exported)}] !== "function") { console.error("no handler export"); process.exit(3); }`;
             const env = {
-              PATH: process.env.PATH ?? "",
-              NODE_PATH: path.join(opt, "nodejs", "node_modules"),
-              AWS_REGION: "us-east-1",
+              PATH: process.env.PATH ?? '',
+              NODE_PATH: path.join(opt, 'nodejs', 'node_modules'),
+              AWS_REGION: 'us-east-1',
               AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
-              POWERTOOLS_DEV: "true",
-              ...functionEnvironment(template, fn.properties, template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {}),
+              POWERTOOLS_DEV: 'true',
+              ...functionEnvironment(
+                template,
+                fn.properties,
+                template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {},
+              ),
             };
             const loaded = await new Promise<{ code: number; stderr: string }>((resolve) => {
-              execFile(process.execPath, ["-e", probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
+              execFile(process.execPath, ['-e', probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
                 resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
               );
             });
@@ -353,21 +394,23 @@ describe("sam build, out of source and in source", function () {
     });
   }
 
-  describe("every build path", () => {
+  describe('every build path', () => {
     const [first, ...others] = BUILD_PATHS as [BuildPath, ...BuildPath[]];
 
     before(async () => {
       for (const build of BUILD_PATHS) expect((await builds.get(build.name))?.code, `sam build ${build.flag} (see above)`).to.equal(0);
     });
 
-    it("gives the same bundles, byte for byte (the same packages, whichever folder SAM built from)", () => {
+    it('gives the same bundles, byte for byte (the same packages, whichever folder SAM built from)', () => {
       const files = [
-        ...app.layers.flatMap((layer) => ["index.js", "identity.js"].flatMap((file) => {
-          const bundle = path.join(path.dirname(layerBundle("", layer)), file);
-          return [bundle, `${bundle}.map`];
-        })),
+        ...app.layers.flatMap((layer) =>
+          ['index.js', 'identity.js'].flatMap((file) => {
+            const bundle = path.join(path.dirname(layerBundle('', layer)), file);
+            return [bundle, `${bundle}.map`];
+          }),
+        ),
         // A function's map names the folder it was built in; its code is the same.
-        ...app.functions.map((fn) => functionBundle("", fn)),
+        ...app.functions.map((fn) => functionBundle('', fn)),
       ];
       for (const other of others) {
         const differ = files.filter((file) => !readFileSync(path.join(first.dir, file)).equals(readFileSync(path.join(other.dir, file))));
@@ -375,13 +418,13 @@ describe("sam build, out of source and in source", function () {
       }
     });
 
-    it("reports bundle sizes", () => {
+    it('reports bundle sizes', () => {
       const rows: Array<[string, number]> = [
         ...app.layers.map((layer): [string, number] => [`${layer.logicalId} (layer)`, statSync(layerBundle(first.dir, layer)).size]),
         ...app.functions.map((fn): [string, number] => [fn.logicalId, statSync(functionBundle(first.dir, fn)).size]),
       ];
       const width = Math.max(...rows.map(([name]) => name.length));
-      console.log("      bundle sizes (index.js, minified, source maps apart):");
+      console.log('      bundle sizes (index.js, minified, source maps apart):');
       for (const [name, size] of rows) console.log(`        ${name.padEnd(width)}  ${kib(size).padStart(10)}  (${size} B)`);
       expect(rows).to.have.length(app.layers.length + app.functions.length);
     });

@@ -6,13 +6,13 @@
  * variables it must behave differently (chat-core names a variable read but not given), or
  * the variable is one it does not use. Globals carry only what every function shares.
  */
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { expect } from "chai";
-import { loadTemplate as loadModel, type FunctionModel } from "../../local/src/template/template";
-import type { ProbeResult } from "./function-probe";
-import { CONDITIONAL_FUNCTION_PARAMETERS, ROOT, TEMPLATE_PATH, describeApp, loadTemplate, output, run } from "./helpers";
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { loadTemplate as loadModel, type FunctionModel } from '../../local/src/template/template';
+import type { ProbeResult } from './function-probe';
+import { CONDITIONAL_FUNCTION_PARAMETERS, ROOT, TEMPLATE_PATH, describeApp, loadTemplate, output, run } from './helpers';
 
 /** Rooms of SMALL others are served directly, LARGE ones through the queue (or without presence). */
 const SMALL = 2;
@@ -20,17 +20,17 @@ const LARGE = SMALL + 3;
 /** Two sandboxes at a time: each is a Node.js process loading the SDK. */
 const PARALLEL = 2;
 
-const PROBE = path.join(ROOT, "test", "template", "function-probe.ts");
+const PROBE = path.join(ROOT, 'test', 'template', 'function-probe.ts');
 /** What Lambda itself sets, and the local wiring (Powertools without X-Ray), as local/src/lambda/lambda-env.ts does. */
-const SANDBOX = { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "probe", AWS_SECRET_ACCESS_KEY: "probe", POWERTOOLS_DEV: "true" };
+const SANDBOX = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'probe', AWS_SECRET_ACCESS_KEY: 'probe', POWERTOOLS_DEV: 'true' };
 
 async function probe(fn: FunctionModel, event: string, variables: Record<string, string>): Promise<ProbeResult> {
-  const result = path.join(mkdtempSync(path.join(tmpdir(), "chat-probe-")), "result.json");
-  const args = ["--import", "tsx", PROBE, fn.codeUri, event, String(SMALL), String(LARGE), result];
-  const env = { PATH: process.env.PATH ?? "/usr/bin:/bin", ...variables, ...SANDBOX };
+  const result = path.join(mkdtempSync(path.join(tmpdir(), 'chat-probe-')), 'result.json');
+  const args = ['--import', 'tsx', PROBE, fn.codeUri, event, String(SMALL), String(LARGE), result];
+  const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...variables, ...SANDBOX };
   const done = await run(process.execPath, args, { env });
   expect(done.code, `${fn.logicalId}: ${output(done)}`).to.equal(0);
-  return JSON.parse(readFileSync(result, "utf8")) as ProbeResult;
+  return JSON.parse(readFileSync(result, 'utf8')) as ProbeResult;
 }
 
 /** Runs `work` on every item, at most `limit` at a time, results in order. */
@@ -45,7 +45,7 @@ async function limited<T, R>(items: T[], limit: number, work: (item: T) => Promi
 }
 
 const threw = (result: ProbeResult): string[] =>
-  Object.values(result).flatMap((outcome) => (outcome.result.startsWith("threw ") ? [outcome.result] : []));
+  Object.values(result).flatMap((outcome) => (outcome.result.startsWith('threw ') ? [outcome.result] : []));
 
 describe("each function's environment (template.yaml)", function () {
   this.timeout(300_000);
@@ -59,7 +59,7 @@ describe("each function's environment (template.yaml)", function () {
       const conditional = app.template.Resources[logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {};
       const model = await loadModel(TEMPLATE_PATH, { parameterOverrides: { FanoutThreshold: String(SMALL), ...conditional } });
       const fn = model.functions.get(logicalId) as FunctionModel;
-      const event = path.join(ROOT, "events", `${path.basename(codeUri)}.json`);
+      const event = path.join(ROOT, 'events', `${path.basename(codeUri)}.json`);
       expect(existsSync(event), `${event}: the function's sample event`).to.equal(true);
       const own = Object.keys(fn.environment).filter((name) => !globals.includes(name));
       expect(own, `${logicalId} has variables of its own`).not.to.be.empty;

@@ -53,7 +53,8 @@ export interface Outcome {
 export type ProbeResult = Record<'small' | 'large', Outcome>;
 
 const [functionDir = '', eventFile = '', small = '', large = '', resultFile = ''] = process.argv.slice(2);
-if (!functionDir || !eventFile || !small || !large || !resultFile) throw new Error('usage: function-probe.ts <functionDir> <event.json> <small> <large> <result.json>');
+if (!functionDir || !eventFile || !small || !large || !resultFile)
+  throw new Error('usage: function-probe.ts <functionDir> <event.json> <small> <large> <result.json>');
 
 /** Long connected, so that a 410 deletes them (broadcast spares connections still connecting). */
 const CONNECTED_AT = '1643136604673';
@@ -104,11 +105,13 @@ function world(others: number): void {
   const pendingNotice: AttributeValue = {
     M: { event: { S: 'join' }, name: { S: 'peer' }, connectionId: { S: 'peer-0' }, protocol: { S: 'chat.v1' }, at: { N: CONNECTED_AT } },
   };
-  dynamodb.on(UpdateItemCommand).callsFake((input: { Key?: Record<string, AttributeValue>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
-    if (!input.Key?.connectionId?.S?.startsWith('presence#')) return { Attributes: connection(caller) };
-    const token = input.ExpressionAttributeValues?.[':token'] ?? { S: 'probe' };
-    return { Attributes: { changes: { L: [pendingNotice] }, scheduled: token } };
-  });
+  dynamodb
+    .on(UpdateItemCommand)
+    .callsFake((input: { Key?: Record<string, AttributeValue>; ExpressionAttributeValues?: Record<string, AttributeValue> }) => {
+      if (!input.Key?.connectionId?.S?.startsWith('presence#')) return { Attributes: connection(caller) };
+      const token = input.ExpressionAttributeValues?.[':token'] ?? { S: 'probe' };
+      return { Attributes: { changes: { L: [pendingNotice] }, scheduled: token } };
+    });
   sqs.on(SendMessageCommand).resolves({ MessageId: 'm-presence' });
   dynamodb.on(DeleteItemCommand).callsFake(() => {
     room = room.filter((item) => item.connectionId?.S !== caller);
@@ -116,16 +119,21 @@ function world(others: number): void {
   });
   dynamodb.on(PutItemCommand).resolves({});
   dynamodb.on(BatchWriteItemCommand).resolves({ UnprocessedItems: {} });
-  dynamodb.on(QueryCommand).callsFake((input: { IndexName?: string }) =>
-    input.IndexName === undefined ? { Items: [message('01FT9N3Z00AAAAAAAAAAAAAAAA')] } : { Items: room },
-  );
+  dynamodb
+    .on(QueryCommand)
+    .callsFake((input: { IndexName?: string }) =>
+      input.IndexName === undefined ? { Items: [message('01FT9N3Z00AAAAAAAAAAAAAAAA')] } : { Items: room },
+    );
   management.on(PostToConnectionCommand).callsFake((input: { ConnectionId?: string }) => {
     if (alive.has(input.ConnectionId ?? '')) return {};
-    if (throttled.has(input.ConnectionId ?? '')) throw new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+    if (throttled.has(input.ConnectionId ?? ''))
+      throw new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
     throw new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
   });
   const at = new Date(Number(CONNECTED_AT));
-  management.on(GetConnectionCommand).resolves({ ConnectedAt: at, LastActiveAt: at, Identity: { SourceIp: '192.0.2.1', UserAgent: 'probe' } });
+  management
+    .on(GetConnectionCommand)
+    .resolves({ ConnectedAt: at, LastActiveAt: at, Identity: { SourceIp: '192.0.2.1', UserAgent: 'probe' } });
   sqs.on(SendMessageBatchCommand).callsFake((input: { Entries?: { Id?: string }[] }) => ({
     Successful: (input.Entries ?? []).map((entry) => ({ Id: entry.Id, MessageId: `m-${entry.Id}`, MD5OfMessageBody: '' })),
     Failed: [],

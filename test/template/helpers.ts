@@ -3,24 +3,24 @@
  * what template.yaml declares. Every list of functions, routes and layers comes from the
  * template itself (never written down a second time here).
  */
-import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from "yaml";
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const TEMPLATE_PATH = path.join(ROOT, "template.yaml");
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const TEMPLATE_PATH = path.join(ROOT, 'template.yaml');
 /** `sam build`'s default output directory, the one `sam deploy` and the README use. */
-export const BUILD_DIR = path.join(ROOT, ".aws-sam", "build");
+export const BUILD_DIR = path.join(ROOT, '.aws-sam', 'build');
 /** What `npm run template:generate` writes. */
-export const GENERATED_PATH = path.join(ROOT, "dist", "cloudformation.json");
+export const GENERATED_PATH = path.join(ROOT, 'dist', 'cloudformation.json');
 
 /** Generous: a cold `sam build` of every function plus the layer. */
 export const TOOL_TIMEOUT_MS = 300_000;
 /** The parameters under which the functions that exist only under a condition (the authorizer) exist. */
-export const CONDITIONAL_FUNCTION_PARAMETERS: Readonly<Record<string, string>> = { AuthMode: "cognito" };
+export const CONDITIONAL_FUNCTION_PARAMETERS: Readonly<Record<string, string>> = { AuthMode: 'cognito' };
 
 // ----------------------------------------------------------------------------- processes
 export interface RunResult {
@@ -44,13 +44,13 @@ export function run(command: string, args: string[], options: { timeoutMs?: numb
         cwd: ROOT,
         timeout: options.timeoutMs ?? TOOL_TIMEOUT_MS,
         maxBuffer: 64 * 1024 * 1024,
-        env: options.env ?? { ...process.env, SAM_CLI_TELEMETRY: "0", AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? "us-east-1" },
+        env: options.env ?? { ...process.env, SAM_CLI_TELEMETRY: '0', AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? 'us-east-1' },
       },
       (error, stdout, stderr) => {
-        if (error && typeof error.code !== "number") {
+        if (error && typeof error.code !== 'number') {
           // Not an exit status: the tool is missing (ENOENT) or timed out.
-          const hint = error.code === "ENOENT" ? ` (is ${command} installed and on PATH? .ci/run installs it)` : "";
-          reject(new Error(`${command} ${args.join(" ")}: ${error.message}${hint}\n${stderr}`));
+          const hint = error.code === 'ENOENT' ? ` (is ${command} installed and on PATH? .ci/run installs it)` : '';
+          reject(new Error(`${command} ${args.join(' ')}: ${error.message}${hint}\n${stderr}`));
           return;
         }
         resolve({ code: error ? Number(error.code) : 0, stdout, stderr, ms: Date.now() - started });
@@ -69,12 +69,30 @@ export function output(result: RunResult): string {
 export type Intrinsic = Record<string, unknown>;
 
 const INTRINSICS = [
-  "Ref", "Condition", "Base64", "Cidr", "And", "Equals", "If", "Not", "Or", "FindInMap", "GetAtt", "GetAZs",
-  "ImportValue", "Join", "Select", "Split", "Sub", "Transform", "ToJsonString", "Length",
+  'Ref',
+  'Condition',
+  'Base64',
+  'Cidr',
+  'And',
+  'Equals',
+  'If',
+  'Not',
+  'Or',
+  'FindInMap',
+  'GetAtt',
+  'GetAZs',
+  'ImportValue',
+  'Join',
+  'Select',
+  'Split',
+  'Sub',
+  'Transform',
+  'ToJsonString',
+  'Length',
 ];
 
 function intrinsicName(short: string): string {
-  return short === "Ref" || short === "Condition" ? short : `Fn::${short}`;
+  return short === 'Ref' || short === 'Condition' ? short : `Fn::${short}`;
 }
 
 /** `yaml` custom tags for CloudFormation's short forms, in scalar, sequence and mapping shape. */
@@ -82,14 +100,14 @@ export const CLOUDFORMATION_TAGS: Array<ScalarTag | CollectionTag> = INTRINSICS.
   const name = intrinsicName(short);
   const scalar: ScalarTag = {
     tag: `!${short}`,
-    resolve: (value: string) => ({ [name]: short === "GetAtt" ? value.split(/\.(.*)/s, 2) : value }),
+    resolve: (value: string) => ({ [name]: short === 'GetAtt' ? value.split(/\.(.*)/s, 2) : value }),
   };
-  const collection = (kind: "seq" | "map"): CollectionTag => ({
+  const collection = (kind: 'seq' | 'map'): CollectionTag => ({
     tag: `!${short}`,
     collection: kind,
     resolve: (value: YAMLMap.Parsed | YAMLSeq.Parsed) => ({ [name]: value.toJSON() }),
   });
-  return [scalar, collection("seq"), collection("map")];
+  return [scalar, collection('seq'), collection('map')];
 });
 
 export interface Resource {
@@ -112,11 +130,11 @@ export interface Template {
 }
 
 export function loadTemplate(file = TEMPLATE_PATH): Template {
-  return parse(readFileSync(file, "utf8"), { customTags: CLOUDFORMATION_TAGS, maxAliasCount: -1 }) as Template;
+  return parse(readFileSync(file, 'utf8'), { customTags: CLOUDFORMATION_TAGS, maxAliasCount: -1 }) as Template;
 }
 
 export function loadGenerated(file = GENERATED_PATH): Template {
-  return JSON.parse(readFileSync(file, "utf8")) as Template;
+  return JSON.parse(readFileSync(file, 'utf8')) as Template;
 }
 
 /**
@@ -124,11 +142,11 @@ export function loadGenerated(file = GENERATED_PATH): Template {
  * reads it, perhaps changed by a test): scripts/generate-template.py, offline, on a copy.
  */
 export async function transform(template: Template): Promise<Template> {
-  const dir = mkdtempSync(path.join(tmpdir(), "chat-template-"));
-  const input = path.join(dir, "template.json");
-  const generated = path.join(dir, "cloudformation.json");
+  const dir = mkdtempSync(path.join(tmpdir(), 'chat-template-'));
+  const input = path.join(dir, 'template.json');
+  const generated = path.join(dir, 'cloudformation.json');
   writeFileSync(input, JSON.stringify(template));
-  const result = await run("python3", ["scripts/generate-template.py", "--template", input, "--output", generated]);
+  const result = await run('python3', ['scripts/generate-template.py', '--template', input, '--output', generated]);
   if (result.code !== 0) throw new Error(`the SAM transform failed: ${output(result)}`);
   return loadGenerated(generated);
 }
@@ -140,31 +158,31 @@ export function resourcesOfType(template: Template, type: string): Array<[string
 /** The logical ids an intrinsic refers to: `Ref X`, `GetAtt X.Y`, `Sub "...${X}...${X.Arn}..."`. */
 export function referencedIds(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(referencedIds);
-  if (value === null || typeof value !== "object") return [];
+  if (value === null || typeof value !== 'object') return [];
   const object = value as Intrinsic;
   const ids: string[] = [];
-  if (typeof object.Ref === "string") ids.push(object.Ref);
-  const getAtt = object["Fn::GetAtt"];
-  if (Array.isArray(getAtt) && typeof getAtt[0] === "string") ids.push(getAtt[0]);
-  if (typeof getAtt === "string") ids.push(getAtt.split(".")[0] ?? "");
-  const sub = object["Fn::Sub"];
-  const subText = typeof sub === "string" ? sub : Array.isArray(sub) && typeof sub[0] === "string" ? sub[0] : undefined;
+  if (typeof object.Ref === 'string') ids.push(object.Ref);
+  const getAtt = object['Fn::GetAtt'];
+  if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') ids.push(getAtt[0]);
+  if (typeof getAtt === 'string') ids.push(getAtt.split('.')[0] ?? '');
+  const sub = object['Fn::Sub'];
+  const subText = typeof sub === 'string' ? sub : Array.isArray(sub) && typeof sub[0] === 'string' ? sub[0] : undefined;
   if (subText !== undefined) {
-    for (const match of subText.matchAll(/\$\{([^!][^}.]*)(?:\.[^}]*)?\}/g)) ids.push(match[1] ?? "");
+    for (const match of subText.matchAll(/\$\{([^!][^}.]*)(?:\.[^}]*)?\}/g)) ids.push(match[1] ?? '');
   }
   for (const [key, inner] of Object.entries(object)) {
-    if (key !== "Ref" && key !== "Fn::GetAtt" && key !== "Fn::Sub") ids.push(...referencedIds(inner));
-    if (key === "Fn::Sub" && Array.isArray(inner)) ids.push(...referencedIds(inner[1]));
+    if (key !== 'Ref' && key !== 'Fn::GetAtt' && key !== 'Fn::Sub') ids.push(...referencedIds(inner));
+    if (key === 'Fn::Sub' && Array.isArray(inner)) ids.push(...referencedIds(inner[1]));
   }
-  return ids.filter((id) => !id.startsWith("AWS::"));
+  return ids.filter((id) => !id.startsWith('AWS::'));
 }
 
 /** The string of a `Fn::Sub` (short or long form), or undefined for anything else. */
 export function subText(value: unknown): string | undefined {
-  if (value === null || typeof value !== "object") return undefined;
-  const sub = (value as Intrinsic)["Fn::Sub"];
-  if (typeof sub === "string") return sub;
-  if (Array.isArray(sub) && typeof sub[0] === "string") return sub[0];
+  if (value === null || typeof value !== 'object') return undefined;
+  const sub = (value as Intrinsic)['Fn::Sub'];
+  if (typeof sub === 'string') return sub;
+  if (Array.isArray(sub) && typeof sub[0] === 'string') return sub[0];
   return undefined;
 }
 
@@ -208,48 +226,46 @@ export interface AppInfo {
 }
 
 function trimSlash(uri: unknown, owner: string): string {
-  if (typeof uri !== "string") throw new Error(`${owner}: expected a local path, got ${JSON.stringify(uri)}`);
-  return uri.replace(/^\.\//, "").replace(/\/+$/, "");
+  if (typeof uri !== 'string') throw new Error(`${owner}: expected a local path, got ${JSON.stringify(uri)}`);
+  return uri.replace(/^\.\//, '').replace(/\/+$/, '');
 }
 
 export function describeApp(template = loadTemplate()): AppInfo {
-  const apis = resourcesOfType(template, "AWS::ApiGatewayV2::Api").filter(
-    ([, api]) => api.Properties?.ProtocolType === "WEBSOCKET",
-  );
+  const apis = resourcesOfType(template, 'AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET');
   if (apis.length !== 1) throw new Error(`expected one WebSocket API in template.yaml, found ${apis.length}`);
   const apiId = apis[0]![0];
   const globalCodeUri = template.Globals?.Function?.CodeUri;
 
-  const functions = resourcesOfType(template, "AWS::Serverless::Function").map(([logicalId, resource]) => ({
+  const functions = resourcesOfType(template, 'AWS::Serverless::Function').map(([logicalId, resource]) => ({
     logicalId,
     codeUri: trimSlash(resource.Properties?.CodeUri ?? globalCodeUri, logicalId),
     properties: resource.Properties ?? {},
     metadata: resource.Metadata ?? {},
   }));
 
-  const layers = resourcesOfType(template, "AWS::Serverless::LayerVersion").map(([logicalId, resource]) => {
+  const layers = resourcesOfType(template, 'AWS::Serverless::LayerVersion').map(([logicalId, resource]) => {
     const contentUri = trimSlash(resource.Properties?.ContentUri, logicalId);
-    const manifest = path.join(ROOT, contentUri, "package.json");
+    const manifest = path.join(ROOT, contentUri, 'package.json');
     const packageName = existsSync(manifest)
-      ? String((JSON.parse(readFileSync(manifest, "utf8")) as { name?: unknown }).name)
+      ? String((JSON.parse(readFileSync(manifest, 'utf8')) as { name?: unknown }).name)
       : path.basename(contentUri);
     return { logicalId, contentUri, packageName, metadata: resource.Metadata ?? {} };
   });
 
-  const routes = resourcesOfType(template, "AWS::ApiGatewayV2::Route").map(([logicalId, resource]) => {
+  const routes = resourcesOfType(template, 'AWS::ApiGatewayV2::Route').map(([logicalId, resource]) => {
     const props = resource.Properties ?? {};
-    const target = subText(props.Target) ?? "";
+    const target = subText(props.Target) ?? '';
     const integrationId = /^integrations\/\$\{([^}]+)\}$/.exec(target)?.[1];
     if (!integrationId) throw new Error(`${logicalId}: Target ${JSON.stringify(props.Target)} is not integrations/\${Integration}`);
     const integration = template.Resources[integrationId];
-    const uri = subText(integration?.Properties?.IntegrationUri) ?? "";
+    const uri = subText(integration?.Properties?.IntegrationUri) ?? '';
     const functionId = /\/functions\/\$\{([^}.]+)\.Arn\}\/invocations$/.exec(uri)?.[1];
     if (!functionId) throw new Error(`${integrationId}: IntegrationUri ${JSON.stringify(uri)} invokes no function of this template`);
     return { logicalId, routeKey: String(props.RouteKey), integrationId, functionId };
   });
 
-  const authorizers = resourcesOfType(template, "AWS::ApiGatewayV2::Authorizer").map(([logicalId, resource]) => {
-    const uri = subText(resource.Properties?.AuthorizerUri) ?? "";
+  const authorizers = resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer').map(([logicalId, resource]) => {
+    const uri = subText(resource.Properties?.AuthorizerUri) ?? '';
     const functionId = /\/functions\/\$\{([^}.]+)\.Arn\}\/invocations$/.exec(uri)?.[1];
     if (!functionId) throw new Error(`${logicalId}: AuthorizerUri ${JSON.stringify(uri)} invokes no function of this template`);
     return { logicalId, functionId };
@@ -260,7 +276,7 @@ export function describeApp(template = loadTemplate()): AppInfo {
 
 /** The directory name a route's function lives in: `$connect` -> `connect`, `sendmessage` -> `sendmessage`. */
 export function routeDirectory(routeKey: string): string {
-  return routeKey.replace(/^\$/, "");
+  return routeKey.replace(/^\$/, '');
 }
 
 export function kib(bytes: number): string {

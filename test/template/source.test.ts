@@ -3,50 +3,50 @@
  * of functions and layers on disk, their build metadata, the tutorial's API shape and the
  * console experience (parameters grouped and labelled).
  */
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import path from "node:path";
-import { expect } from "chai";
-import { ROOT, describeApp, loadTemplate, routeDirectory, type AppInfo } from "./helpers";
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { ROOT, describeApp, loadTemplate, routeDirectory, type AppInfo } from './helpers';
 
 /** SPEC §3: the tutorial's routes, which must exist exactly (more routes may follow). */
-const TUTORIAL_ROUTES = ["$connect", "$disconnect", "$default", "sendmessage"];
+const TUTORIAL_ROUTES = ['$connect', '$disconnect', '$default', 'sendmessage'];
 
-describe("template.yaml", () => {
+describe('template.yaml', () => {
   let app: AppInfo;
   before(() => {
     app = describeApp(loadTemplate());
   });
 
-  it("is a SAM template", () => {
-    expect(app.template.Transform).to.equal("AWS::Serverless-2016-10-31");
+  it('is a SAM template', () => {
+    expect(app.template.Transform).to.equal('AWS::Serverless-2016-10-31');
   });
 
   it("declares the tutorial's WebSocket API: selection expression, routes and stage", () => {
     const api = app.template.Resources[app.apiId]?.Properties ?? {};
-    expect(api.RouteSelectionExpression).to.equal("$request.body.action");
-    expect(api.Name).to.deep.equal({ "Fn::Sub": "${AWS::StackName}-chat" });
+    expect(api.RouteSelectionExpression).to.equal('$request.body.action');
+    expect(api.Name).to.deep.equal({ 'Fn::Sub': '${AWS::StackName}-chat' });
     const keys = app.routes.map((route) => route.routeKey);
     expect(keys).to.include.members(TUTORIAL_ROUTES);
-    expect(new Set(keys).size, "route keys are unique").to.equal(keys.length);
-    expect(app.template.Parameters?.StageName?.Default).to.equal("production");
-    const stages = Object.values(app.template.Resources).filter((resource) => resource.Type === "AWS::ApiGatewayV2::Stage");
-    expect(stages.map((stage) => stage.Properties?.StageName)).to.deep.equal([{ Ref: "StageName" }]);
+    expect(new Set(keys).size, 'route keys are unique').to.equal(keys.length);
+    expect(app.template.Parameters?.StageName?.Default).to.equal('production');
+    const stages = Object.values(app.template.Resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(stages.map((stage) => stage.Properties?.StageName)).to.deep.equal([{ Ref: 'StageName' }]);
   });
 
-  it("creates the self-deploying stage after every route (else its first deployment may lack them)", () => {
-    const stages = Object.values(app.template.Resources).filter((resource) => resource.Type === "AWS::ApiGatewayV2::Stage");
+  it('creates the self-deploying stage after every route (else its first deployment may lack them)', () => {
+    const stages = Object.values(app.template.Resources).filter((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
     expect(stages).to.have.length(1);
     expect(stages[0]!.Properties?.AutoDeploy).to.equal(true);
     const dependsOn = [stages[0]!.DependsOn ?? []].flat();
     expect(dependsOn).to.include.members(app.routes.map((route) => route.logicalId));
   });
 
-  it("has one function per route, in functions/<route>/, and no function directory left out", () => {
+  it('has one function per route, in functions/<route>/, and no function directory left out', () => {
     for (const route of app.routes) {
       const fn = app.functions.find((candidate) => candidate.logicalId === route.functionId);
       expect(fn?.codeUri, route.routeKey).to.equal(`functions/${routeDirectory(route.routeKey)}`);
     }
-    const onDisk = readdirSync(path.join(ROOT, "functions"), { withFileTypes: true })
+    const onDisk = readdirSync(path.join(ROOT, 'functions'), { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => `functions/${entry.name}`)
       .sort();
@@ -57,26 +57,26 @@ describe("template.yaml", () => {
     const layerPackages = app.layers.map((layer) => layer.packageName);
     const runtime = String(app.template.Globals?.Function?.Runtime);
     for (const fn of app.functions) {
-      expect(existsSync(path.join(ROOT, fn.codeUri, "index.ts")), `${fn.codeUri}/index.ts`).to.equal(true);
-      expect(fn.metadata.BuildMethod, fn.logicalId).to.equal("esbuild");
+      expect(existsSync(path.join(ROOT, fn.codeUri, 'index.ts')), `${fn.codeUri}/index.ts`).to.equal(true);
+      expect(fn.metadata.BuildMethod, fn.logicalId).to.equal('esbuild');
       const build = (fn.metadata.BuildProperties ?? {}) as Record<string, unknown>;
-      expect(build.EntryPoints, fn.logicalId).to.deep.equal(["index.ts"]);
+      expect(build.EntryPoints, fn.logicalId).to.deep.equal(['index.ts']);
       // The authorizer too: it loads <package>/identity from the layer (build.test.ts).
       expect(build.External, fn.logicalId).to.include.members(layerPackages);
       expect(build.Sourcemap, fn.logicalId).to.equal(true);
       expect(build.Minify, fn.logicalId).to.equal(true);
-      expect(`nodejs${String(build.Target).replace(/^node/, "")}.x`, `${fn.logicalId} esbuild Target vs Runtime`).to.equal(runtime);
-      expect(fn.properties.Runtime ?? runtime, fn.logicalId).to.equal("nodejs24.x");
+      expect(`nodejs${String(build.Target).replace(/^node/, '')}.x`, `${fn.logicalId} esbuild Target vs Runtime`).to.equal(runtime);
+      expect(fn.properties.Runtime ?? runtime, fn.logicalId).to.equal('nodejs24.x');
     }
   });
 
-  it("builds each layer with its Makefile into nodejs/node_modules/<package>", () => {
+  it('builds each layer with its Makefile into nodejs/node_modules/<package>', () => {
     expect(app.layers).to.have.length.greaterThan(0);
     for (const layer of app.layers) {
-      expect(layer.metadata.BuildMethod, layer.logicalId).to.equal("makefile");
-      expect(layer.metadata.BuildArchitecture, layer.logicalId).to.equal("arm64");
-      const makefile = readFileSync(path.join(ROOT, layer.contentUri, "Makefile"), "utf8");
-      expect(makefile, `${layer.contentUri}/Makefile`).to.match(new RegExp(`^build-${layer.logicalId}:`, "m"));
+      expect(layer.metadata.BuildMethod, layer.logicalId).to.equal('makefile');
+      expect(layer.metadata.BuildArchitecture, layer.logicalId).to.equal('arm64');
+      const makefile = readFileSync(path.join(ROOT, layer.contentUri, 'Makefile'), 'utf8');
+      expect(makefile, `${layer.contentUri}/Makefile`).to.match(new RegExp(`^build-${layer.logicalId}:`, 'm'));
       expect(makefile).to.include(`$(ARTIFACTS_DIR)/nodejs/node_modules/${layer.packageName}`);
       const props = app.template.Resources[layer.logicalId]?.Properties ?? {};
       expect(props.CompatibleRuntimes).to.deep.equal([app.template.Globals?.Function?.Runtime]);
@@ -84,27 +84,32 @@ describe("template.yaml", () => {
     }
   });
 
-  it("sets the runtime settings once, in Globals", () => {
+  it('sets the runtime settings once, in Globals', () => {
     const globals = app.template.Globals?.Function ?? {};
-    expect(globals.Runtime).to.equal("nodejs24.x");
-    expect(globals.Architectures).to.deep.equal(["arm64"]);
-    expect(globals.Tracing).to.deep.equal({ Ref: "Tracing" });
-    expect(app.template.Parameters?.Tracing).to.include({ Default: "Active" }).and.to.have.deep.property("AllowedValues", ["Active", "PassThrough"]);
+    expect(globals.Runtime).to.equal('nodejs24.x');
+    expect(globals.Architectures).to.deep.equal(['arm64']);
+    expect(globals.Tracing).to.deep.equal({ Ref: 'Tracing' });
+    expect(app.template.Parameters?.Tracing)
+      .to.include({ Default: 'Active' })
+      .and.to.have.deep.property('AllowedValues', ['Active', 'PassThrough']);
     expect(globals.Layers).to.deep.equal(app.layers.map((layer) => ({ Ref: layer.logicalId })));
     const variables = (globals.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(variables.NODE_OPTIONS).to.equal("--enable-source-maps");
-    expect(variables.POWERTOOLS_SERVICE_NAME).to.be.a("string").and.not.be.empty;
+    expect(variables.NODE_OPTIONS).to.equal('--enable-source-maps');
+    expect(variables.POWERTOOLS_SERVICE_NAME).to.be.a('string').and.not.be.empty;
     // Only what every function shares: the chat's own variables are each function's (environment.test.ts).
-    expect(Object.keys(variables).filter((name) => !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(name)), "Globals variables").to.deep.equal([]);
+    expect(
+      Object.keys(variables).filter((name) => !/^(NODE_OPTIONS|POWERTOOLS_[A-Z_]+)$/.test(name)),
+      'Globals variables',
+    ).to.deep.equal([]);
     for (const fn of app.functions) {
-      for (const key of ["Runtime", "Architectures", "Tracing", "Layers"]) {
+      for (const key of ['Runtime', 'Architectures', 'Tracing', 'Layers']) {
         expect(fn.properties, `${fn.logicalId} overrides Globals.${key}`).not.to.have.property(key);
       }
     }
   });
 
-  it("groups and labels every parameter for the CloudFormation console", () => {
-    const iface = (app.template.Metadata?.["AWS::CloudFormation::Interface"] ?? {}) as {
+  it('groups and labels every parameter for the CloudFormation console', () => {
+    const iface = (app.template.Metadata?.['AWS::CloudFormation::Interface'] ?? {}) as {
       ParameterGroups?: Array<{ Label: { default: string }; Parameters: string[] }>;
       ParameterLabels?: Record<string, { default: string }>;
     };
@@ -113,7 +118,7 @@ describe("template.yaml", () => {
     expect(grouped).to.deep.equal(parameters);
     expect(Object.keys(iface.ParameterLabels ?? {}).sort()).to.deep.equal(parameters);
     for (const [name, parameter] of Object.entries(app.template.Parameters ?? {})) {
-      expect(parameter.Description, `${name} Description`).to.be.a("string").and.not.be.empty;
+      expect(parameter.Description, `${name} Description`).to.be.a('string').and.not.be.empty;
     }
   });
 });

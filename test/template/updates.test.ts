@@ -10,7 +10,7 @@
  * conventions), transforms the template before and after as `sam deploy` would, and checks
  * the stage of the changed stack.
  */
-import { expect } from "chai";
+import { expect } from 'chai';
 import {
   TOOL_TIMEOUT_MS,
   describeApp,
@@ -21,10 +21,10 @@ import {
   type AppInfo,
   type Resource,
   type Template,
-} from "./helpers";
+} from './helpers';
 
 /** The route a developer adds, with its own integration of an existing function. */
-const NEW_ROUTE = { logicalId: "TypingRoute", integrationId: "TypingIntegration", routeKey: "typing" };
+const NEW_ROUTE = { logicalId: 'TypingRoute', integrationId: 'TypingIntegration', routeKey: 'typing' };
 
 const dependsOn = (resource: Resource): string[] => [resource.DependsOn ?? []].flat();
 
@@ -35,18 +35,18 @@ const dependsOn = (resource: Resource): string[] => [resource.DependsOn ?? []].f
 function changeRoutes(app: AppInfo): { template: Template; retargeted: string; integrationId: string } {
   const template = structuredClone(app.template);
   const [first, second] = app.routes;
-  if (!first || !second) throw new Error("the test needs two routes to retarget one");
+  if (!first || !second) throw new Error('the test needs two routes to retarget one');
   const routeIds = app.routes.map((route) => route.logicalId);
 
   const existing = template.Resources[first.integrationId] as Resource;
   template.Resources[NEW_ROUTE.integrationId] = structuredClone(existing);
   template.Resources[NEW_ROUTE.logicalId] = {
-    Type: "AWS::ApiGatewayV2::Route",
+    Type: 'AWS::ApiGatewayV2::Route',
     Properties: {
       ApiId: { Ref: app.apiId },
       RouteKey: NEW_ROUTE.routeKey,
-      AuthorizationType: "NONE",
-      Target: { "Fn::Sub": `integrations/\${${NEW_ROUTE.integrationId}}` },
+      AuthorizationType: 'NONE',
+      Target: { 'Fn::Sub': `integrations/\${${NEW_ROUTE.integrationId}}` },
     },
   };
   for (const resource of Object.values(template.Resources)) {
@@ -54,13 +54,13 @@ function changeRoutes(app: AppInfo): { template: Template; retargeted: string; i
   }
 
   const route = template.Resources[first.logicalId] as Resource;
-  route.Properties = { ...route.Properties, Target: { "Fn::Sub": `integrations/\${${second.integrationId}}` } };
+  route.Properties = { ...route.Properties, Target: { 'Fn::Sub': `integrations/\${${second.integrationId}}` } };
   return { template, retargeted: first.logicalId, integrationId: second.integrationId };
 }
 
 function theStage(cfn: Template): [string, Resource] {
-  const stages = resourcesOfType(cfn, "AWS::ApiGatewayV2::Stage");
-  expect(stages, "stages").to.have.length(1);
+  const stages = resourcesOfType(cfn, 'AWS::ApiGatewayV2::Stage');
+  expect(stages, 'stages').to.have.length(1);
   return stages[0]!;
 }
 
@@ -77,7 +77,7 @@ function staleStage(before: Template, after: Template): string | undefined {
   return undefined;
 }
 
-describe("updates of an existing stack (sam deploy)", function () {
+describe('updates of an existing stack (sam deploy)', function () {
   this.timeout(TOOL_TIMEOUT_MS);
   let app: AppInfo;
   let original: Template;
@@ -90,7 +90,7 @@ describe("updates of an existing stack (sam deploy)", function () {
     [original, changed] = await Promise.all([transform(app.template), transform(change.template)]);
   });
 
-  it("transforms the changed template with the new route and the retargeted one (the change is real)", () => {
+  it('transforms the changed template with the new route and the retargeted one (the change is real)', () => {
     expect(changed.Resources[NEW_ROUTE.logicalId]?.Properties?.RouteKey).to.equal(NEW_ROUTE.routeKey);
     expect(original.Resources).not.to.have.property(NEW_ROUTE.logicalId);
     const targetBefore = original.Resources[change.retargeted]?.Properties?.Target;
@@ -99,18 +99,18 @@ describe("updates of an existing stack (sam deploy)", function () {
     expect(targetAfter).not.to.deep.equal(targetBefore);
   });
 
-  it("puts both changes live on the stage: it deploys them by itself or points at a new deployment", () => {
+  it('puts both changes live on the stage: it deploys them by itself or points at a new deployment', () => {
     expect(staleStage(original, changed)).to.equal(undefined);
   });
 
-  it("deploys automatically, with no Deployment resource to keep in step, and only after every route exists", () => {
+  it('deploys automatically, with no Deployment resource to keep in step, and only after every route exists', () => {
     for (const cfn of [original, changed]) {
       const [id, stage] = theStage(cfn);
       expect(stage.Properties?.AutoDeploy, `${id} AutoDeploy`).to.equal(true);
-      expect(stage.Properties, id).not.to.have.property("DeploymentId");
-      expect(resourcesOfType(cfn, "AWS::ApiGatewayV2::Deployment"), "Deployment resources").to.deep.equal([]);
+      expect(stage.Properties, id).not.to.have.property('DeploymentId');
+      expect(resourcesOfType(cfn, 'AWS::ApiGatewayV2::Deployment'), 'Deployment resources').to.deep.equal([]);
       // API Gateway refuses to deploy an API without routes: the first deployment waits for them.
-      const routes = resourcesOfType(cfn, "AWS::ApiGatewayV2::Route").map(([routeId]) => routeId);
+      const routes = resourcesOfType(cfn, 'AWS::ApiGatewayV2::Route').map(([routeId]) => routeId);
       expect(dependsOn(stage), `${id} DependsOn`).to.include.members(routes);
     }
   });

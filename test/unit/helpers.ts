@@ -63,14 +63,7 @@ export function resetMocks(): void {
 
 // ------------------------------------------------------------------------------ events
 
-export type EventName =
-  | 'connect'
-  | 'connect-chat-v1'
-  | 'disconnect'
-  | 'sendmessage'
-  | 'default'
-  | 'history'
-  | 'members';
+export type EventName = 'connect' | 'connect-chat-v1' | 'disconnect' | 'sendmessage' | 'default' | 'history' | 'members';
 
 const EVENTS_DIR = new URL('../../events/', import.meta.url);
 const loaded = new Map<EventName, WebSocketEvent>();
@@ -86,7 +79,10 @@ export function loadEvent(name: EventName): WebSocketEvent {
 }
 
 /** `events/authorizer.json`: the REQUEST authorizer event of a `$connect` (a fresh copy). */
-export function loadAuthorizerEvent(): ConnectAuthorizerEvent & { headers: Record<string, string>; queryStringParameters: Record<string, string> } {
+export function loadAuthorizerEvent(): ConnectAuthorizerEvent & {
+  headers: Record<string, string>;
+  queryStringParameters: Record<string, string>;
+} {
   return JSON.parse(readFileSync(new URL('authorizer.json', EVENTS_DIR), 'utf8')) as ReturnType<typeof loadAuthorizerEvent>;
 }
 
@@ -141,7 +137,14 @@ export interface ConnectionFields {
 export const CONNECTED_AT = 1643136604673;
 
 /** A connections-table item (or room-index projection) as DynamoDB returns it. */
-export function connectionItem({ connectionId, room = 'lobby', name, protocol = 'plain', connectedAt = CONNECTED_AT, userId }: ConnectionFields): Item {
+export function connectionItem({
+  connectionId,
+  room = 'lobby',
+  name,
+  protocol = 'plain',
+  connectedAt = CONNECTED_AT,
+  userId,
+}: ConnectionFields): Item {
   return {
     connectionId: { S: connectionId },
     room: { S: room },
@@ -290,7 +293,8 @@ export interface PresenceItemState {
  */
 export function fakePresenceItems(other?: (input: UpdateItemCommandInput) => unknown): Map<string, PresenceItemState> {
   const items = new Map<string, PresenceItemState>();
-  const failed = (): ConditionalCheckFailedException => new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
+  const failed = (): ConditionalCheckFailedException =>
+    new ConditionalCheckFailedException({ message: 'The conditional request failed', $metadata: {} });
   const attributes = (item: PresenceItemState): Record<string, AttributeValue> => ({
     ...(item.changes.length > 0 && { changes: { L: [...item.changes] } }),
     ...(item.scheduled !== undefined && { scheduled: { S: item.scheduled } }),

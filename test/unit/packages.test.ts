@@ -77,7 +77,12 @@ async function runtimeImports(folder: string, entryPoint: string): Promise<strin
   const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports);
   const names = imports
     .filter((item) => item.external && !item.path.startsWith('node:'))
-    .map((item) => item.path.split('/').slice(0, item.path.startsWith('@') ? 2 : 1).join('/'));
+    .map((item) =>
+      item.path
+        .split('/')
+        .slice(0, item.path.startsWith('@') ? 2 : 1)
+        .join('/'),
+    );
   return [...new Set(names)].sort();
 }
 
@@ -98,7 +103,7 @@ describe('packages: one version of each, in the root and in every folder SAM bui
     expect(rootManifest.workspaces ?? []).to.have.members([...layers, 'local']);
   });
 
-  it('pins the local runtime\'s dependencies at the root\'s versions', () => {
+  it("pins the local runtime's dependencies at the root's versions", () => {
     // Arrange
     const runtime = readJson<Manifest>('local/package.json');
     const root = declared(rootManifest);
@@ -107,7 +112,10 @@ describe('packages: one version of each, in the root and in every folder SAM bui
     const differing = Object.entries(declared(runtime)).filter(([name, version]) => root[name] !== undefined && root[name] !== version);
 
     // Assess
-    expect(Object.values(declared(runtime)).every((version) => /^\d+\.\d+\.\d+$/.test(version)), 'exact versions').to.equal(true);
+    expect(
+      Object.values(declared(runtime)).every((version) => /^\d+\.\d+\.\d+$/.test(version)),
+      'exact versions',
+    ).to.equal(true);
     expect(differing).to.deep.equal([]);
   });
 
@@ -132,7 +140,7 @@ describe('packages: one version of each, in the root and in every folder SAM bui
         lock = readJson<Lockfile>(`${folder}/package-lock.json`);
       });
 
-      it('pins every dependency to an exact version, the root\'s where the root has the package too', () => {
+      it("pins every dependency to an exact version, the root's where the root has the package too", () => {
         // Prepare
         const root = declared(rootManifest);
 
@@ -160,7 +168,7 @@ describe('packages: one version of each, in the root and in every folder SAM bui
         }
       });
 
-      it('locks every package, transitive ones too, at a version and integrity of the root\'s lockfile (npm run lock:build-folders)', () => {
+      it("locks every package, transitive ones too, at a version and integrity of the root's lockfile (npm run lock:build-folders)", () => {
         // Prepare
         const rootPackages = installed(rootLock);
 
@@ -171,14 +179,14 @@ describe('packages: one version of each, in the root and in every folder SAM bui
 
         // Assess
         expect(installed(lock).size).to.be.greaterThan(0);
-        expect(unknown, 'not in the root\'s package-lock.json').to.deep.equal([]);
+        expect(unknown, "not in the root's package-lock.json").to.deep.equal([]);
       });
     });
   }
 
   for (const layer of layers) {
     describe(`${layer}, a workspace`, () => {
-      it('is in the root\'s package-lock.json as its package.json declares it (what the root\'s `npm ci` needs)', () => {
+      it("is in the root's package-lock.json as its package.json declares it (what the root's `npm ci` needs)", () => {
         // Prepare
         const manifest = readJson<Manifest>(`${layer}/package.json`);
         const entry = rootLock.packages[layer];
@@ -205,7 +213,7 @@ describe('packages: one version of each, in the root and in every folder SAM bui
 
   for (const fn of functions) {
     describe(`${fn}, a function`, () => {
-      it('declares esbuild, which SAM\'s esbuild builder installs with the dependencies, and exactly the packages it bundles: those its sources load besides the layers\'', async () => {
+      it("declares esbuild, which SAM's esbuild builder installs with the dependencies, and exactly the packages it bundles: those its sources load besides the layers'", async () => {
         // Prepare
         const manifest = readJson<Manifest>(`${fn}/package.json`);
 

@@ -37,9 +37,10 @@ function showSignIn(method: SignInMethod): void {
   // The sign-in host is shown before the page leaves for it: a link could name any host.
   joinButton.textContent = method.kind === 'cognito' ? `Sign in at ${new URL(method.domain).host} and join` : 'Join';
   signInHint.hidden = method.kind === 'none';
-  signInHint.textContent = method.kind === 'cognito'
-    ? 'You sign in with your account; others see the name it gives.'
-    : 'This server signs you in: others see this name, and your messages are told apart from others of the same name.';
+  signInHint.textContent =
+    method.kind === 'cognito'
+      ? 'You sign in with your account; others see the name it gives.'
+      : 'This server signs you in: others see this name, and your messages are told apart from others of the same name.';
 }
 
 async function join(): Promise<void> {

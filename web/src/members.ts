@@ -27,7 +27,6 @@ export class MemberList {
   /** `me`: the page's own person, who stays listed while the page is connected. */
   constructor(private readonly me: () => { name: string; userId?: string }) {}
 
-
   /** Adds a page of a listing; true when it was the last (the list is then replaced by it). */
   addPage(members: Member[], hasMore: boolean): boolean {
     const draft = (this.draft ??= new Map());

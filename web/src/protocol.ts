@@ -34,8 +34,7 @@ export type ClientRequest =
 
 type Json = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isString = (value: unknown): value is string => typeof value === 'string';
 
 /** `userId` is there when the server authenticates connections (AuthMode cognito or oidc). */
@@ -75,7 +74,9 @@ export function parseServerFrame(data: string): ServerFrame | null {
     }
     case 'members': {
       if (!isString(value.room) || !Array.isArray(value.members)) return null;
-      const members = value.members.filter(isObject).filter((m) => isString(m.name))
+      const members = value.members
+        .filter(isObject)
+        .filter((m) => isString(m.name))
         .map((m) => ({
           name: m.name as string,
           ...withUserId(m),
@@ -149,7 +150,10 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
  */
 export function newClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /** A ULID before every message: `history` `after` it reads a room from its beginning. */

@@ -72,7 +72,10 @@ export class ChatSession {
   private historyInFlight: HistoryMode | null = null;
   private connections = 0;
   private lastSend = 0;
-  private readonly members = new MemberList(() => ({ name: this.name, ...(this.options.credentials && { userId: this.options.credentials.userId }) }));
+  private readonly members = new MemberList(() => ({
+    name: this.name,
+    ...(this.options.credentials && { userId: this.options.credentials.userId }),
+  }));
   private keepaliveTimer: number | undefined;
   private notConnectedStreak = 0;
   private notConnectedOn = 0;
@@ -92,8 +95,7 @@ export class ChatSession {
     const protocols = async (): Promise<string[]> =>
       credentials ? [CHAT_V1, `${TOKEN_SUBPROTOCOL_PREFIX}${await credentials.token()}`] : [CHAT_V1];
     this.socket = new ReconnectingSocket(url.toString(), protocols, {
-      onConnecting: (attempt) =>
-        this.view.setState('connecting', attempt > 1 ? `Reconnecting (attempt ${attempt})…` : 'Connecting…'),
+      onConnecting: (attempt) => this.view.setState('connecting', attempt > 1 ? `Reconnecting (attempt ${attempt})…` : 'Connecting…'),
       onOpen: () => this.onOpen(),
       onMessage: (data) => this.onFrame(data),
       onClose: (info) => this.onClose(info),
@@ -130,9 +132,7 @@ export class ChatSession {
     const normalized = normalizeText(text);
     if (normalized.length === 0) return 'Type a message first.';
     const bytes = utf8Length(normalized);
-    return bytes > this.maxMessageBytes
-      ? `Too long: ${bytes} of at most ${this.maxMessageBytes} bytes (UTF-8).`
-      : null;
+    return bytes > this.maxMessageBytes ? `Too long: ${bytes} of at most ${this.maxMessageBytes} bytes (UTF-8).` : null;
   }
 
   send(text: string): boolean {
@@ -181,7 +181,13 @@ export class ChatSession {
     this.historyInFlight = null;
     this.view.setSynced(false);
     const seconds = Math.max(1, Math.round(info.retryInMs / 1000));
-    const why = !navigator.onLine ? 'You are offline.' : info.wasOpen ? 'Connection lost.' : info.code === 4401 ? info.reason : 'Could not connect.';
+    const why = !navigator.onLine
+      ? 'You are offline.'
+      : info.wasOpen
+        ? 'Connection lost.'
+        : info.code === 4401
+          ? info.reason
+          : 'Could not connect.';
     this.view.setState('disconnected', `${why} Retrying in ${seconds}s…`);
   }
 
@@ -286,7 +292,8 @@ export class ChatSession {
     if (!this.synced || this.historyInFlight) return;
     const gap = this.timeline.firstGap(this.settledGaps)?.prevId;
     // Nothing held before it: the room's first messages were missed, read from the beginning.
-    const after = gap === undefined ? undefined : this.timeline.idBeforeId(gap) ?? (this.timeline.heldFromBeginning ? BEGINNING : undefined);
+    const after =
+      gap === undefined ? undefined : (this.timeline.idBeforeId(gap) ?? (this.timeline.heldFromBeginning ? BEGINNING : undefined));
     if (gap === undefined || after === undefined) return;
     this.soughtGap = gap;
     this.requestHistory('after', request.history(CATCH_UP_PAGE, { after }));

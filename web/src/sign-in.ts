@@ -25,10 +25,7 @@ export interface Credentials {
   token(): Promise<string>;
 }
 
-export type SignInMethod =
-  | { kind: 'none' }
-  | { kind: 'local'; endpoint: string }
-  | { kind: 'cognito'; domain: string; clientId: string };
+export type SignInMethod = { kind: 'none' } | { kind: 'local'; endpoint: string } | { kind: 'cognito'; domain: string; clientId: string };
 
 /** A token is renewed this long before it expires. */
 const RENEW_BEFORE_MS = 60_000;
@@ -95,7 +92,8 @@ export class LocalSignIn implements Credentials {
       body: JSON.stringify({ name, ...(sub !== undefined && { sub }) }),
     });
     const body = (await answer.json()) as { token?: string; sub?: string; message?: string };
-    if (!answer.ok || body.token === undefined || body.sub === undefined) throw new Error(`Sign-in failed: ${body.message ?? answer.status}`);
+    if (!answer.ok || body.token === undefined || body.sub === undefined)
+      throw new Error(`Sign-in failed: ${body.message ?? answer.status}`);
     return { token: body.token, sub: body.sub };
   }
 
@@ -123,7 +121,10 @@ interface PendingSignIn {
 export const isSignInReturn = (params: URLSearchParams): boolean => params.has('state') && (params.has('code') || params.has('error'));
 
 const base64url = (bytes: Uint8Array): string =>
-  btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 const randomText = (): string => base64url(crypto.getRandomValues(new Uint8Array(32)));
 
 /** Where the sign-in pages send the browser back: this page, without its query string. */
@@ -167,13 +168,16 @@ export class CognitoSignIn implements Credentials {
    * Back from the sign-in pages: exchanges the one-time code (bound to this tab's PKCE
    * verifier and state) for tokens. Returns what the page was joining.
    */
-  static async complete(params: URLSearchParams): Promise<{ credentials: CognitoSignIn; method: CognitoMethod; room: string; wsUrl: string }> {
+  static async complete(
+    params: URLSearchParams,
+  ): Promise<{ credentials: CognitoSignIn; method: CognitoMethod; room: string; wsUrl: string }> {
     const stored = sessionStorage.getItem(PKCE_KEY);
     sessionStorage.removeItem(PKCE_KEY);
     const pending = stored === null ? null : (JSON.parse(stored) as PendingSignIn);
     const error = params.get('error_description') ?? params.get('error');
     if (error !== null) throw new Error(`Sign-in failed: ${error}`);
-    if (pending === null || params.get('state') !== pending.state) throw new Error('Sign-in failed: this sign-in was not started from this tab. Join again.');
+    if (pending === null || params.get('state') !== pending.state)
+      throw new Error('Sign-in failed: this sign-in was not started from this tab. Join again.');
     const { method } = pending;
     const tokens = await CognitoSignIn.tokenRequest(method, {
       grant_type: 'authorization_code',
@@ -181,10 +185,18 @@ export class CognitoSignIn implements Credentials {
       redirect_uri: redirectUri(),
       code_verifier: pending.verifier,
     });
-    return { credentials: new CognitoSignIn(method, tokens.id_token, tokens.refresh_token), method, room: pending.room, wsUrl: pending.wsUrl };
+    return {
+      credentials: new CognitoSignIn(method, tokens.id_token, tokens.refresh_token),
+      method,
+      room: pending.room,
+      wsUrl: pending.wsUrl,
+    };
   }
 
-  private static async tokenRequest(method: CognitoMethod, form: Record<string, string>): Promise<{ id_token: string; refresh_token?: string }> {
+  private static async tokenRequest(
+    method: CognitoMethod,
+    form: Record<string, string>,
+  ): Promise<{ id_token: string; refresh_token?: string }> {
     const answer = await fetch(`${method.domain}/oauth2/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -198,7 +210,9 @@ export class CognitoSignIn implements Credentials {
   async token(): Promise<string> {
     if (expiresSoon(this.idToken)) {
       if (this.refreshToken === undefined) throw new Error('Your sign-in has expired: leave and join again.');
-      this.idToken = (await CognitoSignIn.tokenRequest(this.method, { grant_type: 'refresh_token', refresh_token: this.refreshToken })).id_token;
+      this.idToken = (
+        await CognitoSignIn.tokenRequest(this.method, { grant_type: 'refresh_token', refresh_token: this.refreshToken })
+      ).id_token;
     }
     return this.idToken;
   }

@@ -140,7 +140,13 @@ export class DomChatView implements ChatView {
       ...sorted.map(([id, { member, count }]) => {
         const item = el(
           'li',
-          { attrs: { 'data-testid': 'member', 'data-name': member.name, ...(member.userId !== undefined && { 'data-user-id': member.userId }) } },
+          {
+            attrs: {
+              'data-testid': 'member',
+              'data-name': member.name,
+              ...(member.userId !== undefined && { 'data-user-id': member.userId }),
+            },
+          },
           el('span', { className: 'dot', attrs: { 'aria-hidden': 'true' } }),
           el('span', { className: 'member-name', text: member.name }),
         );

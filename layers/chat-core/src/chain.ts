@@ -78,9 +78,7 @@ export async function claimNextLink(room: string, now: number, expiresAt: number
 }
 
 async function readHead(room: string): Promise<string | undefined> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({ TableName: config.MESSAGES_TABLE, Key: headKey(room), ConsistentRead: true }),
-  );
+  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: config.MESSAGES_TABLE, Key: headKey(room), ConsistentRead: true }));
   return Item?.lastId?.S;
 }
 

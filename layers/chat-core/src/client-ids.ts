@@ -38,9 +38,7 @@ function recordKey({ room, sender, clientId }: ClientIdKey) {
 
 /** The record of an earlier send with this clientId, unless it has expired. */
 export async function readClientId(key: ClientIdKey, now: number): Promise<ClientIdRecord | undefined> {
-  const { Item } = await dynamodb.send(
-    new GetItemCommand({ TableName: config.MESSAGES_TABLE, Key: recordKey(key), ConsistentRead: true }),
-  );
+  const { Item } = await dynamodb.send(new GetItemCommand({ TableName: config.MESSAGES_TABLE, Key: recordKey(key), ConsistentRead: true }));
   const messageId = Item?.messageId?.S;
   const sentAt = Item?.sentAt?.S;
   // TTL deletes lazily (AWS allows days): an expired record counts as none.

@@ -245,11 +245,17 @@ const BATCH_SIZE = 25;
 export async function deleteConnections(connectionIds: readonly string[]): Promise<void> {
   for (let start = 0; start < connectionIds.length; start += BATCH_SIZE) {
     const requests = connectionIds.slice(start, start + BATCH_SIZE).map((connectionId) => ({ DeleteRequest: { Key: key(connectionId) } }));
-    await sendAll(requests, async (batch) => {
-      const { UnprocessedItems } = await dynamodb.send(new BatchWriteItemCommand({ RequestItems: { [config.CONNECTIONS_TABLE]: batch } }));
-      return (UnprocessedItems?.[config.CONNECTIONS_TABLE] ?? []).flatMap((request) =>
-        request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
-      );
-    }, { failure: (left) => new Error(`${left.length} stale connections left undeleted`) });
+    await sendAll(
+      requests,
+      async (batch) => {
+        const { UnprocessedItems } = await dynamodb.send(
+          new BatchWriteItemCommand({ RequestItems: { [config.CONNECTIONS_TABLE]: batch } }),
+        );
+        return (UnprocessedItems?.[config.CONNECTIONS_TABLE] ?? []).flatMap((request) =>
+          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key } }] : [],
+        );
+      },
+      { failure: (left) => new Error(`${left.length} stale connections left undeleted`) },
+    );
   }
 }

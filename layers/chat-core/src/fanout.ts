@@ -39,9 +39,7 @@ type DirectResult = Omit<BroadcastResult, 'unsent'> & {
 };
 
 export type FanOutResult =
-  | ({ mode: 'direct' } & DirectResult)
-  | { mode: 'queued'; recipients: number; shards: number }
-  | { mode: 'skipped'; recipients: number };
+  ({ mode: 'direct' } & DirectResult) | { mode: 'queued'; recipients: number; shards: number } | { mode: 'skipped'; recipients: number };
 
 /**
  * Whether a fan-out queued shards, and so left the sender's confirmation (FanOutOptions.confirm)
@@ -105,7 +103,8 @@ export async function fanOut(
   const limit = queueUrl === undefined ? Infinity : config.FANOUT_THRESHOLD;
   const [ready, { first, more }] = await Promise.all([frame, readRoom(room, skip, limit)]);
   if (ready === undefined) return { mode: 'skipped', recipients: first.length };
-  if (more === undefined || queueUrl === undefined) return { mode: 'direct', ...(await postWithin(first, ready, budget, onFailure, confirm)) };
+  if (more === undefined || queueUrl === undefined)
+    return { mode: 'direct', ...(await postWithin(first, ready, budget, onFailure, confirm)) };
   return enqueueShards(ready, rest(first, more, skip), queueUrl, { ...(confirm && { confirm }) });
 }
 
@@ -144,7 +143,10 @@ export async function postWithin(
 ): Promise<DirectResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   const deadline = budget !== undefined && queueUrl !== undefined ? deadlineOf(budget) : undefined;
-  const { unsent, ...result } = await broadcast([recipients], frame, { ...(deadline !== undefined && { deadline }), ...(onFailure && { onFailure }) });
+  const { unsent, ...result } = await broadcast([recipients], frame, {
+    ...(deadline !== undefined && { deadline }),
+    ...(onFailure && { onFailure }),
+  });
   if (unsent.length === 0 || queueUrl === undefined) return { ...result, handedOff: 0, shards: 0 };
   const { shards } = await enqueueShards(frame, unsent, queueUrl, { ...(confirm && { confirm }) });
   logger.info('time running short: recipients handed to the fan-out queue', { handedOff: unsent.length, shards });
@@ -168,13 +170,17 @@ export async function serveShard(shard: Shard, budget: TimeBudget, onFailure?: (
 async function serveWithin(shard: Shard, budget: TimeBudget, onFailure?: (recipient: Recipient) => void): Promise<DirectResult> {
   const queueUrl = config.FANOUT_QUEUE_URL;
   if (queueUrl === undefined) return postWithin(shardRecipients(shard), shard.frame, budget, onFailure);
-  const { unsent, ...result } = await broadcast([shardRecipients(shard)], shard.frame, { deadline: deadlineOf(budget), ...(onFailure && { onFailure }) });
+  const { unsent, ...result } = await broadcast([shardRecipients(shard)], shard.frame, {
+    deadline: deadlineOf(budget),
+    ...(onFailure && { onFailure }),
+  });
   if (unsent.length === 0) return { ...result, handedOff: 0, shards: 0 };
   // An invocation that started with too little time for even one post (it should not: the
   // function's Timeout is far above POST_TIMEOUT_MS) puts the shard back a little later, a
   // few times, then fails it (retried by SQS, then dead-lettered), rather than loop.
   const stalled = result.attempted === 0 ? (shard.stalled ?? 0) + 1 : undefined;
-  if (stalled !== undefined && stalled > MAX_STALLS) throw new Error(`no time to post to any recipient of the shard, ${MAX_STALLS} times in a row`);
+  if (stalled !== undefined && stalled > MAX_STALLS)
+    throw new Error(`no time to post to any recipient of the shard, ${MAX_STALLS} times in a row`);
   const { shards } = await enqueueShards(shard.frame, unsent, queueUrl, {
     ...(shard.redelivery !== undefined && { redelivery: shard.redelivery }),
     ...(shard.confirm && { confirm: shard.confirm }),
@@ -285,15 +291,23 @@ export async function enqueueShards(
 
 /** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused; `delaySeconds` holds them back. */
 async function sendShards(queueUrl: string, bodies: string[], delaySeconds = 0): Promise<number> {
-  const entries = bodies.map((body, index) => ({ Id: String(index), MessageBody: body, ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }) }));
-  await sendAll(entries, async (batch) => {
-    const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
-    const failed = new Set((Failed ?? []).map((entry) => entry.Id));
-    return batch.filter((entry) => failed.has(entry.Id));
-  }, {
-    onRetry: (left, attempt) => logger.warn('retrying refused shards', { count: left.length, attempt }),
-    failure: (left) => new Error(`${left.length} fan-out shards could not be queued`),
-  });
+  const entries = bodies.map((body, index) => ({
+    Id: String(index),
+    MessageBody: body,
+    ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }),
+  }));
+  await sendAll(
+    entries,
+    async (batch) => {
+      const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
+      const failed = new Set((Failed ?? []).map((entry) => entry.Id));
+      return batch.filter((entry) => failed.has(entry.Id));
+    },
+    {
+      onRetry: (left, attempt) => logger.warn('retrying refused shards', { count: left.length, attempt }),
+      failure: (left) => new Error(`${left.length} fan-out shards could not be queued`),
+    },
+  );
   return bodies.length;
 }
 
@@ -332,13 +346,17 @@ export function parseShard(body: string): Shard {
     throw new Error('not a fan-out shard');
   }
   for (const count of [value.redelivery, value.stalled]) {
-    if (count !== undefined && !(Number.isInteger(count) && count >= 0)) throw new Error('not a fan-out shard: a count that is no whole number');
+    if (count !== undefined && !(Number.isInteger(count) && count >= 0))
+      throw new Error('not a fan-out shard: a count that is no whole number');
   }
   const { confirm } = value;
   if (
     confirm !== undefined &&
-    (typeof confirm !== 'object' || confirm === null || typeof confirm.connectionId !== 'string' ||
-      (confirm.protocol !== 'chat.v1' && confirm.protocol !== 'plain') || !['string', 'undefined'].includes(typeof confirm.clientId))
+    (typeof confirm !== 'object' ||
+      confirm === null ||
+      typeof confirm.connectionId !== 'string' ||
+      (confirm.protocol !== 'chat.v1' && confirm.protocol !== 'plain') ||
+      !['string', 'undefined'].includes(typeof confirm.clientId))
   ) {
     throw new Error('not a fan-out shard: whom to confirm to is malformed');
   }

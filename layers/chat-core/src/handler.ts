@@ -20,25 +20,26 @@ const OK: WebSocketResult = { statusCode: 200 };
  * with "Internal server error" and no detail.
  */
 export function websocketHandler(route: RouteHandler): LambdaHandler {
-  return (event, context) => instrumented(context, event.requestContext.routeKey, async () => {
-    const { connectionId, routeKey, requestId, eventType } = event.requestContext;
-    logger.appendKeys({ connectionId, routeKey, requestId });
-    tracer.putAnnotation('routeKey', routeKey);
-    try {
-      return (await route(event, context)) ?? OK;
-    } catch (error: unknown) {
-      if (!isChatError(error)) {
-        logger.error('request failed', error as Error);
-        throw error;
+  return (event, context) =>
+    instrumented(context, event.requestContext.routeKey, async () => {
+      const { connectionId, routeKey, requestId, eventType } = event.requestContext;
+      logger.appendKeys({ connectionId, routeKey, requestId });
+      tracer.putAnnotation('routeKey', routeKey);
+      try {
+        return (await route(event, context)) ?? OK;
+      } catch (error: unknown) {
+        if (!isChatError(error)) {
+          logger.error('request failed', error as Error);
+          throw error;
+        }
+        logger.info('request refused', { code: error.code, reason: error.message });
+        if (eventType === 'CONNECT') return { statusCode: connectStatus(error.code), body: error.message };
+        if (eventType === 'MESSAGE') await answerError(connectionId, error);
+        return OK;
+      } finally {
+        logger.removeKeys(['connectionId', 'routeKey', 'requestId']);
       }
-      logger.info('request refused', { code: error.code, reason: error.message });
-      if (eventType === 'CONNECT') return { statusCode: connectStatus(error.code), body: error.message };
-      if (eventType === 'MESSAGE') await answerError(connectionId, error);
-      return OK;
-    } finally {
-      logger.removeKeys(['connectionId', 'routeKey', 'requestId']);
-    }
-  });
+    });
 }
 
 async function answerError(connectionId: string, error: ChatError): Promise<void> {

@@ -87,7 +87,10 @@ export function mayJoin(identity: Identity, room: string): boolean {
 
 /** The entries of a Sec-WebSocket-Protocol header, trimmed, empty ones dropped. */
 export function offeredSubprotocols(header: string | undefined): string[] {
-  return (header ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  return (header ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
 }
 
 /** The token a $connect request presents: `?token=`, else a `token.<jwt>` subprotocol. */

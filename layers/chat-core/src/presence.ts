@@ -120,9 +120,15 @@ async function append(room: string, pending: PendingChange, token: string, now: 
     const { Attributes } = await dynamodb.send(
       new UpdateItemCommand({
         ...common,
-        UpdateExpression: 'SET changes = list_append(if_not_exists(changes, :none), :change), scheduled = if_not_exists(scheduled, :token), expiresAt = :expires',
+        UpdateExpression:
+          'SET changes = list_append(if_not_exists(changes, :none), :change), scheduled = if_not_exists(scheduled, :token), expiresAt = :expires',
         ConditionExpression: 'attribute_not_exists(changes) OR size(changes) < :max',
-        ExpressionAttributeValues: { ...values, ':none': { L: [] }, ':change': { L: [toAttribute(pending)] }, ':max': { N: String(MAX_PENDING_CHANGES) } },
+        ExpressionAttributeValues: {
+          ...values,
+          ':none': { L: [] },
+          ':change': { L: [toAttribute(pending)] },
+          ':max': { N: String(MAX_PENDING_CHANGES) },
+        },
       }),
     );
     return Attributes ?? {};
@@ -210,7 +216,11 @@ export async function flushPresence(room: string, token: string, budget?: TimeBu
   }
   const pending = (taken.changes?.L ?? []).flatMap(fromAttribute);
   const incomplete = taken.incomplete?.BOOL === true;
-  const frame = presenceFrame(room, pending.map(({ change }) => change), incomplete);
+  const frame = presenceFrame(
+    room,
+    pending.map(({ change }) => change),
+    incomplete,
+  );
   if (frame === undefined) return undefined;
   // The room as it was before the batch: its size decides, as it did for one notice alone.
   const noted = new Set(pending.map(({ from }) => from.connectionId));
@@ -222,7 +232,11 @@ export async function flushPresence(room: string, token: string, budget?: TimeBu
   const firstAt = pending[0]?.at ?? 0;
   const late = (recipient: Recipient): boolean => (recipient.connectedAt ?? 0) >= firstAt;
   const joiners = pending.filter(({ change }) => change.event === 'join').map(({ from, at }) => ({ ...from, connectedAt: at }));
-  const result = await postWithin(recipients.filter((recipient) => !late(recipient)), frame, budget);
+  const result = await postWithin(
+    recipients.filter((recipient) => !late(recipient)),
+    frame,
+    budget,
+  );
   await Promise.all(
     [...recipients.filter(late), ...joiners].map(async (recipient) => {
       const after = pending
@@ -230,7 +244,8 @@ export async function flushPresence(room: string, token: string, budget?: TimeBu
         .map(({ change }) => change);
       const own = presenceFrame(room, after, incomplete);
       // A joiner that has left since is gone: reply ignores it.
-      if (own !== undefined) await reply(recipient, own).catch((error: unknown) => logger.warn('presence to a newcomer failed', { error: error as Error }));
+      if (own !== undefined)
+        await reply(recipient, own).catch((error: unknown) => logger.warn('presence to a newcomer failed', { error: error as Error }));
     }),
   );
   return { mode: 'direct', ...result };

@@ -121,12 +121,7 @@ export const refusal = (what: string, limit: number, whose: string): ChatError =
   new ChatError('rate_limited', `more than ${limit} ${what} in ${RATE_WINDOW_SECONDS} seconds from ${whose}; wait a moment`);
 
 /** The identity's (or source IP's) bucket of a kind; throws rate_limited when it is empty. */
-async function limitIdentity(
-  kind: LimitedKind,
-  requestContext: WebSocketRequestContext,
-  limit: number,
-  now = Date.now(),
-): Promise<void> {
+async function limitIdentity(kind: LimitedKind, requestContext: WebSocketRequestContext, limit: number, now = Date.now()): Promise<void> {
   const subject = limitSubject(requestContext);
   if ((await takeToken(bucketOf(kind, subject, limit, now), now)) === undefined) {
     const what = kind === 'connect' ? 'connects' : kind === 'message' ? 'messages' : 'requests';

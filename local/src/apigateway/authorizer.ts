@@ -17,8 +17,7 @@ import { evaluate, type Statement } from '../iam/iam.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
 
 export type AuthorizerVerdict =
-  | { allowed: true; context: Record<string, string | number | boolean> }
-  | { allowed: false; status: 401 | 403 | 500; message: string };
+  { allowed: true; context: Record<string, string | number | boolean> } | { allowed: false; status: 401 | 403 | 500; message: string };
 
 export interface AuthorizerEvent {
   type: 'REQUEST';
@@ -68,8 +67,10 @@ export function missingIdentitySources(sources: readonly string[], connect: WebS
   return sources.filter((source) => {
     const header = /^route\.request\.header\.(.+)$/i.exec(source);
     const query = /^route\.request\.querystring\.(.+)$/i.exec(source);
-    const value = header ? lookup(connect.headers, header[1] as string, true)
-      : query ? lookup(connect.queryStringParameters ?? undefined, query[1] as string, false)
+    const value = header
+      ? lookup(connect.headers, header[1] as string, true)
+      : query
+        ? lookup(connect.queryStringParameters ?? undefined, query[1] as string, false)
         : 'not checked';
     return value === undefined || value === null || String(value).trim() === '';
   });
@@ -80,13 +81,13 @@ function statements(policy: unknown): Statement[] | undefined {
   const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map(String));
   return policy.Statement.every(isRecord) && policy.Statement.every((s) => s.Effect === 'Allow' || s.Effect === 'Deny')
     ? policy.Statement.map((s, i) => ({
-      Effect: s.Effect as 'Allow' | 'Deny',
-      Action: list(s.Action),
-      NotAction: list(s.NotAction),
-      Resource: list(s.Resource),
-      NotResource: list(s.NotResource),
-      source: `policyDocument.Statement[${i}]`,
-    }))
+        Effect: s.Effect as 'Allow' | 'Deny',
+        Action: list(s.Action),
+        NotAction: list(s.NotAction),
+        Resource: list(s.Resource),
+        NotResource: list(s.NotResource),
+        source: `policyDocument.Statement[${i}]`,
+      }))
     : undefined;
 }
 
@@ -102,6 +103,10 @@ export function authorizerVerdict(outcome: InvokeOutcome, methodArn: string): Au
   if (!evaluate(policy, 'execute-api:Invoke', methodArn).allowed) return FORBIDDEN;
   return {
     allowed: true,
-    context: { ...(context as Record<string, string | number | boolean>), principalId: answer.principalId, integrationLatency: Math.round(outcome.durationMs) },
+    context: {
+      ...(context as Record<string, string | number | boolean>),
+      principalId: answer.principalId,
+      integrationLatency: Math.round(outcome.durationMs),
+    },
   };
 }

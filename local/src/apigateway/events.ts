@@ -80,7 +80,11 @@ function requestContext(
 }
 
 /** Headers as the client sent them (case kept), plus the X-Forwarded-* and trace headers API Gateway adds. */
-export function upgradeHeaders(req: IncomingMessage, sourceIp: string, port: number): {
+export function upgradeHeaders(
+  req: IncomingMessage,
+  sourceIp: string,
+  port: number,
+): {
   headers: Record<string, string>;
   multiValueHeaders: Record<string, string[]>;
 } {
@@ -114,9 +118,9 @@ export function connectEvent(info: ConnectionInfo, req: IncomingMessage, url: UR
     ...upgradeHeaders(req, info.sourceIp, port),
     ...(hasQuery
       ? {
-        queryStringParameters: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v[v.length - 1] as string])),
-        multiValueQueryStringParameters: query,
-      }
+          queryStringParameters: Object.fromEntries(Object.entries(query).map(([k, v]) => [k, v[v.length - 1] as string])),
+          multiValueQueryStringParameters: query,
+        }
       : {}),
     requestContext: requestContext(info, '$connect', 'CONNECT', requestId, info.connectedAt, {}),
     isBase64Encoded: false,
@@ -131,7 +135,13 @@ export function messageEvent(info: ConnectionInfo, routeKey: string, body: strin
   };
 }
 
-export function disconnectEvent(info: ConnectionInfo, statusCode: number, reason: string, requestId: string, now = Date.now()): WebSocketEvent {
+export function disconnectEvent(
+  info: ConnectionInfo,
+  statusCode: number,
+  reason: string,
+  requestId: string,
+  now = Date.now(),
+): WebSocketEvent {
   const headers = { Host: info.domainName, 'x-api-key': '', 'X-Forwarded-For': '', 'x-restapi': '' };
   return {
     headers,

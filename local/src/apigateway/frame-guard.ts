@@ -8,7 +8,10 @@ export class FrameGuard {
   private remaining = 0;
   private stopped = false;
 
-  constructor(private readonly frameBytes: number, private readonly onTooBig: (bytes: number) => void) {}
+  constructor(
+    private readonly frameBytes: number,
+    private readonly onTooBig: (bytes: number) => void,
+  ) {}
 
   /** Feeds bytes as they arrive from the client. */
   push(chunk: Buffer): void {

@@ -45,8 +45,8 @@ function reply(res: ServerResponse, status: number, body: unknown, errorType?: s
 const gone = (res: ServerResponse): void => reply(res, 410, undefined, 'GoneException');
 
 /** A POST payload over 128 KB. */
-export const payloadTooLarge = (res: ServerResponse): void => reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
-
+export const payloadTooLarge = (res: ServerResponse): void =>
+  reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
 
 export class ManagementApi {
   private readonly prefix: string;

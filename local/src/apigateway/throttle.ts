@@ -10,7 +10,10 @@
 import { referencedIds } from '../template/intrinsics.js';
 import type { TemplateModel } from '../template/template.js';
 
-export interface RouteLimits { burst: number; rate: number }
+export interface RouteLimits {
+  burst: number;
+  rate: number;
+}
 
 export interface StageThrottling {
   defaults: RouteLimits | undefined;
@@ -32,9 +35,12 @@ function limitsOf(settings: unknown): RouteLimits | undefined {
 
 /** The throttling settings of the stage the runtime serves. */
 export function readStageThrottling(model: TemplateModel): StageThrottling {
-  const stage = Object.entries(model.resources).find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Stage' &&
-    referencedIds(r.Properties?.ApiId).includes(model.apiLogicalId) &&
-    String(model.resolve(r.Properties?.StageName)) === model.stage)?.[1];
+  const stage = Object.entries(model.resources).find(
+    ([, r]) =>
+      r.Type === 'AWS::ApiGatewayV2::Stage' &&
+      referencedIds(r.Properties?.ApiId).includes(model.apiLogicalId) &&
+      String(model.resolve(r.Properties?.StageName)) === model.stage,
+  )?.[1];
   const props = (stage ? model.resolve(stage.Properties ?? {}) : {}) as Record<string, unknown>;
   const routes: Record<string, RouteLimits> = {};
   for (const [routeKey, settings] of Object.entries(isRecord(props.RouteSettings) ? props.RouteSettings : {})) {

@@ -16,7 +16,14 @@ import {
   type ConnectionInfo,
   type WebSocketEvent,
 } from './events.js';
-import { UNAUTHORIZED, authorizerEvent, authorizerVerdict, missingIdentitySources, type AuthorizerEvent, type AuthorizerVerdict } from './authorizer.js';
+import {
+  UNAUTHORIZED,
+  authorizerEvent,
+  authorizerVerdict,
+  missingIdentitySources,
+  type AuthorizerEvent,
+  type AuthorizerVerdict,
+} from './authorizer.js';
 import { FrameGuard } from './frame-guard.js';
 import type { ConnectionJournal } from './connection-journal.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
@@ -49,9 +56,17 @@ export interface GatewayOptions {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
-  426: 'Upgrade Required', 429: 'Too Many Requests', 500: 'Internal Server Error', 502: 'Bad Gateway',
-  503: 'Service Unavailable', 504: 'Gateway Timeout',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  426: 'Upgrade Required',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
 };
 
 function refuse(socket: Duplex, status: number, body: string): void {
@@ -59,7 +74,7 @@ function refuse(socket: Duplex, status: number, body: string): void {
   const text = STATUS_TEXT[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
 
@@ -147,7 +162,7 @@ export class WebSocketGateway {
         event.requestContext.authorizer = verdict.context;
       }
       const outcome = await this.options.invoke(route.functionId, event);
-      const status = outcome.error ? 502 : statusOf(outcome.payload) ?? 200;
+      const status = outcome.error ? 502 : (statusOf(outcome.payload) ?? 200);
       const accepted = status >= 200 && status < 300;
       this.logInvocation('$connect', info.connectionId, route.functionId, outcome, accepted ? String(status) : `refused ${status}`);
       if (!accepted) {
@@ -180,7 +195,13 @@ export class WebSocketGateway {
     const methodArn = `arn:${partition}:execute-api:${region}:${accountId}:${model.apiId}/${model.stage}/$connect`;
     const outcome = await this.options.invoke(authorizer.functionId, authorizerEvent(connect, methodArn));
     const verdict = authorizerVerdict(outcome, methodArn);
-    this.logInvocation('$connect authorizer', connectionId, authorizer.functionId, outcome, verdict.allowed ? 'allowed' : `refused ${verdict.status}`);
+    this.logInvocation(
+      '$connect authorizer',
+      connectionId,
+      authorizer.functionId,
+      outcome,
+      verdict.allowed ? 'allowed' : `refused ${verdict.status}`,
+    );
     return verdict;
   }
 
@@ -250,7 +271,14 @@ export class WebSocketGateway {
     void this.route(conn, routeKey, route.functionId, route.twoWay, body, requestId);
   }
 
-  private async route(conn: Connection, routeKey: string, functionId: string, twoWay: boolean, body: string, requestId: string): Promise<void> {
+  private async route(
+    conn: Connection,
+    routeKey: string,
+    functionId: string,
+    twoWay: boolean,
+    body: string,
+    requestId: string,
+  ): Promise<void> {
     const event = messageEvent(conn, routeKey, body, requestId);
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -271,7 +299,8 @@ export class WebSocketGateway {
   private send(conn: Connection, text: string): void {
     if (conn.closing || conn.ws.readyState !== WebSocket.OPEN) return;
     if (conn.ws.bufferedAmount >= this.options.limits.sendBufferBytes) {
-      if (!this.full.has(conn)) this.options.log.warn(`${conn.connectionId}: the client does not read; the gateway's frames to it are dropped`);
+      if (!this.full.has(conn))
+        this.options.log.warn(`${conn.connectionId}: the client does not read; the gateway's frames to it are dropped`);
       this.full.add(conn);
       return;
     }
@@ -301,7 +330,9 @@ export class WebSocketGateway {
    */
   async endOrphans(orphans: readonly ConnectionInfo[]): Promise<void> {
     if (orphans.length === 0) return;
-    this.options.log.info(`$disconnect for ${orphans.length} connection(s) the previous run left open (its process stopped without closing them)`);
+    this.options.log.info(
+      `$disconnect for ${orphans.length} connection(s) the previous run left open (its process stopped without closing them)`,
+    );
     await Promise.all(orphans.map((info) => this.disconnected(info, 1006, '')));
   }
 

@@ -53,7 +53,11 @@ async function envVars(file: string | undefined, functionId: string): Promise<Re
  * (npm start serves it).
  */
 async function standInServer(stage: string, port: number, issuer: LocalTokenIssuer | undefined): Promise<Server | undefined> {
-  const api = new ManagementApi({ stage, gateway: { open: () => undefined, close: () => undefined }, maxPayloadBytes: DEFAULT_LIMITS.messageBytes });
+  const api = new ManagementApi({
+    stage,
+    gateway: { open: () => undefined, close: () => undefined },
+    maxPayloadBytes: DEFAULT_LIMITS.messageBytes,
+  });
   const server = createServer((req, res) => {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
     if (api.matches(pathname)) void api.handle(req, res, pathname);
@@ -93,21 +97,28 @@ async function main(): Promise<number> {
 
   const dynamodbPort = Number(process.env.DYNAMODB_PORT || 8000);
   const managementPort = Number(process.env.PORT || 3001);
-  const store = (await existingStore(`http://127.0.0.1:${dynamodbPort}`))
-    ?? (await startStore({ port: dynamodbPort, dataDir: values['data-dir'] }));
-  process.stderr.write(store.embedded
-    ? `DynamoDB: started on ${store.endpoint} (${values['data-dir'] ? `on disk in ${values['data-dir']}` : 'in memory'})\n`
-    : `DynamoDB: using the store already on ${store.endpoint}\n`);
+  const store =
+    (await existingStore(`http://127.0.0.1:${dynamodbPort}`)) ?? (await startStore({ port: dynamodbPort, dataDir: values['data-dir'] }));
+  process.stderr.write(
+    store.embedded
+      ? `DynamoDB: started on ${store.endpoint} (${values['data-dir'] ? `on disk in ${values['data-dir']}` : 'in memory'})\n`
+      : `DynamoDB: using the store already on ${store.endpoint}\n`,
+  );
   try {
     await ensureTables(store.client, model);
     const buildRoot = defaultBuildRoot(model.dir);
     const build = await buildAll(model, buildRoot, [functionId]);
-    const pools = createFunctionPools(model, build, {
-      localOrigin: `http://127.0.0.1:${managementPort}`,
-      dynamodbEndpoint: store.endpoint,
-      envOverrides: await envVars(values['env-vars'], functionId),
-      buildRoot,
-    }, { maxConcurrency: 1, output: { stdout: process.stderr, stderr: process.stderr } });
+    const pools = createFunctionPools(
+      model,
+      build,
+      {
+        localOrigin: `http://127.0.0.1:${managementPort}`,
+        dynamodbEndpoint: store.endpoint,
+        envOverrides: await envVars(values['env-vars'], functionId),
+        buildRoot,
+      },
+      { maxConcurrency: 1, output: { stdout: process.stderr, stderr: process.stderr } },
+    );
     const pool = pools.get(functionId);
     if (!pool) throw new Error(`${functionId} was not built`);
     const management = await standInServer(model.stage, managementPort, await LocalTokenIssuer.forTemplate(model));

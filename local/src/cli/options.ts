@@ -7,11 +7,13 @@
  */
 export function parseParameterOverrides(values: readonly string[]): Record<string, string> {
   const pairs = values.flatMap((v) => v.split(/\s+/)).filter(Boolean);
-  return Object.fromEntries(pairs.map((pair) => {
-    const long = /^ParameterKey=([^,]+),ParameterValue=(.*)$/.exec(pair);
-    if (long) return [long[1] as string, long[2] as string];
-    const at = pair.indexOf('=');
-    if (at < 1) throw new Error(`--parameter-overrides expects Name=Value, got "${pair}"`);
-    return [pair.slice(0, at), pair.slice(at + 1)];
-  }));
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const long = /^ParameterKey=([^,]+),ParameterValue=(.*)$/.exec(pair);
+      if (long) return [long[1] as string, long[2] as string];
+      const at = pair.indexOf('=');
+      if (at < 1) throw new Error(`--parameter-overrides expects Name=Value, got "${pair}"`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
 }

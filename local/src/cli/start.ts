@@ -60,17 +60,26 @@ function dataDirOf(argv: string[], env: string | undefined): string | undefined 
 
 function iamMode(value: string | undefined): IamMode {
   const mode = value || 'enforce';
-  if (mode !== 'enforce' && mode !== 'audit' && mode !== 'off') throw new Error(`--iam (LOCAL_IAM) is enforce, audit or off, got "${mode}"`);
+  if (mode !== 'enforce' && mode !== 'audit' && mode !== 'off')
+    throw new Error(`--iam (LOCAL_IAM) is enforce, audit or off, got "${mode}"`);
   return mode;
 }
 
-function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined, watching: boolean, node: NodeRequirement | undefined): string {
+function banner(
+  runtime: LocalRuntime,
+  host: string,
+  dataDir: string | undefined,
+  watching: boolean,
+  node: NodeRequirement | undefined,
+): string {
   const shown = (url: string): string => (host === '127.0.0.1' ? url.replace('//127.0.0.1:', '//localhost:') : url);
   const routes = [...runtime.template.routes.values()]
-    .map((r) => `${r.routeKey} → ${r.functionId}${r.authorizer ? ` (authorizer ${r.authorizer.functionId})` : ''}`).join(', ');
+    .map((r) => `${r.routeKey} → ${r.functionId}${r.authorizer ? ` (authorizer ${r.authorizer.functionId})` : ''}`)
+    .join(', ');
   const tables = Object.values(runtime.tables).join(', ');
   const queues = runtime.template.queueMappings
-    .map((m) => `${runtime.template.queues.get(m.queueId)?.queueName ?? m.queueId} → ${m.functionId}`).join(', ');
+    .map((m) => `${runtime.template.queues.get(m.queueId)?.queueName ?? m.queueId} → ${m.functionId}`)
+    .join(', ');
   // With an authorizer on $connect, a bare wscat gets 401: the hint brings a token along.
   const wscat = runtime.issuer
     ? `wscat -c "${shown(runtime.wsUrl)}?token=$(npm run --silent token -- --name alice | tail -1)"`
@@ -87,7 +96,9 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
     ...(runtime.issuer
-      ? [`  Tokens          ${runtime.issuer.issuer} is played here: npm run token -- --name alice (a page of its own gets one at /_local/token)`]
+      ? [
+          `  Tokens          ${runtime.issuer.issuer} is played here: npm run token -- --name alice (a page of its own gets one at /_local/token)`,
+        ]
       : []),
     `  Functions on    ${describeNode(node)}`,
     `  IAM             ${runtime.iam.mode === 'enforce' ? 'enforced' : runtime.iam.mode === 'audit' ? 'audited (denials logged, not enforced)' : 'off'}` +
@@ -103,7 +114,9 @@ function banner(runtime: LocalRuntime, host: string, dataDir: string | undefined
 async function main(): Promise<number | undefined> {
   const argv = process.argv.slice(2);
   const { values } = parseArgs({
-    args: argv.filter((a, i) => !(a === '--data-dir' || a.startsWith('--data-dir=') || (argv[i - 1] === '--data-dir' && !a.startsWith('--')))),
+    args: argv.filter(
+      (a, i) => !(a === '--data-dir' || a.startsWith('--data-dir=') || (argv[i - 1] === '--data-dir' && !a.startsWith('--'))),
+    ),
     options: {
       template: { type: 'string' },
       page: { type: 'string' },
@@ -174,10 +187,13 @@ async function main(): Promise<number | undefined> {
   return undefined;
 }
 
-main().then((code) => {
-  // undefined: the runtime serves until a signal stops it.
-  if (code !== undefined) process.exit(code);
-}, (e: unknown) => {
-  process.stderr.write(`npm start: ${(e as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => {
+    // undefined: the runtime serves until a signal stops it.
+    if (code !== undefined) process.exit(code);
+  },
+  (e: unknown) => {
+    process.stderr.write(`npm start: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

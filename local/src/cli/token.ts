@@ -25,7 +25,13 @@ The token is valid for npm start from this folder with the template's user pool
 `;
 
 function request(values: { name?: string; rooms?: string; 'expires-in'?: string; sub?: string }): TokenRequest {
-  const rooms = values.rooms === undefined ? undefined : values.rooms.split(',').map((r) => r.trim()).filter(Boolean);
+  const rooms =
+    values.rooms === undefined
+      ? undefined
+      : values.rooms
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean);
   const expires = values['expires-in'];
   const wanted = {
     name: values.name,
@@ -33,11 +39,13 @@ function request(values: { name?: string; rooms?: string; 'expires-in'?: string;
     ...(expires !== undefined && { expiresInSeconds: /^-?\d+$/.test(expires) ? Number(expires) : Number.NaN }),
     ...(values.sub !== undefined && { sub: values.sub }),
   };
-  const problems = tokenRequestProblems(wanted).map((p) => p
-    .replace(/^name/, '--name')
-    .replace(/^rooms/, '--rooms')
-    .replace(/^expiresInSeconds/, '--expires-in')
-    .replace(/^sub/, '--sub'));
+  const problems = tokenRequestProblems(wanted).map((p) =>
+    p
+      .replace(/^name/, '--name')
+      .replace(/^rooms/, '--rooms')
+      .replace(/^expiresInSeconds/, '--expires-in')
+      .replace(/^sub/, '--sub'),
+  );
   if (problems.length > 0) throw new Error(problems.join('; '));
   return wanted as TokenRequest;
 }
@@ -66,16 +74,21 @@ async function main(): Promise<number> {
   if (!issuer) throw new Error(`${model.path} declares no Cognito user pool with an app client: there is nothing to issue tokens for`);
   const issued = await issuer.issue(wanted);
   const rooms = wanted.rooms?.length ? wanted.rooms.join(', ') : 'any';
-  process.stdout.write([
-    `ID token for ${wanted.name.trim()} (sub ${issued.sub}), rooms: ${rooms}, expires ${issued.expiresAt}`,
-    `issuer ${issued.issuer}, audience ${issued.audience}`,
-    issued.token,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `ID token for ${wanted.name.trim()} (sub ${issued.sub}), rooms: ${rooms}, expires ${issued.expiresAt}`,
+      `issuer ${issued.issuer}, audience ${issued.audience}`,
+      issued.token,
+      '',
+    ].join('\n'),
+  );
   return 0;
 }
 
-main().then((code) => process.exit(code), (e: unknown) => {
-  process.stderr.write(`npm run token: ${(e as Error).message}\n`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`npm run token: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

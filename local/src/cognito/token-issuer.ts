@@ -46,7 +46,10 @@ export interface IssuedToken {
   expiresAt: string;
 }
 
-interface SigningKey { privateJwk: JWK; publicJwk: JWK }
+interface SigningKey {
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
 
 export const TOKEN_PATH = '/_local/token';
 const DEFAULT_EXPIRES_IN = 3600;
@@ -64,7 +67,8 @@ async function loadSigningKey(file: string): Promise<SigningKey> {
   try {
     privateJwk = JSON.parse(await readFile(file, 'utf8')) as JWK;
   } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`local token issuer: cannot read its key ${file}: ${(e as Error).message}`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`local token issuer: cannot read its key ${file}: ${(e as Error).message}`, { cause: e });
     const { privateKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
     const made = await exportJWK(privateKey);
     made.kid = await calculateJwkThumbprint(made);
@@ -92,7 +96,10 @@ export function tokenRequestProblems(request: Partial<Record<keyof TokenRequest,
   if (rooms !== undefined && (!Array.isArray(rooms) || !rooms.every((r) => typeof r === 'string' && r !== ''))) {
     problems.push('rooms must be a list of room names');
   }
-  if (expiresInSeconds !== undefined && (!Number.isInteger(expiresInSeconds) || expiresInSeconds === 0 || Math.abs(expiresInSeconds as number) > MAX_EXPIRES_IN)) {
+  if (
+    expiresInSeconds !== undefined &&
+    (!Number.isInteger(expiresInSeconds) || expiresInSeconds === 0 || Math.abs(expiresInSeconds as number) > MAX_EXPIRES_IN)
+  ) {
     problems.push(`expiresInSeconds must be a whole number of seconds, not 0, at most ${MAX_EXPIRES_IN} either way`);
   }
   if (sub !== undefined && (typeof sub !== 'string' || sub === '' || sub.length > 128)) problems.push('sub must be 1-128 characters');
@@ -101,11 +108,17 @@ export function tokenRequestProblems(request: Partial<Record<keyof TokenRequest,
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' }).end(text);
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store' })
+    .end(text);
 }
 
 export class LocalTokenIssuer {
-  private constructor(private readonly pool: UserPoolModel, private readonly audience: string, private readonly key: SigningKey) {}
+  private constructor(
+    private readonly pool: UserPoolModel,
+    private readonly audience: string,
+    private readonly key: SigningKey,
+  ) {}
 
   /**
    * The issuer of the template's user pool (the first one with an app client), or undefined when
@@ -179,10 +192,12 @@ export class LocalTokenIssuer {
   private async tokenEndpoint(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // Only pages of this runtime's origin may ask (another site cannot mint the user's tokens).
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`) return json(res, 403, { message: `origin ${origin} may not ask for tokens` });
+    if (origin !== undefined && origin !== `http://${req.headers.host ?? ''}`)
+      return json(res, 403, { message: `origin ${origin} may not ask for tokens` });
     if (req.method === 'GET') return json(res, 200, { issuer: this.pool.issuer, audience: this.audience, poolId: this.pool.poolId });
     if (req.method !== 'POST') return json(res, 405, { message: 'GET describes the issuer, POST issues a token' });
-    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return json(res, 415, { message: 'send the request as application/json' });
+    if (!/^application\/json\b/i.test(req.headers['content-type'] ?? ''))
+      return json(res, 415, { message: 'send the request as application/json' });
     const body = await readBody(req, 16 * 1024);
     let request: unknown;
     try {

@@ -40,10 +40,17 @@ export function storeClient(endpoint: string): DynamoDBClient {
 }
 
 /** What every request to the store passes through first (local/src/aws-gateway.ts: IAM, faults). */
-export type StoreInterceptor = (listener: (req: IncomingMessage, res: ServerResponse) => void) => (req: IncomingMessage, res: ServerResponse) => void;
+export type StoreInterceptor = (
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+) => (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Starts dynalite on host:port (0: any free port); `dataDir` keeps the data on disk. */
-export async function startStore(options: { port: number; host?: string; dataDir?: string; intercept?: StoreInterceptor }): Promise<LocalStore> {
+export async function startStore(options: {
+  port: number;
+  host?: string;
+  dataDir?: string;
+  intercept?: StoreInterceptor;
+}): Promise<LocalStore> {
   const host = options.host ?? '127.0.0.1';
   let path: string | undefined;
   if (options.dataDir) {
@@ -60,9 +67,11 @@ export async function startStore(options: { port: number; host?: string; dataDir
   }
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'EADDRINUSE'
-        ? new Error(`port ${options.port} (DYNAMODB_PORT) is in use on ${host}: stop what uses it or set DYNAMODB_PORT`)
-        : e);
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new Error(`port ${options.port} (DYNAMODB_PORT) is in use on ${host}: stop what uses it or set DYNAMODB_PORT`)
+          : e,
+      );
     });
     server.listen(options.port, host, resolve);
   });
@@ -110,19 +119,22 @@ function createTableInput(table: TableModel): CreateTableCommandInput {
 
 /** Creates the template's tables that do not exist yet and waits until they are ACTIVE. */
 export async function ensureTables(client: DynamoDBClient, model: TemplateModel): Promise<void> {
-  await Promise.all([...model.tables.values()].map(async (table) => {
-    try {
-      await client.send(new CreateTableCommand(createTableInput(table)));
-    } catch (e: unknown) {
-      if ((e as Error).name !== 'ResourceInUseException') throw new Error(`creating table ${table.tableName}: ${(e as Error).message}`, { cause: e });
-    }
-    for (let attempt = 0; attempt < 200; attempt += 1) {
-      const { Table } = await client.send(new DescribeTableCommand({ TableName: table.tableName }));
-      if (Table?.TableStatus === 'ACTIVE') return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    throw new Error(`table ${table.tableName} did not become ACTIVE`);
-  }));
+  await Promise.all(
+    [...model.tables.values()].map(async (table) => {
+      try {
+        await client.send(new CreateTableCommand(createTableInput(table)));
+      } catch (e: unknown) {
+        if ((e as Error).name !== 'ResourceInUseException')
+          throw new Error(`creating table ${table.tableName}: ${(e as Error).message}`, { cause: e });
+      }
+      for (let attempt = 0; attempt < 200; attempt += 1) {
+        const { Table } = await client.send(new DescribeTableCommand({ TableName: table.tableName }));
+        if (Table?.TableStatus === 'ACTIVE') return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      throw new Error(`table ${table.tableName} did not become ACTIVE`);
+    }),
+  );
 }
 
 /** Deletes the items whose TTL attribute (epoch seconds) is in the past; returns how many. */
@@ -133,23 +145,28 @@ export async function sweepExpired(client: DynamoDBClient, table: TableModel, no
   keys.forEach((k, i) => (names[`#k${i}`] = k));
   const values = { ':now': { N: String(nowSeconds) } };
   let deleted = 0;
-  const pages = paginateScan({ client }, {
-    TableName: table.tableName,
-    FilterExpression: '#ttl < :now',
-    ProjectionExpression: keys.map((_k, i) => `#k${i}`).join(', '),
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  });
+  const pages = paginateScan(
+    { client },
+    {
+      TableName: table.tableName,
+      FilterExpression: '#ttl < :now',
+      ProjectionExpression: keys.map((_k, i) => `#k${i}`).join(', '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    },
+  );
   for await (const page of pages) {
     for (const item of page.Items ?? []) {
       try {
-        await client.send(new DeleteItemCommand({
-          TableName: table.tableName,
-          Key: item,
-          ConditionExpression: '#ttl < :now',
-          ExpressionAttributeNames: { '#ttl': table.ttlAttribute },
-          ExpressionAttributeValues: values,
-        }));
+        await client.send(
+          new DeleteItemCommand({
+            TableName: table.tableName,
+            Key: item,
+            ConditionExpression: '#ttl < :now',
+            ExpressionAttributeNames: { '#ttl': table.ttlAttribute },
+            ExpressionAttributeValues: values,
+          }),
+        );
         deleted += 1;
       } catch (e: unknown) {
         if ((e as Error).name !== 'ConditionalCheckFailedException') throw e;
@@ -173,9 +190,12 @@ export function startTtlSweeper(client: DynamoDBClient, model: TemplateModel, in
       }
     }
   };
-  const timer = tables.length === 0 ? undefined : setInterval(() => {
-    running = running.then(sweep);
-  }, intervalMs);
+  const timer =
+    tables.length === 0
+      ? undefined
+      : setInterval(() => {
+          running = running.then(sweep);
+        }, intervalMs);
   timer?.unref();
   return async () => {
     clearInterval(timer);

@@ -42,14 +42,30 @@ export interface FunctionRole {
   notes: string[];
 }
 
-export interface IamCall { functionId: string; action: string; resource: string }
+export interface IamCall {
+  functionId: string;
+  action: string;
+  resource: string;
+}
 
-export interface UsageEntry extends IamCall { calls: number; denied: number }
+export interface UsageEntry extends IamCall {
+  calls: number;
+  denied: number;
+}
 
-export interface DeniedCall extends IamCall { at: string; enforced: boolean; reason: string }
+export interface DeniedCall extends IamCall {
+  at: string;
+  enforced: boolean;
+  reason: string;
+}
 
 /** One (action, resource pattern) a statement allows, and the calls it allowed. */
-export interface Grant { action: string; resource: string; source: string; used: number }
+export interface Grant {
+  action: string;
+  resource: string;
+  source: string;
+  used: number;
+}
 
 export interface FunctionReport {
   functionId: string;
@@ -61,7 +77,12 @@ export interface FunctionReport {
   denied: DeniedCall[];
 }
 
-export interface IamDecision { allowed: boolean; denied?: IamCall; reason?: string; enforced: boolean }
+export interface IamDecision {
+  allowed: boolean;
+  denied?: IamCall;
+  reason?: string;
+  enforced: boolean;
+}
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
@@ -88,7 +109,10 @@ export function secretAccessKeyFor(functionId: string): string {
  * The credentials the runtime hands out to everything that is not a function (the AWS CLI, tests,
  * the runtime's own table set-up and TTL sweep): `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local`.
  */
-export const LOCAL_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = { accessKeyId: 'local', secretAccessKey: 'local' };
+export const LOCAL_CREDENTIALS: { readonly accessKeyId: string; readonly secretAccessKey: string } = {
+  accessKeyId: 'local',
+  secretAccessKey: 'local',
+};
 
 /** The access key id of a SigV4 `Authorization` header (or X-Amz-Credential query), if any. */
 export function accessKeyIdOf(authorization: string | undefined, url?: string): string | undefined {
@@ -100,13 +124,18 @@ export function accessKeyIdOf(authorization: string | undefined, url?: string): 
 
 /** IAM wildcard matching: `*` any run of characters (including none), `?` any one character. */
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
-  const source = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  if (!pattern.includes('*') && !pattern.includes('?'))
+    return ignoreCase ? pattern.toLowerCase() === value.toLowerCase() : pattern === value;
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's').test(value);
 }
 
 /** Managed policies that grant nothing the local runtime plays (logs, traces, network interfaces). */
-const HARMLESS_MANAGED = /(AWSLambdaBasicExecutionRole|AWSXrayWriteOnlyAccess|AWSXRayDaemonWriteAccess|AWSLambdaVPCAccessExecutionRole|CloudWatchLambdaInsightsExecutionRolePolicy)$/;
+const HARMLESS_MANAGED =
+  /(AWSLambdaBasicExecutionRole|AWSXrayWriteOnlyAccess|AWSXRayDaemonWriteAccess|AWSLambdaVPCAccessExecutionRole|CloudWatchLambdaInsightsExecutionRolePolicy)$/;
 
 function statementsOf(document: unknown, source: string, resolve: (v: unknown) => unknown): Statement[] {
   const doc = resolve(document);
@@ -140,9 +169,12 @@ export function readRoles(model: TemplateModel): Map<string, FunctionRole> {
     };
     roles.set(functionId, role);
     if (resource?.Type !== 'AWS::Serverless::Function' || props.Role !== undefined) {
-      const roleId = isRecord(props.Role) && typeof props.Role['Fn::GetAtt'] !== 'undefined'
-        ? String(list(props.Role['Fn::GetAtt'])[0] ?? '').split('.')[0]
-        : isRecord(props.Role) && typeof props.Role.Ref === 'string' ? props.Role.Ref : undefined;
+      const roleId =
+        isRecord(props.Role) && typeof props.Role['Fn::GetAtt'] !== 'undefined'
+          ? String(list(props.Role['Fn::GetAtt'])[0] ?? '').split('.')[0]
+          : isRecord(props.Role) && typeof props.Role.Ref === 'string'
+            ? props.Role.Ref
+            : undefined;
       const roleResource = roleId ? model.resources[roleId] : undefined;
       if (roleResource?.Type !== 'AWS::IAM::Role') {
         role.enforceable = false;
@@ -179,7 +211,9 @@ export function readRoles(model: TemplateModel): Map<string, FunctionRole> {
             role.enforceable = false;
             role.notes.push(expanded);
           } else {
-            role.statements.push(...expanded.map((s, j) => ({ Effect: 'Allow' as const, ...s, source: `Policies[${i}].${name}.Statement[${j}]` })));
+            role.statements.push(
+              ...expanded.map((s, j) => ({ Effect: 'Allow' as const, ...s, source: `Policies[${i}].${name}.Statement[${j}]` })),
+            );
           }
         }
       }
@@ -222,7 +256,10 @@ export class LocalIam {
   private readonly usageMap = new Map<string, UsageEntry>();
   private readonly deniedCalls: DeniedCall[] = [];
 
-  constructor(readonly model: TemplateModel, public mode: IamMode = 'enforce') {
+  constructor(
+    readonly model: TemplateModel,
+    public mode: IamMode = 'enforce',
+  ) {
     this.roles = readRoles(model);
     for (const id of this.roles.keys()) this.byKey.set(accessKeyIdFor(id), id);
   }
@@ -230,7 +267,8 @@ export class LocalIam {
   /** Warnings about roles the runtime records but cannot enforce. */
   warnings(): string[] {
     if (this.mode === 'off') return [];
-    return [...this.roles.values()].filter((r) => !r.enforceable)
+    return [...this.roles.values()]
+      .filter((r) => !r.enforceable)
       .map((r) => `IAM: ${r.functionId} is not enforced locally (${r.notes.join('; ')}); its calls are recorded only`);
   }
 
@@ -298,14 +336,20 @@ export class LocalIam {
     const denied = this.denied();
     return [...this.roles.values()].map((role) => {
       const used = usage.filter((u) => u.functionId === role.functionId);
-      const grants: Grant[] = role.statements.filter((s) => s.Effect === 'Allow').flatMap((s) =>
-        (s.Action ?? []).flatMap((action) => (s.Resource ?? []).map((resource) => ({
-          action,
-          resource,
-          source: s.source,
-          used: used.filter((u) => u.calls > u.denied && wildcardMatch(action, u.action, true) && wildcardMatch(resource, u.resource))
-            .reduce((sum, u) => sum + u.calls - u.denied, 0),
-        }))));
+      const grants: Grant[] = role.statements
+        .filter((s) => s.Effect === 'Allow')
+        .flatMap((s) =>
+          (s.Action ?? []).flatMap((action) =>
+            (s.Resource ?? []).map((resource) => ({
+              action,
+              resource,
+              source: s.source,
+              used: used
+                .filter((u) => u.calls > u.denied && wildcardMatch(action, u.action, true) && wildcardMatch(resource, u.resource))
+                .reduce((sum, u) => sum + u.calls - u.denied, 0),
+            })),
+          ),
+        );
       return {
         functionId: role.functionId,
         enforceable: role.enforceable,

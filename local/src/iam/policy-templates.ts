@@ -24,18 +24,24 @@ type Parameters = Record<string, string>;
 const DYNAMODB_READ = ['dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable'];
 const DYNAMODB_WRITE = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'];
 const SQS_POLL = [
-  'sqs:ChangeMessageVisibility', 'sqs:ChangeMessageVisibilityBatch', 'sqs:DeleteMessage', 'sqs:DeleteMessageBatch',
-  'sqs:GetQueueAttributes', 'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:ChangeMessageVisibilityBatch',
+  'sqs:DeleteMessage',
+  'sqs:DeleteMessageBatch',
+  'sqs:GetQueueAttributes',
+  'sqs:ReceiveMessage',
 ];
 
 /** Each template: the parameters it needs, and its statements from their values. */
 const TEMPLATES: Record<string, { parameters: string[]; statements: (p: Parameters, at: Pseudo) => TemplateStatement[] }> = {
   DynamoDBCrudPolicy: {
     parameters: ['TableName'],
-    statements: (p, at) => [{
-      Action: [...DYNAMODB_READ, 'dynamodb:DeleteItem', ...DYNAMODB_WRITE, 'dynamodb:ConditionCheckItem'],
-      Resource: [table(p, at), `${table(p, at)}/index/*`],
-    }],
+    statements: (p, at) => [
+      {
+        Action: [...DYNAMODB_READ, 'dynamodb:DeleteItem', ...DYNAMODB_WRITE, 'dynamodb:ConditionCheckItem'],
+        Resource: [table(p, at), `${table(p, at)}/index/*`],
+      },
+    ],
   },
   DynamoDBReadPolicy: {
     parameters: ['TableName'],
@@ -55,10 +61,12 @@ const TEMPLATES: Record<string, { parameters: string[]; statements: (p: Paramete
   },
   LambdaInvokePolicy: {
     parameters: ['FunctionName'],
-    statements: (p, at) => [{
-      Action: ['lambda:InvokeFunction'],
-      Resource: [`arn:${at.partition}:lambda:${at.region}:${at.accountId}:function:${p.FunctionName as string}*`],
-    }],
+    statements: (p, at) => [
+      {
+        Action: ['lambda:InvokeFunction'],
+        Resource: [`arn:${at.partition}:lambda:${at.region}:${at.accountId}:function:${p.FunctionName as string}*`],
+      },
+    ],
   },
 };
 

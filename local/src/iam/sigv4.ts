@@ -14,11 +14,20 @@ import { SignatureV4 } from '@smithy/signature-v4';
 /** Why a request is not authenticated: AWS's error codes, without the service's suffix. */
 export type SigV4Problem = 'MissingAuthenticationToken' | 'IncompleteSignature' | 'UnrecognizedClient' | 'InvalidSignature';
 
-export interface SigV4Refusal { problem: SigV4Problem; message: string }
+export interface SigV4Refusal {
+  problem: SigV4Problem;
+  message: string;
+}
 
-export interface SigV4Caller { accessKeyId: string }
+export interface SigV4Caller {
+  accessKeyId: string;
+}
 
-export interface SignedRequest { method?: string; url?: string; headers: IncomingHttpHeaders }
+export interface SignedRequest {
+  method?: string;
+  url?: string;
+  headers: IncomingHttpHeaders;
+}
 
 export interface VerifyOptions {
   /** The service the credential scope must name (dynamodb, execute-api, sqs). */
@@ -33,7 +42,8 @@ export interface VerifyOptions {
 /** AWS accepts a signature made up to 15 minutes before or after its own clock. */
 const CLOCK_SKEW_MS = 15 * 60 * 1000;
 const ALGORITHM = 'AWS4-HMAC-SHA256';
-const MISMATCH = 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
+const MISMATCH =
+  'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 /** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape the signer takes. */
@@ -41,8 +51,12 @@ class Sha256 {
   private readonly hash: Hash | Hmac;
 
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    const key = typeof secret === 'string' || secret === undefined ? secret
-      : ArrayBuffer.isView(secret) ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength) : Buffer.from(secret);
+    const key =
+      typeof secret === 'string' || secret === undefined
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
+          : Buffer.from(secret);
     this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
   }
 
@@ -56,7 +70,11 @@ class Sha256 {
 }
 
 /** A signer as the SDK's, for whoever signs a call to the runtime by hand (tests, the benchmark's proxy). */
-export function localSigner(credentials: { accessKeyId: string; secretAccessKey: string }, service: string, region = 'us-east-1'): SignatureV4 {
+export function localSigner(
+  credentials: { accessKeyId: string; secretAccessKey: string },
+  service: string,
+  region = 'us-east-1',
+): SignatureV4 {
   return new SignatureV4({ credentials, region, service, sha256: Sha256, applyChecksum: false });
 }
 
@@ -75,13 +93,23 @@ interface Presented {
 
 function fromHeader(authorization: string, headers: IncomingHttpHeaders): Presented | SigV4Refusal {
   const algorithm = authorization.trim().split(/\s/, 1)[0] as string;
-  if (algorithm !== ALGORITHM) return refusal('IncompleteSignature', `Unsupported AWS 'algorithm': '${algorithm}' (only ${ALGORITHM} for now). `);
-  const params = new Map(authorization.trim().slice(algorithm.length).split(/[,\s]+/).filter(Boolean).map((part) => {
-    const at = part.indexOf('=');
-    return at < 0 ? [part, ''] : [part.slice(0, at), part.slice(at + 1)];
-  }));
+  if (algorithm !== ALGORITHM)
+    return refusal('IncompleteSignature', `Unsupported AWS 'algorithm': '${algorithm}' (only ${ALGORITHM} for now). `);
+  const params = new Map(
+    authorization
+      .trim()
+      .slice(algorithm.length)
+      .split(/[,\s]+/)
+      .filter(Boolean)
+      .map((part) => {
+        const at = part.indexOf('=');
+        return at < 0 ? [part, ''] : [part.slice(0, at), part.slice(at + 1)];
+      }),
+  );
   let missing = ['Credential', 'SignedHeaders', 'Signature']
-    .filter((name) => !params.get(name)).map((name) => `Authorization header requires '${name}' parameter. `).join('');
+    .filter((name) => !params.get(name))
+    .map((name) => `Authorization header requires '${name}' parameter. `)
+    .join('');
   const amzDate = headers['x-amz-date'];
   if (typeof amzDate !== 'string') missing += "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. ";
   if (missing) return refusal('IncompleteSignature', `${missing}Authorization=${authorization}`);
@@ -96,13 +124,20 @@ function fromHeader(authorization: string, headers: IncomingHttpHeaders): Presen
 
 function fromQuery(query: URLSearchParams): Presented | SigV4Refusal {
   const names = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-SignedHeaders', 'X-Amz-Date'];
-  const missing = names.filter((name) => !query.get(name)).map((name) => `AWS query-string parameters must include '${name}'. `).join('');
+  const missing = names
+    .filter((name) => !query.get(name))
+    .map((name) => `AWS query-string parameters must include '${name}'. `)
+    .join('');
   if (missing) return refusal('IncompleteSignature', `${missing}Re-examine the query-string parameters.`);
   const algorithm = query.get('X-Amz-Algorithm') as string;
-  if (algorithm !== ALGORITHM) return refusal('IncompleteSignature', `Unsupported AWS 'algorithm': '${algorithm}' (only ${ALGORITHM} for now). `);
+  if (algorithm !== ALGORITHM)
+    return refusal('IncompleteSignature', `Unsupported AWS 'algorithm': '${algorithm}' (only ${ALGORITHM} for now). `);
   const expires = Number(query.get('X-Amz-Expires') ?? 900);
   if (!Number.isInteger(expires) || expires < 1 || expires > 604_800) {
-    return refusal('IncompleteSignature', `X-Amz-Expires must be a whole number of seconds from 1 to 604800, got '${query.get('X-Amz-Expires')}'.`);
+    return refusal(
+      'IncompleteSignature',
+      `X-Amz-Expires must be a whole number of seconds from 1 to 604800, got '${query.get('X-Amz-Expires')}'.`,
+    );
   }
   return {
     presigned: true,
@@ -122,13 +157,20 @@ function parseAmzDate(value: string): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
-const basic = (date: Date): string => date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+const basic = (date: Date): string =>
+  date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 
 /** The scope and the clock: what AWS checks before it looks the key up. */
 function checkScope(presented: Presented, signedAt: Date, service: string, now: Date): SigV4Refusal | undefined {
   const parts = presented.credential.split('/');
   if (parts.length !== 5) {
-    return refusal('IncompleteSignature', `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${presented.credential}'`);
+    return refusal(
+      'IncompleteSignature',
+      `Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '${presented.credential}'`,
+    );
   }
   const [, scopeDate, region, scopeService, terminator] = parts as [string, string, string, string, string];
   let wrong = '';
@@ -139,18 +181,33 @@ function checkScope(presented: Presented, signedAt: Date, service: string, now: 
     wrong += `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${scopeDate}' != '${presented.amzDate.slice(0, 8)}', from '${presented.amzDate}'.`;
   }
   if (wrong) return refusal('InvalidSignature', wrong.trim());
-  if (!presented.signedHeaders.includes('host')) return refusal('InvalidSignature', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
+  if (!presented.signedHeaders.includes('host'))
+    return refusal('InvalidSignature', "'Host' must be a 'SignedHeader' in the AWS Authorization.");
   if (presented.presigned) {
     const expiresAt = signedAt.getTime() + (presented.expires as number) * 1000;
-    if (now.getTime() > expiresAt) return refusal('InvalidSignature', `Signature expired: ${presented.amzDate} is now earlier than ${basic(new Date(now.getTime() - (presented.expires as number) * 1000))}`);
-    if (signedAt.getTime() - now.getTime() > CLOCK_SKEW_MS) return refusal('InvalidSignature', `Signature not yet current: ${presented.amzDate} is still later than ${basic(new Date(now.getTime() + CLOCK_SKEW_MS))}`);
+    if (now.getTime() > expiresAt)
+      return refusal(
+        'InvalidSignature',
+        `Signature expired: ${presented.amzDate} is now earlier than ${basic(new Date(now.getTime() - (presented.expires as number) * 1000))}`,
+      );
+    if (signedAt.getTime() - now.getTime() > CLOCK_SKEW_MS)
+      return refusal(
+        'InvalidSignature',
+        `Signature not yet current: ${presented.amzDate} is still later than ${basic(new Date(now.getTime() + CLOCK_SKEW_MS))}`,
+      );
     return undefined;
   }
   if (now.getTime() - signedAt.getTime() > CLOCK_SKEW_MS) {
-    return refusal('InvalidSignature', `Signature expired: ${presented.amzDate} is now earlier than ${basic(new Date(now.getTime() - CLOCK_SKEW_MS))} (${basic(now)} - 15 min.)`);
+    return refusal(
+      'InvalidSignature',
+      `Signature expired: ${presented.amzDate} is now earlier than ${basic(new Date(now.getTime() - CLOCK_SKEW_MS))} (${basic(now)} - 15 min.)`,
+    );
   }
   if (signedAt.getTime() - now.getTime() > CLOCK_SKEW_MS) {
-    return refusal('InvalidSignature', `Signature not yet current: ${presented.amzDate} is still later than ${basic(new Date(now.getTime() + CLOCK_SKEW_MS))} (${basic(now)} + 15 min.)`);
+    return refusal(
+      'InvalidSignature',
+      `Signature not yet current: ${presented.amzDate} is still later than ${basic(new Date(now.getTime() + CLOCK_SKEW_MS))} (${basic(now)} + 15 min.)`,
+    );
   }
   return undefined;
 }
@@ -166,11 +223,16 @@ function queryOf(params: URLSearchParams, without: string[]): Record<string, str
   return query;
 }
 
-const sameSignature = (a: string, b: string): boolean =>
-  a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+const sameSignature = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
 /** The signature the secret gives for this request, computed as the SDK computes it. */
-async function expectedSignature(req: SignedRequest, body: Buffer, presented: Presented, signedAt: Date, secretAccessKey: string): Promise<string> {
+async function expectedSignature(
+  req: SignedRequest,
+  body: Buffer,
+  presented: Presented,
+  signedAt: Date,
+  secretAccessKey: string,
+): Promise<string> {
   const [accessKeyId, , region, service] = presented.credential.split('/') as [string, string, string, string];
   const url = req.url ?? '/';
   const at = url.indexOf('?');
@@ -194,12 +256,19 @@ async function expectedSignature(req: SignedRequest, body: Buffer, presented: Pr
   };
   if (presented.presigned) {
     const signed = await signer.presign(request, {
-      signingDate: signedAt, expiresIn: presented.expires, signableHeaders: signedHeaders, unhoistableHeaders: signedHeaders,
+      signingDate: signedAt,
+      expiresIn: presented.expires,
+      signableHeaders: signedHeaders,
+      unhoistableHeaders: signedHeaders,
     });
     return String(signed.query?.['X-Amz-Signature'] ?? '');
   }
   const unsignable = signedHeaders.has('x-amz-date') ? undefined : new Set(['x-amz-date']);
-  const signed = await signer.sign(request, { signingDate: signedAt, signableHeaders: signedHeaders, ...(unsignable ? { unsignableHeaders: unsignable } : {}) });
+  const signed = await signer.sign(request, {
+    signingDate: signedAt,
+    signableHeaders: signedHeaders,
+    ...(unsignable ? { unsignableHeaders: unsignable } : {}),
+  });
   return /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization ?? ''))?.[1] ?? '';
 }
 
@@ -218,7 +287,11 @@ export async function verifySigV4(req: SignedRequest, body: Buffer, options: Ver
   const presented = authorization === undefined ? fromQuery(query) : fromHeader(authorization, req.headers);
   if ('problem' in presented) return presented;
   const signedAt = parseAmzDate(presented.amzDate);
-  if (!signedAt) return refusal('IncompleteSignature', `Date must be in ISO-8601 'basic format'. Got '${presented.amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`);
+  if (!signedAt)
+    return refusal(
+      'IncompleteSignature',
+      `Date must be in ISO-8601 'basic format'. Got '${presented.amzDate}'. See http://en.wikipedia.org/wiki/ISO_8601`,
+    );
   const wrongScope = checkScope(presented, signedAt, options.service, options.now ?? new Date());
   if (wrongScope) return wrongScope;
   const accessKeyId = presented.credential.split('/')[0] as string;
@@ -228,7 +301,8 @@ export async function verifySigV4(req: SignedRequest, body: Buffer, options: Ver
   const declaredHash = req.headers['x-amz-content-sha256'];
   if (typeof declaredHash === 'string' && declaredHash !== 'UNSIGNED-PAYLOAD' && presented.signedHeaders.includes('x-amz-content-sha256')) {
     const actual = body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
-    if (declaredHash !== actual) return refusal('InvalidSignature', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+    if (declaredHash !== actual)
+      return refusal('InvalidSignature', "The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
   const expected = await expectedSignature(req, body, presented, signedAt, secret);
   return sameSignature(expected, presented.signature) ? { accessKeyId } : refusal('InvalidSignature', MISMATCH);

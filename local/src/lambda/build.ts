@@ -95,14 +95,15 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 async function prune(keep: string, logicalId: string): Promise<void> {
   const parent = dirname(keep);
   const entries = await readdir(parent).catch(() => [] as string[]);
-  await Promise.all(entries
-    .filter((name) => name.startsWith(`${logicalId}-`) && join(parent, name) !== keep)
-    .map(async (name) => {
-      const path = join(parent, name);
-      const age = Date.now() - (await stat(path)).mtimeMs;
-      if (age > DAY_MS) await rm(path, { recursive: true, force: true });
-    }))
-    .catch(() => undefined);
+  await Promise.all(
+    entries
+      .filter((name) => name.startsWith(`${logicalId}-`) && join(parent, name) !== keep)
+      .map(async (name) => {
+        const path = join(parent, name);
+        const age = Date.now() - (await stat(path)).mtimeMs;
+        if (age > DAY_MS) await rm(path, { recursive: true, force: true });
+      }),
+  ).catch(() => undefined);
 }
 
 /** esbuild's target, lowered to the Node.js running here when the template targets a newer one. */
@@ -171,7 +172,16 @@ async function buildFunction(fn: FunctionModel, root: string): Promise<BuiltFunc
   const taskRoot = `${staging}-${hashOf(files.flatMap((f) => [f.path, f.contents]))}`;
   await writeOnce(taskRoot, files);
   void prune(taskRoot, fn.logicalId);
-  return { logicalId: fn.logicalId, taskRoot, handlerFile: findHandlerFile(taskRoot, fn.handler, files.map((f) => f.path)), exportName };
+  return {
+    logicalId: fn.logicalId,
+    taskRoot,
+    handlerFile: findHandlerFile(
+      taskRoot,
+      fn.handler,
+      files.map((f) => f.path),
+    ),
+    exportName,
+  };
 }
 
 async function sourceFiles(dir: string): Promise<string[]> {
@@ -201,10 +211,14 @@ async function buildLayer(layer: LayerModel, model: TemplateModel, root: string)
   } catch (e: unknown) {
     await rm(temp, { recursive: true, force: true });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`building layer ${layer.logicalId} needs make (its BuildMethod is makefile, as for sam build): install make`, { cause: e });
+      throw new Error(`building layer ${layer.logicalId} needs make (its BuildMethod is makefile, as for sam build): install make`, {
+        cause: e,
+      });
     }
     const detail = e && typeof e === 'object' && 'stderr' in e ? String(e.stderr).trim() : String(e);
-    throw new Error(`building layer ${layer.logicalId} (make build-${layer.logicalId} in ${layer.contentUri}) failed:\n${detail}`, { cause: e });
+    throw new Error(`building layer ${layer.logicalId} (make build-${layer.logicalId} in ${layer.contentUri}) failed:\n${detail}`, {
+      cause: e,
+    });
   }
   await writeFile(join(temp, '.complete'), '');
   await publish(temp, dir);

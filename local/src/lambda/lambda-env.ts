@@ -35,19 +35,23 @@ export function localizeUrls(value: string, model: TemplateModel, localOrigin: s
   const cognito = escape(`cognito-idp.${region}.${urlSuffix}`);
   return value
     .replace(new RegExp(`(https|wss)://(?:${api}|${sqs})`, 'g'), (_m, scheme: string) =>
-      scheme === 'wss' ? localOrigin.replace(/^http/, 'ws') : localOrigin)
+      scheme === 'wss' ? localOrigin.replace(/^http/, 'ws') : localOrigin,
+    )
     .replace(new RegExp(`https://${cognito}(?=/[^/\\s]+/)`, 'g'), `${localOrigin}/cognito-idp`);
 }
 
-export function lambdaEnvironment(fn: FunctionModel, model: TemplateModel, build: BuildOutput, wiring: LocalWiring): Record<string, string> {
+export function lambdaEnvironment(
+  fn: FunctionModel,
+  model: TemplateModel,
+  build: BuildOutput,
+  wiring: LocalWiring,
+): Record<string, string> {
   const built = build.functions.get(fn.logicalId);
   const layerPaths = fn.layers.flatMap((id) => {
     const dir = build.layers.get(id);
     return dir ? [join(dir, 'nodejs', 'node_modules')] : [];
   });
-  const templateEnv = Object.fromEntries(
-    Object.entries(fn.environment).map(([k, v]) => [k, localizeUrls(v, model, wiring.localOrigin)]),
-  );
+  const templateEnv = Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, localizeUrls(v, model, wiring.localOrigin)]));
   const today = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
   const noAwsConfig = join(wiring.buildRoot, 'no-aws-config');
   return {
@@ -87,32 +91,40 @@ export interface PoolOptions {
 }
 
 /** One pool of sandboxes per built function. */
-export function createFunctionPools(model: TemplateModel, build: BuildOutput, wiring: LocalWiring, options: PoolOptions): Map<string, FunctionPool> {
+export function createFunctionPools(
+  model: TemplateModel,
+  build: BuildOutput,
+  wiring: LocalWiring,
+  options: PoolOptions,
+): Map<string, FunctionPool> {
   const pools = new Map<string, FunctionPool>();
   for (const built of build.functions.values()) {
     const fn = model.functions.get(built.logicalId) as FunctionModel;
     const { partition, region, accountId } = model.pseudo;
     const env = lambdaEnvironment(fn, model, build, wiring);
-    pools.set(fn.logicalId, new FunctionPool({
-      functionName: fn.functionName,
-      workerScript: build.workerScript,
-      workerData: {
-        handlerFile: built.handlerFile,
-        exportName: built.exportName,
+    pools.set(
+      fn.logicalId,
+      new FunctionPool({
         functionName: fn.functionName,
-        functionVersion: '$LATEST',
-        invokedFunctionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${fn.functionName}`,
-        memoryLimitInMB: String(fn.memoryMb),
-        logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME as string,
-        logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME as string,
-        localServices: { origin: wiring.localOrigin, dynamodb: wiring.dynamodbEndpoint },
-      },
-      env,
-      timeoutMs: fn.timeoutSeconds * 1000,
-      memoryMb: fn.memoryMb,
-      maxConcurrency: options.maxConcurrency,
-      output: options.output,
-    }));
+        workerScript: build.workerScript,
+        workerData: {
+          handlerFile: built.handlerFile,
+          exportName: built.exportName,
+          functionName: fn.functionName,
+          functionVersion: '$LATEST',
+          invokedFunctionArn: `arn:${partition}:lambda:${region}:${accountId}:function:${fn.functionName}`,
+          memoryLimitInMB: String(fn.memoryMb),
+          logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME as string,
+          logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME as string,
+          localServices: { origin: wiring.localOrigin, dynamodb: wiring.dynamodbEndpoint },
+        },
+        env,
+        timeoutMs: fn.timeoutSeconds * 1000,
+        memoryMb: fn.memoryMb,
+        maxConcurrency: options.maxConcurrency,
+        output: options.output,
+      }),
+    );
   }
   return pools;
 }

@@ -134,7 +134,10 @@ export class FunctionPool {
     if (this.all.size > 0 || this.closed) return;
     const sandbox = this.spawn();
     this.idle.push(sandbox);
-    await sandbox.ready.then(() => undefined, () => undefined);
+    await sandbox.ready.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   private spawn(): Sandbox {

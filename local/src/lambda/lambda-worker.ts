@@ -24,8 +24,18 @@ export interface WorkerData {
   localServices?: LocalServices;
 }
 
-export interface InvokeMessage { type: 'invoke'; id: number; event: string; requestId: string; deadline: number }
-export interface LambdaError { errorType: string; errorMessage: string; trace?: string[] }
+export interface InvokeMessage {
+  type: 'invoke';
+  id: number;
+  event: string;
+  requestId: string;
+  deadline: number;
+}
+export interface LambdaError {
+  errorType: string;
+  errorMessage: string;
+  trace?: string[];
+}
 export type WorkerMessage =
   | { type: 'ready'; initMs: number }
   | { type: 'init-error'; error: LambdaError }
@@ -38,7 +48,10 @@ export function toLambdaError(e: unknown, fallbackType = 'Error'): LambdaError {
   if (e instanceof Error) {
     return { errorType: e.name || fallbackType, errorMessage: e.message, trace: (e.stack ?? '').split('\n') };
   }
-  return { errorType: typeof e === 'string' ? 'string' : fallbackType, errorMessage: typeof e === 'string' ? e : JSON.stringify(e) ?? String(e) };
+  return {
+    errorType: typeof e === 'string' ? 'string' : fallbackType,
+    errorMessage: typeof e === 'string' ? e : (JSON.stringify(e) ?? String(e)),
+  };
 }
 
 function isEsm(file: string): boolean {

@@ -61,7 +61,10 @@ function majorOfBinary(binary: string): number | undefined {
 export function findNode(major: number, projectDir: string, path = process.env.PATH ?? ''): string | undefined {
   const candidates = [
     join(resolve(projectDir), 'node_modules', '.bin', 'node'),
-    ...path.split(delimiter).filter(Boolean).map((dir) => join(dir, 'node')),
+    ...path
+      .split(delimiter)
+      .filter(Boolean)
+      .map((dir) => join(dir, 'node')),
   ];
   const seen = new Set<string>();
   for (const candidate of candidates) {

@@ -25,7 +25,10 @@ const isBare = (specifier: string): boolean => !/^(?:\.{0,2}\/|[a-z][a-z0-9+.-]*
 export function resolveImportsFromNodePath(nodePath = process.env.NODE_PATH ?? ''): boolean {
   const register = (nodeModule as unknown as { registerHooks?: RegisterHooks }).registerHooks;
   // A file inside each directory: resolution from there looks in that node_modules directory.
-  const parents = nodePath.split(delimiter).filter(Boolean).map((dir) => pathToFileURL(join(dir, 'index.js')).href);
+  const parents = nodePath
+    .split(delimiter)
+    .filter(Boolean)
+    .map((dir) => pathToFileURL(join(dir, 'index.js')).href);
   if (!register || parents.length === 0) return false;
   register({
     resolve(specifier, context, next) {

@@ -62,9 +62,13 @@ export function redirectAwsCalls(services: LocalServices): void {
     if (!target) return (original as (...a: unknown[]) => ClientRequest)(...args);
     const { host: _host, hostname: _hostname, port: _port, agent: _agent, protocol: _protocol, headers, ...rest } = options;
     // The signed Host stays (the SDK sends it; anything else gets the one it asked for).
-    const withHost = headers && !Array.isArray(headers) && Object.keys(headers).some((k) => k.toLowerCase() === 'host')
-      ? headers
-      : { ...(Array.isArray(headers) ? {} : headers), host: options.port && String(options.port) !== '443' ? `${host}:${String(options.port)}` : host };
+    const withHost =
+      headers && !Array.isArray(headers) && Object.keys(headers).some((k) => k.toLowerCase() === 'host')
+        ? headers
+        : {
+            ...(Array.isArray(headers) ? {} : headers),
+            host: options.port && String(options.port) !== '443' ? `${host}:${String(options.port)}` : host,
+          };
     return http.request({ ...rest, headers: withHost, protocol: 'http:', hostname: target.hostname, port: target.port, agent }, callback);
   };
   https.request = request as typeof https.request;

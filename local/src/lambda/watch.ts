@@ -15,10 +15,9 @@ const IGNORED = new Set(['node_modules', 'dist', '.aws-sam', '.git']);
 
 /** The directories to watch: every CodeUri and layer ContentUri, without those inside another. */
 function roots(model: TemplateModel): string[] {
-  const dirs = [...new Set([
-    ...[...model.functions.values()].map((f) => f.codeUri),
-    ...[...model.layers.values()].map((l) => l.contentUri),
-  ])].sort();
+  const dirs = [
+    ...new Set([...[...model.functions.values()].map((f) => f.codeUri), ...[...model.layers.values()].map((l) => l.contentUri)]),
+  ].sort();
   return dirs.filter((dir) => !dirs.some((other) => other !== dir && !relative(other, dir).startsWith('..')));
 }
 
@@ -64,12 +63,19 @@ export function reloadOnChange(options: ReloadOptions): () => void {
 
   const watchers: FSWatcher[] = roots(model).map((dir) =>
     watch(dir, { recursive: true }, (_event, file) => {
-      if (file && String(file).split(sep).some((part) => IGNORED.has(part))) return;
+      if (
+        file &&
+        String(file)
+          .split(sep)
+          .some((part) => IGNORED.has(part))
+      )
+        return;
       clearTimeout(timer);
       timer = setTimeout(() => {
         running = running.then(reload);
       }, 150);
-    }));
+    }),
+  );
   watchers.forEach((w) => w.on('error', (e) => log.warn(`watching sources: ${e.message}`)));
   return () => {
     clearTimeout(timer);

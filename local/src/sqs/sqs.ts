@@ -43,7 +43,11 @@ export interface SqsOptions {
 }
 
 class SqsError extends Error {
-  constructor(readonly code: string, message: string, readonly queryCode = code) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly queryCode = code,
+  ) {
     super(message);
   }
 }
@@ -93,7 +97,10 @@ export class LocalSqs {
   }
 
   private queueOf(input: Record<string, unknown>): LocalQueue {
-    const name = String(input.QueueUrl ?? '').split('/').pop() ?? '';
+    const name =
+      String(input.QueueUrl ?? '')
+        .split('/')
+        .pop() ?? '';
     const queue = this.queues.get(name);
     if (!queue) throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.', 'AWS.SimpleQueueService.NonExistentQueue');
     return queue;
@@ -109,10 +116,16 @@ export class LocalSqs {
       case 'SendMessageBatch': {
         const queue = this.queueOf(input);
         const entries = (input.Entries ?? []) as { Id: string; MessageBody: string; DelaySeconds?: number; MessageAttributes?: unknown }[];
-        if (entries.length === 0) throw new SqsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
-        if (entries.length > 10) throw new SqsError('TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10. You have sent ${entries.length}.`);
+        if (entries.length === 0)
+          throw new SqsError('EmptyBatchRequest', 'There should be at least one SendMessageBatchRequestEntry in the request.');
+        if (entries.length > 10)
+          throw new SqsError(
+            'TooManyEntriesInBatchRequest',
+            `Maximum number of entries per request are 10. You have sent ${entries.length}.`,
+          );
         const total = entries.reduce((sum, e) => sum + Buffer.byteLength(e.MessageBody ?? '', 'utf8'), 0);
-        if (total > MAX_MESSAGE_BYTES) throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes.`);
+        if (total > MAX_MESSAGE_BYTES)
+          throw new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${MAX_MESSAGE_BYTES} bytes.`);
         const Successful = entries.map((e) => {
           const sent = this.enqueue(queue, e.MessageBody ?? '', e.DelaySeconds, e.MessageAttributes);
           return { Id: e.Id, MessageId: sent.messageId, MD5OfMessageBody: sent.md5 };
@@ -124,7 +137,10 @@ export class LocalSqs {
         const max = Number(input.MaxNumberOfMessages ?? 1);
         const visibility = input.VisibilityTimeout === undefined ? undefined : Number(input.VisibilityTimeout);
         const Messages = this.receive(queue, max, visibility).map((m) => ({
-          MessageId: m.messageId, ReceiptHandle: m.receiptHandle, MD5OfBody: m.md5, Body: m.body,
+          MessageId: m.messageId,
+          ReceiptHandle: m.receiptHandle,
+          MD5OfBody: m.md5,
+          Body: m.body,
         }));
         return Messages.length > 0 ? { Messages } : {};
       }
@@ -139,7 +155,8 @@ export class LocalSqs {
       }
       case 'GetQueueUrl': {
         const queue = this.queues.get(String(input.QueueName));
-        if (!queue) throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.', 'AWS.SimpleQueueService.NonExistentQueue');
+        if (!queue)
+          throw new SqsError('QueueDoesNotExist', 'The specified queue does not exist.', 'AWS.SimpleQueueService.NonExistentQueue');
         return { QueueUrl: this.queueUrl(queue.model) };
       }
       case 'ListQueues':
@@ -167,12 +184,20 @@ export class LocalSqs {
 
   private enqueue(queue: LocalQueue, body: string, delay: unknown, attributes: unknown): StoredMessage {
     if (Buffer.byteLength(body, 'utf8') > MAX_MESSAGE_BYTES) {
-      throw new SqsError('InvalidParameterValue', `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_MESSAGE_BYTES} bytes.`);
+      throw new SqsError(
+        'InvalidParameterValue',
+        `One or more parameters are invalid. Reason: Message must be shorter than ${MAX_MESSAGE_BYTES} bytes.`,
+      );
     }
     const now = Date.now();
     const delaySeconds = delay === undefined ? queue.model.delaySeconds : Number(delay);
     const message: StoredMessage = {
-      messageId: randomUUID(), body, md5: md5(body), sentAt: now, visibleAt: now + delaySeconds * 1000, receiveCount: 0,
+      messageId: randomUUID(),
+      body,
+      md5: md5(body),
+      sentAt: now,
+      visibleAt: now + delaySeconds * 1000,
+      receiveCount: 0,
       messageAttributes: (attributes ?? {}) as Record<string, unknown>,
     };
     queue.messages.push(message);

@@ -26,22 +26,29 @@ export interface ResolveContext {
 /** `Ref: AWS::NoValue`: the property is removed. */
 export const NO_VALUE: unique symbol = Symbol('AWS::NoValue');
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function pseudoRef(name: string, ctx: ResolveContext): string | typeof NO_VALUE | undefined {
   const { pseudo } = ctx;
   switch (name) {
-    case 'AWS::Region': return pseudo.region;
-    case 'AWS::AccountId': return pseudo.accountId;
-    case 'AWS::Partition': return pseudo.partition;
-    case 'AWS::URLSuffix': return pseudo.urlSuffix;
-    case 'AWS::StackName': return pseudo.stackName;
+    case 'AWS::Region':
+      return pseudo.region;
+    case 'AWS::AccountId':
+      return pseudo.accountId;
+    case 'AWS::Partition':
+      return pseudo.partition;
+    case 'AWS::URLSuffix':
+      return pseudo.urlSuffix;
+    case 'AWS::StackName':
+      return pseudo.stackName;
     case 'AWS::StackId':
       return `arn:${pseudo.partition}:cloudformation:${pseudo.region}:${pseudo.accountId}:stack/${pseudo.stackName}/local`;
-    case 'AWS::NotificationARNs': return '';
-    case 'AWS::NoValue': return NO_VALUE;
-    default: return undefined;
+    case 'AWS::NotificationARNs':
+      return '';
+    case 'AWS::NoValue':
+      return NO_VALUE;
+    default:
+      return undefined;
   }
 }
 
@@ -98,7 +105,9 @@ const FUNCTIONS: Record<string, Fn> = {
   },
   'Fn::Join': (args, ctx) => {
     const [delimiter, items] = list(args, 'Fn::Join');
-    return list(resolveValue(items, ctx), 'Fn::Join').map((i) => asString(i, 'Fn::Join')).join(String(delimiter));
+    return list(resolveValue(items, ctx), 'Fn::Join')
+      .map((i) => asString(i, 'Fn::Join'))
+      .join(String(delimiter));
   },
   'Fn::Select': (args, ctx) => {
     const [index, items] = list(args, 'Fn::Select');

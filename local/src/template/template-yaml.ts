@@ -9,8 +9,24 @@ import { readFile } from 'node:fs/promises';
 import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Tags } from 'yaml';
 
 const FUNCTION_TAGS = [
-  'Base64', 'Cidr', 'FindInMap', 'GetAtt', 'GetAZs', 'ImportValue', 'Join', 'Select', 'Split', 'Sub',
-  'Transform', 'If', 'Equals', 'Not', 'And', 'Or', 'Length', 'ToJsonString',
+  'Base64',
+  'Cidr',
+  'FindInMap',
+  'GetAtt',
+  'GetAZs',
+  'ImportValue',
+  'Join',
+  'Select',
+  'Split',
+  'Sub',
+  'Transform',
+  'If',
+  'Equals',
+  'Not',
+  'And',
+  'Or',
+  'Length',
+  'ToJsonString',
 ];
 const ALL_TAGS = ['Ref', 'Condition', ...FUNCTION_TAGS];
 

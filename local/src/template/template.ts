@@ -47,8 +47,15 @@ export interface LayerModel {
   buildMethod: string | undefined;
 }
 
-export interface KeyElement { AttributeName: string; KeyType: 'HASH' | 'RANGE' }
-export interface IndexModel { IndexName: string; KeySchema: KeyElement[]; Projection: Record<string, unknown> }
+export interface KeyElement {
+  AttributeName: string;
+  KeyType: 'HASH' | 'RANGE';
+}
+export interface IndexModel {
+  IndexName: string;
+  KeySchema: KeyElement[];
+  Projection: Record<string, unknown>;
+}
 
 export interface TableModel {
   logicalId: string;
@@ -158,8 +165,7 @@ export interface TemplateOptions {
 
 type Resource = TemplateResource;
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const FUNCTION_TYPES = new Set(['AWS::Serverless::Function', 'AWS::Lambda::Function']);
 
 /** `length` characters of `alphabet`, stable for a seed: local ids shaped like AWS's. */
@@ -177,7 +183,9 @@ function parameterValues(params: unknown, overrides: Record<string, string>): Re
   if (unknown.length > 0) {
     // As CloudFormation refuses them: a misspelt override would otherwise be silently ignored.
     const known = declared.length > 0 ? `its parameters are ${declared.join(', ')}` : 'it has no parameters';
-    throw new Error(`--parameter-overrides: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a parameter' : 'are not parameters'} of the template; ${known}`);
+    throw new Error(
+      `--parameter-overrides: ${unknown.join(', ')} ${unknown.length === 1 ? 'is not a parameter' : 'are not parameters'} of the template; ${known}`,
+    );
   }
   const out: Record<string, string | string[]> = {};
   for (const [name, spec] of Object.entries(isRecord(params) ? params : {})) {
@@ -207,7 +215,11 @@ class TemplateReader {
   readonly apiIds = new Map<string, string>();
   readonly warnings: string[] = [];
 
-  constructor(readonly path: string, readonly doc: Record<string, unknown>, options: TemplateOptions) {
+  constructor(
+    readonly path: string,
+    readonly doc: Record<string, unknown>,
+    options: TemplateOptions,
+  ) {
     const declared = (isRecord(doc.Resources) ? doc.Resources : {}) as Record<string, Resource>;
     this.resources = declared;
     const pseudo: PseudoParameters = {
@@ -227,8 +239,9 @@ class TemplateReader {
     };
     // As CloudFormation: a resource whose condition is false does not exist.
     if (!options.includeConditionalResources) {
-      this.resources = Object.fromEntries(Object.entries(declared)
-        .filter(([, r]) => r.Condition === undefined || Boolean(this.resolve({ Condition: r.Condition }))));
+      this.resources = Object.fromEntries(
+        Object.entries(declared).filter(([, r]) => r.Condition === undefined || Boolean(this.resolve({ Condition: r.Condition }))),
+      );
     }
   }
 
@@ -284,20 +297,30 @@ class TemplateReader {
     if (!resource) return undefined;
     const { pseudo } = this.ctx;
     switch (resource.Type) {
-      case 'AWS::DynamoDB::Table': return this.tableName(id);
+      case 'AWS::DynamoDB::Table':
+        return this.tableName(id);
       case 'AWS::Serverless::Function':
-      case 'AWS::Lambda::Function': return this.functionName(id);
-      case 'AWS::ApiGatewayV2::Api': return this.apiId(id);
-      case 'AWS::ApiGatewayV2::Stage': return String(this.resolve(resource.Properties?.StageName));
-      case 'AWS::SQS::Queue': return `https://sqs.${pseudo.region}.${pseudo.urlSuffix}/${pseudo.accountId}/${this.queueName(id)}`;
-      case 'AWS::Logs::LogGroup': return this.logGroupName(id);
+      case 'AWS::Lambda::Function':
+        return this.functionName(id);
+      case 'AWS::ApiGatewayV2::Api':
+        return this.apiId(id);
+      case 'AWS::ApiGatewayV2::Stage':
+        return String(this.resolve(resource.Properties?.StageName));
+      case 'AWS::SQS::Queue':
+        return `https://sqs.${pseudo.region}.${pseudo.urlSuffix}/${pseudo.accountId}/${this.queueName(id)}`;
+      case 'AWS::Logs::LogGroup':
+        return this.logGroupName(id);
       case 'AWS::Serverless::LayerVersion':
       case 'AWS::Lambda::LayerVersion':
         return `arn:${pseudo.partition}:lambda:${pseudo.region}:${pseudo.accountId}:layer:${id}:1`;
-      case 'AWS::Cognito::UserPool': return this.userPoolId(id);
-      case 'AWS::Cognito::UserPoolClient': return this.userPoolClientId(id);
-      case 'AWS::Cognito::UserPoolDomain': return String(this.resolve(resource.Properties?.Domain));
-      default: return id;
+      case 'AWS::Cognito::UserPool':
+        return this.userPoolId(id);
+      case 'AWS::Cognito::UserPoolClient':
+        return this.userPoolClientId(id);
+      case 'AWS::Cognito::UserPoolDomain':
+        return String(this.resolve(resource.Properties?.Domain));
+      default:
+        return id;
     }
   }
 
@@ -307,21 +330,34 @@ class TemplateReader {
     const { partition, region, accountId, urlSuffix } = this.ctx.pseudo;
     const arn = (service: string, rest: string): string => `arn:${partition}:${service}:${region}:${accountId}:${rest}`;
     switch (`${resource.Type}.${attribute}`) {
-      case 'AWS::DynamoDB::Table.Arn': return arn('dynamodb', `table/${this.tableName(id)}`);
-      case 'AWS::DynamoDB::Table.StreamArn': return arn('dynamodb', `table/${this.tableName(id)}/stream/local`);
+      case 'AWS::DynamoDB::Table.Arn':
+        return arn('dynamodb', `table/${this.tableName(id)}`);
+      case 'AWS::DynamoDB::Table.StreamArn':
+        return arn('dynamodb', `table/${this.tableName(id)}/stream/local`);
       case 'AWS::Serverless::Function.Arn':
-      case 'AWS::Lambda::Function.Arn': return arn('lambda', `function:${this.functionName(id)}`);
-      case 'AWS::SQS::Queue.Arn': return arn('sqs', this.queueName(id));
-      case 'AWS::SQS::Queue.QueueName': return this.queueName(id);
-      case 'AWS::SQS::Queue.QueueUrl': return String(this.ref(id));
-      case 'AWS::ApiGatewayV2::Api.ApiId': return this.apiId(id);
-      case 'AWS::ApiGatewayV2::Api.ApiEndpoint': return `wss://${this.apiId(id)}.execute-api.${region}.${urlSuffix}`;
-      case 'AWS::Cognito::UserPool.Arn': return arn('cognito-idp', `userpool/${this.userPoolId(id)}`);
+      case 'AWS::Lambda::Function.Arn':
+        return arn('lambda', `function:${this.functionName(id)}`);
+      case 'AWS::SQS::Queue.Arn':
+        return arn('sqs', this.queueName(id));
+      case 'AWS::SQS::Queue.QueueName':
+        return this.queueName(id);
+      case 'AWS::SQS::Queue.QueueUrl':
+        return String(this.ref(id));
+      case 'AWS::ApiGatewayV2::Api.ApiId':
+        return this.apiId(id);
+      case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
+        return `wss://${this.apiId(id)}.execute-api.${region}.${urlSuffix}`;
+      case 'AWS::Cognito::UserPool.Arn':
+        return arn('cognito-idp', `userpool/${this.userPoolId(id)}`);
       case 'AWS::Cognito::UserPool.ProviderName':
-      case 'AWS::Cognito::UserPool.ProviderURL': return this.userPoolIssuer(id).replace(/^https:\/\//, '');
-      case 'AWS::Cognito::UserPool.UserPoolId': return this.userPoolId(id);
-      case 'AWS::Cognito::UserPoolClient.ClientId': return this.userPoolClientId(id);
-      default: return `${id}.${attribute}`;
+      case 'AWS::Cognito::UserPool.ProviderURL':
+        return this.userPoolIssuer(id).replace(/^https:\/\//, '');
+      case 'AWS::Cognito::UserPool.UserPoolId':
+        return this.userPoolId(id);
+      case 'AWS::Cognito::UserPoolClient.ClientId':
+        return this.userPoolClientId(id);
+      default:
+        return `${id}.${attribute}`;
     }
   }
 
@@ -350,8 +386,9 @@ function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | '
   const routes = new Map<string, RouteModel>();
   for (const [routeId, route] of reader.ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => belongsToApi(r))) {
     const routeKey = String(reader.resolve(route.Properties?.RouteKey));
-    const integrationId = referencedIds(route.Properties?.Target)
-      .find((id) => reader.resources[id]?.Type === 'AWS::ApiGatewayV2::Integration');
+    const integrationId = referencedIds(route.Properties?.Target).find(
+      (id) => reader.resources[id]?.Type === 'AWS::ApiGatewayV2::Integration',
+    );
     const integration = integrationId ? reader.resources[integrationId] : undefined;
     const type = String(integration?.Properties?.IntegrationType ?? '');
     const functionId = reader.referencedFunction(integration?.Properties?.IntegrationUri);
@@ -379,7 +416,9 @@ function readAuthorizers(reader: TemplateReader, belongsToApi: (r: Resource) => 
     const type = String(reader.resolve(p.AuthorizerType ?? ''));
     const functionId = reader.referencedFunction(p.AuthorizerUri);
     if (type !== 'REQUEST' || !functionId) {
-      reader.warnings.push(`authorizer ${id} (${type}) is not a Lambda REQUEST authorizer the local runtime can run: routes using it are refused`);
+      reader.warnings.push(
+        `authorizer ${id} (${type}) is not a Lambda REQUEST authorizer the local runtime can run: routes using it are refused`,
+      );
       continue;
     }
     const sources = reader.resolve<unknown>(p.IdentitySource ?? []);
@@ -394,7 +433,12 @@ function readAuthorizers(reader: TemplateReader, belongsToApi: (r: Resource) => 
  * emulated: the route stays open, with a warning. A CUSTOM route whose authorizer cannot run
  * locally is an error, so that nothing that is closed on AWS is open here.
  */
-function routeAuthorizer(reader: TemplateReader, routeKey: string, route: Resource, authorizers: Map<string, AuthorizerModel>): AuthorizerModel | undefined {
+function routeAuthorizer(
+  reader: TemplateReader,
+  routeKey: string,
+  route: Resource,
+  authorizers: Map<string, AuthorizerModel>,
+): AuthorizerModel | undefined {
   const auth = String(reader.resolve(route.Properties?.AuthorizationType ?? 'NONE'));
   if (auth === 'NONE') return undefined;
   if (auth !== 'CUSTOM') {
@@ -403,7 +447,10 @@ function routeAuthorizer(reader: TemplateReader, routeKey: string, route: Resour
   }
   const id = reader.resolve(route.Properties?.AuthorizerId);
   const authorizer = typeof id === 'string' ? authorizers.get(id) : undefined;
-  if (!authorizer) throw new Error(`route ${routeKey}: AuthorizationType CUSTOM names no Lambda REQUEST authorizer of this API (AuthorizerId ${JSON.stringify(id)})`);
+  if (!authorizer)
+    throw new Error(
+      `route ${routeKey}: AuthorizationType CUSTOM names no Lambda REQUEST authorizer of this API (AuthorizerId ${JSON.stringify(id)})`,
+    );
   return authorizer;
 }
 
@@ -421,8 +468,9 @@ function readUserPools(reader: TemplateReader): Map<string, UserPoolModel> {
 
 function readFunction(reader: TemplateReader, dir: string, id: string, resource: Resource): FunctionModel {
   const globals = isRecord(reader.doc.Globals) && isRecord(reader.doc.Globals.Function) ? reader.doc.Globals.Function : {};
-  const props = resource.Type === 'AWS::Serverless::Function' ? mergeGlobals(globals, resource.Properties ?? {}) : resource.Properties ?? {};
-  const env = reader.resolve<Record<string, unknown>>(isRecord(props.Environment) ? props.Environment.Variables ?? {} : {});
+  const props =
+    resource.Type === 'AWS::Serverless::Function' ? mergeGlobals(globals, resource.Properties ?? {}) : (resource.Properties ?? {});
+  const env = reader.resolve<Record<string, unknown>>(isRecord(props.Environment) ? (props.Environment.Variables ?? {}) : {});
   const layers = (reader.resolve<unknown[]>(props.Layers ?? []) ?? []).map(String);
   const layerIds = referencedIds(props.Layers ?? []).filter((l) => reader.resources[l]?.Type?.endsWith('LayerVersion'));
   const external = layers.filter((arn) => !layerIds.some((l) => arn === reader.ref(l)));
@@ -468,7 +516,7 @@ function readQueues(reader: TemplateReader): Map<string, QueueModel> {
     const redrive = p.RedrivePolicy;
     const dlq = referencedIds(redrive).find((ref) => reader.resources[ref]?.Type === 'AWS::SQS::Queue');
     const resolvedRedrive = reader.resolve<Record<string, unknown> | string | undefined>(redrive);
-    const redriveObject = typeof resolvedRedrive === 'string' ? JSON.parse(resolvedRedrive) as Record<string, unknown> : resolvedRedrive;
+    const redriveObject = typeof resolvedRedrive === 'string' ? (JSON.parse(resolvedRedrive) as Record<string, unknown>) : resolvedRedrive;
     const number = (value: unknown, fallback: number): number => (value === undefined ? fallback : Number(reader.resolve(value)));
     queues.set(id, {
       logicalId: id,
@@ -553,7 +601,11 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
       continue;
     }
     const buildMethod = resource.Metadata?.BuildMethod;
-    layers.set(id, { logicalId: id, contentUri: resolve(dir, uri), buildMethod: typeof buildMethod === 'string' ? buildMethod : undefined });
+    layers.set(id, {
+      logicalId: id,
+      contentUri: resolve(dir, uri),
+      buildMethod: typeof buildMethod === 'string' ? buildMethod : undefined,
+    });
   }
 
   const tables = new Map<string, TableModel>();
@@ -567,8 +619,18 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
   }
 
   return {
-    path: absolute, title: titleOf(reader, api.apiLogicalId, dir), dir, ...api, functions, layers, tables, queues, queueMappings, userPools: readUserPools(reader),
-    pseudo: reader.ctx.pseudo, warnings: reader.warnings,
+    path: absolute,
+    title: titleOf(reader, api.apiLogicalId, dir),
+    dir,
+    ...api,
+    functions,
+    layers,
+    tables,
+    queues,
+    queueMappings,
+    userPools: readUserPools(reader),
+    pseudo: reader.ctx.pseudo,
+    warnings: reader.warnings,
     resources: reader.resources,
     resolve: (value) => reader.resolve(value),
   };

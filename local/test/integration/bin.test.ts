@@ -11,15 +11,19 @@ import { connect, eventually } from '../helpers';
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-describe('sam-websocket-local (the package\'s bin)', function () {
+describe("sam-websocket-local (the package's bin)", function () {
   this.timeout(60_000);
 
   it('serves a template given from another folder, with its own stage, and stops on SIGTERM', async () => {
     const template = join(PACKAGE, 'fixtures', 'esm-broadcast', 'template.yaml');
-    const child = spawn(process.execPath, [join(PACKAGE, 'bin', 'sam-websocket-local.mjs'), '--template', template, '--port', '0', '--dynamodb-port', '0', '--no-watch'], {
-      cwd: tmpdir(),
-      env: { ...process.env, PORT: '', DYNAMODB_PORT: '' },
-    });
+    const child = spawn(
+      process.execPath,
+      [join(PACKAGE, 'bin', 'sam-websocket-local.mjs'), '--template', template, '--port', '0', '--dynamodb-port', '0', '--no-watch'],
+      {
+        cwd: tmpdir(),
+        env: { ...process.env, PORT: '', DYNAMODB_PORT: '' },
+      },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (out += chunk.toString()));

@@ -10,7 +10,14 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { startLocalRuntime, type LocalRuntime } from '../../src/index';
 import { connect, eventually, refusal, storeClient, type Client } from '../helpers';
@@ -91,11 +98,17 @@ function expectRanAsOnAws(runtime: LocalRuntime, needed: Record<string, string[]
   expect(reports.map((r) => r.functionId).sort(), 'functions IAM knows').to.deep.equal(functions);
   for (const report of reports) {
     const fn = report.functionId;
-    expect(report.notes.filter((n) => /cannot be evaluated locally|not enforced|not an AWS::IAM::Role/.test(n)), `${fn}: what IAM could not read`).to.deep.equal([]);
+    expect(
+      report.notes.filter((n) => /cannot be evaluated locally|not enforced|not an AWS::IAM::Role/.test(n)),
+      `${fn}: what IAM could not read`,
+    ).to.deep.equal([]);
     expect(report.enforceable, `${fn} enforced (${report.notes.join('; ')})`).to.equal(true);
     for (const action of needed[fn] ?? []) {
       const allowed = report.grants.filter((g) => g.action.toLowerCase() === action.toLowerCase()).reduce((sum, g) => sum + g.used, 0);
-      expect(allowed, `${fn}: calls to ${action} its policies allowed (used: ${JSON.stringify(report.used.map((u) => `${u.action} ${u.resource}`))})`).to.be.above(0);
+      expect(
+        allowed,
+        `${fn}: calls to ${action} its policies allowed (used: ${JSON.stringify(report.used.map((u) => `${u.action} ${u.resource}`))})`,
+      ).to.be.above(0);
     }
   }
 }
@@ -174,28 +187,38 @@ describe('foreign SAM WebSocket apps, unmodified (local/fixtures)', function () 
     it('$default answers the caller with its connection id, and $connect put it in the room of ?room=', async () => {
       const alice = await app.join('?room=red');
       const aliceId = await idOf(alice);
-      const { Item } = await app.db.send(new GetItemCommand({ TableName: app.table, Key: { room: { S: 'red' }, connectionId: { S: aliceId } } }));
+      const { Item } = await app.db.send(
+        new GetItemCommand({ TableName: app.table, Key: { room: { S: 'red' }, connectionId: { S: aliceId } } }),
+      );
       expect(Item?.room?.S, 'the row $connect wrote').to.equal('red');
       alice.send({ action: 'nosuchroute' });
       expect(await alice.nextJson()).to.include({ connectionId: aliceId });
     });
 
-    it('send reaches the others in the sender\'s room only', async () => {
+    it("send reaches the others in the sender's room only", async () => {
       const [alice, bob, carol, erin, dave] = [
-        await app.join('?room=red'), await app.join('?room=red'), await app.join('?room=blue'), await app.join('?room=blue'), await app.join(),
+        await app.join('?room=red'),
+        await app.join('?room=red'),
+        await app.join('?room=blue'),
+        await app.join('?room=blue'),
+        await app.join(),
       ];
       const [aliceId, carolId] = [await idOf(alice), await idOf(carol)];
       for (const c of [bob, erin, dave]) await idOf(c);
-      await eventually(async () => (ids(await app.rows(), 'room').join() === 'blue,blue,lobby,red,red' ? true : undefined), 10_000, 'two in red, two in blue, one in the lobby');
+      await eventually(
+        async () => (ids(await app.rows(), 'room').join() === 'blue,blue,lobby,red,red' ? true : undefined),
+        10_000,
+        'two in red, two in blue, one in the lobby',
+      );
 
       alice.send({ action: 'send', text: 'hello red' });
       expect(await bob.nextJson()).to.deep.equal({ room: 'red', from: aliceId, text: 'hello red' });
       carol.send({ action: 'send', text: 'hello blue' });
       expect(await erin.nextJson()).to.deep.equal({ room: 'blue', from: carolId, text: 'hello blue' });
       expect(await alice.quietFor(500), 'the red sender').to.deep.equal([]);
-      expect(bob.messages, 'bob, after alice\'s message').to.deep.equal([]);
+      expect(bob.messages, "bob, after alice's message").to.deep.equal([]);
       expect(carol.messages, 'the blue sender').to.deep.equal([]);
-      expect(erin.messages, 'erin, after carol\'s message').to.deep.equal([]);
+      expect(erin.messages, "erin, after carol's message").to.deep.equal([]);
       expect(dave.messages, 'the lobby').to.deep.equal([]);
     });
 
@@ -207,14 +230,20 @@ describe('foreign SAM WebSocket apps, unmodified (local/fixtures)', function () 
       await rowCount(app, 2, '$disconnect removed the one that left');
       expect(ids(await app.rows())).to.deep.equal([aliceId, carolId].sort());
 
-      await app.db.send(new PutItemCommand({ TableName: app.table, Item: { room: { S: 'green' }, connectionId: { S: STALE_ID }, joinedAt: { N: '0' } } }));
+      await app.db.send(
+        new PutItemCommand({ TableName: app.table, Item: { room: { S: 'green' }, connectionId: { S: STALE_ID }, joinedAt: { N: '0' } } }),
+      );
       const sends = app.runtime.stats().SendFunction?.invocations ?? 0;
       alice.send({ action: 'send', text: 'still here' });
       expect(await carol.nextJson()).to.deep.equal({ room: 'green', from: aliceId, text: 'still here' });
       expect(bob.messages, 'the one that left').to.deep.equal([]);
       // The app only logs the GoneException (its SendFunction may not write): the row stays, and
       // the invocation succeeds (checked below with the other functions' errors).
-      await eventually(async () => ((app.runtime.stats().SendFunction?.invocations ?? 0) > sends ? true : undefined), 10_000, 'SendFunction done');
+      await eventually(
+        async () => ((app.runtime.stats().SendFunction?.invocations ?? 0) > sends ? true : undefined),
+        10_000,
+        'SendFunction done',
+      );
       expect(ids(await app.rows())).to.include(STALE_ID);
       await app.db.send(new DeleteItemCommand({ TableName: app.table, Key: { room: { S: 'green' }, connectionId: { S: STALE_ID } } }));
     });

@@ -9,16 +9,17 @@ const req = (headers: Record<string, string>, port = PORT): IncomingMessage =>
   ({ headers, socket: { localPort: port } }) as unknown as IncomingMessage;
 
 describe('local/doors: Host and Origin', () => {
-  it('takes the loopback names with the listener\'s port, and refuses other names and ports', () => {
+  it("takes the loopback names with the listener's port, and refuses other names and ports", () => {
     const doors = new Doors({ host: '127.0.0.1' });
-    for (const host of ['127.0.0.1:3001', 'localhost:3001', 'LOCALHOST:3001', '[::1]:3001']) expect(doors.refusal(req({ host })), host).to.equal(undefined);
+    for (const host of ['127.0.0.1:3001', 'localhost:3001', 'LOCALHOST:3001', '[::1]:3001'])
+      expect(doors.refusal(req({ host })), host).to.equal(undefined);
     for (const host of ['localhost:3002', 'localhost', 'rebound.example:3001', '192.168.1.5:3001', 'localhost.:3001', 'a b']) {
       expect(doors.refusal(req({ host })), host).to.match(/^Host/);
     }
     expect(doors.refusal(req({}))).to.match(/^Host \(none\)/);
   });
 
-  it('takes the AWS endpoint names a function\'s redirected SDK call was signed for, on API calls only', () => {
+  it("takes the AWS endpoint names a function's redirected SDK call was signed for, on API calls only", () => {
     const doors = new Doors({ host: '127.0.0.1' });
     for (const host of ['abc123.execute-api.us-east-1.amazonaws.com', 'dynamodb.eu-west-1.amazonaws.com', 'sqs.us-west-2.amazonaws.com']) {
       expect(doors.refusal(req({ host })), host).to.equal(undefined);
@@ -38,7 +39,7 @@ describe('local/doors: Host and Origin', () => {
     expect(tunnel.refusal(req({ host: 'chat-3001.tunnel.example' }))).to.equal(undefined);
   });
 
-  it('takes no Origin, its own pages\' origins, and --allow-origin for the WebSocket API only', () => {
+  it("takes no Origin, its own pages' origins, and --allow-origin for the WebSocket API only", () => {
     const doors = new Doors({ host: '127.0.0.1', allowedOrigins: ['http://localhost:5173/'] });
     const host = '127.0.0.1:3001';
     expect(doors.refusal(req({ host }))).to.equal(undefined);
@@ -63,22 +64,37 @@ describe('local/sigv4: verification', () => {
   const secretOf = (key: string): string | undefined => (key === 'local' ? 'local' : undefined);
   const body = '{"TableName":"t"}';
 
-  async function signed(overrides: { path?: string; query?: Record<string, string>; date?: Date; service?: string } = {}): Promise<SignedRequest> {
-    const request = await localSigner(credentials, overrides.service ?? 'dynamodb').sign({
-      method: 'POST', protocol: 'http:', hostname: '127.0.0.1', port: 8000, path: overrides.path ?? '/', query: overrides.query ?? {},
-      headers: { host: '127.0.0.1:8000', 'x-amz-target': 'DynamoDB_20120810.Scan' }, body,
-    }, overrides.date ? { signingDate: overrides.date } : {});
+  async function signed(
+    overrides: { path?: string; query?: Record<string, string>; date?: Date; service?: string } = {},
+  ): Promise<SignedRequest> {
+    const request = await localSigner(credentials, overrides.service ?? 'dynamodb').sign(
+      {
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: 8000,
+        path: overrides.path ?? '/',
+        query: overrides.query ?? {},
+        headers: { host: '127.0.0.1:8000', 'x-amz-target': 'DynamoDB_20120810.Scan' },
+        body,
+      },
+      overrides.date ? { signingDate: overrides.date } : {},
+    );
     const query = new URLSearchParams(overrides.query ?? {}).toString();
-    return { method: 'POST', url: `${overrides.path ?? '/'}${query ? `?${query}` : ''}`, headers: request.headers as Record<string, string> };
+    return {
+      method: 'POST',
+      url: `${overrides.path ?? '/'}${query ? `?${query}` : ''}`,
+      headers: request.headers as Record<string, string>,
+    };
   }
 
-  it('takes what the SDK\'s signer signs, path and query included', async () => {
+  it("takes what the SDK's signer signs, path and query included", async () => {
     expect(await verifySigV4(await signed(), Buffer.from(body), { service: 'dynamodb', secretOf })).to.deep.equal({ accessKeyId: 'local' });
     const withQuery = await signed({ path: '/production/@connections/abc%3D', query: { a: 'b c', z: '1' } });
     expect(await verifySigV4(withQuery, Buffer.from(body), { service: 'dynamodb', secretOf })).to.deep.equal({ accessKeyId: 'local' });
   });
 
-  it('refuses a changed body, path, query or header, another service\'s scope, and an old signature', async () => {
+  it("refuses a changed body, path, query or header, another service's scope, and an old signature", async () => {
     const request = await signed({ query: { a: '1' } });
     const refused = async (r: SignedRequest, b = body, now?: Date): Promise<string> => {
       const verdict = await verifySigV4(r, Buffer.from(b), { service: 'dynamodb', secretOf, ...(now ? { now } : {}) });
@@ -87,10 +103,16 @@ describe('local/sigv4: verification', () => {
     expect(await refused(request, `${body} `)).to.match(/^InvalidSignature: The request signature we calculated/);
     expect(await refused({ ...request, url: '/other?a=1' })).to.match(/^InvalidSignature/);
     expect(await refused({ ...request, url: '/?a=2' })).to.match(/^InvalidSignature/);
-    expect(await refused({ ...request, headers: { ...request.headers, 'x-amz-target': 'DynamoDB_20120810.DeleteTable' } })).to.match(/^InvalidSignature/);
-    expect(await refused(await signed({ service: 'sqs' }))).to.match(/^InvalidSignature: Credential should be scoped to correct service: 'dynamodb'/);
+    expect(await refused({ ...request, headers: { ...request.headers, 'x-amz-target': 'DynamoDB_20120810.DeleteTable' } })).to.match(
+      /^InvalidSignature/,
+    );
+    expect(await refused(await signed({ service: 'sqs' }))).to.match(
+      /^InvalidSignature: Credential should be scoped to correct service: 'dynamodb'/,
+    );
     expect(await refused(request, body, new Date(Date.now() + 16 * 60 * 1000))).to.match(/^InvalidSignature: Signature expired/);
-    expect(await refused({ ...request, headers: { ...request.headers, 'x-amz-date': '2025-01-01' } })).to.match(/^IncompleteSignature: Date must be/);
+    expect(await refused({ ...request, headers: { ...request.headers, 'x-amz-date': '2025-01-01' } })).to.match(
+      /^IncompleteSignature: Date must be/,
+    );
     expect(await refused({ ...request, headers: { host: '127.0.0.1:8000' } })).to.match(/^MissingAuthenticationToken/);
     const otherKey = String(request.headers.authorization).replace('Credential=local/', 'Credential=AKIDEXAMPLE/');
     expect(await refused({ ...request, headers: { ...request.headers, authorization: otherKey } })).to.match(/^UnrecognizedClient/);

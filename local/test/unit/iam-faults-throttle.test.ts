@@ -22,8 +22,12 @@ describe('local IAM', () => {
   it('matches * and ? as IAM does (actions without case, resources with)', () => {
     expect(wildcardMatch('dynamodb:Get*', 'dynamodb:getitem', true)).to.equal(true);
     expect(wildcardMatch('dynamodb:Get*', 'dynamodb:getitem')).to.equal(false);
-    expect(wildcardMatch('arn:aws:execute-api:r:1:api/prod/POST/@connections/*', 'arn:aws:execute-api:r:1:api/prod/POST/@connections/a/b=')).to.equal(true);
-    expect(wildcardMatch('arn:aws:execute-api:r:1:api/prod/POST/@connections/*', 'arn:aws:execute-api:r:1:api/prod/GET/@connections/a')).to.equal(false);
+    expect(
+      wildcardMatch('arn:aws:execute-api:r:1:api/prod/POST/@connections/*', 'arn:aws:execute-api:r:1:api/prod/POST/@connections/a/b='),
+    ).to.equal(true);
+    expect(
+      wildcardMatch('arn:aws:execute-api:r:1:api/prod/POST/@connections/*', 'arn:aws:execute-api:r:1:api/prod/GET/@connections/a'),
+    ).to.equal(false);
     expect(wildcardMatch('table/T?', 'table/T1')).to.equal(true);
     expect(wildcardMatch('table/T?', 'table/T12')).to.equal(false);
     expect(wildcardMatch('table/a.b', 'table/aXb')).to.equal(false);
@@ -37,10 +41,12 @@ describe('local IAM', () => {
     expect(evaluate(statements, 'dynamodb:GetItem', 'arn:t/x').allowed).to.equal(true);
     expect(evaluate(statements, 'dynamodb:GetItem', 'arn:u/x')).to.deep.include({ allowed: false });
     expect(evaluate(statements, 'dynamodb:DeleteItem', 'arn:t/x').reason).to.match(/explicit deny/);
-    expect(evaluate([{ Effect: 'Allow', NotAction: ['sqs:*'], Resource: ['*'], source: 'n' }], 'sqs:SendMessage', 'q').allowed).to.equal(false);
+    expect(evaluate([{ Effect: 'Allow', NotAction: ['sqs:*'], Resource: ['*'], source: 'n' }], 'sqs:SendMessage', 'q').allowed).to.equal(
+      false,
+    );
   });
 
-  it('reads each function\'s statements from the template, intrinsics resolved to local ARNs', () => {
+  it("reads each function's statements from the template, intrinsics resolved to local ARNs", () => {
     const iam = new LocalIam(model);
     const fanout = iam.roles.get('FanoutFunction');
     expect(fanout?.enforceable).to.equal(true);
@@ -68,17 +74,26 @@ describe('local IAM', () => {
     expect(report?.grants.find((g) => g.action === 'dynamodb:Query')?.used).to.equal(1);
     expect(report?.denied.map((d) => d.action)).to.deep.equal(['dynamodb:PutItem']);
     iam.mode = 'audit';
-    expect(iam.authorize('HistoryFunction', [{ action: 'dynamodb:PutItem', resource: table }])).to.deep.include({ allowed: true, enforced: false });
+    expect(iam.authorize('HistoryFunction', [{ action: 'dynamodb:PutItem', resource: table }])).to.deep.include({
+      allowed: true,
+      enforced: false,
+    });
   });
 
   it('names DynamoDB and SQS requests as IAM does', () => {
     const t = (name: string): string => `arn:aws:dynamodb:us-east-1:123456789012:table/${name}`;
-    expect(dynamodbCalls(model, 'Query', { TableName: 'C', IndexName: 'byRoom' })).to.deep.equal([{ action: 'dynamodb:Query', resource: `${t('C')}/index/byRoom` }]);
-    expect(dynamodbCalls(model, 'BatchWriteItem', { RequestItems: { A: [], B: [] } })).to.deep.equal([
-      { action: 'dynamodb:BatchWriteItem', resource: t('A') }, { action: 'dynamodb:BatchWriteItem', resource: t('B') },
+    expect(dynamodbCalls(model, 'Query', { TableName: 'C', IndexName: 'byRoom' })).to.deep.equal([
+      { action: 'dynamodb:Query', resource: `${t('C')}/index/byRoom` },
     ]);
-    expect(dynamodbCalls(model, 'TransactWriteItems', { TransactItems: [{ Put: { TableName: 'A' } }, { ConditionCheck: { TableName: 'B' } }] })).to.deep.equal([
-      { action: 'dynamodb:PutItem', resource: t('A') }, { action: 'dynamodb:ConditionCheckItem', resource: t('B') },
+    expect(dynamodbCalls(model, 'BatchWriteItem', { RequestItems: { A: [], B: [] } })).to.deep.equal([
+      { action: 'dynamodb:BatchWriteItem', resource: t('A') },
+      { action: 'dynamodb:BatchWriteItem', resource: t('B') },
+    ]);
+    expect(
+      dynamodbCalls(model, 'TransactWriteItems', { TransactItems: [{ Put: { TableName: 'A' } }, { ConditionCheck: { TableName: 'B' } }] }),
+    ).to.deep.equal([
+      { action: 'dynamodb:PutItem', resource: t('A') },
+      { action: 'dynamodb:ConditionCheckItem', resource: t('B') },
     ]);
     expect(sqsAction('SendMessageBatch')).to.equal('sqs:SendMessage');
     expect(sqsAction('ReceiveMessage')).to.equal('sqs:ReceiveMessage');
@@ -87,12 +102,14 @@ describe('local IAM', () => {
 
 describe('local faults', () => {
   it('reads LOCAL_FAULTS', () => {
-    expect(parseFaults('post429=10%,post500=0.05,dynamodbThrottling=5%,dynamodbDown,timeout=1%,timeoutFunctions=A+B,seed=7')).to.deep.equal({
-      seed: 7,
-      post: { throttle: 0.1, error: 0.05 },
-      dynamodb: { throttling: 0.05, down: true },
-      timeout: { share: 0.01, functions: ['A', 'B'] },
-    });
+    expect(parseFaults('post429=10%,post500=0.05,dynamodbThrottling=5%,dynamodbDown,timeout=1%,timeoutFunctions=A+B,seed=7')).to.deep.equal(
+      {
+        seed: 7,
+        post: { throttle: 0.1, error: 0.05 },
+        dynamodb: { throttling: 0.05, down: true },
+        timeout: { share: 0.01, functions: ['A', 'B'] },
+      },
+    );
     expect(parseFaults('')).to.equal(undefined);
     expect(() => parseFaults('post429=150%')).to.throw(/share/);
     expect(() => parseFaults('nope=1')).to.throw(/unknown fault/);

@@ -19,7 +19,7 @@ describe('sandbox redirection of AWS calls', () => {
     expect(localTarget('sqs.us-west-2.amazonaws.com', '443', SERVICES)?.href).to.equal('http://127.0.0.1:3001/');
   });
 
-  it('sends https:// to the runtime\'s own address (an endpoint built from the event\'s domainName) there too', () => {
+  it("sends https:// to the runtime's own address (an endpoint built from the event's domainName) there too", () => {
     expect(localTarget('127.0.0.1', '3001', SERVICES)?.href).to.equal('http://127.0.0.1:3001/');
     expect(localTarget('localhost', '3001', SERVICES)?.href).to.equal('http://127.0.0.1:3001/');
   });
@@ -34,15 +34,28 @@ describe('sandbox redirection of AWS calls', () => {
 });
 
 describe('SAM policy templates', () => {
-  it('expands DynamoDBCrudPolicy to the table and its indexes, with SAM\'s actions', () => {
+  it("expands DynamoDBCrudPolicy to the table and its indexes, with SAM's actions", () => {
     const statements = expandPolicyTemplate('DynamoDBCrudPolicy', { TableName: 'connections' }, AT);
-    expect(statements).to.deep.equal([{
-      Action: [
-        'dynamodb:GetItem', 'dynamodb:Scan', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:DescribeTable',
-        'dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem', 'dynamodb:ConditionCheckItem',
-      ],
-      Resource: ['arn:aws:dynamodb:us-east-1:123456789012:table/connections', 'arn:aws:dynamodb:us-east-1:123456789012:table/connections/index/*'],
-    }]);
+    expect(statements).to.deep.equal([
+      {
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:Scan',
+          'dynamodb:Query',
+          'dynamodb:BatchGetItem',
+          'dynamodb:DescribeTable',
+          'dynamodb:DeleteItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:BatchWriteItem',
+          'dynamodb:ConditionCheckItem',
+        ],
+        Resource: [
+          'arn:aws:dynamodb:us-east-1:123456789012:table/connections',
+          'arn:aws:dynamodb:us-east-1:123456789012:table/connections/index/*',
+        ],
+      },
+    ]);
   });
 
   it('gives the read and write templates only their own actions', () => {
@@ -50,7 +63,9 @@ describe('SAM policy templates', () => {
     const write = expandPolicyTemplate('DynamoDBWritePolicy', { TableName: 't' }, AT) as { Action: string[] }[];
     expect(read[0]?.Action).to.include('dynamodb:Query').and.not.include('dynamodb:PutItem');
     expect(write[0]?.Action).to.include('dynamodb:PutItem').and.not.include('dynamodb:Query').and.not.include('dynamodb:DeleteItem');
-    expect(expandPolicyTemplate('SQSSendMessagePolicy', { QueueName: 'q' }, AT)).to.deep.equal([{ Action: ['sqs:SendMessage*'], Resource: ['arn:aws:sqs:us-east-1:123456789012:q'] }]);
+    expect(expandPolicyTemplate('SQSSendMessagePolicy', { QueueName: 'q' }, AT)).to.deep.equal([
+      { Action: ['sqs:SendMessage*'], Resource: ['arn:aws:sqs:us-east-1:123456789012:q'] },
+    ]);
   });
 
   it('says why a template cannot be evaluated: one of a service not played here, or a missing parameter', () => {

@@ -21,7 +21,8 @@ async function boundedMappings(model: TemplateModel): Promise<Array<{ mapping: Q
   return Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping')
     .map((resource) => {
-      const parameter = ((resource.Properties?.ScalingConfig as { MaximumConcurrency?: { Ref?: string } } | undefined)?.MaximumConcurrency?.Ref) ?? '';
+      const parameter =
+        (resource.Properties?.ScalingConfig as { MaximumConcurrency?: { Ref?: string } } | undefined)?.MaximumConcurrency?.Ref ?? '';
       const functionId = (resource.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
       const mapping = model.queueMappings.find((candidate) => candidate.functionId === functionId);
       if (!mapping) throw new Error(`no local mapping for ${functionId}`);
@@ -61,7 +62,9 @@ describe('local SQS: ScalingConfig.MaximumConcurrency', () => {
 
   for (const bound of [2, 5]) {
     it(`keeps at most MaximumConcurrency (${bound}) batches of the fan-out queue in flight`, async () => {
-      const [{ mapping, parameter }] = (await boundedMappings(await loadTemplate(TEMPLATE))) as [{ mapping: QueueMappingModel; parameter: string }];
+      const [{ mapping, parameter }] = (await boundedMappings(await loadTemplate(TEMPLATE))) as [
+        { mapping: QueueMappingModel; parameter: string },
+      ];
       const model = await loadTemplate(TEMPLATE, { parameterOverrides: { [parameter]: String(bound) } });
       const queue = model.queues.get(mapping.queueId);
       if (!queue) throw new Error(`no queue ${mapping.queueId}`);

@@ -42,10 +42,11 @@ async function startIssuer(jwks: { keys: JWK[] }): Promise<Issuer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  issuer.close = () => new Promise((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  issuer.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return issuer as Issuer;
 }
 
@@ -127,9 +128,14 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
       });
       expect(result.context).to.deep.equal({ userId: 'b1f6e1a0-0000-4000-8000-000000000001', name: 'Alice', rooms: '["general","ops"]' });
-      expect(Object.values(result.context ?? {}).every((v) => typeof v === 'string'), 'context values are strings').to.equal(true);
+      expect(
+        Object.values(result.context ?? {}).every((v) => typeof v === 'string'),
+        'context values are strings',
+      ).to.equal(true);
       expect(decodeIdentity(result.context)).to.deep.equal({
-        userId: 'b1f6e1a0-0000-4000-8000-000000000001', name: 'Alice', rooms: ['general', 'ops'],
+        userId: 'b1f6e1a0-0000-4000-8000-000000000001',
+        name: 'Alice',
+        rooms: ['general', 'ops'],
       });
     });
 
@@ -148,7 +154,10 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
       [{ name: ' ', preferred_username: undefined, 'cognito:username': 'a1', email: 'a@example.com' }, 'a1'],
       [{ name: undefined, email: 'a@example.com' }, 'a@example.com'],
     ] as const) {
-      it(`takes the display name from ${Object.entries(claims).filter(([, v]) => v !== undefined).map(([k]) => k).join(', ')}: ${expected}`, async () => {
+      it(`takes the display name from ${Object.entries(claims)
+        .filter(([, v]) => v !== undefined)
+        .map(([k]) => k)
+        .join(', ')}: ${expected}`, async () => {
         // Act
         const result = await authorize(eventWith(await idToken(claims)));
 
@@ -168,7 +177,7 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
       expect(result.context?.rooms).to.equal('["a"]');
     });
 
-    it('fetches the issuer\'s keys once and keeps them across invocations', async () => {
+    it("fetches the issuer's keys once and keeps them across invocations", async () => {
       // Act
       for (let i = 0; i < 3; i += 1) await authorize(eventWith(await idToken()));
 
@@ -176,7 +185,7 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
       expect(issuer.served).to.deep.equal(['/.well-known/jwks.json']);
     });
 
-    it('without a JWKS URL, finds the keys through the issuer\'s OpenID Connect discovery document (once)', async () => {
+    it("without a JWKS URL, finds the keys through the issuer's OpenID Connect discovery document (once)", async () => {
       // Prepare
       authorize = createAuthorizer({ ...config, jwksUrl: undefined }, quiet);
 
@@ -322,12 +331,18 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
     it('reads the mode, issuer, audiences and JWKS URL', () => {
       // Act
       const read = loadAuthConfig({
-        AUTH_MODE: 'oidc', TOKEN_ISSUER: 'https://issuer.example.com', TOKEN_AUDIENCE: 'a, b', TOKEN_JWKS_URL: 'https://issuer.example.com/keys',
+        AUTH_MODE: 'oidc',
+        TOKEN_ISSUER: 'https://issuer.example.com',
+        TOKEN_AUDIENCE: 'a, b',
+        TOKEN_JWKS_URL: 'https://issuer.example.com/keys',
       });
 
       // Assess
       expect(read).to.deep.equal({
-        mode: 'oidc', issuer: 'https://issuer.example.com', audience: ['a', 'b'], jwksUrl: new URL('https://issuer.example.com/keys'),
+        mode: 'oidc',
+        issuer: 'https://issuer.example.com',
+        audience: ['a', 'b'],
+        jwksUrl: new URL('https://issuer.example.com/keys'),
       });
     });
 
@@ -338,9 +353,9 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
       // Assess
       expect(error.message).to.equal(
         'authorizer: invalid environment (AUTH_MODE must be cognito or oidc, got "none"; ' +
-        'TOKEN_ISSUER must be the issuer\'s https:// URL, got "issuer"; ' +
-        'TOKEN_AUDIENCE must name the audience (client id) tokens are issued for; ' +
-        'TOKEN_JWKS_URL must be an https:// URL, got "ftp://x")',
+          'TOKEN_ISSUER must be the issuer\'s https:// URL, got "issuer"; ' +
+          'TOKEN_AUDIENCE must name the audience (client id) tokens are issued for; ' +
+          'TOKEN_JWKS_URL must be an https:// URL, got "ftp://x")',
       );
     });
   });

@@ -1,5 +1,11 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
-import { BatchWriteItemCommand, ConditionalCheckFailedException, PutItemCommand, QueryCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  PutItemCommand,
+  QueryCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 import { GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
 import { handler } from '../../../functions/connect';
@@ -49,7 +55,9 @@ describe('function: connect ($connect)', () => {
       room: { S: 'lobby' },
       protocol: { S: 'plain' },
     });
-    expect(stored()?.name, 'a generated name, nothing of the connection id').to.have.property('S').that.matches(/^guest-[a-z0-9]{6}$/)
+    expect(stored()?.name, 'a generated name, nothing of the connection id')
+      .to.have.property('S')
+      .that.matches(/^guest-[a-z0-9]{6}$/)
       .and.does.not.include('Mgugfp');
   });
 
@@ -94,7 +102,7 @@ describe('function: connect ($connect)', () => {
     expect(stored()).to.deep.include({ name: { S: 'bob' }, room: { S: 'lobby' } });
   });
 
-  it('tells the room\'s chat.v1 clients who joined: not plain clients, not the newcomer', async () => {
+  it("tells the room's chat.v1 clients who joined: not plain clients, not the newcomer", async () => {
     // Prepare
     ddbMock.on(QueryCommand).resolves({
       Items: [
@@ -242,7 +250,8 @@ describe('function: connect ($connect)', () => {
 
     it('counts the room from its index, no further than the limit, leaving out ghosts past 2 hours', async () => {
       // Prepare: two pages, 4999 live connections in all
-      ddbMock.on(QueryCommand, { Select: 'COUNT' })
+      ddbMock
+        .on(QueryCommand, { Select: 'COUNT' })
         .resolvesOnce({ Count: 3000, LastEvaluatedKey: { room: { S: 'general' }, connectionId: { S: 'k' } } })
         .resolvesOnce({ Count: 1999 });
 
@@ -253,14 +262,17 @@ describe('function: connect ($connect)', () => {
       // Assess
       expect(result.statusCode).to.equal(200);
       const counts = ddbMock.commandCalls(QueryCommand, { Select: 'COUNT' }).map((call) => call.args[0].input);
-      expect(counts.map((input) => input.Limit), 'reads no further than the limit').to.deep.equal([5000, 2000]);
+      expect(
+        counts.map((input) => input.Limit),
+        'reads no further than the limit',
+      ).to.deep.equal([5000, 2000]);
       expect(counts[1]?.ExclusiveStartKey).to.deep.equal({ room: { S: 'general' }, connectionId: { S: 'k' } });
       expect(counts[0]).to.deep.include({ IndexName: 'byRoom', FilterExpression: 'connectedAt > :since' });
       expect(Number(counts[0]?.ExpressionAttributeValues?.[':since']?.N)).to.be.within(before - 7_200_000 - 1000, Date.now() - 7_200_000);
     });
   });
 
-  describe('with auth on (AuthMode cognito or oidc: the authorizer\'s identity in requestContext.authorizer)', () => {
+  describe("with auth on (AuthMode cognito or oidc: the authorizer's identity in requestContext.authorizer)", () => {
     const alice = { userId: 'user-alice-1', name: 'Alice Liddell' };
 
     it('takes the name from the token, ignoring ?name=, and stores the user id', async () => {
@@ -274,13 +286,18 @@ describe('function: connect ($connect)', () => {
       expect(result).to.deep.equal({ statusCode: 200, headers: { 'Sec-WebSocket-Protocol': 'chat.v1' } });
       expect(event.queryStringParameters?.name).to.equal('alice');
       expect(stored()).to.deep.include({
-        connectionId: { S: CALLER_ID }, room: { S: 'general' }, name: { S: 'Alice Liddell' }, userId: { S: 'user-alice-1' },
+        connectionId: { S: CALLER_ID },
+        room: { S: 'general' },
+        name: { S: 'Alice Liddell' },
+        userId: { S: 'user-alice-1' },
       });
     });
 
     it('tells the room who joined with the user id', async () => {
       // Prepare
-      ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'general', name: 'bob', protocol: 'chat.v1' })] });
+      ddbMock
+        .on(QueryCommand)
+        .resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'general', name: 'bob', protocol: 'chat.v1' })] });
 
       // Act
       await handler(authorized(loadEvent('connect-chat-v1'), alice), lambdaContext('connect'));
@@ -305,7 +322,10 @@ describe('function: connect ($connect)', () => {
 
     it('lets a token that lists rooms into those rooms', async () => {
       // Act
-      const result = await handler(authorized(loadEvent('connect-chat-v1'), { ...alice, rooms: ['ops', 'general'] }), lambdaContext('connect'));
+      const result = await handler(
+        authorized(loadEvent('connect-chat-v1'), { ...alice, rooms: ['ops', 'general'] }),
+        lambdaContext('connect'),
+      );
 
       // Assess
       expect(result.statusCode).to.equal(200);
@@ -322,7 +342,7 @@ describe('function: connect ($connect)', () => {
       expect(apiMock.calls()).to.have.length(0);
     });
 
-    it('still refuses an invalid room with 400 before looking at the token\'s rooms', async () => {
+    it("still refuses an invalid room with 400 before looking at the token's rooms", async () => {
       // Prepare
       const event = authorized(loadEvent('connect'), { ...alice, rooms: ['ops'] });
       event.queryStringParameters = { room: 'no spaces' };
@@ -334,7 +354,7 @@ describe('function: connect ($connect)', () => {
       expect(result.statusCode).to.equal(400);
     });
 
-    it('fits a token\'s name to the name rules instead of refusing it: controls dropped, 32 characters', async () => {
+    it("fits a token's name to the name rules instead of refusing it: controls dropped, 32 characters", async () => {
       // Prepare
       const event = authorized(loadEvent('connect'), { userId: 'u-2', name: `  \u202eeve\u0007 ${'x'.repeat(40)}` });
 

@@ -3,7 +3,19 @@ import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { handler } from '../../../functions/default';
-import { CALLER_ID, apiMock, conditionFailed, ddbMock, givenCaller, expectRejection, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import {
+  CALLER_ID,
+  apiMock,
+  conditionFailed,
+  ddbMock,
+  givenCaller,
+  expectRejection,
+  framesTo,
+  lambdaContext,
+  loadEvent,
+  posts,
+  resetMocks,
+} from '../helpers';
 
 const TUTORIAL_REPLY =
   'Use the sendmessage route to send a message. Your info: {"ConnectedAt":"2022-01-25T18:50:04.673Z","Identity":{"SourceIp":"192.0.2.1","UserAgent":null},"LastActiveAt":"2022-01-25T18:50:07.642Z","connectionID":"Mg_ugfpqPHcCIVA="}';
@@ -128,7 +140,9 @@ describe('function: default ($default)', () => {
     await handler(withBody(JSON.stringify({ action: 'x'.repeat(500) })), lambdaContext('default'));
 
     // Assess
-    expect(framesTo(CALLER_ID)[0]?.message).to.equal(`unknown action "${'x'.repeat(64)}"; the actions are sendmessage, history and members`);
+    expect(framesTo(CALLER_ID)[0]?.message).to.equal(
+      `unknown action "${'x'.repeat(64)}"; the actions are sendmessage, history and members`,
+    );
   });
 
   it('answers nobody, and succeeds, when the caller left before GetConnection (410)', async () => {
@@ -183,7 +197,9 @@ describe('function: default ($default)', () => {
     await handler(loadEvent('default'), lambdaContext('default'));
 
     // Assess
-    expect(posts()).to.deep.equal([{ to: CALLER_ID, text: 'Error: more than 100 requests in 10 seconds from your address; wait a moment' }]);
+    expect(posts()).to.deep.equal([
+      { to: CALLER_ID, text: 'Error: more than 100 requests in 10 seconds from your address; wait a moment' },
+    ]);
     expect(apiMock.commandCalls(GetConnectionCommand)).to.have.length(0);
   });
 });

@@ -2,7 +2,18 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { DeleteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { handler } from '../../../functions/disconnect';
-import { CALLER_ID, apiMock, connectionItem, ddbMock, expectRejection, fakePresenceItems, framesTo, lambdaContext, loadEvent, resetMocks } from '../helpers';
+import {
+  CALLER_ID,
+  apiMock,
+  connectionItem,
+  ddbMock,
+  expectRejection,
+  fakePresenceItems,
+  framesTo,
+  lambdaContext,
+  loadEvent,
+  resetMocks,
+} from '../helpers';
 
 describe('function: disconnect ($disconnect)', () => {
   beforeEach(() => {
@@ -28,7 +39,9 @@ describe('function: disconnect ($disconnect)', () => {
 
   it('tells the chat.v1 clients of the room who left, and no plain client', async () => {
     // Prepare
-    ddbMock.on(DeleteItemCommand).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'alice', protocol: 'plain' }) });
+    ddbMock
+      .on(DeleteItemCommand)
+      .resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'alice', protocol: 'plain' }) });
     ddbMock.on(QueryCommand).resolves({
       Items: [
         connectionItem({ connectionId: 'bob-1', room: 'dev', name: 'bob', protocol: 'chat.v1' }),
@@ -70,8 +83,12 @@ describe('function: disconnect ($disconnect)', () => {
   });
   it('with auth on, tells the room who left with the user id the connection kept', async () => {
     // Prepare
-    ddbMock.on(DeleteItemCommand).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'Sam', userId: 'user-sam-2' }) });
-    ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'dev', name: 'bob', protocol: 'chat.v1' })] });
+    ddbMock
+      .on(DeleteItemCommand)
+      .resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, room: 'dev', name: 'Sam', userId: 'user-sam-2' }) });
+    ddbMock
+      .on(QueryCommand)
+      .resolves({ Items: [connectionItem({ connectionId: 'bob-1', room: 'dev', name: 'bob', protocol: 'chat.v1' })] });
 
     // Act
     await handler(loadEvent('disconnect'), lambdaContext('disconnect'));

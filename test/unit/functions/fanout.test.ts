@@ -6,8 +6,18 @@ import { expect } from 'chai';
 import { HANDOFF_RESERVE_MS, MAX_STALLS, REDELIVERY_DELAYS_SECONDS, type Shard, config, notePresence } from 'chat-core';
 import sinon from 'sinon';
 import { handler } from '../../../functions/fanout';
-import { apiMock, connectionItem, ddbMock, fakePresenceItems, lambdaContext, posts, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
-
+import {
+  apiMock,
+  connectionItem,
+  ddbMock,
+  fakePresenceItems,
+  lambdaContext,
+  posts,
+  resetMocks,
+  sqsMock,
+  MESSAGE_FRAME,
+  QUEUE_URL,
+} from '../helpers';
 
 const FRAME = MESSAGE_FRAME;
 
@@ -48,7 +58,16 @@ describe('function: fanout (SQS shards of large rooms)', () => {
   it('delivers each shard to its recipients in their protocol', async () => {
     // Prepare
     const event: SQSEvent = {
-      Records: [record('m1', shard([['p1', 'plain'], ['j1', 'chat.v1']])), record('m2', shard([['p2', 'plain']]))],
+      Records: [
+        record(
+          'm1',
+          shard([
+            ['p1', 'plain'],
+            ['j1', 'chat.v1'],
+          ]),
+        ),
+        record('m2', shard([['p2', 'plain']])),
+      ],
     };
 
     // Act
@@ -88,7 +107,19 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
     const end = Date.now() + 2 * 3000 + HANDOFF_RESERVE_MS + 1500;
     const context = { ...lambdaContext('fanout'), getRemainingTimeInMillis: () => end - Date.now() };
-    const event: SQSEvent = { Records: [record('m1', shard([['p1', 'plain'], ['p2', 'plain'], ['j1', 'chat.v1', 5], ['j2', 'chat.v1']]))] };
+    const event: SQSEvent = {
+      Records: [
+        record(
+          'm1',
+          shard([
+            ['p1', 'plain'],
+            ['p2', 'plain'],
+            ['j1', 'chat.v1', 5],
+            ['j2', 'chat.v1'],
+          ]),
+        ),
+      ],
+    };
 
     // Act
     const result = await handler(event, context);
@@ -97,7 +128,15 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     expect(result).to.deep.equal({ batchItemFailures: [] });
     expect(posts().map((p) => p.to)).to.deep.equal(['p1', 'p2']);
     const requeued = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []);
-    expect(requeued.map((entry) => JSON.parse(entry.MessageBody ?? ''))).to.deep.equal([{ frame: FRAME, recipients: [['j1', 'chat.v1', 5], ['j2', 'chat.v1']] }]);
+    expect(requeued.map((entry) => JSON.parse(entry.MessageBody ?? ''))).to.deep.equal([
+      {
+        frame: FRAME,
+        recipients: [
+          ['j1', 'chat.v1', 5],
+          ['j2', 'chat.v1'],
+        ],
+      },
+    ]);
   });
 
   it('reports the record for retry when the recipients it did not reach cannot be re-queued', async () => {
@@ -123,7 +162,10 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     // Act
     const first = await handler({ Records: [record('m1', shard([['p1', 'plain']]))] }, context);
     const [entry] = sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries ?? [];
-    const last = await handler({ Records: [record('m2', JSON.stringify({ ...JSON.parse(shard([['p1', 'plain']])), stalled: MAX_STALLS }))] }, context);
+    const last = await handler(
+      { Records: [record('m2', JSON.stringify({ ...JSON.parse(shard([['p1', 'plain']])), stalled: MAX_STALLS }))] },
+      context,
+    );
 
     // Assess
     expect(first).to.deep.equal({ batchItemFailures: [] });
@@ -134,12 +176,14 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     expect(posts()).to.deep.equal([]);
   });
 
-  it('sends a room\'s pending presence notices when their flush falls due', async () => {
+  it("sends a room's pending presence notices when their flush falls due", async () => {
     // Prepare
     sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
     fakePresenceItems();
     sqsMock.on(SendMessageCommand).resolves({});
-    ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'ann-1', room: 'dev', name: 'ann', protocol: 'chat.v1' })] });
+    ddbMock
+      .on(QueryCommand)
+      .resolves({ Items: [connectionItem({ connectionId: 'ann-1', room: 'dev', name: 'ann', protocol: 'chat.v1' })] });
     await notePresence('dev', { event: 'leave', name: 'bob' }, { connectionId: 'bob-1', protocol: 'chat.v1' });
     const body = sqsMock.commandCalls(SendMessageCommand)[0]?.args[0].input.MessageBody ?? '';
 
@@ -154,7 +198,17 @@ describe('function: fanout (SQS shards of large rooms)', () => {
   it('removes the recipients that are gone, without failing the record', async () => {
     // Prepare
     apiMock.on(PostToConnectionCommand, { ConnectionId: 'p2' }).rejects(new GoneException({ message: 'Gone', $metadata: {} }));
-    const event: SQSEvent = { Records: [record('m1', shard([['p1', 'plain'], ['p2', 'plain']]))] };
+    const event: SQSEvent = {
+      Records: [
+        record(
+          'm1',
+          shard([
+            ['p1', 'plain'],
+            ['p2', 'plain'],
+          ]),
+        ),
+      ],
+    };
 
     // Act
     const result = await handler(event, lambdaContext('fanout'));
@@ -165,14 +219,17 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     expect(deletes).to.deep.equal([{ DeleteRequest: { Key: { connectionId: { S: 'p2' } } } }]);
   });
   describe('redelivery of failed posts', () => {
-    const queued = (): Shard[] => sqsMock.commandCalls(SendMessageBatchCommand)
-      .flatMap((call) => call.args[0].input.Entries ?? [])
-      .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard);
+    const queued = (): Shard[] =>
+      sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])
+        .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard);
 
     beforeEach(() => {
       sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
       sqsMock.on(SendMessageBatchCommand).resolves({ Successful: [], Failed: [] });
-      apiMock.on(PostToConnectionCommand, { ConnectionId: 'j2' })
+      apiMock
+        .on(PostToConnectionCommand, { ConnectionId: 'j2' })
         .rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
     });
 
@@ -182,7 +239,21 @@ describe('function: fanout (SQS shards of large rooms)', () => {
 
     it('queues the recipients whose posts failed (not 410) again, one redelivery later, without failing the record', async () => {
       // Prepare
-      const event: SQSEvent = { Records: [record('m1', JSON.stringify({ frame: FRAME, recipients: [['j1', 'chat.v1'], ['j2', 'chat.v1']], redelivery: 1 }))] };
+      const event: SQSEvent = {
+        Records: [
+          record(
+            'm1',
+            JSON.stringify({
+              frame: FRAME,
+              recipients: [
+                ['j1', 'chat.v1'],
+                ['j2', 'chat.v1'],
+              ],
+              redelivery: 1,
+            }),
+          ),
+        ],
+      };
 
       // Act
       const result = await handler(event, lambdaContext('fanout'));
@@ -190,7 +261,9 @@ describe('function: fanout (SQS shards of large rooms)', () => {
       // Assess
       expect(result).to.deep.equal({ batchItemFailures: [] });
       expect(queued()).to.deep.equal([{ frame: FRAME, recipients: [['j2', 'chat.v1']], redelivery: 2 }]);
-      expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.DelaySeconds).to.equal(REDELIVERY_DELAYS_SECONDS[1]);
+      expect(sqsMock.commandCalls(SendMessageBatchCommand)[0]?.args[0].input.Entries?.[0]?.DelaySeconds).to.equal(
+        REDELIVERY_DELAYS_SECONDS[1],
+      );
     });
 
     it('a redelivery put back for lack of time keeps its count, so its tries stay bounded', async () => {
@@ -210,7 +283,9 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     it('gives up after the last redelivery (the message is stored: history has it)', async () => {
       // Prepare
       const last = REDELIVERY_DELAYS_SECONDS.length;
-      const event: SQSEvent = { Records: [record('m1', JSON.stringify({ frame: FRAME, recipients: [['j2', 'chat.v1']], redelivery: last }))] };
+      const event: SQSEvent = {
+        Records: [record('m1', JSON.stringify({ frame: FRAME, recipients: [['j2', 'chat.v1']], redelivery: last }))],
+      };
 
       // Act
       const result = await handler(event, lambdaContext('fanout'));

@@ -3,7 +3,19 @@ import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sd
 import { expect } from 'chai';
 import sinon from 'sinon';
 import { handler } from '../../../functions/history';
-import { CALLER_ID, type Item, apiMock, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import {
+  CALLER_ID,
+  type Item,
+  apiMock,
+  conditionFailed,
+  ddbMock,
+  givenCaller,
+  framesTo,
+  lambdaContext,
+  loadEvent,
+  posts,
+  resetMocks,
+} from '../helpers';
 
 const ID = (n: number): string => `01HQ3Z9V5X8G2M4N6P7R8S${String(n).padStart(4, '0')}`;
 const SENT = (n: number): string => new Date(Date.UTC(2022, 0, 25, 18, 0, n)).toISOString();
@@ -44,7 +56,7 @@ describe('function: history', () => {
     apiMock.on(PostToConnectionCommand).resolves({});
   });
 
-  it('the sample event: the latest 20 of the caller\'s room, oldest first, with hasMore', async () => {
+  it("the sample event: the latest 20 of the caller's room, oldest first, with hasMore", async () => {
     // Prepare
     caller('chat.v1');
     ddbMock.on(QueryCommand).resolves({ Items: items(30, 10) }); // 21, newest first
@@ -78,7 +90,9 @@ describe('function: history', () => {
     // Assess
     expect(queryInput()?.KeyConditionExpression).to.equal('room = :room AND id < :before');
     expect(queryInput()?.ExpressionAttributeValues?.[':before']).to.deep.equal({ S: ID(5) });
-    expect(framesTo(CALLER_ID)).to.deep.equal([{ type: 'history', room: 'dev', messages: [1, 2, 3, 4].map((n) => message(n)), hasMore: false }]);
+    expect(framesTo(CALLER_ID)).to.deep.equal([
+      { type: 'history', room: 'dev', messages: [1, 2, 3, 4].map((n) => message(n)), hasMore: false },
+    ]);
   });
 
   it('after: what a reconnecting client missed, oldest first, reading forwards', async () => {
@@ -105,9 +119,7 @@ describe('function: history', () => {
     await handler(request({ limit: 2 }), lambdaContext('history'));
 
     // Assess
-    expect(posts()).to.deep.equal([
-      { to: CALLER_ID, text: `[${SENT(1)}] user1: message 1\n[${SENT(2)}] user2: message 2` },
-    ]);
+    expect(posts()).to.deep.equal([{ to: CALLER_ID, text: `[${SENT(1)}] user1: message 1\n[${SENT(2)}] user2: message 2` }]);
   });
 
   it('an empty room: an empty page', async () => {

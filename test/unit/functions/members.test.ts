@@ -3,7 +3,20 @@ import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sd
 import { expect } from 'chai';
 import { MEMBERS_PAGE_BYTES, encodeMembersCursor } from 'chat-core';
 import { handler } from '../../../functions/members';
-import { CALLER_ID, type Item, apiMock, connectionItem, conditionFailed, ddbMock, givenCaller, framesTo, lambdaContext, loadEvent, posts, resetMocks } from '../helpers';
+import {
+  CALLER_ID,
+  type Item,
+  apiMock,
+  connectionItem,
+  conditionFailed,
+  ddbMock,
+  givenCaller,
+  framesTo,
+  lambdaContext,
+  loadEvent,
+  posts,
+  resetMocks,
+} from '../helpers';
 
 function caller(protocol: 'plain' | 'chat.v1' | undefined): void {
   givenCaller(protocol && { room: 'dev', name: 'alice', protocol });
@@ -26,14 +39,10 @@ describe('function: members', () => {
     apiMock.on(PostToConnectionCommand).resolves({});
   });
 
-  it('lists each name of the caller\'s room once, across queries, with its connections when more than one', async () => {
+  it("lists each name of the caller's room once, across queries, with its connections when more than one", async () => {
     // Prepare
     caller('chat.v1');
-    roomPages(
-      [member(CALLER_ID, 'alice'), member('b1', 'bob')],
-      [member('a2', 'alice'), member('c1', 'carol')],
-      [member('b2', 'bob')],
-    );
+    roomPages([member(CALLER_ID, 'alice'), member('b1', 'bob')], [member('a2', 'alice'), member('c1', 'carol')], [member('b2', 'bob')]);
 
     // Act
     const result = await handler(loadEvent('members'), lambdaContext('members'));
@@ -43,7 +52,12 @@ describe('function: members', () => {
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(3);
     expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExpressionAttributeValues?.[':room']).to.deep.equal({ S: 'dev' });
     expect(framesTo(CALLER_ID)).to.deep.equal([
-      { type: 'members', room: 'dev', members: [{ name: 'alice', connections: 2 }, { name: 'bob', connections: 2 }, { name: 'carol' }], hasMore: false },
+      {
+        type: 'members',
+        room: 'dev',
+        members: [{ name: 'alice', connections: 2 }, { name: 'bob', connections: 2 }, { name: 'carol' }],
+        hasMore: false,
+      },
     ]);
     expect(posts()).to.have.length(1);
   });
@@ -99,7 +113,15 @@ describe('function: members', () => {
 
     // Assess
     expect(framesTo(CALLER_ID)).to.deep.equal([
-      { type: 'members', room: 'dev', members: [{ name: 'Sam', userId: 'user-1', connections: 2 }, { name: 'Sam', userId: 'user-2' }], hasMore: false },
+      {
+        type: 'members',
+        room: 'dev',
+        members: [
+          { name: 'Sam', userId: 'user-1', connections: 2 },
+          { name: 'Sam', userId: 'user-2' },
+        ],
+        hasMore: false,
+      },
     ]);
   });
 
@@ -116,17 +138,22 @@ describe('function: members', () => {
     expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
   });
 
-  describe('pages within API Gateway\'s limits', () => {
+  describe("pages within API Gateway's limits", () => {
     /** A room of `count` connections with names of 32 emoji (128 UTF-8 bytes each), in queries of the Limit asked. */
     function emojiRoom(count: number): void {
-      const room = Array.from({ length: count }, (_, i) => member(`c${String(i).padStart(5, '0')}`, `${'😀'.repeat(28)}${String(i).padStart(4, '0')}`));
+      const room = Array.from({ length: count }, (_, i) =>
+        member(`c${String(i).padStart(5, '0')}`, `${'😀'.repeat(28)}${String(i).padStart(4, '0')}`),
+      );
       ddbMock.on(QueryCommand).callsFake((input: QueryCommandInput) => {
         const after = input.ExclusiveStartKey?.connectionId?.S;
         const start = after === undefined ? 0 : room.findIndex((item) => item.connectionId?.S === after) + 1;
         const items = room.slice(start, start + (input.Limit ?? room.length));
         const last = items[items.length - 1];
         const more = start + items.length < room.length;
-        return { Items: items, ...(more && last && { LastEvaluatedKey: { room: { S: 'dev' }, connectionId: last.connectionId as { S: string } } }) };
+        return {
+          Items: items,
+          ...(more && last && { LastEvaluatedKey: { room: { S: 'dev' }, connectionId: last.connectionId as { S: string } } }),
+        };
       });
     }
 
@@ -136,7 +163,10 @@ describe('function: members', () => {
       event.body = JSON.stringify({ action: 'members', ...(after !== undefined && { after }) });
       await handler(event, lambdaContext('members'));
       const [post] = posts();
-      return { ...(JSON.parse(post?.text ?? '{}') as { members: { name: string }[]; hasMore: boolean; next?: string }), bytes: Buffer.byteLength(post?.text ?? '') };
+      return {
+        ...(JSON.parse(post?.text ?? '{}') as { members: { name: string }[]; hasMore: boolean; next?: string }),
+        bytes: Buffer.byteLength(post?.text ?? ''),
+      };
     }
 
     it('a room of 1,000 long names comes in pages under MEMBERS_PAGE_BYTES, each with hasMore and the next cursor, everyone once', async () => {
@@ -175,7 +205,7 @@ describe('function: members', () => {
       expect(first.hasMore).to.equal(true);
     });
 
-    it('a cursor starts the page after the connection it names, in the caller\'s room only', async () => {
+    it("a cursor starts the page after the connection it names, in the caller's room only", async () => {
       // Prepare
       caller('chat.v1');
       roomPages([member('b1', 'bob')]);
@@ -184,7 +214,10 @@ describe('function: members', () => {
       await page(encodeMembersCursor('a9'));
 
       // Assess
-      expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExclusiveStartKey).to.deep.equal({ room: { S: 'dev' }, connectionId: { S: 'a9' } });
+      expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ExclusiveStartKey).to.deep.equal({
+        room: { S: 'dev' },
+        connectionId: { S: 'a9' },
+      });
     });
 
     it('refuses a cursor it did not give, reading nothing', async () => {
@@ -197,7 +230,9 @@ describe('function: members', () => {
       await handler(event, lambdaContext('members'));
 
       // Assess
-      expect(framesTo(CALLER_ID)).to.deep.equal([{ type: 'error', code: 'invalid_request', message: 'after: must be the next cursor of a members answer' }]);
+      expect(framesTo(CALLER_ID)).to.deep.equal([
+        { type: 'error', code: 'invalid_request', message: 'after: must be the next cursor of a members answer' },
+      ]);
       expect(ddbMock.commandCalls(QueryCommand)).to.have.length(0);
     });
   });

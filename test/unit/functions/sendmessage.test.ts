@@ -42,7 +42,9 @@ const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** The sender, as the rate-limit UpdateItem returns it (ALL_NEW). */
 function sender(fields: Partial<ConnectionFields> = {}): void {
-  ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
+  ddbMock
+    .on(UpdateItemCommand, { TableName: 'connections-table' })
+    .resolves({ Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
   ddbMock.on(GetItemCommand).resolves({ Item: connectionItem({ connectionId: CALLER_ID, name: 'alice', ...fields }) });
 }
 
@@ -127,7 +129,12 @@ describe('function: sendmessage', () => {
     const put = ddbMock.commandCalls(PutItemCommand)[0];
     const post = apiMock.commandCalls(PostToConnectionCommand)[0];
     expect(put?.args[0].input.TableName).to.equal('messages-table');
-    expect(put?.args[0].input.Item).to.deep.include({ room: { S: 'dev' }, name: { S: 'alice' }, text: { S: 'hello, everyone!' }, connectionId: { S: CALLER_ID } });
+    expect(put?.args[0].input.Item).to.deep.include({
+      room: { S: 'dev' },
+      name: { S: 'alice' },
+      text: { S: 'hello, everyone!' },
+      connectionId: { S: CALLER_ID },
+    });
     expect(put && post && put.calledBefore(post)).to.equal(true);
     expect(framesTo(CALLER_ID)[0]?.id).to.equal(put?.args[0].input.Item?.id?.S);
   });
@@ -150,13 +157,20 @@ describe('function: sendmessage', () => {
     // Assess
     expect(queriedBeforeStored).to.equal(1);
     expect(postedBeforeStored).to.equal(0);
-    expect(posts().map((p) => p.to).sort()).to.deep.equal([CALLER_ID, 'm0', 'm1', 'm2'].sort());
+    expect(
+      posts()
+        .map((p) => p.to)
+        .sort(),
+    ).to.deep.equal([CALLER_ID, 'm0', 'm1', 'm2'].sort());
   });
 
   it('confirms to a chat.v1 sender only after every post to the room has settled', async () => {
     // Prepare: the room's posts stay pending until the test lets them go
     sender({ protocol: 'chat.v1', room: 'dev' });
-    roomPages([...connectionItems(3, 'm', { room: 'dev', protocol: 'chat.v1' }), connectionItem({ connectionId: CALLER_ID, room: 'dev', protocol: 'chat.v1' })]);
+    roomPages([
+      ...connectionItems(3, 'm', { room: 'dev', protocol: 'chat.v1' }),
+      connectionItem({ connectionId: CALLER_ID, room: 'dev', protocol: 'chat.v1' }),
+    ]);
     const delivery = deferred<Record<string, never>>();
     apiMock.on(PostToConnectionCommand).callsFake(() => delivery.promise);
 
@@ -188,7 +202,7 @@ describe('function: sendmessage', () => {
     expect(posts()).to.deep.equal([]);
   });
 
-  it('sends to the sender\'s room only (rooms are isolated)', async () => {
+  it("sends to the sender's room only (rooms are isolated)", async () => {
     // Prepare
     sender({ room: 'dev' });
     roomPages([]);
@@ -216,10 +230,14 @@ describe('function: sendmessage', () => {
       { room: { S: 'lobby' }, connectionId: { S: 'key-0' } },
       { room: { S: 'lobby' }, connectionId: { S: 'key-1' } },
     ]);
-    expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'c0', 'c1']);
+    expect(
+      posts()
+        .map((p) => p.to)
+        .sort(),
+    ).to.deep.equal(['a0', 'a1', 'a2', 'b0', 'b1', 'b2', 'c0', 'c1']);
   });
 
-  it('a 410 GoneException (the SDK\'s class) deletes exactly the stale connections in one BatchWriteItem', async () => {
+  it("a 410 GoneException (the SDK's class) deletes exactly the stale connections in one BatchWriteItem", async () => {
     // Prepare
     sender();
     roomPages(connectionItems(5, 'a'), connectionItems(5, 'b'));
@@ -239,12 +257,17 @@ describe('function: sendmessage', () => {
     expect(keys).to.have.length(2);
   });
 
-  it('one failing recipient (500) among many does not stop the others, nor the sender\'s success', async () => {
+  it("one failing recipient (500) among many does not stop the others, nor the sender's success", async () => {
     // Prepare
     sender();
     roomPages(connectionItems(20));
     apiMock.on(PostToConnectionCommand, { ConnectionId: 'conn-7' }).rejects(
-      new ApiGatewayManagementApiServiceException({ name: 'InternalServerError', $fault: 'server', message: 'Internal server error', $metadata: { httpStatusCode: 500 } }),
+      new ApiGatewayManagementApiServiceException({
+        name: 'InternalServerError',
+        $fault: 'server',
+        message: 'Internal server error',
+        $metadata: { httpStatusCode: 500 },
+      }),
     );
 
     // Act
@@ -355,7 +378,7 @@ describe('function: sendmessage', () => {
     expect(posts()).to.have.length(1);
     expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
     const buckets = ddbMock.commandCalls(UpdateItemCommand, { TableName: 'rate-limits-table' }).map((call) => call.args[0].input.Key);
-    expect(buckets[0], 'the bucket of the event\'s source IP').to.deep.equal({ bucket: { S: 'message#ip#192.0.2.1' } });
+    expect(buckets[0], "the bucket of the event's source IP").to.deep.equal({ bucket: { S: 'message#ip#192.0.2.1' } });
   });
 
   it('counts a signed-in sender against its user id, not its address', async () => {
@@ -404,7 +427,8 @@ describe('function: sendmessage', () => {
     const QUEUE_URL = 'https://sqs.us-east-1.amazonaws.com/123456789012/fanout';
     const ORIGINAL_ID = '01HQ3Z9V5X8G2M4N6P7R8S0007';
     const recordKey = { room: { S: `client#lobby#connection:${CALLER_ID}` }, id: { S: 'm-1' } };
-    const throttled = (): LimitExceededException => new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+    const throttled = (): LimitExceededException =>
+      new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
 
     function withClientId(clientId: unknown, message = 'hello, everyone!'): ReturnType<typeof loadEvent> {
       const event = loadEvent('sendmessage');
@@ -413,10 +437,16 @@ describe('function: sendmessage', () => {
     }
 
     /** Redelivery shards queued: [recipient ids, frame id, clientId on the frame]. */
-    const redeliveries = (): [string[], unknown, unknown][] => sqsMock.commandCalls(SendMessageBatchCommand)
-      .flatMap((call) => call.args[0].input.Entries ?? [])
-      .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard)
-      .map((shard) => [shard.recipients.map(([id]) => id), (shard.frame as { id?: string }).id, (shard.frame as { clientId?: string }).clientId]);
+    const redeliveries = (): [string[], unknown, unknown][] =>
+      sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])
+        .map((entry) => JSON.parse(entry.MessageBody ?? '') as Shard)
+        .map((shard) => [
+          shard.recipients.map(([id]) => id),
+          (shard.frame as { id?: string }).id,
+          (shard.frame as { clientId?: string }).clientId,
+        ]);
 
     beforeEach(() => {
       sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
@@ -448,7 +478,11 @@ describe('function: sendmessage', () => {
       sender({ protocol: 'chat.v1' });
       roomPages([connectionItem({ connectionId: 'bob-1', name: 'bob', protocol: 'chat.v1' })]);
       const original: Item = {
-        room: { S: 'lobby' }, id: { S: ORIGINAL_ID }, name: { S: 'alice' }, text: { S: 'hello, everyone!' }, sentAt: { S: '2022-01-25T18:50:07.642Z' },
+        room: { S: 'lobby' },
+        id: { S: ORIGINAL_ID },
+        name: { S: 'alice' },
+        text: { S: 'hello, everyone!' },
+        sentAt: { S: '2022-01-25T18:50:07.642Z' },
       };
       ddbMock.on(GetItemCommand, { Key: recordKey }).resolves({
         Item: { ...recordKey, messageId: { S: ORIGINAL_ID }, sentAt: original.sentAt as never, expiresAt: { N: '4102444800' } },
@@ -461,9 +495,20 @@ describe('function: sendmessage', () => {
       // Assess
       expect(result).to.deep.equal({ statusCode: 200 });
       expect(ddbMock.commandCalls(PutItemCommand), 'nothing stored').to.have.length(0);
-      expect(posts().map((p) => p.to), 'only the sender hears of it').to.deep.equal([CALLER_ID]);
+      expect(
+        posts().map((p) => p.to),
+        'only the sender hears of it',
+      ).to.deep.equal([CALLER_ID]);
       expect(framesTo(CALLER_ID)).to.deep.equal([
-        { type: 'message', id: ORIGINAL_ID, room: 'lobby', name: 'alice', text: 'hello, everyone!', sentAt: '2022-01-25T18:50:07.642Z', clientId: 'm-1' },
+        {
+          type: 'message',
+          id: ORIGINAL_ID,
+          room: 'lobby',
+          name: 'alice',
+          text: 'hello, everyone!',
+          sentAt: '2022-01-25T18:50:07.642Z',
+          clientId: 'm-1',
+        },
       ]);
     });
 
@@ -496,7 +541,10 @@ describe('function: sendmessage', () => {
 
       // Assess
       expect(result).to.deep.equal({ statusCode: 200 });
-      const stored = ddbMock.commandCalls(PutItemCommand).map((c) => c.args[0].input.Item?.id?.S).find((id) => id !== 'm-1');
+      const stored = ddbMock
+        .commandCalls(PutItemCommand)
+        .map((c) => c.args[0].input.Item?.id?.S)
+        .find((id) => id !== 'm-1');
       expect(redeliveries()).to.deep.equal([[[CALLER_ID], stored, 'm-1']]);
     });
 
@@ -532,9 +580,17 @@ describe('function: sendmessage', () => {
       // Assess
       expect(result).to.deep.equal({ statusCode: 200 });
       expect(posts(), 'no post, no confirmation yet').to.deep.equal([]);
-      const shards = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
-      expect(shards.map((shard) => shard.confirm)).to.deep.equal(Array(3).fill({ connectionId: CALLER_ID, protocol: 'chat.v1', clientId: 'm-1' }));
-      const counted = ddbMock.commandCalls(UpdateItemCommand).map((c) => c.args[0].input).filter((input) => String(input.Key?.connectionId?.S).startsWith('confirm#'));
+      const shards = sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])
+        .map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
+      expect(shards.map((shard) => shard.confirm)).to.deep.equal(
+        Array(3).fill({ connectionId: CALLER_ID, protocol: 'chat.v1', clientId: 'm-1' }),
+      );
+      const counted = ddbMock
+        .commandCalls(UpdateItemCommand)
+        .map((c) => c.args[0].input)
+        .filter((input) => String(input.Key?.connectionId?.S).startsWith('confirm#'));
       expect(counted.map((input) => input.ExpressionAttributeValues?.[':change'])).to.deep.equal([{ N: '4' }, { N: '-1' }]);
     });
 
@@ -548,10 +604,15 @@ describe('function: sendmessage', () => {
       await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
 
       // Assess
-      const shards = sqsMock.commandCalls(SendMessageBatchCommand).flatMap((call) => call.args[0].input.Entries ?? []).map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
+      const shards = sqsMock
+        .commandCalls(SendMessageBatchCommand)
+        .flatMap((call) => call.args[0].input.Entries ?? [])
+        .map((e) => JSON.parse(e.MessageBody ?? '') as Shard);
       expect(shards.length).to.be.greaterThan(0);
       expect(shards.every((shard) => shard.confirm === undefined)).to.equal(true);
-      expect(ddbMock.commandCalls(UpdateItemCommand).filter((c) => String(c.args[0].input.Key?.connectionId?.S).startsWith('confirm#'))).to.have.length(0);
+      expect(
+        ddbMock.commandCalls(UpdateItemCommand).filter((c) => String(c.args[0].input.Key?.connectionId?.S).startsWith('confirm#')),
+      ).to.have.length(0);
     });
 
     it('once the message is stored, a failing fan-out still confirms it to the sender', async () => {
@@ -570,7 +631,7 @@ describe('function: sendmessage', () => {
   });
 
   describe('userId on messages', () => {
-    it('with auth on, stores the sender\'s user id with the message and sends it in the message frame', async () => {
+    it("with auth on, stores the sender's user id with the message and sends it in the message frame", async () => {
       // Prepare
       sender({ protocol: 'chat.v1', name: 'Sam', userId: 'user-sam-1' });
       roomPages([
@@ -582,7 +643,10 @@ describe('function: sendmessage', () => {
       await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
 
       // Assess
-      expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item).to.deep.include({ name: { S: 'Sam' }, userId: { S: 'user-sam-1' } });
+      expect(ddbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item).to.deep.include({
+        name: { S: 'Sam' },
+        userId: { S: 'user-sam-1' },
+      });
       const [received] = framesTo('sam-2');
       expect(received).to.deep.include({ type: 'message', name: 'Sam', userId: 'user-sam-1', text: 'hello, everyone!' });
       expect(framesTo(CALLER_ID)).to.deep.equal([received]);

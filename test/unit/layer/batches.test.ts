@@ -6,15 +6,22 @@ describe('sendAll: a batch until every item is taken', () => {
   it('sends again only what was handed back, and stops once nothing is', async () => {
     const sent: string[][] = [];
     const retries: number[] = [];
-    await sendAll(['a', 'b', 'c'], async (batch) => {
-      sent.push(batch);
-      return sent.length === 1 ? batch.filter((item) => item !== 'b') : [];
-    }, { onRetry: (_left, attempt) => retries.push(attempt), failure: () => new Error('left') });
-    expect(sent).to.deep.equal([['a', 'b', 'c'], ['a', 'c']]);
+    await sendAll(
+      ['a', 'b', 'c'],
+      async (batch) => {
+        sent.push(batch);
+        return sent.length === 1 ? batch.filter((item) => item !== 'b') : [];
+      },
+      { onRetry: (_left, attempt) => retries.push(attempt), failure: () => new Error('left') },
+    );
+    expect(sent).to.deep.equal([
+      ['a', 'b', 'c'],
+      ['a', 'c'],
+    ]);
     expect(retries).to.deep.equal([1]);
   });
 
-  it('gives up after its attempts with the caller\'s error, naming what is left', async () => {
+  it("gives up after its attempts with the caller's error, naming what is left", async () => {
     let calls = 0;
     const refuseAll = async (batch: string[]): Promise<string[]> => {
       calls += 1;
@@ -30,10 +37,14 @@ describe('sendAll: a batch until every item is taken', () => {
 
   it('makes no call for an empty batch', async () => {
     let calls = 0;
-    await sendAll([], async () => {
-      calls += 1;
-      return [];
-    }, { failure: () => new Error('never') });
+    await sendAll(
+      [],
+      async () => {
+        calls += 1;
+        return [];
+      },
+      { failure: () => new Error('never') },
+    );
     expect(calls).to.equal(0);
   });
 });

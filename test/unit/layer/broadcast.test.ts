@@ -82,7 +82,15 @@ describe('layer: broadcast', () => {
       apiMock.on(PostToConnectionCommand).resolves({});
 
       // Act
-      const result = await broadcast([[{ connectionId: 'p1', protocol: 'plain' }, { connectionId: 'j1', protocol: 'chat.v1' }]], MESSAGE);
+      const result = await broadcast(
+        [
+          [
+            { connectionId: 'p1', protocol: 'plain' },
+            { connectionId: 'j1', protocol: 'chat.v1' },
+          ],
+        ],
+        MESSAGE,
+      );
 
       // Assess
       expect(result).to.deep.equal({ attempted: 2, delivered: 2, gone: 0, failed: 0, unsent: [] });
@@ -148,7 +156,11 @@ describe('layer: broadcast', () => {
 
       // Assess
       expect(result.delivered).to.equal(5);
-      expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a1', 'a2', 'b0', 'b1']);
+      expect(
+        posts()
+          .map((p) => p.to)
+          .sort(),
+      ).to.deep.equal(['a0', 'a1', 'a2', 'b0', 'b1']);
     });
 
     it('does nothing for an empty room', async () => {
@@ -310,7 +322,7 @@ describe('layer: broadcast', () => {
       expect(maxInFlight).to.equal(100);
     });
 
-    it('one hanging recipient costs POST_TIMEOUT_MS, not the function\'s time; the rest are delivered', async () => {
+    it("one hanging recipient costs POST_TIMEOUT_MS, not the function's time; the rest are delivered", async () => {
       // Prepare
       clock = sinon.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
       apiMock.on(PostToConnectionCommand).resolves({});
@@ -426,7 +438,10 @@ describe('layer: broadcast', () => {
       apiMock.on(PostToConnectionCommand).rejects(internalError());
 
       // Act
-      const error = await expectRejection(reply({ connectionId: 'p1', protocol: 'plain' }, MESSAGE), ApiGatewayManagementApiServiceException);
+      const error = await expectRejection(
+        reply({ connectionId: 'p1', protocol: 'plain' }, MESSAGE),
+        ApiGatewayManagementApiServiceException,
+      );
 
       // Assess
       expect(error.name).to.equal('InternalServerError');

@@ -79,7 +79,14 @@ describe('layer: config', () => {
     expect(error.message).to.equal(
       "chat-core: MESSAGES_TABLE is not set, and this function uses it: add it to the function's Environment in template.yaml",
     );
-    for (const name of ['CONNECTIONS_URL', 'MAX_MESSAGE_BYTES', 'MESSAGE_RETENTION_DAYS', 'MESSAGE_RATE_LIMIT', 'FANOUT_THRESHOLD', 'FANOUT_SHARD_SIZE'] as const) {
+    for (const name of [
+      'CONNECTIONS_URL',
+      'MAX_MESSAGE_BYTES',
+      'MESSAGE_RETENTION_DAYS',
+      'MESSAGE_RATE_LIMIT',
+      'FANOUT_THRESHOLD',
+      'FANOUT_SHARD_SIZE',
+    ] as const) {
       expect(expectThrow(() => loaded[name], MissingConfigError).variable).to.equal(name);
     }
   });
@@ -94,7 +101,9 @@ describe('layer: config', () => {
 
   it('refuses a Management API URL that is not http(s)', () => {
     // Act
-    const error = expectThrow(() => loadConfig({ ...VALID, CONNECTIONS_URL: 'wss://abcdef123.execute-api.us-east-1.amazonaws.com/production' }));
+    const error = expectThrow(() =>
+      loadConfig({ ...VALID, CONNECTIONS_URL: 'wss://abcdef123.execute-api.us-east-1.amazonaws.com/production' }),
+    );
 
     // Assess
     expect(error.message).to.match(/^chat-core: invalid environment \(CONNECTIONS_URL: [^;]+\)$/);
@@ -113,7 +122,7 @@ describe('layer: config', () => {
     expect(error.message.split('; ')).to.have.length(4);
   });
 
-  it('keeps connections a margin past API Gateway\'s 2-hour limit and a 10 s rate window', () => {
+  it("keeps connections a margin past API Gateway's 2-hour limit and a 10 s rate window", () => {
     // Assess
     expect(CONNECTION_TTL_SECONDS).to.be.greaterThan(2 * 60 * 60);
     expect(CONNECTION_TTL_SECONDS).to.equal(8100);

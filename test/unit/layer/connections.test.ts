@@ -62,7 +62,7 @@ describe('layer: connections', () => {
           connectedAt: { N: '1643136607642' },
           expiresAt: { N: String(1643136607 + 8100) },
           rateAt: { N: '0' },
-        requestAt: { N: '0' },
+          requestAt: { N: '0' },
         },
       });
     });
@@ -96,13 +96,15 @@ describe('layer: connections', () => {
   describe('deleteConnection', () => {
     it('deletes the item and returns what it was', async () => {
       // Prepare
-      ddbMock.on(DeleteItemCommand).resolves({ Attributes: { ...connectionItem({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' }), rateAt: { N: '0' } } });
+      ddbMock.on(DeleteItemCommand).resolves({
+        Attributes: { ...connectionItem({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' }), rateAt: { N: '0' } },
+      });
 
       // Act
       const deleted = await deleteConnection('c1');
 
       // Assess
-      expect(deleted).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1' , connectedAt: CONNECTED_AT });
+      expect(deleted).to.deep.equal({ connectionId: 'c1', room: 'dev', name: 'bob', protocol: 'chat.v1', connectedAt: CONNECTED_AT });
       expect(ddbMock.commandCalls(DeleteItemCommand)[0]?.args[0].input).to.deep.equal({
         TableName: TABLE,
         Key: { connectionId: { S: 'c1' } },
@@ -132,7 +134,13 @@ describe('layer: connections', () => {
       const connection = await getConnection('c1');
 
       // Assess
-      expect(connection).to.deep.equal({ connectionId: 'c1', room: 'lobby', name: 'alice', protocol: 'chat.v1' , connectedAt: CONNECTED_AT });
+      expect(connection).to.deep.equal({
+        connectionId: 'c1',
+        room: 'lobby',
+        name: 'alice',
+        protocol: 'chat.v1',
+        connectedAt: CONNECTED_AT,
+      });
       const input = ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input;
       expect(input?.TableName).to.equal(TABLE);
       expect(input?.Key).to.deep.equal({ connectionId: { S: 'c1' } });
@@ -173,7 +181,6 @@ describe('layer: connections', () => {
   });
 
   describe('recordMessageSent (rate limit)', () => {
-
     it('after a quiet spell (the bucket is full): one write that restarts it from now, and returns the sender', async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand).resolves({ Attributes: { ...SENDER, rateAt: { N: String(NOW + 500) } } });
@@ -290,7 +297,7 @@ describe('layer: connections', () => {
   });
 
   describe('recordRequest (history, members, $default)', () => {
-    it('takes a token from the connection\'s request bucket (30 per 10 s) and returns the caller, in one write', async () => {
+    it("takes a token from the connection's request bucket (30 per 10 s) and returns the caller, in one write", async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand).resolves({ Attributes: { ...SENDER, requestAt: { N: String(NOW + 333) } } });
 
@@ -301,7 +308,11 @@ describe('layer: connections', () => {
       expect(caller?.name).to.equal('alice');
       const calls = ddbMock.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
       expect(calls).to.have.length(1);
-      expect(calls[0]).to.deep.include({ TableName: TABLE, UpdateExpression: 'SET requestAt = :next', ConditionExpression: 'requestAt <= :now' });
+      expect(calls[0]).to.deep.include({
+        TableName: TABLE,
+        UpdateExpression: 'SET requestAt = :next',
+        ConditionExpression: 'requestAt <= :now',
+      });
       expect(calls[0]?.ExpressionAttributeValues?.[':next']).to.deep.equal({ N: String(NOW + 10_000 / 30) });
       expect(ddbMock.commandCalls(GetItemCommand)).to.have.length(0);
     });
@@ -328,12 +339,14 @@ describe('layer: connections', () => {
 
       // Assess
       expect(error.code).to.equal('rate_limited');
-      expect(error.message).to.equal('more than 30 requests (history, members and others) in 10 seconds from this connection; wait a moment');
+      expect(error.message).to.equal(
+        'more than 30 requests (history, members and others) in 10 seconds from this connection; wait a moment',
+      );
     });
   });
 
   describe('roomConnections', () => {
-    it('queries the room index of the room, projecting what fan-out needs, leaving out ghosts older than API Gateway\'s 2 hours', async () => {
+    it("queries the room index of the room, projecting what fan-out needs, leaving out ghosts older than API Gateway's 2 hours", async () => {
       // Prepare
       ddbMock.on(QueryCommand).resolves({ Items: [connectionItem({ connectionId: 'c1', room: 'dev', name: 'alice' })] });
 
@@ -430,10 +443,7 @@ describe('layer: connections', () => {
         .on(BatchWriteItemCommand)
         .resolvesOnce({
           UnprocessedItems: {
-            [TABLE]: [
-              { DeleteRequest: { Key: { connectionId: { S: 'c2' } } } },
-              { DeleteRequest: { Key: { connectionId: { S: 'c3' } } } },
-            ],
+            [TABLE]: [{ DeleteRequest: { Key: { connectionId: { S: 'c2' } } } }, { DeleteRequest: { Key: { connectionId: { S: 'c3' } } } }],
           },
         })
         .resolvesOnce({ UnprocessedItems: { [TABLE]: [{ DeleteRequest: { Key: { connectionId: { S: 'c3' } } } }] } })

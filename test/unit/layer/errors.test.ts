@@ -24,7 +24,7 @@ describe('layer: errors', () => {
   });
 
   describe('isGone', () => {
-    it('recognizes the SDK\'s GoneException class', () => {
+    it("recognizes the SDK's GoneException class", () => {
       // Prepare
       const error = new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } });
 

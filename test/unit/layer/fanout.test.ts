@@ -17,7 +17,20 @@ import {
   shardRecipients,
 } from 'chat-core';
 import sinon from 'sinon';
-import { CONNECTED_AT, type Item, apiMock, connectionItems, ddbMock, expectRejection, expectThrow, posts, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
+import {
+  CONNECTED_AT,
+  type Item,
+  apiMock,
+  connectionItems,
+  ddbMock,
+  expectRejection,
+  expectThrow,
+  posts,
+  resetMocks,
+  sqsMock,
+  MESSAGE_FRAME,
+  QUEUE_URL,
+} from '../helpers';
 
 /** POST_TIMEOUT_MS: the environment leaves its default. */
 const POST_TIMEOUT = 3000;
@@ -52,12 +65,14 @@ function queuedShards(): Shard[] {
 function shardCount(initially = 0): { changes: number[]; left: () => number } {
   let left = initially;
   const changes: number[] = [];
-  ddbMock.on(UpdateItemCommand, { Key: { connectionId: { S: `confirm#${(MESSAGE as { id: string }).id}` } } }).callsFake((input: { ExpressionAttributeValues: Record<string, { N: string }> }) => {
-    const change = Number(input.ExpressionAttributeValues[':change']?.N);
-    changes.push(change);
-    left += change;
-    return { Attributes: { shardsLeft: { N: String(left) } } };
-  });
+  ddbMock
+    .on(UpdateItemCommand, { Key: { connectionId: { S: `confirm#${(MESSAGE as { id: string }).id}` } } })
+    .callsFake((input: { ExpressionAttributeValues: Record<string, { N: string }> }) => {
+      const change = Number(input.ExpressionAttributeValues[':change']?.N);
+      changes.push(change);
+      left += change;
+      return { Attributes: { shardsLeft: { N: String(left) } } };
+    });
   return { changes, left: () => left };
 }
 
@@ -84,7 +99,11 @@ describe('layer: fanout', () => {
 
       // Assess
       expect(result).to.deep.equal({ mode: 'direct', attempted: 4, delivered: 4, gone: 0, failed: 0, handedOff: 0, shards: 0 });
-      expect(posts().map((p) => p.to).sort()).to.deep.equal(['a0', 'a2', 'b0', 'b1']);
+      expect(
+        posts()
+          .map((p) => p.to)
+          .sort(),
+      ).to.deep.equal(['a0', 'a2', 'b0', 'b1']);
       expect(sqsMock.calls()).to.have.length(0);
     });
 
@@ -121,10 +140,9 @@ describe('layer: fanout', () => {
       expect(result).to.deep.include({ delivered: 4, handedOff: 0 });
       expect(sqsMock.calls()).to.have.length(0);
     });
-
   });
 
-  describe('fanOut within the invocation\'s time (direct fan-out hands the rest to the queue)', () => {
+  describe("fanOut within the invocation's time (direct fan-out hands the rest to the queue)", () => {
     beforeEach(() => {
       sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
       sinon.replace(config, 'FANOUT_SHARD_SIZE', 2);
@@ -142,7 +160,7 @@ describe('layer: fanout', () => {
       return { getRemainingTimeInMillis: () => end - Date.now() };
     }
 
-    it('posts while POST_TIMEOUT_MS, and the reserve (HANDOFF_RESERVE_MS and a confirmation\'s POST_TIMEOUT_MS), fit in the remaining time, then queues the others, each once', async () => {
+    it("posts while POST_TIMEOUT_MS, and the reserve (HANDOFF_RESERVE_MS and a confirmation's POST_TIMEOUT_MS), fit in the remaining time, then queues the others, each once", async () => {
       // Prepare: 3000 (post timeout) + 1500 and 3000 (the reserve, a confirmation's post included) + 2500: posts start at 0, 1000 and 2000 ms
       roomPages(connectionItems(7, 'a'));
       const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
@@ -153,7 +171,13 @@ describe('layer: fanout', () => {
       // Assess
       expect(posts().map((p) => p.to)).to.deep.equal(['a0', 'a1', 'a2']);
       expect(queuedShards()).to.deep.equal([
-        { frame: MESSAGE, recipients: [['a3', 'plain', CONNECTED_AT], ['a4', 'plain', CONNECTED_AT]] },
+        {
+          frame: MESSAGE,
+          recipients: [
+            ['a3', 'plain', CONNECTED_AT],
+            ['a4', 'plain', CONNECTED_AT],
+          ],
+        },
         { frame: MESSAGE, recipients: [['a5', 'plain', CONNECTED_AT]] },
       ]);
       expect(result).to.deep.equal({ mode: 'direct', attempted: 3, delivered: 3, gone: 0, failed: 0, handedOff: 3, shards: 2 });
@@ -177,7 +201,9 @@ describe('layer: fanout', () => {
       // 1000 ms each, so posts start at 0, 1000, 1000 and 2000 ms, and no later one fits
       roomPages(connectionItems(6, 'a'));
       const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 2500);
-      apiMock.on(PostToConnectionCommand, { ConnectionId: 'a1' }).rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
+      apiMock
+        .on(PostToConnectionCommand, { ConnectionId: 'a1' })
+        .rejects(new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } }));
       const failed: Recipient[] = [];
 
       // Act
@@ -192,7 +218,14 @@ describe('layer: fanout', () => {
     it('serveShard (the fan-out function) queues the recipients of its shard it had no time for', async () => {
       // Prepare
       const budget = budgetWithSlowPosts(2 * POST_TIMEOUT + HANDOFF_RESERVE_MS + 1500);
-      const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'chat.v1', 7], ['s2', 'chat.v1', 8]] };
+      const shard: Shard = {
+        frame: MESSAGE,
+        recipients: [
+          ['s0', 'plain'],
+          ['s1', 'chat.v1', 7],
+          ['s2', 'chat.v1', 8],
+        ],
+      };
 
       // Act
       const result = await serveShard(shard, budget);
@@ -228,9 +261,21 @@ describe('layer: fanout', () => {
       const shards = queuedShards();
       expect(shards.map((s) => s.frame)).to.deep.equal([MESSAGE, MESSAGE, MESSAGE, MESSAGE]);
       expect(shards.map((s) => s.recipients)).to.deep.equal([
-        [['a0', 'plain', CONNECTED_AT], ['a1', 'plain', CONNECTED_AT], ['a2', 'plain', CONNECTED_AT]],
-        [['a3', 'plain', CONNECTED_AT], ['b0', 'chat.v1', CONNECTED_AT], ['b1', 'chat.v1', CONNECTED_AT]],
-        [['b2', 'chat.v1', CONNECTED_AT], ['b3', 'chat.v1', CONNECTED_AT], ['c1', 'plain', CONNECTED_AT]],
+        [
+          ['a0', 'plain', CONNECTED_AT],
+          ['a1', 'plain', CONNECTED_AT],
+          ['a2', 'plain', CONNECTED_AT],
+        ],
+        [
+          ['a3', 'plain', CONNECTED_AT],
+          ['b0', 'chat.v1', CONNECTED_AT],
+          ['b1', 'chat.v1', CONNECTED_AT],
+        ],
+        [
+          ['b2', 'chat.v1', CONNECTED_AT],
+          ['b3', 'chat.v1', CONNECTED_AT],
+          ['c1', 'plain', CONNECTED_AT],
+        ],
         [['c2', 'plain', CONNECTED_AT]],
       ]);
     });
@@ -333,7 +378,7 @@ describe('layer: fanout', () => {
     });
   });
 
-  describe('the sender\'s confirmation travels with the shards (confirmation.ts)', () => {
+  describe("the sender's confirmation travels with the shards (confirmation.ts)", () => {
     beforeEach(() => {
       sinon.define(config, 'FANOUT_QUEUE_URL', QUEUE_URL);
       sinon.replace(config, 'FANOUT_THRESHOLD', 5);
@@ -376,7 +421,7 @@ describe('layer: fanout', () => {
       expect(count.left()).to.equal(0);
     });
 
-    it('shards all served before the queueing side let go of its hold: the hold\'s release confirms', async () => {
+    it("shards all served before the queueing side let go of its hold: the hold's release confirms", async () => {
       // Prepare: the count already went down by the two shards (served at once elsewhere)
       roomPages(connectionItems(6, 'a'));
       const count = shardCount();
@@ -406,7 +451,15 @@ describe('layer: fanout', () => {
       });
       sinon.replace(config, 'FANOUT_CONCURRENCY', 1);
       const count = shardCount(2); // this shard, and another of the message not served yet
-      const shard: Shard = { frame: MESSAGE, recipients: [['s0', 'plain'], ['s1', 'plain'], ['s2', 'plain']], confirm: SENDER };
+      const shard: Shard = {
+        frame: MESSAGE,
+        recipients: [
+          ['s0', 'plain'],
+          ['s1', 'plain'],
+          ['s2', 'plain'],
+        ],
+        confirm: SENDER,
+      };
 
       // Act
       await serveShard(shard, { getRemainingTimeInMillis: () => end - Date.now() });
@@ -452,7 +505,13 @@ describe('layer: fanout', () => {
   describe('parseShard / shardRecipients', () => {
     it('reads a shard back into broadcast recipients', () => {
       // Prepare
-      const body = JSON.stringify({ frame: MESSAGE, recipients: [['c1', 'plain', CONNECTED_AT], ['c2', 'chat.v1', CONNECTED_AT]] });
+      const body = JSON.stringify({
+        frame: MESSAGE,
+        recipients: [
+          ['c1', 'plain', CONNECTED_AT],
+          ['c2', 'chat.v1', CONNECTED_AT],
+        ],
+      });
 
       // Act
       const shard = parseShard(body);
@@ -470,10 +529,22 @@ describe('layer: fanout', () => {
       expect(expectThrow(() => parseShard('{"frame":null,"recipients":[]}')).message).to.equal('not a fan-out shard');
       expect(expectThrow(() => parseShard('{"frame":{}}')).message).to.equal('not a fan-out shard');
       expect(expectThrow(() => parseShard('not json'))).to.be.instanceOf(SyntaxError);
-      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], redelivery: '1' }))).message).to.match(/^not a fan-out shard/);
-      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], stalled: -1 }))).message).to.match(/^not a fan-out shard/);
-      for (const confirm of [null, 'sender', { protocol: 'chat.v1' }, { connectionId: 'x', protocol: 'v2' }, { connectionId: 'x', protocol: 'plain', clientId: 7 }]) {
-        expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm }))).message).to.match(/^not a fan-out shard/);
+      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], redelivery: '1' }))).message).to.match(
+        /^not a fan-out shard/,
+      );
+      expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], stalled: -1 }))).message).to.match(
+        /^not a fan-out shard/,
+      );
+      for (const confirm of [
+        null,
+        'sender',
+        { protocol: 'chat.v1' },
+        { connectionId: 'x', protocol: 'v2' },
+        { connectionId: 'x', protocol: 'plain', clientId: 7 },
+      ]) {
+        expect(expectThrow(() => parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm }))).message).to.match(
+          /^not a fan-out shard/,
+        );
       }
       expect(parseShard(JSON.stringify({ frame: MESSAGE, recipients: [], confirm: SENDER })).confirm).to.deep.equal(SENDER);
     });

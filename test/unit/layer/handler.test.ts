@@ -51,7 +51,7 @@ describe('layer: websocketHandler', () => {
     expect(route.calledOnceWithExactly(event, context)).to.equal(true);
   });
 
-  it('refuses a $connect with 400 and the ChatError\'s message, sending nothing', async () => {
+  it("refuses a $connect with 400 and the ChatError's message, sending nothing", async () => {
     // Prepare
     const handler = websocketHandler(async () => {
       throw new ChatError('invalid_room', 'room must be 1-64 characters of A-Z, a-z, 0-9, _ or -');
@@ -78,7 +78,7 @@ describe('layer: websocketHandler', () => {
     expect(result).to.deep.equal({ statusCode: 403, body: 'your sign-in does not allow room ops' });
   });
 
-  it('answers a ChatError on a message route with an error frame in the caller\'s protocol (chat.v1)', async () => {
+  it("answers a ChatError on a message route with an error frame in the caller's protocol (chat.v1)", async () => {
     // Prepare
     ddbMock.on(GetItemCommand).resolves({ Item: connectionItem({ connectionId: CALLER_ID, protocol: 'chat.v1' }) });
     const handler = websocketHandler(async () => {

@@ -27,7 +27,7 @@ describe('layer: identity (chat-core/identity)', () => {
     });
   });
 
-  it('offeredSubprotocols: the header\'s entries, trimmed, without empty ones', () => {
+  it("offeredSubprotocols: the header's entries, trimmed, without empty ones", () => {
     // Assess
     expect(offeredSubprotocols(' chat.v1 ,, token.x ')).to.deep.equal(['chat.v1', 'token.x']);
     expect(offeredSubprotocols(undefined)).to.deep.equal([]);
@@ -36,17 +36,24 @@ describe('layer: identity (chat-core/identity)', () => {
   describe('identityFromClaims', () => {
     it('takes the subject, the first non-empty display name claim, and the rooms claim', () => {
       // Assess
-      expect(identityFromClaims({ sub: 's1', preferred_username: 'al', email: 'a@x', rooms: ['a'] }, 'rooms'))
-        .to.deep.equal({ userId: 's1', name: 'al', rooms: ['a'] });
+      expect(identityFromClaims({ sub: 's1', preferred_username: 'al', email: 'a@x', rooms: ['a'] }, 'rooms')).to.deep.equal({
+        userId: 's1',
+        name: 'al',
+        rooms: ['a'],
+      });
       expect(identityFromClaims({ sub: 's1', email: 'a@x' }, 'cognito:groups')).to.deep.equal({ userId: 's1', name: 'a@x', rooms: [] });
     });
 
     for (const [label, claims, message] of [
       ['no subject', { name: 'a' }, 'the token has no subject (sub)'],
       ['an empty subject', { sub: '', name: 'a' }, 'the token has no subject (sub)'],
-      ['no display name', { sub: 's1', name: '', email: 42 }, 'the token has no display name (none of name, preferred_username, cognito:username, email)'],
-      ['rooms that are not a list', { sub: 's1', name: 'a', rooms: 'a,b' }, 'the token\'s rooms claim is not a list of room names'],
-      ['rooms that are not names', { sub: 's1', name: 'a', rooms: ['a', 1] }, 'the token\'s rooms claim is not a list of room names'],
+      [
+        'no display name',
+        { sub: 's1', name: '', email: 42 },
+        'the token has no display name (none of name, preferred_username, cognito:username, email)',
+      ],
+      ['rooms that are not a list', { sub: 's1', name: 'a', rooms: 'a,b' }, "the token's rooms claim is not a list of room names"],
+      ['rooms that are not names', { sub: 's1', name: 'a', rooms: ['a', 1] }, "the token's rooms claim is not a list of room names"],
     ] as const) {
       it(`refuses a token with ${label}`, () => {
         // Act

@@ -42,7 +42,7 @@ describe('layer: management', () => {
       expect(managementApi('https://chat.example.com/production')).to.equal(other);
     });
 
-    it('talks to CONNECTIONS_URL (the execute-api URL with its stage), not the event\'s domain', async () => {
+    it("talks to CONNECTIONS_URL (the execute-api URL with its stage), not the event's domain", async () => {
       // Act
       const endpoint = await managementApi().config.endpoint?.();
 
@@ -158,7 +158,7 @@ describe('layer: management', () => {
   });
 
   describe('getConnectionInfo', () => {
-    it('maps GetConnection to the tutorial\'s fields, a missing user agent as null', async () => {
+    it("maps GetConnection to the tutorial's fields, a missing user agent as null", async () => {
       // Prepare
       apiMock.on(GetConnectionCommand).resolves({
         ConnectedAt: new Date('2022-01-25T18:50:04.673Z'),

@@ -53,7 +53,13 @@ describe('layer: messages', () => {
       // Assess
       expect(message.id).to.match(ULID);
       expect(decodeTime(message.id)).to.equal(now);
-      expect(message).to.deep.equal({ id: message.id, room: 'dev', name: 'alice', text: 'hello, everyone!', sentAt: '2100-01-01T12:00:00.250Z' });
+      expect(message).to.deep.equal({
+        id: message.id,
+        room: 'dev',
+        name: 'alice',
+        text: 'hello, everyone!',
+        sentAt: '2100-01-01T12:00:00.250Z',
+      });
       const calls = ddbMock.commandCalls(PutItemCommand);
       expect(calls).to.have.length(1);
       expect(calls[0]?.args[0].input).to.deep.equal({
@@ -274,7 +280,7 @@ describe('layer: messages', () => {
       expect(ddbMock.commandCalls(GetItemCommand), 'no read on the common path').to.have.length(0);
     });
 
-    it('gives a room\'s first message no prevId', async () => {
+    it("gives a room's first message no prevId", async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand).resolves({});
       ddbMock.on(PutItemCommand).resolves({});
@@ -290,7 +296,10 @@ describe('layer: messages', () => {
     it('when another sender got ahead (head past its id), reads the head and takes an id after it', async () => {
       // Prepare: the head holds an id from an instance whose clock runs a minute ahead
       const ahead = `${encodeTime(T + 60_000)}ZZZZZZZZZZZZZZZZ`;
-      ddbMock.on(UpdateItemCommand).rejectsOnce(conditionFailed()).resolves({ Attributes: { lastId: { S: ahead } } });
+      ddbMock
+        .on(UpdateItemCommand)
+        .rejectsOnce(conditionFailed())
+        .resolves({ Attributes: { lastId: { S: ahead } } });
       ddbMock.on(GetItemCommand).resolves({ Item: { ...head, lastId: { S: ahead } } });
       ddbMock.on(PutItemCommand).resolves({});
 
@@ -332,12 +341,17 @@ describe('layer: messages', () => {
       expect(repeat).to.equal(false);
       expect(ddbMock.commandCalls(GetItemCommand)[0]?.args[0].input).to.deep.include({ Key: recordKey(), ConsistentRead: true });
       const [record, stored] = ddbMock.commandCalls(PutItemCommand).map((call) => call.args[0].input);
-      expect(record?.Item).to.deep.include({ ...recordKey(), messageId: { S: message.id }, prevId: { S: PREV }, sentAt: { S: message.sentAt } });
+      expect(record?.Item).to.deep.include({
+        ...recordKey(),
+        messageId: { S: message.id },
+        prevId: { S: PREV },
+        sentAt: { S: message.sentAt },
+      });
       expect(record?.ConditionExpression).to.equal('attribute_not_exists(id) OR expiresAt <= :now');
       expect(stored?.Item).to.deep.include({ room: { S: 'dev' }, id: { S: message.id } });
     });
 
-    it('keys the record by the token\'s subject when signed in, so a repeat after a reconnect is recognised', async () => {
+    it("keys the record by the token's subject when signed in, so a repeat after a reconnect is recognised", async () => {
       // Prepare
       ddbMock.on(GetItemCommand).resolves({});
       ddbMock.on(UpdateItemCommand).resolves({});
@@ -366,7 +380,12 @@ describe('layer: messages', () => {
       // Assess
       expect(repeat).to.equal(true);
       expect(message).to.deep.equal({
-        id: id.S, room: 'dev', name: 'user7', text: 'message 7', sentAt: sentAt.S, prevId: PREV,
+        id: id.S,
+        room: 'dev',
+        name: 'user7',
+        text: 'message 7',
+        sentAt: sentAt.S,
+        prevId: PREV,
       });
       expect(ddbMock.commandCalls(PutItemCommand), 'nothing stored').to.have.length(0);
       expect(ddbMock.commandCalls(UpdateItemCommand), 'no place taken').to.have.length(0);
@@ -397,7 +416,8 @@ describe('layer: messages', () => {
       const firstId = '01HQ3Z9V5X8G2M4N6P7R8S0011';
       const sentAt = { S: '2100-01-02T00:00:00.000Z' };
       const firstItem: Item = { ...messageItem(11, 'dev'), id: { S: firstId }, sentAt };
-      ddbMock.on(GetItemCommand, { Key: recordKey() })
+      ddbMock
+        .on(GetItemCommand, { Key: recordKey() })
         .resolvesOnce({})
         .resolves({ Item: { ...recordKey(), messageId: { S: firstId }, sentAt, expiresAt: { N: future } } });
       ddbMock.on(GetItemCommand, { Key: { room: { S: 'dev' }, id: { S: firstId } } }).resolves({ Item: firstItem });
@@ -419,7 +439,12 @@ describe('layer: messages', () => {
     it('an expired record counts as none (TTL deletes lazily)', async () => {
       // Prepare
       ddbMock.on(GetItemCommand).resolves({
-        Item: { ...recordKey(), messageId: { S: PREV }, sentAt: { S: '2000-01-01T00:00:00.000Z' }, expiresAt: { N: String(Math.floor(T / 1000) - 1) } },
+        Item: {
+          ...recordKey(),
+          messageId: { S: PREV },
+          sentAt: { S: '2000-01-01T00:00:00.000Z' },
+          expiresAt: { N: String(Math.floor(T / 1000) - 1) },
+        },
       });
       ddbMock.on(UpdateItemCommand).resolves({});
       ddbMock.on(PutItemCommand).resolves({});
@@ -435,13 +460,16 @@ describe('layer: messages', () => {
   });
 
   describe('user ids (AuthMode cognito or oidc)', () => {
-    it('stores the sender\'s user id with the message and returns it', async () => {
+    it("stores the sender's user id with the message and returns it", async () => {
       // Prepare
       ddbMock.on(PutItemCommand).resolves({});
       ddbMock.on(UpdateItemCommand).resolves({});
 
       // Act
-      const { message } = await saveMessage({ room: 'dev', name: 'Sam', text: 'hi', connectionId: 'c1', userId: 'user-sam-1' }, { now: Date.UTC(2100, 0, 2) });
+      const { message } = await saveMessage(
+        { room: 'dev', name: 'Sam', text: 'hi', connectionId: 'c1', userId: 'user-sam-1' },
+        { now: Date.UTC(2100, 0, 2) },
+      );
 
       // Assess
       expect(message.userId).to.equal('user-sam-1');
@@ -458,7 +486,9 @@ describe('layer: messages', () => {
       // Assess
       expect(page.messages.map((m) => m.userId)).to.deep.equal([undefined, 'user-2']);
       expect(page.messages[0]).to.not.have.property('userId');
-      expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ProjectionExpression).to.equal('room, id, #name, #text, sentAt, userId, prevId');
+      expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ProjectionExpression).to.equal(
+        'room, id, #name, #text, sentAt, userId, prevId',
+      );
     });
   });
 });

@@ -134,7 +134,7 @@ describe('layer: names', () => {
       expect(new Set(names).size, 'distinct names out of 200').to.be.above(195);
     });
 
-    it('is a valid name by the chat\'s own rules', () => {
+    it("is a valid name by the chat's own rules", () => {
       // Assess
       const name = defaultName();
       expect(parseName(name)).to.equal(name);

@@ -15,7 +15,8 @@ const ON_LAMBDA = { AWS_LAMBDA_FUNCTION_NAME: 'chat-SendMessageFunction', LAMBDA
 
 /** Loads chat-core in a fresh process with `env`; answers which tracer it made and whether the X-Ray SDK was loaded. */
 async function loadLayer(env: Record<string, string>): Promise<{ xraySdkLoaded: boolean; tracer: string }> {
-  const probe = "const core = require('chat-core'); const loaded = Object.keys(require.cache).some((file) => file.includes('aws-xray-sdk-core'));" +
+  const probe =
+    "const core = require('chat-core'); const loaded = Object.keys(require.cache).some((file) => file.includes('aws-xray-sdk-core'));" +
     'process.stdout.write(JSON.stringify({ xraySdkLoaded: loaded, tracer: core.tracer.constructor.name }))';
   const { PATH, HOME } = process.env;
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', probe], {
@@ -53,7 +54,7 @@ describe('observability: tracing', function () {
     expect(on).to.deep.equal({ xraySdkLoaded: true, tracer: 'Tracer' });
   });
 
-  it('publishes an invocation\'s metrics when it ends, also when it throws, and lets the error through', async () => {
+  it("publishes an invocation's metrics when it ends, also when it throws, and lets the error through", async () => {
     const publish = sinon.stub(metrics, 'publishStoredMetrics');
     const context = { functionName: 'FanoutFunction', awsRequestId: 'r-1' } as Context;
     try {

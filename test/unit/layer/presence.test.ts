@@ -92,14 +92,33 @@ describe('layer: presence (coalesced per room)', () => {
       // Assess
       expect(result).to.deep.include({ mode: 'direct', delivered: 1 });
       expect(framesTo('old-1')).to.deep.equal([
-        { type: 'presence', room: 'dev', changes: [{ event: 'join', name: 'ann' }, { event: 'join', name: 'bob' }, { event: 'leave', name: 'dan' }] },
+        {
+          type: 'presence',
+          room: 'dev',
+          changes: [
+            { event: 'join', name: 'ann' },
+            { event: 'join', name: 'bob' },
+            { event: 'leave', name: 'dan' },
+          ],
+        },
       ]);
       expect(framesTo('ann-1')).to.deep.equal([
-        { type: 'presence', room: 'dev', changes: [{ event: 'join', name: 'bob' }, { event: 'leave', name: 'dan' }] },
+        {
+          type: 'presence',
+          room: 'dev',
+          changes: [
+            { event: 'join', name: 'bob' },
+            { event: 'leave', name: 'dan' },
+          ],
+        },
       ]);
       expect(framesTo('bob-1')).to.deep.equal([{ type: 'presence', room: 'dev', event: 'leave', name: 'dan' }]);
       expect(framesTo('eve-1')).to.deep.equal([{ type: 'presence', room: 'dev', event: 'leave', name: 'dan' }]);
-      expect(posts().map((p) => p.to).sort()).to.deep.equal(['ann-1', 'bob-1', 'eve-1', 'old-1']);
+      expect(
+        posts()
+          .map((p) => p.to)
+          .sort(),
+      ).to.deep.equal(['ann-1', 'bob-1', 'eve-1', 'old-1']);
       expect(items.get('presence#dev')).to.deep.equal({ changes: [], lastFlushAt: NOW + 1000 });
     });
 

@@ -100,7 +100,7 @@ describe('layer: protocol', () => {
       expect(encodeFrame(frame, 'plain')).to.equal('Error: slow down');
     });
 
-    it('sends plain the tutorial\'s info text, in its field order', () => {
+    it("sends plain the tutorial's info text, in its field order", () => {
       // Prepare
       const frame: Frame = {
         type: 'info',
@@ -130,14 +130,20 @@ describe('layer: protocol', () => {
 
     it('sends plain the members as one line', () => {
       // Assess
-      expect(encodeFrame({ type: 'members', room: 'lobby', members: [{ name: 'alice' }, { name: 'bob' }], hasMore: false }, 'plain')).to.equal(
-        'In lobby: alice, bob',
-      );
+      expect(
+        encodeFrame({ type: 'members', room: 'lobby', members: [{ name: 'alice' }, { name: 'bob' }], hasMore: false }, 'plain'),
+      ).to.equal('In lobby: alice, bob');
     });
 
     it('tells plain how to ask for the next page of members', () => {
       // Prepare
-      const frame: Frame = { type: 'members', room: 'lobby', members: [{ name: 'alice' }], hasMore: true, next: encodeMembersCursor('Mg_ugfpqPHcCIVA=') };
+      const frame: Frame = {
+        type: 'members',
+        room: 'lobby',
+        members: [{ name: 'alice' }],
+        hasMore: true,
+        next: encodeMembersCursor('Mg_ugfpqPHcCIVA='),
+      };
 
       // Assess
       expect(encodeFrame(frame, 'plain')).to.equal('In lobby: alice (more: {"action":"members","after":"TWdfdWdmcHFQSGNDSVZBPQ"})');

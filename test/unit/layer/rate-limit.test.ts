@@ -60,14 +60,14 @@ describe('layer: rate limits', () => {
       expect(limitSubject(loadEvent('history').requestContext)).to.equal('ip#192.0.2.1');
     });
 
-    it('is the user id (the token\'s subject) when signed in, whatever the address', () => {
+    it("is the user id (the token's subject) when signed in, whatever the address", () => {
       // Assess
       expect(limitSubject(authorized(loadEvent('history'), { userId: 'u-1', name: 'ann' }).requestContext)).to.equal('user#u-1');
     });
   });
 
   describe('limitRequest (history, members, $default)', () => {
-    it('takes a token from its source IP\'s bucket (the connection\'s own is recordRequest\'s)', async () => {
+    it("takes a token from its source IP's bucket (the connection's own is recordRequest's)", async () => {
       // Act
       await limitRequest(loadEvent('members').requestContext, NOW);
 
@@ -75,7 +75,7 @@ describe('layer: rate limits', () => {
       expect(bucketsTaken()).to.deep.equal([{ bucket: { S: 'request#ip#192.0.2.1' } }]);
     });
 
-    it('refuses with rate_limited when the address\'s bucket is empty (many connections share it)', async () => {
+    it("refuses with rate_limited when the address's bucket is empty (many connections share it)", async () => {
       // Prepare
       ddbMock.on(UpdateItemCommand, { Key: { bucket: { S: 'request#ip#192.0.2.1' } } }).rejects(conditionFailed());
 

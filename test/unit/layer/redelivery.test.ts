@@ -16,7 +16,8 @@ function queued(): { shard: Shard; delaySeconds: number | undefined }[] {
     .map((entry) => ({ shard: JSON.parse(entry.MessageBody ?? '') as Shard, delaySeconds: entry.DelaySeconds }));
 }
 
-const throttled = (): LimitExceededException => new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
+const throttled = (): LimitExceededException =>
+  new LimitExceededException({ message: 'Rate exceeded', $metadata: { httpStatusCode: 429 } });
 
 describe('layer: redelivery of failed posts', () => {
   beforeEach(() => {
@@ -36,7 +37,17 @@ describe('layer: redelivery of failed posts', () => {
     // Assess
     expect(queuedIt).to.equal(true);
     expect(queued()).to.deep.equal([
-      { shard: { frame: FRAME, recipients: [['bob-1', 'chat.v1', 1], ['carol-1', 'plain']], redelivery: 1 }, delaySeconds: REDELIVERY_DELAYS_SECONDS[0] },
+      {
+        shard: {
+          frame: FRAME,
+          recipients: [
+            ['bob-1', 'chat.v1', 1],
+            ['carol-1', 'plain'],
+          ],
+          redelivery: 1,
+        },
+        delaySeconds: REDELIVERY_DELAYS_SECONDS[0],
+      },
     ]);
   });
 
@@ -76,8 +87,8 @@ describe('layer: redelivery of failed posts', () => {
     expect(queuedIt).to.equal(false);
   });
 
-  describe('replyOrRedeliver (a sender\'s confirmation)', () => {
-    it('a reply that fails for good (429 after the SDK\'s retries) is queued for redelivery instead of failing the caller', async () => {
+  describe("replyOrRedeliver (a sender's confirmation)", () => {
+    it("a reply that fails for good (429 after the SDK's retries) is queued for redelivery instead of failing the caller", async () => {
       // Prepare
       apiMock.on(PostToConnectionCommand).rejects(throttled());
 
@@ -90,7 +101,10 @@ describe('layer: redelivery of failed posts', () => {
 
     it('a delivered reply queues nothing; nor does one to a connection that is gone', async () => {
       // Prepare
-      apiMock.on(PostToConnectionCommand).resolves({}).on(PostToConnectionCommand, { ConnectionId: 'gone-1' })
+      apiMock
+        .on(PostToConnectionCommand)
+        .resolves({})
+        .on(PostToConnectionCommand, { ConnectionId: 'gone-1' })
         .rejects(new GoneException({ message: 'Gone', $metadata: { httpStatusCode: 410 } }));
 
       // Act

@@ -12,7 +12,7 @@ const message = (n: number, prevId?: number): ChatMessage => ({
   ...(prevId !== undefined && { prevId: message(prevId).id }),
 });
 
-describe('web: the page\'s timeline of messages', () => {
+describe("web: the page's timeline of messages", () => {
   it('finds a missed message between two it holds (the later one names it as prevId)', () => {
     // Prepare
     const timeline = new Timeline();
