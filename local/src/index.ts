@@ -8,21 +8,21 @@
  *   await runtime.close();
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { AwsFrontDoor } from './aws-gateway.js';
 import { buildAll, defaultBuildRoot } from './lambda/build.js';
 import { ConnectionJournal } from './apigateway/connection-journal.js';
-import { loadPage, servePage, type PageBuilder, type PageFile } from './page.js';
+import { loadPage, type PageBuilder } from './page.js';
 import { Doors } from './doors.js';
 import { Faults, type FaultOptions, type FaultStats } from './faults.js';
 import { LOCAL_CREDENTIALS, LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam/iam.js';
 import { createFunctionPools } from './lambda/lambda-env.js';
 import type { FunctionPool, InvokeOutcome } from './lambda/lambda-pool.js';
 import { DEFAULT_LIMITS, type Limits } from './apigateway/limits.js';
-import { createLog, type RuntimeLog } from './log.js';
+import { createLog } from './log.js';
 import { ManagementApi } from './apigateway/management-api.js';
 import { LocalSqs } from './sqs/sqs.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './dynamodb/store.js';
@@ -30,6 +30,7 @@ import { loadTemplate, type TemplateModel } from './template/template.js';
 import { readStageThrottling, StageThrottle } from './apigateway/throttle.js';
 import { LocalTokenIssuer } from './cognito/token-issuer.js';
 import { reloadOnChange } from './lambda/watch.js';
+import { requestHandler, type Services } from './router.js';
 import { WebSocketGateway } from './apigateway/websocket-server.js';
 
 export type { Limits } from './apigateway/limits.js';
@@ -156,49 +157,6 @@ const closeServer = (server: Server): Promise<void> =>
     server.closeAllConnections();
     server.close(() => done());
   });
-
-interface Services {
-  aws?: AwsFrontDoor;
-  gateway?: WebSocketGateway;
-  management?: ManagementApi;
-  sqs?: LocalSqs;
-  page?: Map<string, PageFile>;
-  issuer?: LocalTokenIssuer;
-  /** http://<host>:<port>, once listening. */
-  origin?: string;
-}
-
-function requestHandler(services: Services, doors: Doors, log: RuntimeLog) {
-  return (req: IncomingMessage, res: ServerResponse): void => {
-    const refused = doors.refusal(req);
-    if (refused) {
-      req.resume();
-      res
-        .writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' })
-        .end(JSON.stringify({ message: `Forbidden: ${refused}` }));
-      return;
-    }
-    const { aws, gateway, management, sqs, page, issuer, origin } = services;
-    if (!aws || !gateway || !management || !sqs || !page || !origin) {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('Starting\n');
-      return;
-    }
-    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const handled = issuer?.matches(pathname)
-      ? issuer.handle(req, res, pathname, origin)
-      : sqs.matches(req)
-        ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
-        : management.matches(pathname)
-          ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
-          : gateway.isStagePath(pathname)
-            ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
-            : Promise.resolve(servePage(page, req, res, pathname));
-    handled.catch((e: unknown) => {
-      log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
-    });
-  };
-}
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const started = performance.now();

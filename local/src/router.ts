@@ -1,0 +1,59 @@
+/**
+ * The runtime's one HTTP port, routed: every request passes the doors (doors.ts) first, then
+ * goes to the token issuer, SQS, the Management API (each AWS API through the front door:
+ * SigV4, IAM, faults), or the app's page; the WebSocket API's stage path answers 426 to plain
+ * HTTP (its upgrades are the gateway's). Until every service exists, 503.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ManagementApi } from './apigateway/management-api.js';
+import type { WebSocketGateway } from './apigateway/websocket-server.js';
+import type { AwsFrontDoor } from './aws-gateway.js';
+import type { LocalTokenIssuer } from './cognito/token-issuer.js';
+import type { Doors } from './doors.js';
+import type { RuntimeLog } from './log.js';
+import { servePage, type PageFile } from './page.js';
+import type { LocalSqs } from './sqs/sqs.js';
+
+/** The services behind the port, filled in as they start. */
+export interface Services {
+  aws?: AwsFrontDoor;
+  gateway?: WebSocketGateway;
+  management?: ManagementApi;
+  sqs?: LocalSqs;
+  page?: Map<string, PageFile>;
+  issuer?: LocalTokenIssuer;
+  /** http://<host>:<port>, once listening. */
+  origin?: string;
+}
+
+export function requestHandler(services: Services, doors: Doors, log: RuntimeLog) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const refused = doors.refusal(req);
+    if (refused) {
+      req.resume();
+      res
+        .writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' })
+        .end(JSON.stringify({ message: `Forbidden: ${refused}` }));
+      return;
+    }
+    const { aws, gateway, management, sqs, page, issuer, origin } = services;
+    if (!aws || !gateway || !management || !sqs || !page || !origin) {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('Starting\n');
+      return;
+    }
+    const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const handled = issuer?.matches(pathname)
+      ? issuer.handle(req, res, pathname, origin)
+      : sqs.matches(req)
+        ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
+        : management.matches(pathname)
+          ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
+          : gateway.isStagePath(pathname)
+            ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
+            : Promise.resolve(servePage(page, req, res, pathname));
+    handled.catch((e: unknown) => {
+      log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
+    });
+  };
+}
