@@ -337,13 +337,8 @@ export class AwsFrontDoor {
     );
   }
 
-  /** A Management API request (/<stage>/@connections/<id>) on its way to `next`, which gets it with its body replayed. */
-  async management(
-    req: IncomingMessage,
-    res: ServerResponse,
-    pathname: string,
-    next: (req: IncomingMessage) => Promise<void>,
-  ): Promise<void> {
+  /** A Management API request (/<stage>/@connections/<id>) on its way to `next`, which gets it with its body, read here once. */
+  async management(req: IncomingMessage, res: ServerResponse, pathname: string, next: (body: Buffer) => Promise<void>): Promise<void> {
     const { iam, faults, model } = this.options;
     const body = await readBody(req, this.options.maxPostBytes);
     if ((await this.authenticate(req, res, 'execute-api', body)) === undefined) return;
@@ -356,7 +351,7 @@ export class AwsFrontDoor {
     } catch {
       connectionId = undefined;
     }
-    if (functionId === undefined || connectionId === undefined) return next(replay(req, body));
+    if (functionId === undefined || connectionId === undefined) return next(body);
     const method = String(req.method ?? 'GET').toUpperCase();
     const action = 'execute-api:ManageConnections';
     const resource = this.connectionArn(method, connectionId);
@@ -377,7 +372,7 @@ export class AwsFrontDoor {
       const fault = conn ? faults.postFault(req.headers as Headers, functionId) : undefined;
       if (fault) return this.postFault(res, fault, conn as Connection);
     }
-    return next(replay(req, body));
+    return next(body);
   }
 
   private postFault(res: ServerResponse, fault: PostFault, conn: Connection): void {
@@ -392,21 +387,28 @@ export class AwsFrontDoor {
     return json(res, 500, { message: 'Internal server error' }, { 'x-amzn-errortype': 'InternalServerErrorException' });
   }
 
-  /** An SQS (JSON protocol) request on its way to `next`, which gets the request with its body replayed. */
-  async sqs(req: IncomingMessage, res: ServerResponse, next: (req: IncomingMessage) => Promise<void>): Promise<void> {
+  /**
+   * An SQS (JSON protocol) request on its way to `next`, which gets its operation and its body
+   * parsed here, once (or the parse error, which the queue answers).
+   */
+  async sqs(
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (operation: string, input: Record<string, unknown> | Error) => void,
+  ): Promise<void> {
     const { iam } = this.options;
     const body = await readBody(req, MAX_SQS_REQUEST);
     if ((await this.authenticate(req, res, 'sqs', body)) === undefined) return;
     if (body === undefined) return json(res, 413, { message: 'Request too large' });
-    const functionId = iam.principal(req.headers.authorization, req.url);
-    if (functionId === undefined) return next(replay(req, body));
     const operation = String(req.headers['x-amz-target'] ?? '').slice('AmazonSQS.'.length);
-    let input: Record<string, unknown>;
+    let input: Record<string, unknown> | Error;
     try {
       input = JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      return next(replay(req, body)); // the queue answers the malformed request
+    } catch (error: unknown) {
+      input = error as Error;
     }
+    const functionId = iam.principal(req.headers.authorization, req.url);
+    if (functionId === undefined || input instanceof Error) return next(operation, input);
     const queueName =
       String(input.QueueUrl ?? '')
         .split('/')
@@ -426,7 +428,7 @@ export class AwsFrontDoor {
         { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AccessDenied;Sender' },
       );
     }
-    return next(replay(req, body));
+    return next(operation, input);
   }
 
   /** What a Lambda event source mapping does with the function's role (ReceiveMessage, DeleteMessage, ...). */

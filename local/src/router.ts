@@ -45,9 +45,9 @@ export function requestHandler(services: Services, doors: Doors, log: RuntimeLog
     const handled = issuer?.matches(pathname)
       ? issuer.handle(req, res, pathname, origin)
       : sqs.matches(req)
-        ? aws.sqs(req, res, (replayed) => sqs.handle(replayed, res))
+        ? aws.sqs(req, res, (operation, input) => sqs.handle(operation, input, res))
         : management.matches(pathname)
-          ? aws.management(req, res, pathname, (replayed) => management.handle(replayed, res, pathname))
+          ? aws.management(req, res, pathname, (body) => management.handle(req, res, pathname, body))
           : gateway.isStagePath(pathname)
             ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
             : Promise.resolve(servePage(page, req, res, pathname));

@@ -60,7 +60,8 @@ export class ManagementApi {
     return pathname === this.prefix || pathname.startsWith(`${this.prefix}/`);
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse, pathname: string): Promise<void> {
+  /** Answers one request; `read`: its body when the caller has read it already (the front door does). */
+  async handle(req: IncomingMessage, res: ServerResponse, pathname: string, read?: Buffer): Promise<void> {
     const raw = pathname.slice(this.prefix.length + 1);
     if (!raw || raw.includes('/')) return reply(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
     let connectionId: string;
@@ -73,8 +74,8 @@ export class ManagementApi {
     const { gateway, maxBufferedBytes } = this.options;
     switch (req.method) {
       case 'POST': {
-        const body = await readBody(req, this.options.maxPayloadBytes);
-        if (body === undefined) return payloadTooLarge(res);
+        const body = read ?? (await readBody(req, this.options.maxPayloadBytes));
+        if (body === undefined || body.length > this.options.maxPayloadBytes) return payloadTooLarge(res);
         const conn = gateway.open(connectionId);
         if (!conn) return gone(res);
         if (maxBufferedBytes !== undefined && conn.ws.bufferedAmount >= maxBufferedBytes) {

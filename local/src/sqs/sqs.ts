@@ -76,15 +76,16 @@ export class LocalSqs {
     return req.method === 'POST' && String(req.headers['x-amz-target'] ?? '').startsWith('AmazonSQS.');
   }
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const operation = String(req.headers['x-amz-target']).slice('AmazonSQS.'.length);
+  /**
+   * Answers one SQS request: its operation (`X-Amz-Target`) and its JSON body, parsed once by
+   * the front door (aws-gateway.ts), or the error that parsing it gave.
+   */
+  handle(operation: string, input: Record<string, unknown> | Error, res: ServerResponse): void {
     let status = 200;
     let body: unknown;
     const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() };
     try {
-      const input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      if (input instanceof Error) throw input;
       body = this.operation(operation, input);
     } catch (e: unknown) {
       const error = e instanceof SqsError ? e : new SqsError('InvalidParameterValue', (e as Error).message);

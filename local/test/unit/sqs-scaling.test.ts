@@ -3,9 +3,8 @@
  * read from the project template (where FanoutMaxConcurrency sets it), and never more batches of
  * the queue in flight at once than that bound.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import type { InvokeOutcome } from '../../src/lambda/lambda-pool';
 import { LocalSqs } from '../../src/sqs/sqs';
@@ -30,12 +29,8 @@ async function boundedMappings(model: TemplateModel): Promise<Array<{ mapping: Q
     });
 }
 
-/** One SQS JSON-protocol request to the local queues, as the SDK would send it. */
-async function sqsRequest(sqs: LocalSqs, operation: string, input: unknown): Promise<void> {
-  const req = Object.assign(Readable.from([Buffer.from(JSON.stringify(input))]), {
-    method: 'POST',
-    headers: { 'x-amz-target': `AmazonSQS.${operation}` },
-  }) as unknown as IncomingMessage;
+/** One SQS JSON-protocol request to the local queues, as the front door hands it on. */
+function sqsRequest(sqs: LocalSqs, operation: string, input: Record<string, unknown>): void {
   let status = 0;
   const res = {
     writeHead: (code: number) => {
@@ -43,7 +38,7 @@ async function sqsRequest(sqs: LocalSqs, operation: string, input: unknown): Pro
       return { end: () => undefined };
     },
   } as unknown as ServerResponse;
-  await sqs.handle(req, res);
+  sqs.handle(operation, input, res);
   expect(status, `${operation} status`).to.equal(200);
 }
 
@@ -84,7 +79,7 @@ describe('local SQS: ScalingConfig.MaximumConcurrency', () => {
         const messages = mapping.batchSize * 8;
         const entries = Array.from({ length: messages }, (_, i) => ({ Id: `m${i}`, MessageBody: `shard ${i}` }));
         for (let i = 0; i < entries.length; i += 10) {
-          await sqsRequest(sqs, 'SendMessageBatch', { QueueUrl: sqs.queueUrl(queue), Entries: entries.slice(i, i + 10) });
+          sqsRequest(sqs, 'SendMessageBatch', { QueueUrl: sqs.queueUrl(queue), Entries: entries.slice(i, i + 10) });
         }
         const deadline = Date.now() + 5_000;
         while (served < messages / mapping.batchSize && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
