@@ -27,7 +27,7 @@ import { ManagementApi } from './apigateway/management-api.js';
 import { LocalSqs } from './sqs/sqs.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './dynamodb/store.js';
 import { loadTemplate, type TemplateModel } from './template/template.js';
-import { readStageThrottling, StageThrottle } from './apigateway/throttle.js';
+import { StageThrottle } from './apigateway/throttle.js';
 import { LocalTokenIssuer } from './cognito/token-issuer.js';
 import { reloadOnChange } from './lambda/watch.js';
 import { requestHandler, type Services } from './router.js';
@@ -170,7 +170,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const iam = new LocalIam(model, options.iam ?? 'enforce');
   iam.warnings().forEach((w) => log.warn(w));
   const faults = new Faults(options.faults ?? {});
-  const throttle = new StageThrottle(readStageThrottling(model));
+  const throttle = new StageThrottle(model.throttling);
   const throttling = (options.throttling ?? true) && throttle.active;
   const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
 

@@ -7,48 +7,7 @@
  * `$disconnect` is never throttled. A stage without throttling settings is not throttled (the
  * account-level limits, 10,000 requests per second, are not emulated).
  */
-import { referencedIds } from '../template/intrinsics.js';
-import type { TemplateModel } from '../template/template.js';
-
-export interface RouteLimits {
-  burst: number;
-  rate: number;
-}
-
-export interface StageThrottling {
-  defaults: RouteLimits | undefined;
-  routes: Record<string, RouteLimits>;
-}
-
-/** API Gateway's account-level defaults, for a setting given without its partner. */
-const ACCOUNT_BURST = 5000;
-const ACCOUNT_RATE = 10000;
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function limitsOf(settings: unknown): RouteLimits | undefined {
-  if (!isRecord(settings)) return undefined;
-  const { ThrottlingBurstLimit: burst, ThrottlingRateLimit: rate } = settings;
-  if (burst === undefined && rate === undefined) return undefined;
-  return { burst: burst === undefined ? ACCOUNT_BURST : Number(burst), rate: rate === undefined ? ACCOUNT_RATE : Number(rate) };
-}
-
-/** The throttling settings of the stage the runtime serves. */
-export function readStageThrottling(model: TemplateModel): StageThrottling {
-  const stage = Object.entries(model.resources).find(
-    ([, r]) =>
-      r.Type === 'AWS::ApiGatewayV2::Stage' &&
-      referencedIds(r.Properties?.ApiId).includes(model.apiLogicalId) &&
-      String(model.resolve(r.Properties?.StageName)) === model.stage,
-  )?.[1];
-  const props = (stage ? model.resolve(stage.Properties ?? {}) : {}) as Record<string, unknown>;
-  const routes: Record<string, RouteLimits> = {};
-  for (const [routeKey, settings] of Object.entries(isRecord(props.RouteSettings) ? props.RouteSettings : {})) {
-    const limits = limitsOf(settings);
-    if (limits) routes[routeKey] = limits;
-  }
-  return { defaults: limitsOf(props.DefaultRouteSettings), routes };
-}
+import type { RouteLimits, StageThrottling } from '../template/template.js';
 
 class TokenBucket {
   private tokens: number;

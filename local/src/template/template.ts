@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { basename, dirname, resolve } from 'node:path';
+import { type FunctionRole, readRoles } from './roles.js';
 import { referencedIds, resolveValue, type PseudoParameters, type ResolveContext } from './intrinsics.js';
 import { readTemplateFile } from './template-yaml.js';
 
@@ -119,6 +120,17 @@ export interface UserPoolModel {
   clientIds: string[];
 }
 
+export interface RouteLimits {
+  burst: number;
+  rate: number;
+}
+
+/** The stage's route throttling (apigateway/throttle.ts applies it). */
+export interface StageThrottling {
+  defaults: RouteLimits | undefined;
+  routes: Record<string, RouteLimits>;
+}
+
 export interface TemplateModel {
   path: string;
   /** What the app is called: the start of the template's Description, else its API's Name, else its folder. */
@@ -129,6 +141,8 @@ export interface TemplateModel {
   apiId: string;
   routeSelectionExpression: string;
   stage: string;
+  /** The stage's DefaultRouteSettings and RouteSettings throttling. */
+  throttling: StageThrottling;
   routes: Map<string, RouteModel>;
   functions: Map<string, FunctionModel>;
   layers: Map<string, LayerModel>;
@@ -137,6 +151,8 @@ export interface TemplateModel {
   queueMappings: QueueMappingModel[];
   userPools: Map<string, UserPoolModel>;
   pseudo: PseudoParameters;
+  /** Each function's execution role as SAM builds it (roles.ts), by logical id. */
+  roles: Map<string, FunctionRole>;
   /** Warnings about what the local runtime skips. */
   warnings: string[];
   /** The template's resources as written (for what the model does not carry: IAM policies, stage settings). */
@@ -367,7 +383,30 @@ class TemplateReader {
   }
 }
 
-function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | 'apiId' | 'routeSelectionExpression' | 'stage' | 'routes'> {
+/** API Gateway's account-level defaults, for a setting given without its partner. */
+const ACCOUNT_BURST = 5000;
+const ACCOUNT_RATE = 10000;
+
+function limitsOf(settings: unknown): RouteLimits | undefined {
+  if (!isRecord(settings)) return undefined;
+  const { ThrottlingBurstLimit: burst, ThrottlingRateLimit: rate } = settings;
+  if (burst === undefined && rate === undefined) return undefined;
+  return { burst: burst === undefined ? ACCOUNT_BURST : Number(burst), rate: rate === undefined ? ACCOUNT_RATE : Number(rate) };
+}
+
+/** The throttling settings of a stage's (resolved) properties. */
+function readThrottling(props: Record<string, unknown>): StageThrottling {
+  const routes: Record<string, RouteLimits> = {};
+  for (const [routeKey, settings] of Object.entries(isRecord(props.RouteSettings) ? props.RouteSettings : {})) {
+    const limits = limitsOf(settings);
+    if (limits) routes[routeKey] = limits;
+  }
+  return { defaults: limitsOf(props.DefaultRouteSettings), routes };
+}
+
+function readApi(
+  reader: TemplateReader,
+): Pick<TemplateModel, 'apiLogicalId' | 'apiId' | 'routeSelectionExpression' | 'stage' | 'throttling' | 'routes'> {
   const apis = reader.ofType('AWS::ApiGatewayV2::Api').filter(([, r]) => r.Properties?.ProtocolType === 'WEBSOCKET');
   const first = apis[0];
   if (!first) throw new Error(`${reader.path}: no AWS::ApiGatewayV2::Api with ProtocolType WEBSOCKET`);
@@ -405,6 +444,7 @@ function readApi(reader: TemplateReader): Pick<TemplateModel, 'apiLogicalId' | '
     apiId: reader.apiId(apiLogicalId),
     routeSelectionExpression: String(reader.resolve(api.Properties?.RouteSelectionExpression ?? '$request.body.action')),
     stage,
+    throttling: readThrottling((stages[0] ? reader.resolve(stages[0][1].Properties ?? {}) : {}) as Record<string, unknown>),
     routes,
   };
 }
@@ -618,7 +658,7 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
     if (!functions.has(mapping.functionId)) functions.set(mapping.functionId, readFunction(reader, dir, mapping.functionId, resource));
   }
 
-  return {
+  const model: Omit<TemplateModel, 'roles'> = {
     path: absolute,
     title: titleOf(reader, api.apiLogicalId, dir),
     dir,
@@ -634,4 +674,5 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
     resources: reader.resources,
     resolve: (value) => reader.resolve(value),
   };
+  return { ...model, roles: readRoles(model) };
 }

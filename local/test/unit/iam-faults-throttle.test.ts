@@ -9,7 +9,7 @@ import { dynamodbCalls, sqsAction } from '../../src/aws-gateway';
 import { Faults, parseFaults } from '../../src/faults';
 import { accessKeyIdFor, accessKeyIdOf, evaluate, LocalIam, wildcardMatch, type Statement } from '../../src/iam/iam';
 import { loadTemplate, type TemplateModel } from '../../src/template/template';
-import { readStageThrottling, StageThrottle } from '../../src/apigateway/throttle';
+import { StageThrottle } from '../../src/apigateway/throttle';
 
 const TEMPLATE = join(import.meta.dirname ?? '.', '..', '..', '..', 'template.yaml');
 
@@ -141,7 +141,7 @@ describe('local faults', () => {
 describe('stage throttling', () => {
   it('reads DefaultRouteSettings from the stage, with the parameters resolved', async () => {
     const model = await loadTemplate(TEMPLATE, { parameterOverrides: { ThrottlingBurstLimit: '7', ThrottlingRateLimit: '3' } });
-    expect(readStageThrottling(model)).to.deep.equal({ defaults: { burst: 7, rate: 3 }, routes: {} });
+    expect(model.throttling).to.deep.equal({ defaults: { burst: 7, rate: 3 }, routes: {} });
   });
 
   it('gives each route a bucket of the burst, refilled at the rate, and never throttles $disconnect', async () => {

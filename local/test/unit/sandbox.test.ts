@@ -5,7 +5,7 @@
  * real handlers and clients, is test/integration/foreign-apps.test.ts.
  */
 import { expect } from 'chai';
-import { expandPolicyTemplate } from '../../src/iam/policy-templates';
+import { expandPolicyTemplate } from '../../src/template/policy-templates';
 import { AWS_SERVICE_HOST, localTarget } from '../../src/lambda/sandbox-redirect';
 
 const SERVICES = { origin: 'http://127.0.0.1:3001', dynamodb: 'http://127.0.0.1:8000' };
