@@ -12,7 +12,6 @@
  * from a request stream's 'error' (a client that resets mid-request), so it only ever sees a
  * request whose body has been read in full.
  */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Doors } from './doors.js';
@@ -23,7 +22,7 @@ import { payloadTooLarge } from './apigateway/management-api.js';
 import { verifySigV4, type SigV4Problem } from './iam/sigv4.js';
 import type { TemplateModel } from './template/template.js';
 import type { Connection } from './apigateway/websocket-server.js';
-import { readBody } from './http-body.js';
+import { readBody, sendJson } from './http.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -102,18 +101,7 @@ function replay(req: IncomingMessage, body: Buffer, without: string[] = []): Inc
   return copy as unknown as IncomingMessage;
 }
 
-function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res
-    .writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(text),
-      'x-amzn-requestid': randomUUID(),
-      ...headers,
-    })
-    .end(text);
-}
+const json = sendJson;
 
 /** An error as `service` words it, so that its SDK client raises it by name. */
 function awsError(res: ServerResponse, service: Service, shape: ErrorShape & { message: string }): void {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Connection } from './websocket-server.js';
-import { readBody } from '../http-body.js';
+import { readBody, sendJson } from '../http.js';
 
 /** What the Management API needs of the WebSocket side (WebSocketGateway). */
 export interface ConnectionRegistry {
@@ -31,17 +31,9 @@ export interface ManagementApiOptions {
 }
 
 function reply(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  const headers: Record<string, string | number> = {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-  };
-  if (errorType) headers['x-amzn-errortype'] = errorType;
-  res.writeHead(status, headers).end(text);
+  sendJson(res, status, body, errorType ? { 'x-amzn-errortype': errorType } : {});
 }
 
-/** AWS answers an unknown or closed connection with 410, x-amzn-errortype and an empty body. */
 const gone = (res: ServerResponse): void => reply(res, 410, undefined, 'GoneException');
 
 /** A POST payload over 128 KB. */

@@ -23,7 +23,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { defaultBuildRoot } from '../lambda/build.js';
-import { readBody } from '../http-body.js';
+import { readBody } from '../http.js';
 import type { TemplateModel, UserPoolModel } from '../template/template.js';
 
 export interface TokenRequest {

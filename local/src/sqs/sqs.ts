@@ -6,6 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendJson } from '../http.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
 import type { RuntimeLog } from '../log.js';
 import type { QueueMappingModel, QueueModel, TemplateModel } from '../template/template.js';
@@ -83,7 +84,7 @@ export class LocalSqs {
   handle(operation: string, input: Record<string, unknown> | Error, res: ServerResponse): void {
     let status = 200;
     let body: unknown;
-    const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': randomUUID() };
+    const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
     try {
       if (input instanceof Error) throw input;
       body = this.operation(operation, input);
@@ -93,8 +94,7 @@ export class LocalSqs {
       body = { __type: `com.amazonaws.sqs#${error.code}`, message: error.message };
       headers['x-amzn-query-error'] = `${error.queryCode};Sender`;
     }
-    const text = JSON.stringify(body);
-    res.writeHead(status, { ...headers, 'content-length': Buffer.byteLength(text) }).end(text);
+    sendJson(res, status, body, headers);
   }
 
   private queueOf(input: Record<string, unknown>): LocalQueue {
