@@ -15,7 +15,7 @@ import { DEFAULT_LIMITS } from '../apigateway/limits.js';
 import { ManagementApi } from '../apigateway/management-api.js';
 import { ensureTables, existingStore, startStore } from '../dynamodb/store.js';
 import { ensureNodeMajor, nodeRequirement } from '../lambda/node-runtime.js';
-import { parseParameterOverrides } from './options.js';
+import { parseParameterOverrides, portOf } from './options.js';
 import { loadTemplate } from '../template/template.js';
 import { LocalTokenIssuer } from '../cognito/token-issuer.js';
 
@@ -95,8 +95,8 @@ async function main(): Promise<number> {
   }
   const event = await readEvent(eventFile);
 
-  const dynamodbPort = Number(process.env.DYNAMODB_PORT || 8000);
-  const managementPort = Number(process.env.PORT || 3001);
+  const dynamodbPort = portOf(process.env.DYNAMODB_PORT, 8000, 'DYNAMODB_PORT');
+  const managementPort = portOf(process.env.PORT, 3001, 'PORT');
   const store =
     (await existingStore(`http://127.0.0.1:${dynamodbPort}`)) ?? (await startStore({ port: dynamodbPort, dataDir: values['data-dir'] }));
   process.stderr.write(

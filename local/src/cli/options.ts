@@ -17,3 +17,11 @@ export function parseParameterOverrides(values: readonly string[]): Record<strin
     }),
   );
 }
+
+/** A port from an option or its environment variable (`name` in the error), or `fallback` when unset. */
+export function portOf(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return port;
+}

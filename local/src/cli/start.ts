@@ -14,7 +14,7 @@ import { describeFaults, parseFaults } from '../faults.js';
 import type { IamMode } from '../iam/iam.js';
 import { startLocalRuntime, type LocalRuntime } from '../index.js';
 import { describeNode, ensureNodeMajor, nodeRequirement, type NodeRequirement } from '../lambda/node-runtime.js';
-import { parseParameterOverrides } from './options.js';
+import { parseParameterOverrides, portOf } from './options.js';
 import { pageModule } from '../page.js';
 import { loadTemplate } from '../template/template.js';
 
@@ -41,13 +41,6 @@ const HELP = `Usage: npm start -- [options]
   --quiet                       no invocation lines and no function logs
   --help
 `;
-
-function portOf(value: string | undefined, fallback: number, name: string): number {
-  if (value === undefined || value === '') return fallback;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
-  return port;
-}
 
 function dataDirOf(argv: string[], env: string | undefined): string | undefined {
   const at = argv.findIndex((a) => a === '--data-dir' || a.startsWith('--data-dir='));
