@@ -1,11 +1,16 @@
 /**
- * Real WebSocket clients of a local runtime, for the runtime's own tests and the chat's: a
- * client that keeps what it receives, a refused connect's status, a client of the runtime's
- * store, and polling until a condition holds.
+ * For the runtime's own tests (and the chat's): a runtime on the fixture template
+ * (fixtures/template.yaml: routes, functions and a layer that exercise the runtime itself),
+ * real WebSocket clients that keep what they receive, a refused connect's status, a client of
+ * the runtime's store, the events the fixture functions keep, and polling until a condition holds.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import WebSocket from 'ws';
-import type { LocalRuntime } from '../src/index';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../src/index';
+
+export const FIXTURE_TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'template.yaml');
 
 export interface Closed {
   code: number;
@@ -115,4 +120,29 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`${what}: not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** A runtime on ephemeral ports with in-memory data, silent. */
+export function startRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  return startLocalRuntime({ templatePath: FIXTURE_TEMPLATE, port: 0, dynamodbPort: 0, quiet: true, prewarm: false, ...options });
+}
+
+/** The event a fixture function kept for (connection, route), once it is there. */
+export function keptEvent(db: DynamoDBClient, table: string, connectionId: string, routeKey: string): Promise<Record<string, unknown>> {
+  return eventually(
+    async () => {
+      const { Item } = await db.send(new GetItemCommand({ TableName: table, Key: { id: { S: `${connectionId}/${routeKey}` } } }));
+      return Item?.event?.S === undefined ? undefined : (JSON.parse(Item.event.S) as Record<string, unknown>);
+    },
+    10_000,
+    `${routeKey} event of ${connectionId}`,
+  );
+}
+
+/** Connects and learns the connection id through the fixture's echo route. */
+export async function connectWithId(runtime: LocalRuntime, query = ''): Promise<{ client: Client; connectionId: string }> {
+  const client = await connect(`${runtime.wsUrl}${query}`);
+  client.send({ action: 'echo' });
+  const { event } = await client.nextJson<{ event: { requestContext: { connectionId: string } } }>();
+  return { client, connectionId: event.requestContext.connectionId };
 }

@@ -19,7 +19,7 @@ import { connect, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from '.
 import { NpmStart } from './npm-start';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CRASH_TEMPLATE = join(here, 'fixtures', 'crash.yaml');
+const CRASH_TEMPLATE = join(here, '..', '..', 'local', 'test', 'fixtures', 'crash.yaml');
 const SHUTDOWN_BOUND_MS = 8000;
 
 interface Frame {

@@ -4,9 +4,9 @@
  * layer's package resolved as from /opt/nodejs/node_modules, and warm sandboxes reused.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { nodeMajorOf } from '../../local/src/lambda/node-runtime';
-import { connect, startRuntime } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { nodeMajorOf } from '../../src/lambda/node-runtime';
+import { connect, startRuntime } from '../helpers';
 
 interface ContextReply {
   context: Record<string, unknown>;

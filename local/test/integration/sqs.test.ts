@@ -5,8 +5,8 @@
  */
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { connect, eventually, startRuntime } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { connect, eventually, startRuntime } from '../helpers';
 
 describe('local SQS queues and event source mappings', () => {
   let runtime: LocalRuntime;

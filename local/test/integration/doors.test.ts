@@ -11,9 +11,9 @@ import { ApiGatewayManagementApiClient, GetConnectionCommand, PostToConnectionCo
 import { DynamoDBClient, ListTablesCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ListQueuesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { localSigner } from '../../local/src/iam/sigv4';
-import { connect, connectWithId, eventually, refusal, startRuntime } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { localSigner } from '../../src/iam/sigv4';
+import { connect, connectWithId, eventually, refusal, startRuntime } from '../helpers';
 
 interface Answer {
   status: number;

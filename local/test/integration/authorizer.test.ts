@@ -5,8 +5,8 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { connect, keptEvent, refusal, startRuntime, storeClient, type Client } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { connect, keptEvent, refusal, startRuntime, storeClient, type Client } from '../helpers';
 
 const KEY = { 'X-Fixture-Key': 'k-42' };
 

@@ -4,8 +4,8 @@
  * 1001), each reported to $disconnect.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { connect, connectWithId, keptEvent, startRuntime, storeClient } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { connect, connectWithId, keptEvent, startRuntime, storeClient } from '../helpers';
 
 const KB = 1024;
 

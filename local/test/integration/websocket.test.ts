@@ -4,8 +4,8 @@
  * event shapes, $disconnect codes, errors and timeouts, and routes only the fixture has.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { connect, connectWithId, keptEvent, refusal, startRuntime, storeClient } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { connect, connectWithId, keptEvent, refusal, startRuntime, storeClient } from '../helpers';
 
 describe('local WebSocket API (fixture template)', () => {
   let runtime: LocalRuntime;
@@ -189,7 +189,7 @@ describe('local WebSocket API (fixture template)', () => {
 
 describe('local WebSocket API: a template without $default', () => {
   it("answers a message no route selects with API Gateway's Forbidden frame", async () => {
-    const runtime = await startRuntime({ templatePath: `${__dirname}/fixtures/no-default.yaml` });
+    const runtime = await startRuntime({ templatePath: `${__dirname}/../fixtures/no-default.yaml` });
     try {
       const client = await connect(runtime.wsUrl);
       client.send('no route for this');

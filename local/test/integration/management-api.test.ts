@@ -11,8 +11,8 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { connect, connectWithId, keptEvent, startRuntime, storeClient } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { connect, connectWithId, keptEvent, startRuntime, storeClient } from '../helpers';
 
 describe('local Management API (@connections) with the AWS SDK', () => {
   let runtime: LocalRuntime;
