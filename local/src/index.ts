@@ -7,7 +7,6 @@
  *   ...
  *   await runtime.close();
  */
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -19,8 +18,8 @@ import { loadPage, type PageBuilder } from './page.js';
 import { Doors } from './doors.js';
 import { Faults, type FaultOptions, type FaultStats } from './faults.js';
 import { LOCAL_CREDENTIALS, LocalIam, type DeniedCall, type FunctionReport, type IamMode, type UsageEntry } from './iam/iam.js';
-import { createFunctionPools } from './lambda/lambda-env.js';
-import type { FunctionPool, InvokeOutcome } from './lambda/lambda-pool.js';
+import { LocalFunctions, type FunctionStats } from './lambda/functions.js';
+import type { InvokeOutcome } from './lambda/lambda-pool.js';
 import { DEFAULT_LIMITS, type Limits } from './apigateway/limits.js';
 import { createLog } from './log.js';
 import { ManagementApi } from './apigateway/management-api.js';
@@ -29,7 +28,6 @@ import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './dy
 import { loadTemplate, type TemplateModel } from './template/template.js';
 import { StageThrottle } from './apigateway/throttle.js';
 import { LocalTokenIssuer } from './cognito/token-issuer.js';
-import { reloadOnChange } from './lambda/watch.js';
 import { requestHandler, type Services } from './router.js';
 import { WebSocketGateway } from './apigateway/websocket-server.js';
 
@@ -91,11 +89,7 @@ export interface LocalRuntimeOptions {
   throttling?: boolean;
 }
 
-export interface FunctionStats {
-  invocations: number;
-  errors: number;
-  coldStarts: number;
-}
+export type { FunctionStats };
 
 export interface LocalRuntime {
   /** ws://<host>:<port>/<stage> */
@@ -193,15 +187,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   });
 
   let store: LocalStore | undefined;
-  let pools = new Map<string, FunctionPool>();
+  let functions: LocalFunctions | undefined;
   let stopSweeper: () => Promise<void> = async () => undefined;
-  let stopWatching = (): void => undefined;
   const shutdown = async (): Promise<void> => {
-    stopWatching();
     await services.gateway?.shutdown();
     services.sqs?.close();
     await stopSweeper();
-    await Promise.all([...pools.values()].map((p) => p.close()));
+    await functions?.close();
     await closeServer(server);
     await store?.close();
   };
@@ -230,38 +222,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     if (page.problem) log.warn(`page: ${page.problem}`);
     await ensureTables(startedStore.client, model);
     const origin = `http://${reachable(host)}:${port}`;
-    const stats: Record<string, FunctionStats> = {};
     const wiring = { localOrigin: origin, dynamodbEndpoint: startedStore.endpoint, envOverrides: options.env, buildRoot };
-    const poolOptions = {
+    const pool = {
       maxConcurrency: options.maxConcurrency ?? DEFAULT_SANDBOXES,
       output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr },
     };
-    pools = createFunctionPools(model, build, wiring, poolOptions);
-    if (options.watch) {
-      stopWatching = reloadOnChange({
-        model,
-        buildRoot,
-        log,
-        pools,
-        initial: build,
-        createPools: (next) => createFunctionPools(model, next, wiring, poolOptions),
-      });
-    }
-    const invoke = (functionId: string, event: unknown): Promise<InvokeOutcome> => {
-      const pool = pools.get(functionId);
-      if (pool) {
-        const timeoutMs = faults.invocationTimeout(functionId);
-        return pool.invoke(event, undefined, timeoutMs === undefined ? {} : { timeoutMs }).then((outcome) => {
-          const entry = (stats[functionId] ??= { invocations: 0, errors: 0, coldStarts: 0 });
-          entry.invocations += 1;
-          if (outcome.error) entry.errors += 1;
-          if (outcome.initMs !== undefined) entry.coldStarts += 1;
-          return outcome;
-        });
-      }
-      const error = { errorType: 'ResourceNotFoundException', errorMessage: `Function not found: ${functionId} (${model.path})` };
-      return Promise.resolve({ requestId: randomUUID(), error, durationMs: 0 });
-    };
+    functions = new LocalFunctions({ model, build, wiring, pool, faults, log, watch: options.watch ?? false });
+    const invoke = functions.invoke;
     // On disk, the connections are written down, and those a killed runtime left open are ended below.
     const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
     services.gateway = new WebSocketGateway({
@@ -292,7 +259,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     services.issuer = (issuing as PromiseFulfilledResult<LocalTokenIssuer | undefined>).value;
     services.origin = origin;
     stopSweeper = startTtlSweeper(startedStore.client, model, limits.ttlSweepMs, log);
-    if (options.prewarm ?? true) void prewarm([...pools.values()]);
+    if (options.prewarm ?? true) void functions.prewarm();
     await services.gateway.endOrphans(orphans);
 
     return {
@@ -306,7 +273,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       template: model,
       startupMs: performance.now() - started,
       invoke,
-      stats: () => structuredClone(stats),
+      stats: () => (functions as LocalFunctions).stats(),
       iam: {
         get mode() {
           return iam.mode;
@@ -337,9 +304,4 @@ function reachable(host: string): string {
   if (host === '0.0.0.0' || host === '') return '127.0.0.1';
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
-}
-
-/** Starts one sandbox per function, one function after another, so start-up stays responsive. */
-async function prewarm(pools: FunctionPool[]): Promise<void> {
-  for (const pool of pools) await pool.warm();
 }
