@@ -76,7 +76,6 @@ export async function broadcast(
   // here or left to the caller, never both.
   const timeUp = (): boolean => deadline !== undefined && Date.now() + config.POST_TIMEOUT_MS > deadline;
   const gone: string[] = [];
-  const inFlight = new Set<Promise<void>>();
 
   const deliver = async (recipient: Recipient, data: Uint8Array): Promise<void> => {
     try {
@@ -98,22 +97,23 @@ export async function broadcast(
     }
   };
 
-  for await (const page of recipients) {
-    for (const recipient of page) {
-      if (skip?.(recipient)) continue;
-      const data = encoded.for(recipient.protocol);
-      if (data === undefined) continue;
+  // `concurrency` lanes take the recipients one by one from a single iterator, in order, each
+  // posting one at a time: as many in flight as lanes, pages read as the lanes get to them.
+  // (A loop that awaits Promise.race over the posts in flight costs a reaction per post in
+  // flight for every post started: some 20 µs a post at 100 in flight.)
+  const pending = postable(recipients, encoded, skip);
+  const lane = async (): Promise<void> => {
+    for (let next = await pending.next(); !next.done; next = await pending.next()) {
+      const [recipient, data] = next.value;
       if (result.unsent.length > 0 || timeUp()) {
         result.unsent.push(recipient);
         continue;
       }
       result.attempted += 1;
-      const post = deliver(recipient, data).finally(() => inFlight.delete(post));
-      inFlight.add(post);
-      if (inFlight.size >= concurrency) await Promise.race(inFlight);
+      await deliver(recipient, data);
     }
-  }
-  await Promise.all(inFlight);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
 
   result.gone = gone.length;
   if (gone.length > 0) {
@@ -127,6 +127,21 @@ export async function broadcast(
   metrics.addMetric('DeliveryFailures', MetricUnit.Count, result.failed);
   metrics.addMetric('StaleConnectionsRemoved', MetricUnit.Count, result.gone);
   return result;
+}
+
+/** The recipients to post to, in order, each with the frame in its protocol (none for those `skip` leaves out). */
+async function* postable(
+  recipients: AsyncIterable<Recipient[]> | Iterable<Recipient[]>,
+  encoded: EncodedFrame,
+  skip: ((recipient: Recipient) => boolean) | undefined,
+): AsyncGenerator<[Recipient, Uint8Array]> {
+  for await (const page of recipients) {
+    for (const recipient of page) {
+      if (skip?.(recipient)) continue;
+      const data = encoded.for(recipient.protocol);
+      if (data !== undefined) yield [recipient, data];
+    }
+  }
 }
 
 /** Sends one frame to one connection, in the protocol it chose. Gone callers are ignored. */
