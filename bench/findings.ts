@@ -35,7 +35,7 @@ export function findings(r: Results): string {
   out.push(
     `- **Latency against the floor** (${s.size} recipients, p50): the project takes ${ms(project)} ms, ${ratio(floorRatio(s))} the SDK floor's ${ms(sdk)} ms. ` +
       `By steps ("Where the time goes"): the runtime's own @connections endpoint, on a main thread it shares with the embedded DynamoDB, the gateway and the benchmark's clients, takes ${ms(local)} ms (${pctMore(local, sdk)}; local emulation only); ` +
-      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal); ` +
+      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal; it posts from as many lanes as posts in flight, taking the recipients in order from one iterator, where it used to await Promise.race over every post in flight before starting each one); ` +
       `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms.`,
   );
   const tracedThroughput = r.throughput.find((v) => v.label.includes('Tracing Active'))?.result;
