@@ -16,7 +16,7 @@ import type { LocalRuntime } from '../local/src/index';
 import { closeAll, connectMany } from './clients';
 import { startPoster, type Poster } from './poster';
 import type { HeapReading } from './poster-worker';
-import { drainDisconnects, PROJECT_DIR, runtimeDefaults, startRuntime, stopRuntime } from './runtime';
+import { drainDisconnects, layerEnv, PROJECT_DIR, runtimeDefaults, startRuntime, stopRuntime } from './runtime';
 import { sleep, within } from './stats';
 
 export interface MemoryPlan {
@@ -109,22 +109,6 @@ type FromChild =
   | { kind: 'reading'; memory: ProcessMemory }
   | { kind: 'stopped' }
   | { kind: 'error'; message: string };
-
-/** The environment of SendMessageFunction's sandboxes, for loading the layer in a poster worker. */
-function layerEnv(runtime: LocalRuntime): Record<string, string> {
-  const fn = runtime.template.functions.get('SendMessageFunction');
-  return {
-    ...fn?.environment,
-    NODE_OPTIONS: '',
-    CONNECTIONS_TABLE: runtime.tables.ConnectionsTable ?? '',
-    MESSAGES_TABLE: runtime.tables.MessagesTable ?? '',
-    CONNECTIONS_URL: runtime.connectionsUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamodbEndpoint,
-    AWS_LAMBDA_FUNCTION_NAME: fn?.functionName ?? 'SendMessageFunction',
-    AWS_SAM_LOCAL: 'true',
-    POWERTOOLS_DEV: 'true',
-  };
-}
 
 /** Waits until no function has been invoked for `quietMs` (presence flushes come a second after joins and leaves). */
 async function quiet(runtime: LocalRuntime, quietMs = 1_500, timeoutMs = 10_000): Promise<void> {

@@ -120,3 +120,19 @@ export async function roomIds(runtime: LocalRuntime, room: string): Promise<stri
 }
 
 export const roomSockets = (room: Room): WebSocket[] => [room.sender, ...room.recipients];
+
+/** The environment of SendMessageFunction's sandboxes, for loading the layer in a poster worker. */
+export function layerEnv(runtime: LocalRuntime): Record<string, string> {
+  const fn = runtime.template.functions.get('SendMessageFunction');
+  return {
+    ...fn?.environment,
+    NODE_OPTIONS: '',
+    CONNECTIONS_TABLE: runtime.tables.ConnectionsTable ?? '',
+    MESSAGES_TABLE: runtime.tables.MessagesTable ?? '',
+    CONNECTIONS_URL: runtime.connectionsUrl,
+    AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamodbEndpoint,
+    AWS_LAMBDA_FUNCTION_NAME: fn?.functionName ?? 'SendMessageFunction',
+    AWS_SAM_LOCAL: 'true',
+    POWERTOOLS_DEV: 'true',
+  };
+}

@@ -16,7 +16,7 @@ import { leverVariants, TRACED_AS_ON_AWS, TRACED_LABEL, type ThroughputVariant }
 import type { Plan } from './options';
 import { startPoster, type Poster } from './poster';
 import type { SizeResult } from './results';
-import { openRoom, PROJECT_DIR, roomIds, roomSockets, startRuntime, stopRuntime, type Room } from './runtime';
+import { layerEnv, openRoom, PROJECT_DIR, roomIds, roomSockets, startRuntime, stopRuntime, type Room } from './runtime';
 import { openThroughputRoom, takeTurns } from './throughput';
 
 export interface SizesContext {
@@ -33,22 +33,6 @@ export const seriesPlan = (plan: Plan, size: number): SeriesPlan => ({
   warmup: plan.warmup,
   timeoutMs: 20_000,
 });
-
-/** The environment of SendMessageFunction's sandboxes, for loading the layer in a poster worker. */
-function layerEnv(runtime: LocalRuntime, model: TemplateModel): Record<string, string> {
-  const fn = model.functions.get('SendMessageFunction');
-  return {
-    ...fn?.environment,
-    NODE_OPTIONS: '',
-    CONNECTIONS_TABLE: runtime.tables.ConnectionsTable ?? '',
-    MESSAGES_TABLE: runtime.tables.MessagesTable ?? '',
-    CONNECTIONS_URL: runtime.connectionsUrl,
-    AWS_ENDPOINT_URL_DYNAMODB: runtime.dynamodbEndpoint,
-    AWS_LAMBDA_FUNCTION_NAME: fn?.functionName ?? 'SendMessageFunction',
-    AWS_SAM_LOCAL: 'true',
-    POWERTOOLS_DEV: 'true',
-  };
-}
 
 const sendmessage =
   (room: Room) =>
@@ -93,7 +77,7 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
         variants.push({ name: 'projectTraced', receipts: other.receipts, recipients: size, send: sendmessage(other) });
       }
       if (size === largest) {
-        const env = layerEnv(shipped.runtime, ctx.model);
+        const env = layerEnv(shipped.runtime);
         const [layer, layerTraced] = await Promise.all([
           startPoster(PROJECT_DIR, { layer: ctx.layerDir }, env),
           startPoster(PROJECT_DIR, { layer: ctx.layerDir }, { ...env, ...TRACED_AS_ON_AWS }),

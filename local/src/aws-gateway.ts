@@ -101,12 +101,10 @@ function replay(req: IncomingMessage, body: Buffer, without: string[] = []): Inc
   return copy as unknown as IncomingMessage;
 }
 
-const json = sendJson;
-
 /** An error as `service` words it, so that its SDK client raises it by name. */
 function awsError(res: ServerResponse, service: Service, shape: ErrorShape & { message: string }): void {
-  if (service === 'execute-api') return json(res, shape.status, { message: shape.message }, { 'x-amzn-errortype': shape.code });
-  return json(
+  if (service === 'execute-api') return sendJson(res, shape.status, { message: shape.message }, { 'x-amzn-errortype': shape.code });
+  return sendJson(
     res,
     shape.status,
     { __type: `com.amazon.coral.service#${shape.code}`, message: shape.message },
@@ -271,7 +269,7 @@ export class AwsFrontDoor {
         const decision = iam.authorize(functionId, dynamodbCalls(model, operation, input));
         if (decision.denied) this.warnDenied(functionId, decision.denied.action, decision.denied.resource, decision.enforced);
         if (!decision.allowed && decision.denied) {
-          return json(
+          return sendJson(
             res,
             400,
             {
@@ -291,14 +289,14 @@ export class AwsFrontDoor {
       listener(replay(req, body, ['origin']), res);
     } catch (e: unknown) {
       this.options.log.warn(`DynamoDB store: ${(e as Error).message}`);
-      json(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
+      sendJson(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
     }
   }
 
   private dynamodbFault(res: ServerResponse, fault: DynamoDbFault): void {
     const type = 'application/x-amz-json-1.0';
     if (fault === 'throughput') {
-      return json(
+      return sendJson(
         res,
         400,
         {
@@ -310,14 +308,14 @@ export class AwsFrontDoor {
       );
     }
     if (fault === 'throttling') {
-      return json(
+      return sendJson(
         res,
         400,
         { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
         { 'content-type': type },
       );
     }
-    return json(
+    return sendJson(
       res,
       500,
       { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
@@ -346,7 +344,7 @@ export class AwsFrontDoor {
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      return json(
+      return sendJson(
         res,
         403,
         { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') },
@@ -367,12 +365,12 @@ export class AwsFrontDoor {
     if (fault === 'gone') {
       // The connection is really gone: dropped without a close handshake, as a vanished client.
       conn.ws.terminate();
-      return json(res, 410, undefined, { 'x-amzn-errortype': 'GoneException' });
+      return sendJson(res, 410, undefined, { 'x-amzn-errortype': 'GoneException' });
     }
     if (fault === 'throttle') {
-      return json(res, 429, { message: 'Too Many Requests' }, { 'x-amzn-errortype': 'LimitExceededException' });
+      return sendJson(res, 429, { message: 'Too Many Requests' }, { 'x-amzn-errortype': 'LimitExceededException' });
     }
-    return json(res, 500, { message: 'Internal server error' }, { 'x-amzn-errortype': 'InternalServerErrorException' });
+    return sendJson(res, 500, { message: 'Internal server error' }, { 'x-amzn-errortype': 'InternalServerErrorException' });
   }
 
   /**
@@ -387,7 +385,7 @@ export class AwsFrontDoor {
     const { iam } = this.options;
     const body = await readBody(req, MAX_SQS_REQUEST);
     if ((await this.authenticate(req, res, 'sqs', body)) === undefined) return;
-    if (body === undefined) return json(res, 413, { message: 'Request too large' });
+    if (body === undefined) return sendJson(res, 413, { message: 'Request too large' });
     const operation = String(req.headers['x-amz-target'] ?? '').slice('AmazonSQS.'.length);
     let input: Record<string, unknown> | Error;
     try {
@@ -406,7 +404,7 @@ export class AwsFrontDoor {
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      return json(
+      return sendJson(
         res,
         403,
         {

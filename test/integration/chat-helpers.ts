@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type WebSocket from 'ws';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/src/index';
-import { CHAT_V1 } from 'chat-core/wire';
+import { CHAT_V1, type ChatMessage } from 'chat-core/wire';
 import { connect, ONE_ADDRESS_FOR_ALL, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 
 /** The chat.v1 subprotocol (chat-core's wire rules). */
@@ -21,16 +21,8 @@ export const FRAME_TIMEOUT_MS = 10_000;
 export const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 export const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 
-/** `userId` only with AuthMode cognito or oidc (chat-identity.test.ts). */
-export interface ChatMessage {
-  id: string;
-  room: string;
-  name: string;
-  text: string;
-  sentAt: string;
-  userId?: string;
-  prevId?: string;
-}
+/** A stored message as the wire rules define it (`userId` only with AuthMode cognito or oidc). */
+export type { ChatMessage };
 export type MessageFrame = { type: 'message' } & ChatMessage;
 export interface HistoryFrame {
   type: 'history';
