@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, Context } from 'aws-lambda';
-import { type Recipient, flushPresence, instrumented, logger, parseQueueMessage, redeliver, serveShard } from 'chat-core';
+import { type Recipient, consumeQueue, flushPresence, instrumented, logger, parseQueueMessage, redeliver, serveShard } from 'chat-core';
 
 /**
  * The fan-out queue's consumer, two kinds of message:
@@ -14,37 +14,30 @@ import { type Recipient, flushPresence, instrumented, logger, parseQueueMessage,
  *   times (REDELIVERY_DELAYS_SECONDS).
  * - a room's presence notices falling due (presence.ts): they go out in one frame.
  *
- * A message that cannot be processed is reported back (partial batch response) and
- * retried, then dead-lettered. At-least-once remains in one window: an invocation that dies
- * outright (out of memory, a crash) or cannot queue its leftovers has its whole shard
- * redelivered, and its recipients already reached get the frame again (chat.v1 clients drop
- * it by id; plain ones cannot tell).
+ * A message that cannot be processed is reported back (partial batch response, through
+ * Powertools batch processing: chat-core consumeQueue) and retried, then dead-lettered.
+ * At-least-once remains in one window: an invocation that dies outright (out of memory, a
+ * crash) or cannot queue its leftovers has its whole shard redelivered, and its recipients
+ * already reached get the frame again (chat.v1 clients drop it by id; plain ones cannot tell).
  */
 export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  instrumented(context, 'fanout', async () => {
-    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      try {
-        const message = parseQueueMessage(record.body);
-        if (message.kind === 'presence') {
-          const result = await flushPresence(message.room, message.token, context);
-          logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
-        } else {
-          const { shard } = message;
-          const failed: Recipient[] = [];
-          const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
-          await redeliver(shard.frame, failed, shard.redelivery ?? 0);
-          logger.info('shard delivered', {
-            messageId: record.messageId,
-            redelivery: shard.redelivery,
-            ...result,
-            redelivered: failed.length,
-          });
-        }
-      } catch (error: unknown) {
-        logger.error('queue message failed', { messageId: record.messageId, error: error as Error });
-        batchItemFailures.push({ itemIdentifier: record.messageId });
+  instrumented(context, 'fanout', () =>
+    consumeQueue(event, context, async (record) => {
+      const message = parseQueueMessage(record.body);
+      if (message.kind === 'presence') {
+        const result = await flushPresence(message.room, message.token, context);
+        logger.info('presence sent', { messageId: record.messageId, room: message.room, ...result });
+        return;
       }
-    }
-    return { batchItemFailures };
-  });
+      const { shard } = message;
+      const failed: Recipient[] = [];
+      const result = await serveShard(shard, context, (recipient) => failed.push(recipient));
+      await redeliver(shard.frame, failed, shard.redelivery ?? 0);
+      logger.info('shard delivered', {
+        messageId: record.messageId,
+        redelivery: shard.redelivery,
+        ...result,
+        redelivered: failed.length,
+      });
+    }),
+  );

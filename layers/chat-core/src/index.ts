@@ -83,4 +83,5 @@ export {
 export { confirmationFrame, countShards, type ConfirmTo } from './confirmation';
 export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './members';
 export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
+export { consumeQueue } from './queue-consumer';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';

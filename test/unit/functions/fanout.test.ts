@@ -94,6 +94,18 @@ describe('function: fanout (SQS shards of large rooms)', () => {
     expect(posts().map((p) => p.to)).to.deep.equal(['p1']);
   });
 
+  it('answers a batch that failed whole with its records for retry rather than throwing: Errors stays for invocations that fail', async () => {
+    // Prepare: the event source sends one record at a time (BatchSize 1), so every failure is a whole batch's
+    const event: SQSEvent = { Records: [record('bad', 'not json'), record('worse', '{"frame":{}}')] };
+
+    // Act
+    const result = await handler(event, lambdaContext('fanout'));
+
+    // Assess
+    expect(result).to.deep.equal({ batchItemFailures: [{ itemIdentifier: 'bad' }, { itemIdentifier: 'worse' }] });
+    expect(posts()).to.deep.equal([]);
+  });
+
   it('re-queues the recipients its time does not reach as a new shard, and reports no failure: a redelivery repeats nothing', async () => {
     // Prepare: each post takes 1000 ms of (fake) wall-clock time, one at a time; the time left
     // fits two posts (POST_TIMEOUT_MS 3000 + the reserve: HANDOFF_RESERVE_MS 1500 and a confirmation's 3000 + 1500)
