@@ -22,7 +22,7 @@ import { payloadTooLarge } from './apigateway/management-api.js';
 import { verifySigV4, type SigV4Problem } from './iam/sigv4.js';
 import type { TemplateModel } from './template/template.js';
 import type { Connection } from './apigateway/websocket-server.js';
-import { readBody, sendJson } from './http.js';
+import { readBody, sendAwsError, sendJson, type AwsError, type AwsProtocol } from './http.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -42,12 +42,9 @@ export interface FrontDoorOptions {
 /** The services behind this door, by their SigV4 signing name. */
 type Service = 'dynamodb' | 'execute-api' | 'sqs';
 
-interface ErrorShape {
-  status: number;
-  code: string;
-  queryCode?: string;
-  message?: string;
-}
+type ErrorShape = Omit<AwsError, 'message'> & { message?: string };
+
+const PROTOCOL: Record<Service, AwsProtocol> = { 'execute-api': 'rest-json', dynamodb: 'json', sqs: 'json' };
 
 /**
  * How each service answers a request it cannot authenticate: API Gateway 403 with
@@ -75,6 +72,31 @@ const SIGV4_ERRORS: Record<Service, Record<SigV4Problem, ErrorShape>> = {
   },
 };
 
+/** What DynamoDB answers for each fault the runtime injects, and for a store that fails. */
+const DYNAMODB_FAULTS: Record<DynamoDbFault, AwsError> = {
+  throughput: {
+    status: 400,
+    code: 'ProvisionedThroughputExceededException',
+    namespace: 'com.amazonaws.dynamodb.v20120810',
+    message:
+      'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
+  },
+  throttling: {
+    status: 400,
+    code: 'ThrottlingException',
+    namespace: 'com.amazon.coral.availability',
+    message: 'Rate of requests exceeds the allowed throughput.',
+  },
+  error: { status: 500, code: 'InternalServerError', namespace: 'com.amazonaws.dynamodb.v20120810', message: 'Internal server error' },
+};
+
+/** What the Management API answers for each fault injected into a post. */
+const POST_FAULTS: Record<PostFault, AwsError> = {
+  gone: { status: 410, code: 'GoneException' },
+  throttle: { status: 429, code: 'LimitExceededException', message: 'Too Many Requests' },
+  error: { status: 500, code: 'InternalServerErrorException', message: 'Internal server error' },
+};
+
 /** dynalite's limit on a request body. */
 const MAX_STORE_REQUEST = 16 * 1024 * 1024;
 const MAX_SQS_REQUEST = 2 * 1024 * 1024;
@@ -99,20 +121,6 @@ function replay(req: IncomingMessage, body: Buffer, without: string[] = []): Inc
   });
   copy.end(body);
   return copy as unknown as IncomingMessage;
-}
-
-/** An error as `service` words it, so that its SDK client raises it by name. */
-function awsError(res: ServerResponse, service: Service, shape: ErrorShape & { message: string }): void {
-  if (service === 'execute-api') return sendJson(res, shape.status, { message: shape.message }, { 'x-amzn-errortype': shape.code });
-  return sendJson(
-    res,
-    shape.status,
-    { __type: `com.amazon.coral.service#${shape.code}`, message: shape.message },
-    {
-      'content-type': 'application/x-amz-json-1.0',
-      ...(shape.queryCode ? { 'x-amzn-query-error': `${shape.queryCode};Sender` } : {}),
-    },
-  );
 }
 
 /** The (action, resource) pairs IAM evaluates for one DynamoDB request. */
@@ -221,7 +229,7 @@ export class AwsFrontDoor {
     });
     if ('accessKeyId' in verdict) return verdict.accessKeyId;
     const shape = SIGV4_ERRORS[service][verdict.problem];
-    awsError(res, service, { ...shape, message: shape.message ?? verdict.message });
+    sendAwsError(res, PROTOCOL[service], { ...shape, message: shape.message ?? verdict.message });
     return undefined;
   }
 
@@ -238,7 +246,7 @@ export class AwsFrontDoor {
       const refused = this.options.doors.refusal(req);
       if (refused) {
         req.resume();
-        return awsError(res, 'dynamodb', { status: 403, code: 'AccessDeniedException', message: refused });
+        return sendAwsError(res, 'json', { status: 403, code: 'AccessDeniedException', message: refused });
       }
       readBody(req, MAX_STORE_REQUEST)
         .then((body) => {
@@ -269,15 +277,12 @@ export class AwsFrontDoor {
         const decision = iam.authorize(functionId, dynamodbCalls(model, operation, input));
         if (decision.denied) this.warnDenied(functionId, decision.denied.action, decision.denied.resource, decision.enforced);
         if (!decision.allowed && decision.denied) {
-          return sendJson(
-            res,
-            400,
-            {
-              __type: 'com.amazon.coral.service#AccessDeniedException',
-              Message: this.deniedMessage(functionId, decision.denied.action, decision.denied.resource, decision.reason ?? ''),
-            },
-            { 'content-type': 'application/x-amz-json-1.0' },
-          );
+          return sendAwsError(res, 'json', {
+            status: 400,
+            code: 'AccessDeniedException',
+            message: this.deniedMessage(functionId, decision.denied.action, decision.denied.resource, decision.reason ?? ''),
+            messageKey: 'Message',
+          });
         }
       }
       const fault = faults.dynamodbFault(req.headers as Headers, functionId);
@@ -289,38 +294,12 @@ export class AwsFrontDoor {
       listener(replay(req, body, ['origin']), res);
     } catch (e: unknown) {
       this.options.log.warn(`DynamoDB store: ${(e as Error).message}`);
-      sendJson(res, 500, { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' });
+      sendAwsError(res, 'json', DYNAMODB_FAULTS.error);
     }
   }
 
   private dynamodbFault(res: ServerResponse, fault: DynamoDbFault): void {
-    const type = 'application/x-amz-json-1.0';
-    if (fault === 'throughput') {
-      return sendJson(
-        res,
-        400,
-        {
-          __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
-          message:
-            'The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.',
-        },
-        { 'content-type': type },
-      );
-    }
-    if (fault === 'throttling') {
-      return sendJson(
-        res,
-        400,
-        { __type: 'com.amazon.coral.availability#ThrottlingException', message: 'Rate of requests exceeds the allowed throughput.' },
-        { 'content-type': type },
-      );
-    }
-    return sendJson(
-      res,
-      500,
-      { __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' },
-      { 'content-type': type },
-    );
+    sendAwsError(res, 'json', DYNAMODB_FAULTS[fault]);
   }
 
   /** A Management API request (/<stage>/@connections/<id>) on its way to `next`, which gets it with its body, read here once. */
@@ -344,12 +323,12 @@ export class AwsFrontDoor {
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      return sendJson(
-        res,
-        403,
-        { Message: this.deniedMessage(functionId, action, resource, decision.reason ?? '') },
-        { 'x-amzn-errortype': 'AccessDeniedException' },
-      );
+      return sendAwsError(res, 'rest-json', {
+        status: 403,
+        code: 'AccessDeniedException',
+        message: this.deniedMessage(functionId, action, resource, decision.reason ?? ''),
+        messageKey: 'Message',
+      });
     }
     if (method === 'POST') {
       const latencyMs = faults.postLatencyMs();
@@ -362,15 +341,9 @@ export class AwsFrontDoor {
   }
 
   private postFault(res: ServerResponse, fault: PostFault, conn: Connection): void {
-    if (fault === 'gone') {
-      // The connection is really gone: dropped without a close handshake, as a vanished client.
-      conn.ws.terminate();
-      return sendJson(res, 410, undefined, { 'x-amzn-errortype': 'GoneException' });
-    }
-    if (fault === 'throttle') {
-      return sendJson(res, 429, { message: 'Too Many Requests' }, { 'x-amzn-errortype': 'LimitExceededException' });
-    }
-    return sendJson(res, 500, { message: 'Internal server error' }, { 'x-amzn-errortype': 'InternalServerErrorException' });
+    // The connection is really gone: dropped without a close handshake, as a vanished client.
+    if (fault === 'gone') conn.ws.terminate();
+    sendAwsError(res, 'rest-json', POST_FAULTS[fault]);
   }
 
   /**
@@ -404,15 +377,12 @@ export class AwsFrontDoor {
     const decision = iam.authorize(functionId, [{ action, resource }]);
     if (decision.denied) this.warnDenied(functionId, action, resource, decision.enforced);
     if (!decision.allowed) {
-      return sendJson(
-        res,
-        403,
-        {
-          __type: 'com.amazon.coral.service#AccessDeniedException',
-          message: this.deniedMessage(functionId, action, resource, decision.reason ?? ''),
-        },
-        { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'AccessDenied;Sender' },
-      );
+      return sendAwsError(res, 'json', {
+        status: 403,
+        code: 'AccessDeniedException',
+        queryCode: 'AccessDenied',
+        message: this.deniedMessage(functionId, action, resource, decision.reason ?? ''),
+      });
     }
     return next(operation, input);
   }

@@ -10,6 +10,7 @@ import type { WebSocketGateway } from './apigateway/websocket-server.js';
 import type { AwsFrontDoor } from './aws-gateway.js';
 import type { LocalTokenIssuer } from './cognito/token-issuer.js';
 import type { Doors } from './doors.js';
+import { sendAwsError } from './http.js';
 import type { RuntimeLog } from './log.js';
 import { servePage, type PageFile } from './page.js';
 import type { LocalSqs } from './sqs/sqs.js';
@@ -31,10 +32,7 @@ export function requestHandler(services: Services, doors: Doors, log: RuntimeLog
     const refused = doors.refusal(req);
     if (refused) {
       req.resume();
-      res
-        .writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'ForbiddenException' })
-        .end(JSON.stringify({ message: `Forbidden: ${refused}` }));
-      return;
+      return sendAwsError(res, 'rest-json', { status: 403, code: 'ForbiddenException', message: `Forbidden: ${refused}` });
     }
     const { aws, gateway, management, sqs, page, issuer, origin } = services;
     if (!aws || !gateway || !management || !sqs || !page || !origin) {
@@ -53,7 +51,7 @@ export function requestHandler(services: Services, doors: Doors, log: RuntimeLog
             : Promise.resolve(servePage(page, req, res, pathname));
     handled.catch((e: unknown) => {
       log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"message":"Internal server error"}');
+      sendAwsError(res, 'rest-json', { status: 500, code: 'InternalServerErrorException', message: 'Internal server error' });
     });
   };
 }

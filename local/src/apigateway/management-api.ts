@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Connection } from './websocket-server.js';
-import { readBody, sendJson } from '../http.js';
+import { readBody, sendAwsError, sendJson } from '../http.js';
 
 /** What the Management API needs of the WebSocket side (WebSocketGateway). */
 export interface ConnectionRegistry {
@@ -30,15 +30,13 @@ export interface ManagementApiOptions {
   maxBufferedBytes?: number;
 }
 
-function reply(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
-  sendJson(res, status, body, errorType ? { 'x-amzn-errortype': errorType } : {});
-}
+const fail = (res: ServerResponse, status: number, code: string, message?: string): void =>
+  sendAwsError(res, 'rest-json', { status, code, message });
 
-const gone = (res: ServerResponse): void => reply(res, 410, undefined, 'GoneException');
+const gone = (res: ServerResponse): void => fail(res, 410, 'GoneException');
 
 /** A POST payload over 128 KB. */
-export const payloadTooLarge = (res: ServerResponse): void =>
-  reply(res, 413, { message: 'Request entity too large' }, 'PayloadTooLargeException');
+export const payloadTooLarge = (res: ServerResponse): void => fail(res, 413, 'PayloadTooLargeException', 'Request entity too large');
 
 export class ManagementApi {
   private readonly prefix: string;
@@ -55,13 +53,13 @@ export class ManagementApi {
   /** Answers one request; `read`: its body when the caller has read it already (the front door does). */
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string, read?: Buffer): Promise<void> {
     const raw = pathname.slice(this.prefix.length + 1);
-    if (!raw || raw.includes('/')) return reply(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
+    if (!raw || raw.includes('/')) return fail(res, 403, 'ForbiddenException', 'Forbidden');
     let connectionId: string;
     try {
       connectionId = decodeURIComponent(raw);
     } catch {
       req.resume();
-      return reply(res, 400, { message: `Invalid connection id '${raw}': malformed percent-encoding` }, 'BadRequestException');
+      return fail(res, 400, 'BadRequestException', `Invalid connection id '${raw}': malformed percent-encoding`);
     }
     const { gateway, maxBufferedBytes } = this.options;
     switch (req.method) {
@@ -71,10 +69,10 @@ export class ManagementApi {
         const conn = gateway.open(connectionId);
         if (!conn) return gone(res);
         if (maxBufferedBytes !== undefined && conn.ws.bufferedAmount >= maxBufferedBytes) {
-          return reply(res, 429, { message: 'The WebSocket client side buffer is full' }, 'LimitExceededException');
+          return fail(res, 429, 'LimitExceededException', 'The WebSocket client side buffer is full');
         }
         conn.ws.send(body, { binary: !isUtf8(body) });
-        return reply(res, 200, undefined);
+        return sendJson(res, 200, undefined);
       }
       case 'GET': {
         req.resume();
@@ -82,7 +80,7 @@ export class ManagementApi {
         if (!conn) return gone(res);
         // The wire names (jsonName) of GetConnectionResponse; the SDK turns them into
         // { ConnectedAt: Date, Identity: { SourceIp, UserAgent }, LastActiveAt: Date }.
-        return reply(res, 200, {
+        return sendJson(res, 200, {
           connectedAt: new Date(conn.connectedAt).toISOString(),
           identity: { sourceIp: conn.sourceIp, userAgent: conn.userAgent ?? null },
           lastActiveAt: new Date(conn.lastActiveAt).toISOString(),
@@ -98,7 +96,7 @@ export class ManagementApi {
       }
       default:
         req.resume();
-        return reply(res, 403, { message: 'Forbidden' }, 'ForbiddenException');
+        return fail(res, 403, 'ForbiddenException', 'Forbidden');
     }
   }
 }

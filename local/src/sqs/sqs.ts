@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendJson } from '../http.js';
+import { sendAwsError, sendJson } from '../http.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
 import type { RuntimeLog } from '../log.js';
 import type { QueueMappingModel, QueueModel, TemplateModel } from '../template/template.js';
@@ -82,19 +82,15 @@ export class LocalSqs {
    * the front door (aws-gateway.ts), or the error that parsing it gave.
    */
   handle(operation: string, input: Record<string, unknown> | Error, res: ServerResponse): void {
-    let status = 200;
     let body: unknown;
-    const headers: Record<string, string> = { 'content-type': 'application/x-amz-json-1.0' };
     try {
       if (input instanceof Error) throw input;
       body = this.operation(operation, input);
     } catch (e: unknown) {
-      const error = e instanceof SqsError ? e : new SqsError('InvalidParameterValue', (e as Error).message);
-      status = 400;
-      body = { __type: `com.amazonaws.sqs#${error.code}`, message: error.message };
-      headers['x-amzn-query-error'] = `${error.queryCode};Sender`;
+      const { code, queryCode, message } = e instanceof SqsError ? e : new SqsError('InvalidParameterValue', (e as Error).message);
+      return sendAwsError(res, 'json', { status: 400, code, queryCode, message, namespace: 'com.amazonaws.sqs' });
     }
-    sendJson(res, status, body, headers);
+    sendJson(res, 200, body, { 'content-type': 'application/x-amz-json-1.0' });
   }
 
   private queueOf(input: Record<string, unknown>): LocalQueue {
