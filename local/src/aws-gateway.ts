@@ -6,7 +6,7 @@
  * (local/src/iam/iam.ts), the call is named as IAM names it (action and resource ARN), evaluated and
  * recorded, and the faults asked for (local/src/faults.ts) are injected; then the request goes on,
  * its body replayed, to the service that serves it. The store's listener also keeps foreign
- * Host and Origin out here (local/src/doors.ts; the runtime's own port does so in local/src/index.ts).
+ * Host and Origin out here (local/src/doors.ts; the runtime's own port does so in local/src/router.ts).
  *
  * It also keeps the store's own request handling from taking the process down: dynalite throws
  * from a request stream's 'error' (a client that resets mid-request), so it only ever sees a

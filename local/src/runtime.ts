@@ -1,0 +1,308 @@
+/**
+ * startLocalRuntime, as the steps it takes, each service built once what it needs exists:
+ *
+ * 1. the template, read once (template/): every service below reads its part of the model;
+ * 2. the controls the services consult: local IAM, the faults, the stage's throttle, the doors;
+ * 3. the foundations, started together: the HTTP port (its router sends each request to the
+ *    service that answers it, once that service exists), the DynamoDB store behind the AWS front
+ *    door, the functions' builds, the app's page, the template's token issuer;
+ * 4. the services, in dependency order: the functions (Lambda), then what invokes them (the
+ *    WebSocket API with its Management API, the SQS queues and their event sources);
+ * 5. the handle the caller gets: URLs, invoke, statistics, IAM, faults, close.
+ *
+ * Whatever has started is stopped in reverse order by close(), or at once when a step fails.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { ConnectionJournal } from './apigateway/connection-journal.js';
+import { DEFAULT_LIMITS, type Limits } from './apigateway/limits.js';
+import { ManagementApi } from './apigateway/management-api.js';
+import { StageThrottle } from './apigateway/throttle.js';
+import { WebSocketGateway } from './apigateway/websocket-server.js';
+import { AwsFrontDoor } from './aws-gateway.js';
+import { LocalTokenIssuer } from './cognito/token-issuer.js';
+import { Doors } from './doors.js';
+import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './dynamodb/store.js';
+import { Faults } from './faults.js';
+import { LOCAL_CREDENTIALS, LocalIam } from './iam/iam.js';
+import type { LocalRuntime, LocalRuntimeOptions } from './index.js';
+import { buildAll, defaultBuildRoot, type BuildOutput } from './lambda/build.js';
+import { DEFAULT_SANDBOXES, LocalFunctions } from './lambda/functions.js';
+import { createLog, type RuntimeLog } from './log.js';
+import { loadPage } from './page.js';
+import { requestHandler, type Services } from './router.js';
+import { LocalSqs } from './sqs/sqs.js';
+import { loadTemplate, type TemplateModel } from './template/template.js';
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const started = performance.now();
+  const log = createLog(options.quiet ?? false);
+  const model = await readTemplate(options, log);
+  const controls = controlsOf(model, options, log);
+  const running = new Running();
+  try {
+    const foundations = await startFoundations(model, controls, options, log, running);
+    const services = await startServices(model, controls, foundations, options, log, running);
+    return handleOf(model, controls, foundations, services, running, performance.now() - started);
+  } catch (e: unknown) {
+    await running.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** What has started, stopped in reverse order. */
+class Running {
+  private readonly stops: (() => Promise<void> | void)[] = [];
+
+  started(stop: () => Promise<void> | void): void {
+    this.stops.push(stop);
+  }
+
+  async close(): Promise<void> {
+    while (this.stops.length > 0) await (this.stops.pop() as () => Promise<void> | void)();
+  }
+}
+
+async function readTemplate(options: LocalRuntimeOptions, log: RuntimeLog): Promise<TemplateModel> {
+  const model = await loadTemplate(resolve(options.templatePath ?? 'template.yaml'), {
+    parameterOverrides: options.parameterOverrides,
+  });
+  model.warnings.forEach((w) => log.warn(w));
+  return model;
+}
+
+/** What the services consult on every request: who may do what, what fails on purpose, what the stage admits, who may come in. */
+interface Controls {
+  host: string;
+  limits: Limits;
+  iam: LocalIam;
+  faults: Faults;
+  throttle: StageThrottle;
+  throttling: boolean;
+  doors: Doors;
+}
+
+function controlsOf(model: TemplateModel, options: LocalRuntimeOptions, log: RuntimeLog): Controls {
+  const host = options.host ?? '127.0.0.1';
+  const iam = new LocalIam(model, options.iam ?? 'enforce');
+  iam.warnings().forEach((w) => log.warn(w));
+  const throttle = new StageThrottle(model.throttling);
+  return {
+    host,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    iam,
+    faults: new Faults(options.faults ?? {}),
+    throttle,
+    throttling: (options.throttling ?? true) && throttle.active,
+    doors: new Doors({ host, allowedHosts: options.allowedHosts, allowedOrigins: options.allowedOrigins }),
+  };
+}
+
+interface Foundations {
+  /** What the port's router sends requests to, filled in as the services start. */
+  routes: Services;
+  aws: AwsFrontDoor;
+  /** http://<host>:<port> */
+  origin: string;
+  port: number;
+  store: LocalStore;
+  build: BuildOutput;
+  buildRoot: string;
+  issuer: LocalTokenIssuer | undefined;
+}
+
+async function startFoundations(
+  model: TemplateModel,
+  controls: Controls,
+  options: LocalRuntimeOptions,
+  log: RuntimeLog,
+  running: Running,
+): Promise<Foundations> {
+  const { iam, faults, doors, host, limits } = controls;
+  const routes: Services = {};
+  const aws = new AwsFrontDoor({
+    model,
+    iam,
+    faults,
+    log,
+    doors,
+    maxPostBytes: limits.messageBytes,
+    connection: (id) => routes.gateway?.open(id),
+  });
+  routes.aws = aws;
+  const server = createServer(requestHandler(routes, doors, log));
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    if (routes.gateway) routes.gateway.handleUpgrade(req, socket, head);
+    else socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
+  // All settle before going on, so that a failure leaves nothing listening behind.
+  const [listening, storing, building, paging, issuing] = await Promise.allSettled([
+    listen(server, options.port ?? 3001, host),
+    startStore({
+      port: options.dynamodbPort ?? 8000,
+      host: '127.0.0.1',
+      dataDir: options.dataDir,
+      intercept: (listener) => aws.wrapStore(listener),
+    }),
+    buildAll(model, buildRoot),
+    loadPage(options.page, model.title, `/${model.stage}`),
+    LocalTokenIssuer.forTemplate(model),
+  ]);
+  if (storing.status === 'fulfilled') running.started(() => storing.value.close());
+  running.started(() => closeServer(server));
+  for (const step of [listening, storing, building, paging, issuing]) if (step.status === 'rejected') throw step.reason;
+  const port = (listening as PromiseFulfilledResult<number>).value;
+  const store = (storing as PromiseFulfilledResult<LocalStore>).value;
+  const page = (paging as PromiseFulfilledResult<Awaited<ReturnType<typeof loadPage>>>).value;
+  if (page.problem) log.warn(`page: ${page.problem}`);
+  await ensureTables(store.client, model);
+  const origin = `http://${reachable(host)}:${port}`;
+  routes.page = page.files;
+  routes.origin = origin;
+  routes.issuer = (issuing as PromiseFulfilledResult<LocalTokenIssuer | undefined>).value;
+  return {
+    routes,
+    aws,
+    origin,
+    port,
+    store,
+    build: (building as PromiseFulfilledResult<BuildOutput>).value,
+    buildRoot,
+    issuer: routes.issuer,
+  };
+}
+
+interface StartedServices {
+  functions: LocalFunctions;
+}
+
+async function startServices(
+  model: TemplateModel,
+  controls: Controls,
+  foundations: Foundations,
+  options: LocalRuntimeOptions,
+  log: RuntimeLog,
+  running: Running,
+): Promise<StartedServices> {
+  const { limits, faults, throttle, throttling, doors } = controls;
+  const { routes, aws, origin, port, store, build, buildRoot } = foundations;
+  const maxConcurrency = options.maxConcurrency ?? DEFAULT_SANDBOXES;
+
+  const functions = new LocalFunctions({
+    model,
+    build,
+    wiring: { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, buildRoot },
+    pool: { maxConcurrency, output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr } },
+    faults,
+    log,
+    watch: options.watch ?? false,
+  });
+  running.started(() => functions.close());
+  const { invoke } = functions;
+
+  const sqs = new LocalSqs({
+    model,
+    log,
+    origin: () => origin,
+    invoke,
+    maxConcurrency,
+    authorize: (functionId, action, queueName) => aws.poller(functionId, action, queueName),
+  });
+  running.started(() => sqs.close());
+  routes.sqs = sqs;
+
+  // On disk, the connections are written down, and those a killed runtime left open are ended below.
+  const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
+  const gateway = new WebSocketGateway({
+    model,
+    limits,
+    log,
+    invoke,
+    port: () => port,
+    refusal: (req) => doors.refusal(req, true),
+    journal,
+    ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
+  });
+  running.started(() => gateway.shutdown());
+  routes.management = new ManagementApi({
+    stage: model.stage,
+    gateway,
+    maxPayloadBytes: limits.messageBytes,
+    maxBufferedBytes: limits.sendBufferBytes,
+  });
+  routes.gateway = gateway;
+
+  running.started(startTtlSweeper(store.client, model, limits.ttlSweepMs, log));
+  if (options.prewarm ?? true) void functions.prewarm();
+  await gateway.endOrphans(orphans);
+  return { functions };
+}
+
+function handleOf(
+  model: TemplateModel,
+  controls: Controls,
+  foundations: Foundations,
+  services: StartedServices,
+  running: Running,
+  startupMs: number,
+): LocalRuntime {
+  const { iam, faults, throttle } = controls;
+  const { origin, store, issuer } = foundations;
+  const { functions } = services;
+  return {
+    wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
+    httpUrl: `${origin}/`,
+    connectionsUrl: `${origin}/${model.stage}`,
+    dynamodbEndpoint: store.endpoint,
+    credentials: { ...LOCAL_CREDENTIALS },
+    stage: model.stage,
+    tables: Object.fromEntries([...model.tables.values()].map((t) => [t.logicalId, t.tableName])),
+    template: model,
+    startupMs,
+    invoke: functions.invoke,
+    stats: () => functions.stats(),
+    iam: {
+      get mode() {
+        return iam.mode;
+      },
+      usage: () => iam.usage(),
+      denied: () => iam.denied(),
+      report: () => iam.report(),
+      reset: () => iam.reset(),
+    },
+    faults: {
+      set: (next) => faults.set(next),
+      current: () => faults.current,
+      stats: () => faults.stats(),
+      resetStats: () => faults.resetStats(),
+    },
+    throttling: () => throttle.stats(),
+    issuer,
+    close: () => running.close(),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      reject(e.code === 'EADDRINUSE' ? new Error(`port ${port} is in use on ${host}: stop what uses it or set PORT`) : e);
+    });
+    server.listen(port, host, () => resolvePort((server.address() as AddressInfo).port));
+  });
+}
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((done) => {
+    server.closeAllConnections();
+    server.close(() => done());
+  });
+
+/** The address to reach a server listening on `host` (a wildcard address is reached on loopback). */
+function reachable(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
