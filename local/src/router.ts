@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ManagementApi } from './apigateway/management-api.js';
 import type { WebSocketGateway } from './apigateway/websocket-server.js';
 import type { AwsFrontDoor } from './aws-gateway.js';
-import type { LocalTokenIssuer } from './cognito/token-issuer.js';
+import { noIssuer, TOKEN_PATH, type LocalTokenIssuer } from './cognito/token-issuer.js';
 import type { Doors } from './doors.js';
 import { sendAwsError } from './http.js';
 import type { RuntimeLog } from './log.js';
@@ -42,13 +42,15 @@ export function requestHandler(services: Services, doors: Doors, log: RuntimeLog
     const pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
     const handled = issuer?.matches(pathname)
       ? issuer.handle(req, res, pathname, origin)
-      : sqs.matches(req)
-        ? aws.sqs(req, res, (operation, input) => sqs.handle(operation, input, res))
-        : management.matches(pathname)
-          ? aws.management(req, res, pathname, (body) => management.handle(req, res, pathname, body))
-          : gateway.isStagePath(pathname)
-            ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
-            : Promise.resolve(servePage(page, req, res, pathname));
+      : pathname === TOKEN_PATH
+        ? Promise.resolve(noIssuer(req, res))
+        : sqs.matches(req)
+          ? aws.sqs(req, res, (operation, input) => sqs.handle(operation, input, res))
+          : management.matches(pathname)
+            ? aws.management(req, res, pathname, (body) => management.handle(req, res, pathname, body))
+            : gateway.isStagePath(pathname)
+              ? Promise.resolve(void res.writeHead(426, { 'content-type': 'application/json' }).end('{"message":"Upgrade Required"}'))
+              : Promise.resolve(servePage(page, req, res, pathname));
     handled.catch((e: unknown) => {
       log.warn(`${req.method} ${req.url}: ${(e as Error).message}`);
       sendAwsError(res, 'rest-json', { status: 500, code: 'InternalServerErrorException', message: 'Internal server error' });

@@ -43,24 +43,25 @@ function showSignIn(method: SignInMethod): void {
       : 'This server signs you in: others see this name, and your messages are told apart from others of the same name.';
 }
 
+/** Shows each field's problem up to the first one, which gets the focus: false when there is one. */
+function fieldsValid(...checks: [HTMLInputElement, string | null][]): boolean {
+  const firstBad = checks.find(([input, problem]) => !showFieldError(input, problem));
+  if (!firstBad) return true;
+  if (firstBad[0] === serverInput) serverDetails.open = true;
+  firstBad[0].focus();
+  return false;
+}
+
 async function join(): Promise<void> {
   const room = roomInput.value.trim();
   const name = nameInput.value.trim();
   const wsUrl = serverInput.value.trim();
-  const urlBad = urlProblem(wsUrl);
-  const method = urlBad === null ? await signInMethod(new URLSearchParams(window.location.search), wsUrl) : { kind: 'none' as const };
+  // The room and the address are checked at once, before the server is asked how to sign in;
+  // the name after, as Cognito names its users itself.
+  if (!fieldsValid([roomInput, roomProblem(room)], [serverInput, urlProblem(wsUrl)])) return;
+  const method = await signInMethod(new URLSearchParams(window.location.search), wsUrl);
   showSignIn(method);
-  const checks: [HTMLInputElement, string | null][] = [
-    [roomInput, roomProblem(room)],
-    ...(method.kind === 'cognito' ? [] : [[nameInput, nameProblem(name)] as [HTMLInputElement, string | null]]),
-    [serverInput, urlBad],
-  ];
-  const firstBad = checks.find(([input, problem]) => !showFieldError(input, problem));
-  if (firstBad) {
-    if (firstBad[0] === serverInput) serverDetails.open = true;
-    firstBad[0].focus();
-    return;
-  }
+  if (method.kind !== 'cognito' && !fieldsValid([nameInput, nameProblem(name)])) return;
   if (method.kind === 'cognito') return CognitoSignIn.begin(method, room, wsUrl); // leaves for the sign-in pages
   let credentials: Credentials | undefined;
   if (method.kind === 'local') {

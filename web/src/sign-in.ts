@@ -60,8 +60,10 @@ export async function signInMethod(params: URLSearchParams, wsUrl: string, locat
   if (!sameServer) return { kind: 'none' };
   const endpoint = new URL('/_local/token', location.href).toString();
   try {
+    // The local runtime answers {"issuer": null} when its template has no user pool.
     const answer = await fetch(endpoint, { headers: { accept: 'application/json' } });
-    return answer.ok ? { kind: 'local', endpoint } : { kind: 'none' };
+    const described = answer.ok ? ((await answer.json()) as { issuer?: unknown }) : {};
+    return typeof described.issuer === 'string' ? { kind: 'local', endpoint } : { kind: 'none' };
   } catch {
     return { kind: 'none' };
   }

@@ -13,7 +13,8 @@
  * - The pool's endpoints under its issuer (`…/<poolId>/.well-known/jwks.json` and
  *   `openid-configuration`) are served on the runtime's port, where the functions'
  *   environment points them (local/src/lambda/lambda-env.ts); `/.well-known/jwks.json` serves the same keys.
- * - `GET /_local/token` describes the issuer (404: the template has no user pool);
+ * - `GET /_local/token` describes the issuer (`{"issuer": null}` when the template has no user pool,
+ *   so that a page can ask without an error; a POST is then 404: noIssuer);
  *   `POST /_local/token` with `{"name", "rooms"?, "expiresInSeconds"?, "sub"?}` issues a token,
  *   for the chat page's local sign-in.
  */
@@ -104,6 +105,13 @@ export function tokenRequestProblems(request: Partial<Record<keyof TokenRequest,
   }
   if (sub !== undefined && (typeof sub !== 'string' || sub === '' || sub.length > 128)) problems.push('sub must be 1-128 characters');
   return problems;
+}
+
+/** `/_local/token` when the template has no user pool: nothing is issued, and a GET says so. */
+export function noIssuer(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  if (req.method === 'GET' || req.method === 'HEAD') return json(res, 200, { issuer: null });
+  return json(res, 404, { message: 'the template has no Cognito user pool: no tokens are issued here' });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

@@ -138,6 +138,21 @@ describe('local runtime: Lambda REQUEST authorizers ($connect)', function () {
     });
   }
 
+  it('plays no token issuer for a template without a user pool: GET /_local/token answers {"issuer": null}, a POST 404', async () => {
+    // Act
+    const endpoint = new URL('/_local/token', runtime.httpUrl);
+    const described = await fetch(endpoint);
+    const issued = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"eve"}' });
+
+    // Assess
+    expect(runtime.issuer).to.equal(undefined);
+    expect([described.status, await described.json()]).to.deep.equal([200, { issuer: null }]);
+    expect(issued.status).to.equal(404);
+    expect(await issued.json())
+      .to.have.property('message')
+      .that.matches(/no Cognito user pool/);
+  });
+
   it('keeps serving after its authorizer failed', async () => {
     // Act
     await refusal(url('throw'), { headers: KEY });
