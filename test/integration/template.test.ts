@@ -1,14 +1,13 @@
 /**
- * How the local runtime reads templates: the project's template.yaml (what runs locally is what
- * is deployed), the YAML short forms and anchors, and route selection expressions.
+ * The project's template.yaml as the local runtime reads it: what runs locally is what is
+ * deployed. (How the runtime reads templates in general is tested beside it, in local/test.)
  */
 import { expect } from 'chai';
-import { evaluateSelection, selectRoute } from '../../local/src/apigateway/route-selection';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { loadTemplate } from '../../local/src/template/template';
-import { parseTemplateText } from '../../local/src/template/template-yaml';
-import { FIXTURE_TEMPLATE, PROJECT_TEMPLATE } from './helpers';
+import { PROJECT_TEMPLATE, startRuntime, storeClient } from './helpers';
 
-describe('template reading', () => {
+describe('the project template in the local runtime', () => {
   it("reads the project template: the tutorial's routes, selection expression and stage", async () => {
     const model = await loadTemplate(PROJECT_TEMPLATE);
     expect(model.routeSelectionExpression).to.equal('$request.body.action');
@@ -45,62 +44,35 @@ describe('template reading', () => {
     expect(model.tables.get('ConnectionsTable')?.ttlAttribute).to.equal('expiresAt');
   });
 
-  it('reads a route that only a fixture template has', async () => {
-    const model = await loadTemplate(FIXTURE_TEMPLATE);
-    expect(model.routes.get('echo')).to.deep.equal({ routeKey: 'echo', functionId: 'EchoFunction', twoWay: false });
-    expect(model.routes.get('twoway')?.twoWay).to.equal(true);
-    expect(model.routes.get('$disconnect')?.functionId, 'Fn::Join and Fn::GetAtt targets').to.equal('RecordFunction');
-    expect(model.queueMappings).to.deep.equal([
-      {
-        queueId: 'FixtureQueue',
-        functionId: 'ConsumeFunction',
-        batchSize: 5,
-        reportBatchItemFailures: true,
-        enabled: true,
-        maximumConcurrency: undefined,
-      },
-    ]);
-    expect(model.queues.get('FixtureQueue')?.redrive).to.deep.equal({ deadLetterQueueId: 'FixtureDeadLetterQueue', maxReceiveCount: 2 });
-  });
-
-  it('reads the YAML short forms, anchors and merge keys', () => {
-    const doc = parseTemplateText(
-      [
-        'a: !Ref Thing',
-        'b: !GetAtt Table.Arn',
-        'c: !Sub ["${x}-y", { x: !Ref P }]',
-        'd: &shared { k: 1, l: !Join [",", [a, b]] }',
-        'e: *shared',
-        'f: { <<: *shared, k: 2 }',
-        'g: !If [Cond, !Ref AWS::NoValue, no]',
-      ].join('\n'),
-    );
-    expect(doc).to.deep.equal({
-      a: { Ref: 'Thing' },
-      b: { 'Fn::GetAtt': ['Table', 'Arn'] },
-      c: { 'Fn::Sub': ['${x}-y', { x: { Ref: 'P' } }] },
-      d: { k: 1, l: { 'Fn::Join': [',', ['a', 'b']] } },
-      e: { k: 1, l: { 'Fn::Join': [',', ['a', 'b']] } },
-      f: { k: 2, l: { 'Fn::Join': [',', ['a', 'b']] } },
-      g: { 'Fn::If': ['Cond', { Ref: 'AWS::NoValue' }, 'no'] },
-    });
-  });
-});
-
-describe('route selection', () => {
-  const routes = new Set(['$connect', '$disconnect', '$default', 'sendmessage', 'a-b']);
-
-  it('evaluates $request.body.<path> on JSON bodies', () => {
-    expect(evaluateSelection('$request.body.action', '{"action":"sendmessage"}')).to.equal('sendmessage');
-    expect(evaluateSelection('$request.body.meta.kind', '{"meta":{"kind":"x"}}')).to.equal('x');
-    expect(evaluateSelection('$request.body.action', 'not json')).to.equal(undefined);
-    expect(evaluateSelection('${request.body.p}-${request.body.q}', '{"p":"a","q":"b"}')).to.equal('a-b');
-  });
-
-  it('falls back to $default, never to a reserved route', () => {
-    expect(selectRoute('$request.body.action', '{"action":"sendmessage"}', routes)).to.equal('sendmessage');
-    expect(selectRoute('$request.body.action', '{"action":"$connect"}', routes)).to.equal('$default');
-    expect(selectRoute('$request.body.action', '{"action":"other"}', routes)).to.equal('$default');
-    expect(selectRoute('$request.body.action', '{"action":"x"}', new Set(['x2']))).to.equal(undefined);
+  it("creates the project template's tables with their keys and indexes", async () => {
+    const runtime = await startRuntime({ templatePath: PROJECT_TEMPLATE });
+    const db = storeClient(runtime);
+    try {
+      expect(runtime.tables).to.deep.equal({
+        ConnectionsTable: 'ConnectionsTable',
+        MessagesTable: 'MessagesTable',
+        RateLimitsTable: 'RateLimitsTable',
+      });
+      const { Table: connections } = await db.send(new DescribeTableCommand({ TableName: 'ConnectionsTable' }));
+      expect(connections?.KeySchema).to.deep.equal([{ AttributeName: 'connectionId', KeyType: 'HASH' }]);
+      const byRoom = connections?.GlobalSecondaryIndexes?.find((i) => i.IndexName === 'byRoom');
+      expect(byRoom?.KeySchema).to.deep.equal([
+        { AttributeName: 'room', KeyType: 'HASH' },
+        { AttributeName: 'connectionId', KeyType: 'RANGE' },
+      ]);
+      const declared = runtime.template.tables.get('ConnectionsTable')?.globalSecondaryIndexes.find((i) => i.IndexName === 'byRoom');
+      expect(byRoom?.Projection, 'the projection the template declares').to.deep.equal(declared?.Projection);
+      expect(byRoom?.Projection?.ProjectionType).to.be.a('string');
+      const { Table: messages } = await db.send(new DescribeTableCommand({ TableName: 'MessagesTable' }));
+      expect(messages?.KeySchema).to.deep.equal([
+        { AttributeName: 'room', KeyType: 'HASH' },
+        { AttributeName: 'id', KeyType: 'RANGE' },
+      ]);
+      const { Table: buckets } = await db.send(new DescribeTableCommand({ TableName: 'RateLimitsTable' }));
+      expect(buckets?.KeySchema).to.deep.equal([{ AttributeName: 'bucket', KeyType: 'HASH' }]);
+    } finally {
+      db.destroy();
+      await runtime.close();
+    }
   });
 });

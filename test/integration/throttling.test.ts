@@ -2,7 +2,9 @@
  * The stage's throttling, emulated from template.yaml's Stage DefaultRouteSettings (the
  * ThrottlingBurstLimit / ThrottlingRateLimit parameters, lowered here): each route has a token
  * bucket of that burst refilled at that rate; past it a connect is refused with 429 and a
- * message gets API Gateway's `Too Many Requests` frame, without invoking the function.
+ * message gets API Gateway's `Too Many Requests` frame, without invoking the function. The
+ * runtime's own throttling tests (route settings, $disconnect, a stage without settings) are in
+ * local/test/integration/throttling.test.ts; these check the chat's parameters reach the stage.
  */
 import { expect } from 'chai';
 import type { LocalRuntime } from '../../local/src/index';
@@ -93,19 +95,5 @@ describe('stage throttling (DefaultRouteSettings, template.yaml)', function () {
       `      throttling: burst ${BURST}, ${RATE}/s → connects ${JSON.stringify(runtime.throttling().$connect)}, ` +
         `messages ${JSON.stringify(sendmessage)} (429 / Too Many Requests frames)`,
     );
-  });
-
-  it('is off without throttling settings in the stage (the fixture template)', async () => {
-    const plain = await startRuntime({ throttling: true });
-    try {
-      const client = await connect(plain.wsUrl);
-      for (let i = 0; i < 20; i += 1) client.send({ action: 'twoway', i });
-      await eventually(async () => (client.messages.length >= 20 ? true : undefined), 10_000, '20 answers');
-      expect(client.messages.filter((m) => m.includes('Too Many Requests'))).to.deep.equal([]);
-      expect(plain.throttling()).to.deep.equal({});
-      await client.close();
-    } finally {
-      await plain.close();
-    }
   });
 });

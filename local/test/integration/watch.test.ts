@@ -6,9 +6,9 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { eventually, FIXTURE_TEMPLATE, startRuntime } from './helpers';
+import { eventually, FIXTURE_TEMPLATE, startRuntime } from '../helpers';
 
-describe('reload on change (watch)', () => {
+describe('local runtime: reload on change (watch)', () => {
   it('runs the new code of a function after its source changes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'local-runtime-watch-'));
     cpSync(join(FIXTURE_TEMPLATE, '..'), dir, { recursive: true });

@@ -4,42 +4,44 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DescribeTableCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../local/src/index';
-import { eventually, PROJECT_TEMPLATE, startRuntime, storeClient } from './helpers';
+import type { LocalRuntime } from '../../src/index';
+import { eventually, startRuntime, storeClient } from '../helpers';
 
-describe('local DynamoDB store', () => {
-  it("creates the project template's tables with their keys and indexes", async () => {
-    const runtime = await startRuntime({ templatePath: PROJECT_TEMPLATE });
-    const db = storeClient(runtime);
+const FOREIGN_APPS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures');
+
+describe('local runtime: the embedded DynamoDB store (fixture templates)', () => {
+  it("creates the template's tables under their own names, with their keys, indexes and TTL", async () => {
+    // Prepare: the fixture's table is named by !Sub; cjs-rooms names its own, provisioned, with an index
+    const runtimes = await Promise.all([startRuntime(), startRuntime({ templatePath: join(FOREIGN_APPS, 'cjs-rooms', 'template.yaml') })]);
+    const [fixture, rooms] = runtimes as [LocalRuntime, LocalRuntime];
+    const clients = runtimes.map(storeClient);
+    const [fixtureDb, roomsDb] = clients as [DynamoDBClient, DynamoDBClient];
     try {
-      expect(runtime.tables).to.deep.equal({
-        ConnectionsTable: 'ConnectionsTable',
-        MessagesTable: 'MessagesTable',
-        RateLimitsTable: 'RateLimitsTable',
-      });
-      const { Table: connections } = await db.send(new DescribeTableCommand({ TableName: 'ConnectionsTable' }));
-      expect(connections?.KeySchema).to.deep.equal([{ AttributeName: 'connectionId', KeyType: 'HASH' }]);
-      const byRoom = connections?.GlobalSecondaryIndexes?.find((i) => i.IndexName === 'byRoom');
-      expect(byRoom?.KeySchema).to.deep.equal([
+      // Act
+      const [{ Table: events }, { Table: roomsTable }] = await Promise.all([
+        fixtureDb.send(new DescribeTableCommand({ TableName: fixture.tables.EventsTable })),
+        roomsDb.send(new DescribeTableCommand({ TableName: rooms.tables.RoomsTable })),
+      ]);
+
+      // Assess
+      expect(fixture.tables).to.deep.equal({ EventsTable: 'local-events' });
+      expect(events?.KeySchema).to.deep.equal([{ AttributeName: 'id', KeyType: 'HASH' }]);
+      expect(fixture.template.tables.get('EventsTable')?.ttlAttribute, 'TTL swept by the runtime').to.equal('expiresAt');
+      expect(rooms.tables).to.deep.equal({ RoomsTable: 'cjs-rooms-connections' });
+      expect(roomsTable?.KeySchema).to.deep.equal([
         { AttributeName: 'room', KeyType: 'HASH' },
         { AttributeName: 'connectionId', KeyType: 'RANGE' },
       ]);
-      const declared = runtime.template.tables.get('ConnectionsTable')?.globalSecondaryIndexes.find((i) => i.IndexName === 'byRoom');
-      expect(byRoom?.Projection, 'the projection the template declares').to.deep.equal(declared?.Projection);
-      expect(byRoom?.Projection?.ProjectionType).to.be.a('string');
-      const { Table: messages } = await db.send(new DescribeTableCommand({ TableName: 'MessagesTable' }));
-      expect(messages?.KeySchema).to.deep.equal([
-        { AttributeName: 'room', KeyType: 'HASH' },
-        { AttributeName: 'id', KeyType: 'RANGE' },
+      expect(roomsTable?.GlobalSecondaryIndexes?.map((i) => [i.IndexName, i.KeySchema, i.Projection?.ProjectionType])).to.deep.equal([
+        ['byConnection', [{ AttributeName: 'connectionId', KeyType: 'HASH' }], 'KEYS_ONLY'],
       ]);
-      const { Table: buckets } = await db.send(new DescribeTableCommand({ TableName: 'RateLimitsTable' }));
-      expect(buckets?.KeySchema).to.deep.equal([{ AttributeName: 'bucket', KeyType: 'HASH' }]);
     } finally {
-      db.destroy();
-      await runtime.close();
+      clients.forEach((c) => c.destroy());
+      await Promise.all(runtimes.map((r) => r.close()));
     }
   });
 
