@@ -1,16 +1,15 @@
 /**
- * The local runtime never crashes: not on a socket error (clients that reset their TCP
- * connection mid-frame or mid-request, on every port it serves), not on a handler crash (at
- * import, synchronous, process.exit, an uncaught exception), not on a store error (the store
- * unreachable or answering 500). And `npm start` (tsx local/src/cli/start.ts) shuts down cleanly on
+ * The chat on the local runtime never goes down: not on a socket error (clients that reset their
+ * TCP connection mid-frame or mid-request, on every port it serves), not on a store error (the
+ * store unreachable or answering 500). (Handlers that crash are the runtime's own test:
+ * local/test/integration/crashes.test.ts.) And `npm start` (tsx local/src/cli/start.ts) shuts down cleanly on
  * SIGTERM and SIGINT: connections closed with 1001, $disconnect run, the on-disk store flushed,
  * exit code 0 within a bound.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { LOCAL_CREDENTIALS } from '../../local/src/iam/iam';
@@ -18,8 +17,6 @@ import type { LocalRuntime } from '../../local/src/index';
 import { connect, PROJECT_TEMPLATE, refusal, startRuntime, type Client } from './helpers';
 import { NpmStart } from './npm-start';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const CRASH_TEMPLATE = join(here, '..', '..', 'local', 'test', 'fixtures', 'crash.yaml');
 const SHUTDOWN_BOUND_MS = 8000;
 
 interface Frame {
@@ -88,36 +85,6 @@ async function resetMidRequest(port: number, path: string, headers: string): Pro
 
 describe('the runtime never crashes', function () {
   this.timeout(30_000);
-
-  describe('on a handler crash (fixtures/crash.yaml)', () => {
-    let runtime: LocalRuntime;
-    before(async () => {
-      runtime = await startRuntime({ templatePath: CRASH_TEMPLATE });
-    });
-    after(async () => runtime?.close());
-
-    it('answers each crash as API Gateway does (Internal server error), twice, and keeps serving', async () => {
-      const client = await connect(runtime.wsUrl);
-      try {
-        for (const action of ['import', 'sync', 'exit', 'uncaught']) {
-          for (let round = 0; round < 2; round += 1) {
-            client.send({ action });
-            expect(await frame(client, () => true), `${action} #${round + 1}`).to.include({ message: 'Internal server error' });
-            client.send({ action: 'ok', round });
-            expect((await frame(client, () => true)).text, `served after ${action}`).to.equal(`ok: {"action":"ok","round":${round}}`);
-          }
-        }
-        const stats = runtime.stats();
-        expect(stats.ImportThrowsFunction).to.include({ invocations: 2, errors: 2 });
-        expect(stats.SyncFunction).to.include({ invocations: 2, errors: 2 });
-        expect(stats.ExitFunction).to.include({ invocations: 2, errors: 2 });
-        expect(stats.UncaughtFunction).to.include({ invocations: 2, errors: 2 });
-        expect(stats.OkFunction).to.include({ invocations: 8, errors: 0 });
-      } finally {
-        await client.close();
-      }
-    });
-  });
 
   describe('on a store error and on sockets reset mid-request (template.yaml)', () => {
     let runtime: LocalRuntime;
