@@ -101,12 +101,15 @@ class Sandbox {
     let timer: NodeJS.Timeout | undefined;
     const reply = await new Promise<WorkerMessage>((resolve) => {
       this.pending = { id, resolve };
-      timer = setTimeout(() => {
+      const timedOut = (): void => {
         this.dead = true;
         void this.worker.terminate();
         const seconds = (this.config.timeoutMs / 1000).toFixed(2);
         resolve({ type: 'error', id, error: { errorType: 'Sandbox.Timedout', errorMessage: `Task timed out after ${seconds} seconds` } });
-      }, timeoutMs);
+      };
+      // No time at all (an injected timeout at once): the handler never runs, however fast it would be.
+      if (timeoutMs <= 0) return timedOut();
+      timer = setTimeout(timedOut, timeoutMs);
       this.worker.postMessage(message);
     });
     clearTimeout(timer);
