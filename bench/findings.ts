@@ -86,11 +86,20 @@ export function findings(r: Results): string {
   );
   const big = r.model[r.model.length - 1];
   const batchSize = r.modelInputs.batchSize;
+  // The largest queued room where the other BatchSize changes the estimate (at the largest, the
+  // event source's maximum concurrency may bound both alike).
+  const differs = (m: (typeof r.model)[number]): boolean =>
+    m.path === 'queued' && Math.round(m.latencyAwsAltMs) !== Math.round(m.latencyAwsMs);
+  const shown = [...r.model].reverse().find(differs) ?? big;
+  const boundAlike =
+    big && shown !== big
+      ? ` (at ${big.recipients.toLocaleString('en-US')}, ${ms(big.latencyAwsMs)} ms either way: the event source's maximum concurrency, ${r.modelInputs.lambdaConcurrency} invocations at once, bounds both)`
+      : '';
   out.push(
     `- **Queue path**: one FanoutFunction event of ${Math.min(10, q.shardsPerMessage)} shards takes ${ms(batch)} ms, about ${(batch / shard).toFixed(1)}× one shard (${ms(shard)} ms): the handler serves an event's records one after another, and posting is CPU-bound (${r.modelInputs.perPostMs.toFixed(3)} ms of CPU per post here; a ${r.modelInputs.memoryMb} MB function gets ${cpuShare(r.modelInputs.memoryMb).toFixed(2)} of a vCPU), so shards go faster on more invocations than one after another in one. ` +
       (batchSize > 1
         ? `Proposed (template.yaml, FanoutEventSource): BatchSize 1; the model gives ${big ? ms(big.latencyAwsAltMs) : '?'} ms instead of ${big ? ms(big.latencyAwsMs) : '?'} ms for ${big?.recipients.toLocaleString('en-US')} recipients, for the same Lambda compute (only requests grow).`
-        : `The template's event source has BatchSize 1 (one shard per invocation; ${q.fanoutInvocationsPerMessage.toFixed(1)} invocations per message measured here); with BatchSize 10 the model would give ${big ? ms(big.latencyAwsAltMs) : '?'} ms instead of ${big ? ms(big.latencyAwsMs) : '?'} ms for ${big?.recipients.toLocaleString('en-US')} recipients. More memory for FanoutFunction (more CPU per post) is the next lever.`),
+        : `The template's event source has BatchSize 1 (one shard per invocation; ${q.fanoutInvocationsPerMessage.toFixed(1)} invocations per message measured here); with BatchSize 10 the model would give ${shown ? ms(shown.latencyAwsAltMs) : '?'} ms instead of ${shown ? ms(shown.latencyAwsMs) : '?'} ms for ${shown?.recipients.toLocaleString('en-US')} recipients${boundAlike}. More memory for FanoutFunction (more CPU per post) is the next lever.`),
   );
   const connect = s.connectMs;
   if (connect !== undefined) {
