@@ -8,7 +8,7 @@
  * evaluates the calls against these.
  */
 import { expandPolicyTemplate } from './policy-templates.js';
-import type { TemplateModel, TemplateResource } from './template.js';
+import type { TemplateModel, TemplateResource } from './model.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));

@@ -1,0 +1,176 @@
+/**
+ * The model of a SAM template the local runtime runs: what each reader (resources.ts) makes of
+ * the resources, and what every service of the runtime reads from.
+ */
+import type { FunctionRole } from './roles.js';
+import type { PseudoParameters } from './intrinsics.js';
+
+export interface EsbuildProperties {
+  EntryPoints?: string[];
+  External?: string[];
+  Format?: string;
+  Target?: string;
+  Minify?: boolean;
+  Sourcemap?: boolean;
+  Loader?: string[];
+  MainFields?: string | string[];
+  OutExtension?: string[];
+  Banner?: string;
+  Footer?: string;
+}
+
+export interface FunctionModel {
+  logicalId: string;
+  functionName: string;
+  /** Absolute path of CodeUri. */
+  codeUri: string;
+  handler: string;
+  runtime: string;
+  timeoutSeconds: number;
+  memoryMb: number;
+  /** Environment variables, intrinsic functions resolved (execute-api URLs still point at AWS). */
+  environment: Record<string, string>;
+  /** LoggingConfig's LogGroup, else Lambda's default /aws/lambda/<function name>. */
+  logGroupName: string;
+  /** Logical ids of the template's layers the function uses. */
+  layers: string[];
+  buildMethod: string | undefined;
+  buildProperties: EsbuildProperties;
+}
+
+export interface LayerModel {
+  logicalId: string;
+  contentUri: string;
+  buildMethod: string | undefined;
+}
+
+export interface KeyElement {
+  AttributeName: string;
+  KeyType: 'HASH' | 'RANGE';
+}
+export interface IndexModel {
+  IndexName: string;
+  KeySchema: KeyElement[];
+  Projection: Record<string, unknown>;
+}
+
+export interface TableModel {
+  logicalId: string;
+  tableName: string;
+  attributeDefinitions: { AttributeName: string; AttributeType: 'S' | 'N' | 'B' }[];
+  keySchema: KeyElement[];
+  globalSecondaryIndexes: IndexModel[];
+  localSecondaryIndexes: IndexModel[];
+  /** The TTL attribute, when TimeToLiveSpecification is enabled. */
+  ttlAttribute: string | undefined;
+}
+
+export interface QueueModel {
+  logicalId: string;
+  queueName: string;
+  arn: string;
+  visibilityTimeoutSeconds: number;
+  retentionSeconds: number;
+  delaySeconds: number;
+  /** RedrivePolicy: the dead-letter queue's logical id and the receives before a message moves there. */
+  redrive?: { deadLetterQueueId: string; maxReceiveCount: number };
+}
+
+/** An SQS event source mapping (AWS::Lambda::EventSourceMapping, or a SAM function's SQS event). */
+export interface QueueMappingModel {
+  queueId: string;
+  functionId: string;
+  batchSize: number;
+  reportBatchItemFailures: boolean;
+  enabled: boolean;
+  maximumConcurrency: number | undefined;
+}
+
+export interface RouteModel {
+  routeKey: string;
+  /** Logical id of the function the route's AWS_PROXY integration invokes. */
+  functionId: string;
+  /** True when the route has a route response: the function's `body` is sent back to the caller. */
+  twoWay: boolean;
+  /** The Lambda REQUEST authorizer the route's AuthorizationType CUSTOM names ($connect only, in WebSocket APIs). */
+  authorizer?: AuthorizerModel;
+}
+
+/** An AWS::ApiGatewayV2::Authorizer of type REQUEST: a function API Gateway asks before $connect. */
+export interface AuthorizerModel {
+  logicalId: string;
+  /** The function its AuthorizerUri invokes. */
+  functionId: string;
+  /** Its IdentitySource expressions (route.request.header.X, route.request.querystring.X, ...), each required. */
+  identitySource: string[];
+}
+
+/** An AWS::Cognito::UserPool: locally, the runtime is its token issuer (local/src/cognito/token-issuer.ts). */
+export interface UserPoolModel {
+  logicalId: string;
+  /** Its local id, shaped like Cognito's (`us-east-1_AbC123xYz`), stable for a template. */
+  poolId: string;
+  /** https://cognito-idp.<region>.<suffix>/<poolId>: the `iss` of its tokens, as on AWS. */
+  issuer: string;
+  /** The ids of its app clients (AWS::Cognito::UserPoolClient): the `aud` of its ID tokens. */
+  clientIds: string[];
+}
+
+export interface RouteLimits {
+  burst: number;
+  rate: number;
+}
+
+/** The stage's route throttling (apigateway/throttle.ts applies it). */
+export interface StageThrottling {
+  defaults: RouteLimits | undefined;
+  routes: Record<string, RouteLimits>;
+}
+
+export interface TemplateModel {
+  path: string;
+  /** What the app is called: the start of the template's Description, else its API's Name, else its folder. */
+  title: string;
+  /** The directory CodeUri and ContentUri are relative to. */
+  dir: string;
+  apiLogicalId: string;
+  apiId: string;
+  routeSelectionExpression: string;
+  stage: string;
+  /** The stage's DefaultRouteSettings and RouteSettings throttling. */
+  throttling: StageThrottling;
+  routes: Map<string, RouteModel>;
+  functions: Map<string, FunctionModel>;
+  layers: Map<string, LayerModel>;
+  tables: Map<string, TableModel>;
+  queues: Map<string, QueueModel>;
+  queueMappings: QueueMappingModel[];
+  userPools: Map<string, UserPoolModel>;
+  pseudo: PseudoParameters;
+  /** Each function's execution role as SAM builds it (roles.ts), by logical id. */
+  roles: Map<string, FunctionRole>;
+  /** Warnings about what the local runtime skips. */
+  warnings: string[];
+  /** The template's resources as written (for what the model does not carry: IAM policies, stage settings). */
+  resources: Record<string, TemplateResource>;
+  /** Resolves intrinsic functions in a value taken from `resources`, with this model's parameters. */
+  resolve(value: unknown): unknown;
+}
+
+export interface TemplateResource {
+  Type: string;
+  /** The condition that decides whether the resource exists. */
+  Condition?: string;
+  Properties?: Record<string, unknown>;
+  Metadata?: Record<string, unknown>;
+}
+
+export interface TemplateOptions {
+  parameterOverrides?: Record<string, string>;
+  region?: string;
+  /**
+   * Keep resources whose Condition is false (default: they do not exist, as in CloudFormation).
+   * For `npm run token`: the local ids of a user pool and its clients do not depend on parameters.
+   */
+  includeConditionalResources?: boolean;
+}
