@@ -19,6 +19,7 @@ import type { DynamoDbFault, Faults, PostFault } from './faults.js';
 import type { LocalIam } from './iam/iam.js';
 import type { RuntimeLog } from './log.js';
 import { payloadTooLarge } from './apigateway/management-api.js';
+import { dynamodbCalls, sqsAction } from './iam/actions.js';
 import { verifySigV4, type SigV4Problem } from './iam/sigv4.js';
 import type { TemplateModel } from './template/template.js';
 import type { Connection } from './apigateway/websocket-server.js';
@@ -121,65 +122,6 @@ function replay(req: IncomingMessage, body: Buffer, without: string[] = []): Inc
   });
   copy.end(body);
   return copy as unknown as IncomingMessage;
-}
-
-/** The (action, resource) pairs IAM evaluates for one DynamoDB request. */
-export function dynamodbCalls(
-  model: TemplateModel,
-  operation: string,
-  input: Record<string, unknown>,
-): { action: string; resource: string }[] {
-  const { partition, region, accountId } = model.pseudo;
-  const table = (name: unknown): string =>
-    String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${region}:${accountId}:table/${String(name)}`;
-  const action = (op: string): string => `dynamodb:${op}`;
-  switch (operation) {
-    case 'BatchWriteItem':
-    case 'BatchGetItem': {
-      const names = Object.keys((input.RequestItems ?? {}) as Record<string, unknown>);
-      return names.map((name) => ({ action: action(operation), resource: table(name) }));
-    }
-    case 'TransactWriteItems':
-    case 'TransactGetItems': {
-      const items = (input.TransactItems ?? []) as Record<string, { TableName?: string }>[];
-      const ops: Record<string, string> = {
-        Put: 'PutItem',
-        Update: 'UpdateItem',
-        Delete: 'DeleteItem',
-        ConditionCheck: 'ConditionCheckItem',
-        Get: 'GetItem',
-      };
-      return items.flatMap((item) =>
-        Object.entries(item).map(([kind, body]) => ({ action: action(ops[kind] ?? kind), resource: table(body?.TableName) })),
-      );
-    }
-    case 'Query':
-    case 'Scan':
-      return [
-        {
-          action: action(operation),
-          resource: input.IndexName === undefined ? table(input.TableName) : `${table(input.TableName)}/index/${String(input.IndexName)}`,
-        },
-      ];
-    case 'ListTables':
-      return [{ action: action(operation), resource: '*' }];
-    case 'TagResource':
-    case 'UntagResource':
-    case 'ListTagsOfResource':
-      return [{ action: action(operation), resource: String(input.ResourceArn ?? '*') }];
-    default:
-      return [{ action: action(operation), resource: input.TableName === undefined ? '*' : table(input.TableName) }];
-  }
-}
-
-/** IAM's action for an SQS API operation (a batch is authorized as its single form). */
-export function sqsAction(operation: string): string {
-  const single: Record<string, string> = {
-    SendMessageBatch: 'SendMessage',
-    DeleteMessageBatch: 'DeleteMessage',
-    ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
-  };
-  return `sqs:${single[operation] ?? operation}`;
 }
 
 export class AwsFrontDoor {

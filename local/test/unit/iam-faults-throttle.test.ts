@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { dynamodbCalls, sqsAction } from '../../src/aws-gateway';
+import { dynamodbCalls, sqsAction } from '../../src/iam/actions';
 import { Faults, parseFaults } from '../../src/faults';
 import { accessKeyIdFor, accessKeyIdOf, evaluate, LocalIam, wildcardMatch, type Statement } from '../../src/iam/iam';
 import { loadTemplate, type TemplateModel } from '../../src/template/template';
