@@ -43,8 +43,6 @@ export interface FrontDoorOptions {
 /** The services behind this door, by their SigV4 signing name. */
 type Service = 'dynamodb' | 'execute-api' | 'sqs';
 
-type ErrorShape = Omit<AwsError, 'message'> & { message?: string };
-
 const PROTOCOL: Record<Service, AwsProtocol> = { 'execute-api': 'rest-json', dynamodb: 'json', sqs: 'json' };
 
 /**
@@ -52,7 +50,7 @@ const PROTOCOL: Record<Service, AwsProtocol> = { 'execute-api': 'rest-json', dyn
  * x-amzn-errortype, DynamoDB 400 with its JSON __type, SQS 403 (400 for a malformed signature)
  * with the query-compatible code the SDK reads from x-amzn-query-error.
  */
-const SIGV4_ERRORS: Record<Service, Record<SigV4Problem, ErrorShape>> = {
+const SIGV4_ERRORS: Record<Service, Record<SigV4Problem, AwsError>> = {
   'execute-api': {
     MissingAuthenticationToken: { status: 403, code: 'MissingAuthenticationTokenException', message: 'Missing Authentication Token' },
     IncompleteSignature: { status: 403, code: 'IncompleteSignatureException' },

@@ -109,7 +109,6 @@ interface Foundations {
   store: LocalStore;
   build: BuildOutput;
   buildRoot: string;
-  issuer: LocalTokenIssuer | undefined;
 }
 
 async function startFoundations(
@@ -171,7 +170,6 @@ async function startFoundations(
     store,
     build: (building as PromiseFulfilledResult<BuildOutput>).value,
     buildRoot,
-    issuer: routes.issuer,
   };
 }
 
@@ -250,7 +248,7 @@ function handleOf(
   startupMs: number,
 ): LocalRuntime {
   const { iam, faults, throttle } = controls;
-  const { origin, store, issuer } = foundations;
+  const { origin, store, routes } = foundations;
   const { functions } = services;
   return {
     wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
@@ -280,7 +278,7 @@ function handleOf(
       resetStats: () => faults.resetStats(),
     },
     throttling: () => throttle.stats(),
-    issuer,
+    issuer: routes.issuer,
     close: () => running.close(),
   };
 }

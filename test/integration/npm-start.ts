@@ -1,7 +1,8 @@
 /** `npm start` (tsx local/src/cli/start.ts) as a child process, for tests of the process itself: signals, kills, restarts. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tsx } from '../../local/test/commands';
 import { eventually } from './helpers';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -14,11 +15,12 @@ export class NpmStart {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
 
   constructor(dataDir: string, env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'local/src/cli/start.ts', '--data-dir', dataDir, '--no-watch', '--quiet'], {
-      cwd: ROOT,
-      env: { ...process.env, PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_FAULTS: '', LOCAL_IAM: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    this.child = tsx(
+      'local/src/cli/start.ts',
+      ['--data-dir', dataDir, '--no-watch', '--quiet'],
+      { PORT: '0', DYNAMODB_PORT: '0', HOST: '127.0.0.1', LOCAL_FAULTS: '', LOCAL_IAM: '', ...env },
+      ROOT,
+    );
     this.child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
     this.child.stderr?.on('data', (c: Buffer) => (this.err += c.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal, at: performance.now() })));
