@@ -239,6 +239,36 @@ describe('chat page (headless Chromium)', function () {
     expect(await message(bob, 'fourth').getByTestId('message-name').textContent()).to.equal('Bob');
   });
 
+  it('draws as its own only what this page sent, not a stranger who takes its name, also after a reload', async () => {
+    const room = uniqueRoom('namesake');
+    const sam = await join(room, 'Sam');
+    const stranger = await join(room, 'Sam');
+    await send(sam, 'from the real Sam');
+    await waitForMessage(stranger, 'from the real Sam');
+    await send(stranger, 'from the other Sam');
+    await waitForMessage(sam, 'from the other Sam');
+
+    const ownClass = async (page: typeof sam, text: string) =>
+      ((await message(page, text).getAttribute('class')) ?? '').split(' ').includes('own');
+    const expectOwn = async (page: typeof sam, mine: string, theirs: string, when: string) => {
+      expect(await ownClass(page, mine), `${mine} on its sender's page, ${when}`).to.equal(true);
+      expect(await ownClass(page, theirs), `${theirs} on the other page, ${when}`).to.equal(false);
+      expect(await message(page, theirs).getByTestId('message-name').textContent()).to.equal('Sam');
+    };
+    await expectOwn(sam, 'from the real Sam', 'from the other Sam', 'live');
+    await expectOwn(stranger, 'from the other Sam', 'from the real Sam', 'live');
+
+    // From history: the page knows its messages by the ids its confirmations gave.
+    await sam.reload();
+    await waitSynced(sam);
+    await waitForMessage(sam, 'from the other Sam');
+    await expectOwn(sam, 'from the real Sam', 'from the other Sam', 'after a reload');
+    // A page of its own storage (another tab, another person) holds none of them.
+    const newcomer = await join(room, 'Sam');
+    await waitForMessage(newcomer, 'from the other Sam');
+    expect(await newcomer.locator('[data-testid="message"].own').count(), "a newcomer's own messages").to.equal(0);
+  });
+
   it('refuses an invalid room or name in the form, with a clear message', async () => {
     const context = await browser.newContext();
     contexts.push(context);

@@ -19,6 +19,7 @@ import {
 } from './protocol';
 import type { ChatMessage, ClientRequest, Member, ServerFrame } from './protocol';
 import { TOKEN_SUBPROTOCOL_PREFIX, type Credentials } from './sign-in';
+import { OwnMessages } from './own';
 import { Outbox, Timeline, type Pending } from './timeline';
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
@@ -66,6 +67,8 @@ export class ChatSession {
   private readonly socket: ReconnectingSocket;
   private readonly timeline = new Timeline();
   private readonly outbox = new Outbox();
+  /** Without sign-in, the ids of the messages this page sent (by their confirmations). */
+  private readonly sent: OwnMessages;
   /** Everything up to this id is held (the end of the last completed history chain). */
   private cursor: string | undefined;
   private synced = false;
@@ -88,6 +91,7 @@ export class ChatSession {
     private readonly view: ChatView,
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.sent = new OwnMessages(options.room);
     const url = new URL(options.wsUrl);
     url.searchParams.set('room', options.room);
     const { credentials } = options;
@@ -233,19 +237,39 @@ export class ChatSession {
     }
   }
 
+  /**
+   * Signed in, a message is the page's own by its sender's userId (the token's subject: two
+   * people may share a name). Without sign-in, by what this page sent: a confirmation (the
+   * message with the clientId it was sent with, which only its sender receives), or a message
+   * whose id an earlier confirmation gave. A name decides nothing: anyone may take it.
+   */
   private addMessage(message: ChatMessage & { clientId?: string }, live: boolean): void {
-    // Signed in, a message is the page's own by its sender's userId: two people may share a name.
     const { credentials } = this.options;
-    const own = credentials ? message.userId === credentials.userId : message.name === this.name;
-    if (own) {
-      const confirmed = this.outbox.confirm(message);
-      if (confirmed) {
-        this.view.removePending(confirmed.localId);
-        this.notConnectedStreak = 0;
-      }
+    const confirmed = this.confirms(message);
+    if (confirmed) {
+      this.view.removePending(confirmed.localId);
+      this.notConnectedStreak = 0;
     }
+    const own = credentials
+      ? message.userId === credentials.userId
+      : confirmed !== undefined || message.clientId !== undefined || this.sent.has(message.id);
+    if (own && !credentials) this.sent.add(message.id);
     const beforeId = this.timeline.add(message);
     if (beforeId !== false) this.view.showMessage(message, { beforeId, own, live });
+  }
+
+  /**
+   * The outbox item a message settles: the one with its clientId (the server's confirmation),
+   * else (found in history: the confirmation was lost with the connection) the oldest item
+   * already sent with its text, when the sender is this page's: its userId signed in, its
+   * name without sign-in (the one case a name is trusted: without it, the page would send
+   * the message again and store it twice).
+   */
+  private confirms(message: ChatMessage & { clientId?: string }): Pending | undefined {
+    if (message.clientId !== undefined) return this.outbox.confirm(message);
+    const { credentials } = this.options;
+    const sender = credentials ? message.userId === credentials.userId : message.name === this.name;
+    return sender ? this.outbox.confirm(message) : undefined;
   }
 
   private onHistory(messages: ChatMessage[], hasMore: boolean): void {

@@ -132,11 +132,13 @@ export class Outbox {
 
   /**
    * Removes and returns the item a message of the page's own confirms: by its clientId (the
-   * server's confirmation), else (a message of the page's found in history) the oldest with its text.
+   * server's confirmation), else (a message of the page's found in history) the oldest sent with its text.
    */
   confirm(message: { text: string; clientId?: string }): Pending | undefined {
     const { clientId } = message;
-    const index = this.items.findIndex((item) => (clientId === undefined ? item.text === message.text : item.clientId === clientId));
+    const index = this.items.findIndex((item) =>
+      clientId === undefined ? item.sends > 0 && item.text === message.text : item.clientId === clientId,
+    );
     if (index < 0) return undefined;
     return this.items.splice(index, 1)[0];
   }
