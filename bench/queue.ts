@@ -110,7 +110,7 @@ async function timeSendBatch(runtime: LocalRuntime, room: string, runs: number):
 
 export async function measureQueue(plan: QueuePlan, series: Omit<SeriesPlan, 'messages'>): Promise<QueueResult> {
   const runtime = await startRuntime({
-    parameterOverrides: { FanoutThreshold: String(plan.threshold), FanoutShardSize: String(plan.shardSize) },
+    env: { FANOUT_THRESHOLD: String(plan.threshold), FANOUT_SHARD_SIZE: String(plan.shardSize) },
   });
   let room: Room | undefined;
   try {

@@ -9,13 +9,17 @@ cfn-lint releases use) the way cfn-lint did before it validated SAM directly:
   basic execution role and X-Ray are referenced by ARN anyway);
 * no upload: every local CodeUri / ContentUri / DefinitionUri is replaced by an
   S3-like placeholder, s3://<bucket>/<the local path>, so the generated template
-  still shows which directory each function and layer comes from.
+  still shows which directory each function and layer comes from; with
+  --content-keys (for a built template, .aws-sam/build/template.yaml), by
+  s3://<bucket>/<the key sam package would upload it as>: the MD5 of the
+  directory's files (SAM CLI's own dir_checksum), so that two builds give the same
+  template exactly when a deploy of the second would change nothing.
 
 The result has no Transform and no AWS::Serverless::* resource left: plain
 CloudFormation, as the stack would see it after `sam deploy` (modulo the S3 keys).
 
 Usage: python3 scripts/generate-template.py [--template template.yaml]
-           [--output dist/cloudformation.json] [--region us-east-1]
+           [--output dist/cloudformation.json] [--region us-east-1] [--content-keys]
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ try:
     from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
+    from samcli.lib.utils.hash import dir_checksum
 except ImportError as error:  # pragma: no cover - environment problem, not a bug
     fail(
         f"{error}. Install the pinned tools first: pip install aws-sam-cli==1.170.0 cfn-lint==1.58.0 "
@@ -100,16 +105,20 @@ def _is_local_path(value: Any) -> bool:
     return isinstance(value, str) and not value.startswith(("s3://", "https://", "http://"))
 
 
-def _to_s3_uri(local_path: str) -> str:
+def _to_s3_uri(local_path: str, content_root: Path | None = None) -> str:
     key = local_path.strip().removeprefix("./").rstrip("/") or "."
+    if content_root is not None:
+        # sam package zips the directory and uploads it under the MD5 of its files and their paths.
+        key = dir_checksum(str((content_root / key).resolve()), followlinks=True)
     return f"s3://{PLACEHOLDER_BUCKET}/{key}"
 
 
-def replace_local_uris(template: dict[str, Any]) -> None:
+def replace_local_uris(template: dict[str, Any], content_root: Path | None = None) -> None:
     """Point every local artifact path at an S3-like placeholder, as `sam package` would."""
+    to_s3_uri = lambda path: _to_s3_uri(path, content_root)  # noqa: E731
     global_function = (template.get("Globals") or {}).get("Function") or {}
     if _is_local_path(global_function.get("CodeUri")):
-        global_function["CodeUri"] = _to_s3_uri(global_function["CodeUri"])
+        global_function["CodeUri"] = to_s3_uri(global_function["CodeUri"])
 
     for logical_id, resource in (template.get("Resources") or {}).items():
         if not isinstance(resource, dict):
@@ -126,10 +135,10 @@ def replace_local_uris(template: dict[str, Any]) -> None:
                 if (resource_type, prop) in REQUIRED_URI_PROPERTIES and not (
                     prop == "CodeUri" and "CodeUri" in global_function
                 ):
-                    properties[prop] = _to_s3_uri(".")
+                    properties[prop] = to_s3_uri(".")
                 continue
             if _is_local_path(value):
-                properties[prop] = _to_s3_uri(value)
+                properties[prop] = to_s3_uri(value)
             elif isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("Ref", "Fn::Sub"):
                 # A parameter or Sub cannot be resolved offline: the same placeholder cfn-lint used.
                 properties[prop] = _to_s3_uri(f"{logical_id}/{prop}")
@@ -151,10 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template", type=Path, default=root / "template.yaml")
     parser.add_argument("--output", type=Path, default=root / "dist" / "cloudformation.json")
     parser.add_argument("--region", default="us-east-1")
+    parser.add_argument(
+        "--content-keys",
+        action="store_true",
+        help="name each artifact by the S3 key sam package gives it (the MD5 of its files), for a built template",
+    )
     args = parser.parse_args(argv)
 
     template = load_template(args.template)
-    replace_local_uris(template)
+    replace_local_uris(template, args.template.resolve().parent if args.content_keys else None)
     try:
         output = translate(template, args.region)
     except InvalidDocumentException as error:

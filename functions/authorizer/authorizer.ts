@@ -65,6 +65,22 @@ function headerValue(headers: ConnectAuthorizerEvent['headers'], name: string): 
   return Object.entries(headers ?? {}).find(([key]) => key.toLowerCase() === wanted)?.[1];
 }
 
+/**
+ * The authorizer of a stack whose AuthMode is none (config.ts, NO_AUTHORIZER): it exists only
+ * under `sam local invoke`, and says why it verifies nothing. API Gateway would answer 500.
+ */
+export function notDeployedAuthorizer(logger = new Logger()): ConnectAuthorizer {
+  const problem = new Error(
+    'AuthMode is none: this stack connects without tokens and deploys no authorizer. To invoke it, give it the ' +
+      'environment of a stack with AuthMode cognito or oidc (npm run fill-env), or --parameter-overrides AuthMode=oidc ' +
+      'with TOKEN_ISSUER and TOKEN_AUDIENCE in events/env.json',
+  );
+  return () => {
+    logger.error('authorizer failed', problem);
+    return Promise.reject(problem);
+  };
+}
+
 export function createAuthorizer(config: AuthConfig, logger = new Logger(), keys: JWTVerifyGetKey = issuerKeys(config)): ConnectAuthorizer {
   const { roomsClaim, tokenUse } = AUTH_MODES[config.mode];
   return async (event) => {

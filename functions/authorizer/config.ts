@@ -35,9 +35,17 @@ function httpUrl(value: string): URL | undefined {
   }
 }
 
-export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
+/**
+ * AUTH_MODE `none`: the stack connects without tokens and deploys no authorizer (its Condition is
+ * AuthEnabled). Only `sam local invoke` runs it then, with the template's default AuthMode; the
+ * function loads, and answers every request with an error that says so.
+ */
+export const NO_AUTHORIZER = 'none';
+
+export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | typeof NO_AUTHORIZER {
   const problems: string[] = [];
   const { AUTH_MODE: mode, TOKEN_ISSUER: issuer = '', TOKEN_AUDIENCE: audience = '', TOKEN_JWKS_URL: jwks = '' } = env;
+  if (mode === NO_AUTHORIZER) return NO_AUTHORIZER;
   if (!isMode(mode)) problems.push(`AUTH_MODE must be ${Object.keys(AUTH_MODES).join(' or ')}, got ${JSON.stringify(mode ?? '')}`);
   if (httpUrl(issuer) === undefined) problems.push(`TOKEN_ISSUER must be the issuer's https:// URL, got ${JSON.stringify(issuer)}`);
   const audiences = audience
@@ -47,6 +55,12 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig {
   if (audiences.length === 0) problems.push('TOKEN_AUDIENCE must name the audience (client id) tokens are issued for');
   const jwksUrl = jwks === '' ? undefined : httpUrl(jwks);
   if (jwks !== '' && jwksUrl === undefined) problems.push(`TOKEN_JWKS_URL must be an https:// URL, got ${JSON.stringify(jwks)}`);
-  if (problems.length > 0 || !isMode(mode)) throw new Error(`authorizer: invalid environment (${problems.join('; ')})`);
+  if (problems.length > 0 || !isMode(mode)) {
+    const where =
+      env.AWS_SAM_LOCAL === 'true'
+        ? '. Under sam local invoke, these come from --env-vars events/env.json: fill it from the stack with npm run fill-env (README, sam local invoke)'
+        : '. template.yaml sets them from AuthMode and the identity parameters';
+    throw new Error(`authorizer: invalid environment (${problems.join('; ')})${where}`);
+  }
   return { mode, issuer, audience: audiences, jwksUrl };
 }

@@ -18,6 +18,8 @@ import type { LocalTokenIssuer } from './cognito/token-issuer.js';
 
 export { startLocalRuntime } from './runtime.js';
 export { DEFAULT_SANDBOXES } from './lambda/functions.js';
+/** A template's YAML (or JSON) as plain values, short-form tags in their long form (`!Ref X` → `{ Ref: 'X' }`). */
+export { readTemplateFile, parseTemplateText } from './template/template-yaml.js';
 export type { Limits } from './apigateway/limits.js';
 export type { InvokeOutcome } from './lambda/lambda-pool.js';
 export type { TemplateModel } from './template/template.js';

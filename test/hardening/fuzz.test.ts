@@ -195,7 +195,7 @@ describe('hardening: fuzz, hostile frames while a room chats (template.yaml, rea
 
   before(async function () {
     this.timeout(CAMPAIGN_TIMEOUT_MS + 60_000);
-    runtime = await startChat({ parameterOverrides: { MessageRateLimit: '1000', RequestRateLimit: '1000' } });
+    runtime = await startChat({ env: { MESSAGE_RATE_LIMIT: '1000', REQUEST_RATE_LIMIT: '1000' } });
     const rng = new Rng(SEED);
 
     // Another room with a secret, which nothing of this run may ever show the fuzzed room.

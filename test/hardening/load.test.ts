@@ -63,7 +63,7 @@ describe('hardening: load, 1,000 concurrent clients in 10 rooms (template.yaml, 
 
   before(async function () {
     this.timeout(LOAD_TIMEOUT_MS);
-    runtime = await startChat({ parameterOverrides: MESSAGES > 20 ? { MessageRateLimit: String(Math.min(1000, MESSAGES * 2)) } : {} });
+    runtime = await startChat({ env: MESSAGES > 20 ? { MESSAGE_RATE_LIMIT: String(Math.min(1000, MESSAGES * 2)) } : {} });
 
     // Fill the rooms: client i joins room i % ROOMS; the first SENDERS_PER_ROOM of each room send.
     const plan = Array.from({ length: CLIENTS }, (_, i) => {

@@ -1,7 +1,7 @@
 /**
  * The security settings docs/SECURITY.md relies on, read from template.yaml: encryption at
  * rest, data retention (TTL, point-in-time recovery, queue retention), the stage's throttling
- * and the chat's own limits wired to bounded parameters, no way into a function but its route
+ * and the chat's own limits wired to the template's Tuning constants, no way into a function but its route
  * (or its authorizer), and the routes as open as the document says (open with AuthMode none, as
  * in the tutorial; $connect behind the token authorizer otherwise). A change to any of these
  * changes the threat model: this test fails so that the document is updated too.
@@ -19,12 +19,16 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
   let template: Record<string, unknown>;
   /** Each function's own environment variables, by logical id. */
   let variables: Record<string, Record<string, unknown>>;
+  /** Mappings.Tuning: the chat's internals, constants rather than parameters. */
+  let tuning: Record<string, Record<string, unknown>>;
   const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
+  const tuned = (group: string, name: string) => ({ 'Fn::FindInMap': ['Tuning', group, name] });
 
   before(async () => {
     template = await readTemplateFile(PROJECT_TEMPLATE);
     resources = template.Resources as Record<string, Resource>;
     parameters = template.Parameters as Record<string, Parameter>;
+    tuning = (template.Mappings as Record<string, typeof tuning>).Tuning ?? {};
     variables = Object.fromEntries(
       Object.entries(resources)
         .filter(([, r]) => r.Type === 'AWS::Serverless::Function')
@@ -60,35 +64,35 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
     expect(resources.FanoutQueue?.Properties?.MessageRetentionPeriod).to.equal(3600);
   });
 
-  it("throttles the stage from bounded parameters, and limits each connection's messages (MessageRateLimit) and their size (MaxMessageBytes < 32 KB frames)", () => {
+  it("throttles the stage from the Tuning constants, and limits each connection's messages (MESSAGE_RATE_LIMIT) and their size (MAX_MESSAGE_BYTES < 32 KB frames)", () => {
     const [[, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
     expect(stage.Properties?.DefaultRouteSettings).to.deep.equal({
-      ThrottlingBurstLimit: { Ref: 'ThrottlingBurstLimit' },
-      ThrottlingRateLimit: { Ref: 'ThrottlingRateLimit' },
+      ThrottlingBurstLimit: tuned('Stage', 'ThrottlingBurstLimit'),
+      ThrottlingRateLimit: tuned('Stage', 'ThrottlingRateLimit'),
     });
-    expect(parameters.ThrottlingBurstLimit).to.include({ Default: 500, MinValue: 1, MaxValue: 5000 });
-    expect(parameters.ThrottlingRateLimit).to.include({ Default: 1000, MinValue: 1, MaxValue: 10000 });
-    expect(parameters.MessageRateLimit).to.include({ Default: 20, MinValue: 1, MaxValue: 1000 });
-    expect(parameters.MaxMessageBytes).to.include({ Default: 4096, MinValue: 1, MaxValue: 30000 });
-    expect(variables.SendMessageFunction?.MESSAGE_RATE_LIMIT).to.deep.equal({ Ref: 'MessageRateLimit' });
-    expect(variables.SendMessageFunction?.MAX_MESSAGE_BYTES).to.deep.equal({ Ref: 'MaxMessageBytes' });
+    expect(tuning.Stage).to.deep.equal({ ThrottlingBurstLimit: 500, ThrottlingRateLimit: 1000 });
+    expect(tuning.Limits).to.include({ MessageRateLimit: '20', MaxMessageBytes: '4096' });
+    expect(variables.SendMessageFunction?.MESSAGE_RATE_LIMIT).to.deep.equal(tuned('Limits', 'MessageRateLimit'));
+    expect(variables.SendMessageFunction?.MAX_MESSAGE_BYTES).to.deep.equal(tuned('Limits', 'MaxMessageBytes'));
   });
 
-  it('limits every route per connection and per identity or source IP, connects too, and rooms in size, from bounded parameters', () => {
-    expect(parameters.RequestRateLimit).to.include({ Default: 30, MinValue: 1, MaxValue: 1000 });
-    expect(parameters.ConnectRateLimit).to.include({ Default: 30, MinValue: 1, MaxValue: 100000 });
-    expect(parameters.IdentityMessageRateLimit).to.include({ Default: 100, MinValue: 1, MaxValue: 100000 });
-    expect(parameters.IdentityRequestRateLimit).to.include({ Default: 100, MinValue: 1, MaxValue: 100000 });
-    expect(parameters.MaxRoomSize).to.include({ Default: 5000, MinValue: 1, MaxValue: 1000000 });
-    expect(variables.ConnectFunction).to.deep.include({
-      CONNECT_RATE_LIMIT: { Ref: 'ConnectRateLimit' },
-      MAX_ROOM_SIZE: { Ref: 'MaxRoomSize' },
+  it('limits every route per connection and per identity or source IP, connects too, and rooms in size, from the Tuning constants', () => {
+    expect(tuning.Limits).to.deep.include({
+      RequestRateLimit: '30',
+      ConnectRateLimit: '30',
+      IdentityMessageRateLimit: '100',
+      IdentityRequestRateLimit: '100',
+      MaxRoomSize: '5000',
     });
-    expect(variables.SendMessageFunction?.IDENTITY_MESSAGE_RATE_LIMIT).to.deep.equal({ Ref: 'IdentityMessageRateLimit' });
+    expect(variables.ConnectFunction).to.deep.include({
+      CONNECT_RATE_LIMIT: tuned('Limits', 'ConnectRateLimit'),
+      MAX_ROOM_SIZE: tuned('Limits', 'MaxRoomSize'),
+    });
+    expect(variables.SendMessageFunction?.IDENTITY_MESSAGE_RATE_LIMIT).to.deep.equal(tuned('Limits', 'IdentityMessageRateLimit'));
     for (const id of ['HistoryFunction', 'MembersFunction', 'DefaultFunction']) {
       expect(variables[id], id).to.deep.include({
-        REQUEST_RATE_LIMIT: { Ref: 'RequestRateLimit' },
-        IDENTITY_REQUEST_RATE_LIMIT: { Ref: 'IdentityRequestRateLimit' },
+        REQUEST_RATE_LIMIT: tuned('Limits', 'RequestRateLimit'),
+        IDENTITY_REQUEST_RATE_LIMIT: tuned('Limits', 'IdentityRequestRateLimit'),
       });
     }
   });

@@ -109,7 +109,7 @@ export class ChatRuntime {
     this.current = await startRuntime({
       templatePath: PROJECT_TEMPLATE,
       ...options,
-      parameterOverrides: { ...ONE_ADDRESS_FOR_ALL, ...options.parameterOverrides },
+      env: { ...ONE_ADDRESS_FOR_ALL, ...options.env },
     });
   }
 

@@ -50,7 +50,7 @@ describe('chat: connects are limited per identity or source IP (ConnectRateLimit
   this.timeout(120_000);
   const LIMIT = 5;
   const chat = new ChatRuntime();
-  before(() => chat.start({ parameterOverrides: { ConnectRateLimit: String(LIMIT) }, prewarm: true }));
+  before(() => chat.start({ env: { CONNECT_RATE_LIMIT: String(LIMIT) }, prewarm: true }));
   afterEach(() => chat.closeClients());
   after(() => chat.stop());
 
@@ -125,11 +125,11 @@ describe('chat: requests, messages and rooms are limited (RequestRateLimit=5, Id
   const chat = new ChatRuntime();
   before(() =>
     chat.start({
-      parameterOverrides: {
-        RequestRateLimit: String(REQUESTS),
-        IdentityMessageRateLimit: String(IDENTITY_MESSAGES),
-        MessageRateLimit: '1000',
-        MaxRoomSize: String(ROOM_SIZE),
+      env: {
+        REQUEST_RATE_LIMIT: String(REQUESTS),
+        IDENTITY_MESSAGE_RATE_LIMIT: String(IDENTITY_MESSAGES),
+        MESSAGE_RATE_LIMIT: '1000',
+        MAX_ROOM_SIZE: String(ROOM_SIZE),
       },
       prewarm: true,
     }),

@@ -14,7 +14,7 @@ describe('fan-out through the queue (template.yaml, real handlers)', () => {
   before(async () => {
     runtime = await startRuntime({
       templatePath: PROJECT_TEMPLATE,
-      parameterOverrides: { FanoutThreshold: '1', FanoutShardSize: '1' },
+      env: { FANOUT_THRESHOLD: '1', FANOUT_SHARD_SIZE: '1' },
     });
   });
   after(async () => {

@@ -24,7 +24,7 @@ export const PROJECT_TEMPLATE = join(here, '..', '..', 'template.yaml');
  * limits (chat-limits.test.ts) set them again.
  */
 export const ONE_ADDRESS_FOR_ALL = {
-  ConnectRateLimit: '100000',
-  IdentityMessageRateLimit: '100000',
-  IdentityRequestRateLimit: '100000',
+  CONNECT_RATE_LIMIT: '100000',
+  IDENTITY_MESSAGE_RATE_LIMIT: '100000',
+  IDENTITY_REQUEST_RATE_LIMIT: '100000',
 };

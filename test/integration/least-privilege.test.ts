@@ -88,13 +88,8 @@ for (const authMode of ['none', 'cognito'] as const)
         prewarm: true,
         // Rooms of more than 2 recipients go through the fan-out queue; 3 messages and 3 requests
         // per 10 s per connection.
-        parameterOverrides: {
-          FanoutThreshold: '2',
-          FanoutShardSize: '2',
-          MessageRateLimit: '3',
-          RequestRateLimit: '3',
-          AuthMode: authMode,
-        },
+        env: { FANOUT_THRESHOLD: '2', FANOUT_SHARD_SIZE: '2', MESSAGE_RATE_LIMIT: '3', REQUEST_RATE_LIMIT: '3' },
+        parameterOverrides: { AuthMode: authMode },
       });
       db = storeClient(runtime);
     });

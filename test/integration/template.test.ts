@@ -22,7 +22,7 @@ describe('the project template in the local runtime', () => {
     });
   });
 
-  it('gives every routed function its CodeUri, Globals, layer and esbuild properties (through the YAML anchor)', async () => {
+  it('gives every routed function its CodeUri, Globals, layer and makefile build from functions/ (through the YAML anchor)', async () => {
     const model = await loadTemplate(PROJECT_TEMPLATE);
     for (const route of model.routes.values()) {
       const fn = model.functions.get(route.functionId);
@@ -30,8 +30,9 @@ describe('the project template in the local runtime', () => {
       expect(fn?.codeUri).to.match(/\/functions\/[a-z]+$/);
       expect(fn?.handler).to.equal('index.handler');
       expect(fn?.layers).to.deep.equal(['ChatCoreLayer']);
-      expect(fn?.buildMethod).to.equal('esbuild');
-      expect(fn?.buildProperties.External).to.include('chat-core');
+      expect(fn?.buildMethod).to.equal('makefile');
+      expect(fn?.projectRoot, 'ProjectRootDirectory').to.match(/\/functions$/);
+      expect(fn?.contextPath, 'ContextPath').to.match(/\/functions$/);
       expect(fn?.environment.CONNECTIONS_TABLE).to.equal('ConnectionsTable');
       // $connect and $disconnect post nothing themselves (presence goes out from the fan-out queue).
       if (route.routeKey !== '$connect' && route.routeKey !== '$disconnect') {

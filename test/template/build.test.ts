@@ -6,17 +6,17 @@
  *
  * Two builds, run at the same time:
  * - out of source (`--no-build-in-source`, what samconfig.toml sets, and what `sam sync` and
- *   `sam build --use-container` do): SAM copies each folder (layers/chat-core,
- *   functions/<route>) alone and installs its packages there from its own lockfile;
- * - in source (`--build-in-source`): the layer bundles the packages the root's `npm ci`
- *   installed, the functions' builder installs esbuild into their folders.
- * Both must give the same bundles, byte for byte.
+ *   `sam build --use-container` do): SAM copies each folder (layers/chat-core, and functions/ for
+ *   every function: its ProjectRootDirectory) alone, and each build installs its packages there
+ *   from the folder's own lockfile;
+ * - in source (`--build-in-source`): the layer and the functions bundle the packages the root's
+ *   `npm ci` installed.
+ * Both must give the same artifacts, byte for byte, source maps included.
  *
  * Each build goes to its own directory (same layout as `.aws-sam/build`) so that the test
  * never races a `sam build`, `sam local` or benchmark running in the same checkout.
  */
-import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,7 @@ import {
   TOOL_TIMEOUT_MS,
   describeApp,
   kib,
+  loadBuiltFunction,
   loadTemplate,
   output,
   run,
@@ -305,32 +306,20 @@ describe('sam build, out of source and in source', function () {
 
       it('gives every function a bundle of its own code only: no layer, SDK or Powertools code inside (the authorizer: jose and its logger, no SDK)', async () => {
         const layerPackages = app.layers.map((layer) => layer.packageName);
-        const layerDirs = app.layers.map((layer) => path.join(ROOT, layer.contentUri) + path.sep);
         expect(app.functions).to.have.length.greaterThan(0);
         for (const fn of app.functions) {
           const bundle = functionBundle(build.dir, fn);
           expect(existsSync(bundle), bundle).to.equal(true);
-          // The source map lists every file esbuild put in the bundle: the function's folder's
-          // own files (in source the folder itself, out of source SAM's copy of it).
-          const sources = readSourceMap(bundle);
-          const entryPoint = ((fn.metadata.BuildProperties as { EntryPoints?: string[] } | undefined)?.EntryPoints ?? [
-            'index.ts',
-          ])[0] as string;
-          const entry = sources.filter((source) => source.endsWith(`${path.sep}${entryPoint}`)).sort((a, b) => a.length - b.length)[0];
-          expect(entry, `${fn.logicalId} sources:\n${sources.join('\n')}`).to.not.equal(undefined);
-          const folder = (entry as string).slice(0, -entryPoint.length - 1);
-          if (build.flag === '--build-in-source') expect(folder).to.equal(path.join(ROOT, fn.codeUri));
-          else expect(path.relative(ROOT, folder).startsWith('..'), `${fn.logicalId} built from ${folder}, not from a copy`).to.equal(true);
-          const relative = sources.map((source) => path.relative(folder, source));
+          // The source map lists every file esbuild put in the bundle, relative to the function's
+          // folder (functions/build.mjs), whichever folder SAM built it in: its own files, and the
+          // packages it bundles as node_modules/<package>/....
+          const relative = (JSON.parse(readFileSync(`${bundle}.map`, 'utf8')) as SourceMap).sources;
+          expect(relative, `${fn.logicalId} sources`).to.include('index.ts');
           expect(
-            relative.filter((source) => source.startsWith('..')),
-            `${fn.logicalId}: sources from outside its folder`,
+            relative.filter((source) => source.startsWith('..') || path.isAbsolute(source)),
+            `${fn.logicalId}: sources outside its folder (a build path, the layer)`,
           ).to.deep.equal([]);
-          expect(
-            sources.filter((source) => layerDirs.some((dir) => source.startsWith(dir))),
-            `${fn.logicalId}: layer sources in bundle`,
-          ).to.deep.equal([]);
-          const own = relative.filter((source) => !source.split(path.sep).includes('node_modules'));
+          const own = relative.filter((source) => !source.startsWith('node_modules/'));
           for (const source of own) expect(existsSync(path.join(ROOT, fn.codeUri, source)), `${fn.codeUri}/${source}`).to.equal(true);
           if (app.authorizers.some((authorizer) => authorizer.functionId === fn.logicalId)) {
             await expectLeanAuthorizer(fn, bundle, relative, layerPackages);
@@ -356,39 +345,22 @@ describe('sam build, out of source and in source', function () {
       });
 
       it('loads each function the way Lambda does: its bundle in /var/task, the layer in /opt', async function () {
-        const sandbox = mkdtempSync(path.join(os.tmpdir(), 'sam-layout-'));
-        try {
-          // Outside the repository, so that nothing resolves through the workspace's node_modules.
-          const opt = path.join(sandbox, 'opt');
-          for (const layer of app.layers) cpSync(path.join(build.dir, layer.logicalId), opt, { recursive: true });
-          const template = app.template;
-          for (const fn of app.functions) {
-            const task = path.join(sandbox, fn.logicalId);
-            cpSync(path.join(build.dir, fn.logicalId), task, { recursive: true });
-            const handler = String(fn.properties.Handler ?? template.Globals?.Function?.Handler ?? 'index.handler');
-            const [file, exported] = [handler.slice(0, handler.lastIndexOf('.')), handler.slice(handler.lastIndexOf('.') + 1)];
-            const probe = `const m = require(${JSON.stringify(path.join(task, file))}); if (typeof m[${JSON.stringify(exported)}] !== "function") { console.error("no handler export"); process.exit(3); }`;
-            const env = {
-              PATH: process.env.PATH ?? '',
-              NODE_PATH: path.join(opt, 'nodejs', 'node_modules'),
-              AWS_REGION: 'us-east-1',
-              AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
-              POWERTOOLS_DEV: 'true',
-              ...functionEnvironment(
-                template,
-                fn.properties,
-                template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {},
-              ),
-            };
-            const loaded = await new Promise<{ code: number; stderr: string }>((resolve) => {
-              execFile(process.execPath, ['-e', probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
-                resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
-              );
-            });
-            expect(loaded.code, `${fn.logicalId} (${handler}) does not load with the layer on NODE_PATH:\n${loaded.stderr}`).to.equal(0);
-          }
-        } finally {
-          rmSync(sandbox, { recursive: true, force: true });
+        const template = app.template;
+        for (const fn of app.functions) {
+          const handler = String(fn.properties.Handler ?? template.Globals?.Function?.Handler ?? 'index.handler');
+          const env = {
+            AWS_REGION: 'us-east-1',
+            AWS_LAMBDA_FUNCTION_NAME: fn.logicalId,
+            POWERTOOLS_DEV: 'true',
+            ...functionEnvironment(
+              template,
+              fn.properties,
+              template.Resources[fn.logicalId]?.Condition ? CONDITIONAL_FUNCTION_PARAMETERS : {},
+            ),
+          };
+          const layerIds = app.layers.map((layer) => layer.logicalId);
+          const loaded = await loadBuiltFunction({ buildDir: build.dir, layerIds, functionId: fn.logicalId, handler, env });
+          expect(loaded.code, `${fn.logicalId} (${handler}) does not load with the layer on NODE_PATH:\n${loaded.stderr}`).to.equal(0);
         }
       });
     });
@@ -401,7 +373,7 @@ describe('sam build, out of source and in source', function () {
       for (const build of BUILD_PATHS) expect((await builds.get(build.name))?.code, `sam build ${build.flag} (see above)`).to.equal(0);
     });
 
-    it('gives the same bundles, byte for byte (the same packages, whichever folder SAM built from)', () => {
+    it('gives the same artifacts, byte for byte, source maps and built template included (the same packages, whichever folder SAM built from)', () => {
       const files = [
         ...app.layers.flatMap((layer) =>
           ['index.js', 'identity.js'].flatMap((file) => {
@@ -409,8 +381,8 @@ describe('sam build, out of source and in source', function () {
             return [bundle, `${bundle}.map`];
           }),
         ),
-        // A function's map names the folder it was built in; its code is the same.
-        ...app.functions.map((fn) => functionBundle('', fn)),
+        ...app.functions.flatMap((fn) => [functionBundle('', fn), `${functionBundle('', fn)}.map`]),
+        'template.yaml',
       ];
       for (const other of others) {
         const differ = files.filter((file) => !readFileSync(path.join(first.dir, file)).equals(readFileSync(path.join(other.dir, file))));

@@ -4,7 +4,7 @@
  * template itself (never written down a second time here).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,14 +34,18 @@ export interface RunResult {
  * Runs a command to completion (never throws on a non-zero exit: the test asserts on it),
  * in this environment for the SAM tools, or in exactly `options.env`.
  */
-export function run(command: string, args: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
+export function run(
+  command: string,
+  args: string[],
+  options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     execFile(
       command,
       args,
       {
-        cwd: ROOT,
+        cwd: options.cwd ?? ROOT,
         timeout: options.timeoutMs ?? TOOL_TIMEOUT_MS,
         maxBuffer: 64 * 1024 * 1024,
         env: options.env ?? { ...process.env, SAM_CLI_TELEMETRY: '0', AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION ?? 'us-east-1' },
@@ -124,8 +128,9 @@ export interface Template {
   Globals?: { Function?: Record<string, unknown> };
   Parameters?: Record<string, Record<string, unknown>>;
   Conditions?: Record<string, unknown>;
+  Mappings?: Record<string, Record<string, Record<string, unknown>>>;
   Resources: Record<string, Resource>;
-  Outputs?: Record<string, { Value: unknown; Description?: string }>;
+  Outputs?: Record<string, { Value: unknown; Description?: string; Condition?: string }>;
   Metadata?: Record<string, unknown>;
 }
 
@@ -281,4 +286,37 @@ export function routeDirectory(routeKey: string): string {
 
 export function kib(bytes: number): string {
   return `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+/**
+ * Loads one built function the way Lambda does, in a child Node.js outside the repository (so that
+ * nothing resolves through the workspace's node_modules): its artifact as the task root, the
+ * layers' artifacts on NODE_PATH as /opt/nodejs/node_modules, exactly `env` besides PATH and
+ * NODE_PATH. Exit 0 when the module loaded (its init ran) and exports the handler.
+ */
+export async function loadBuiltFunction(options: {
+  buildDir: string;
+  layerIds: string[];
+  functionId: string;
+  handler: string;
+  env: Record<string, string>;
+}): Promise<{ code: number; stderr: string }> {
+  const sandbox = mkdtempSync(path.join(tmpdir(), 'lambda-load-'));
+  try {
+    const opt = path.join(sandbox, 'opt');
+    for (const layer of options.layerIds) cpSync(path.join(options.buildDir, layer), opt, { recursive: true });
+    const task = path.join(sandbox, 'task');
+    cpSync(path.join(options.buildDir, options.functionId), task, { recursive: true });
+    const dot = options.handler.lastIndexOf('.');
+    const [file, exported] = [options.handler.slice(0, dot), options.handler.slice(dot + 1)];
+    const probe = `const m = require(${JSON.stringify(path.join(task, file))}); if (typeof m[${JSON.stringify(exported)}] !== "function") { console.error("no handler export ${exported}"); process.exit(3); }`;
+    const env = { ...options.env, PATH: process.env.PATH ?? '', NODE_PATH: path.join(opt, 'nodejs', 'node_modules') };
+    return await new Promise((resolve) => {
+      execFile(process.execPath, ['-e', probe], { cwd: task, env, timeout: 30_000 }, (error, _stdout, stderr) =>
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stderr }),
+      );
+    });
+  } finally {
+    rmSync(sandbox, { recursive: true, force: true });
+  }
 }

@@ -1,8 +1,8 @@
 /**
  * The packages each folder SAM builds is made from, and one version of each.
  *
- * SAM builds layers/chat-core and every functions/<route> from a copy of the folder alone
- * (`sam build`, `sam sync`, `sam build --use-container`), installing the folder's own
+ * SAM builds layers/chat-core, and every function from functions/, from a copy of the folder alone
+ * (`sam build`, `sam sync`, `sam build --use-container`), where its build installs the folder's own
  * package.json from its own package-lock.json. The tests and the local runtime use the root's
  * `npm ci` instead (the layer is an npm workspace of the root). Both must be the same packages at
  * the same versions: otherwise what is deployed is not what was tested, and a package the root
@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { build } from 'esbuild';
-import { ROOT, buildFolders } from '../../scripts/build-folders';
+import { ROOT, buildFolders, functionFolders } from '../../scripts/build-folders';
 
 interface Manifest {
   name: string;
@@ -95,11 +95,17 @@ describe('packages: one version of each, in the root and in every folder SAM bui
   it('finds the layer and the functions', () => {
     // Assess
     expect(layers).to.include('layers/chat-core');
-    expect(functions).to.include.members(['functions/connect', 'functions/disconnect', 'functions/sendmessage', 'functions/default']);
+    expect(functions).to.deep.equal(['functions']);
+    expect(functionFolders()).to.include.members([
+      'functions/connect',
+      'functions/disconnect',
+      'functions/sendmessage',
+      'functions/default',
+    ]);
   });
 
-  it('has every layer and the local runtime, and no function, as npm workspaces of the root', () => {
-    // Assess: a function's npm install, in source, must not reach the root's node_modules.
+  it('has every layer and the local runtime, and not functions/, as npm workspaces of the root', () => {
+    // Assess: functions/ only names what its build installs; the functions import the layer's package through the root's workspace.
     expect(rootManifest.workspaces ?? []).to.have.members([...layers, 'local']);
   });
 
@@ -211,19 +217,20 @@ describe('packages: one version of each, in the root and in every folder SAM bui
     });
   }
 
-  for (const fn of functions) {
-    describe(`${fn}, a function`, () => {
-      it("declares esbuild, which SAM's esbuild builder installs with the dependencies, and exactly the packages it bundles: those its sources load besides the layers'", async () => {
+  for (const folder of functions) {
+    describe(`${folder}, the functions' build`, () => {
+      it("declares esbuild and exactly the packages the functions bundle: those their sources load besides the layers'", async () => {
         // Prepare
-        const manifest = readJson<Manifest>(`${fn}/package.json`);
+        const manifest = readJson<Manifest>(`${folder}/package.json`);
 
         // Act
-        const bundled = (await runtimeImports(fn, 'index.ts')).filter((name) => !layerPackages.includes(name));
+        const loaded = await Promise.all(functionFolders().map((fn) => runtimeImports(fn, 'index.ts')));
+        const bundled = [...new Set(loaded.flat())].filter((name) => !layerPackages.includes(name));
 
         // Assess
-        expect(Object.keys(manifest.dependencies ?? {}).sort()).to.deep.equal(['esbuild', ...bundled].sort());
-        expect(manifest.dependencies?.esbuild).to.equal(declared(rootManifest).esbuild);
-        expect(manifest.devDependencies ?? {}).to.deep.equal({});
+        expect(Object.keys(manifest.devDependencies ?? {}).sort()).to.deep.equal(['esbuild', ...bundled].sort());
+        expect(manifest.devDependencies?.esbuild).to.equal(declared(rootManifest).esbuild);
+        expect(manifest.dependencies ?? {}).to.deep.equal({});
       });
     });
   }

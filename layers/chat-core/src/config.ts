@@ -63,9 +63,15 @@ export class MissingConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = environment.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`chat-core: invalid environment (${problems.join('; ')})`);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
+        const variable = issue.path.join('.');
+        return `${variable} is ${JSON.stringify(env[variable] ?? '')}: ${issue.message}`;
+      });
+  problems.push(...samStandIns(env));
+  if (!parsed.success || problems.length > 0) {
+    throw new Error(`chat-core: invalid environment (${problems.join('; ')})${whereFrom(env)}`);
   }
   const config: Record<string, unknown> = { ...parsed.data };
   for (const variable of Object.keys(fromTemplate)) {
@@ -80,6 +86,30 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     });
   }
   return config as Config;
+}
+
+/**
+ * Under `sam local invoke` (AWS_SAM_LOCAL), the values SAM makes up for what only the stack knows:
+ * an execute-api URL whose domain is AWS::URLSuffix resolved to `localhost`. (A table's `!Ref`
+ * becomes its logical id, a plausible name that the local runtime uses too: not refused.)
+ */
+function samStandIns(env: NodeJS.ProcessEnv): string[] {
+  if (env.AWS_SAM_LOCAL !== 'true' || env.CONNECTIONS_URL === undefined) return [];
+  const host = URL.canParse(env.CONNECTIONS_URL) ? new URL(env.CONNECTIONS_URL).hostname : '';
+  return host.endsWith('.localhost')
+    ? [`CONNECTIONS_URL is ${JSON.stringify(env.CONNECTIONS_URL)}: SAM's stand-in for the API's endpoint, not a deployed one`]
+    : [];
+}
+
+/**
+ * Where a wrong value comes from. On Lambda, from the template; under `sam local invoke`
+ * (AWS_SAM_LOCAL), from events/env.json, or from SAM itself, which gives a variable that names a
+ * resource the resource's logical id (FANOUT_QUEUE_URL=FanoutQueue) when env.json does not set it.
+ */
+function whereFrom(env: NodeJS.ProcessEnv): string {
+  return env.AWS_SAM_LOCAL === 'true'
+    ? '. Under sam local invoke, these come from --env-vars events/env.json: fill it from the stack with npm run fill-env (README, sam local invoke)'
+    : ". template.yaml sets them (the function's Environment)";
 }
 
 export const config: Config = loadConfig(process.env);

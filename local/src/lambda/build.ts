@@ -1,7 +1,7 @@
 /**
- * Builds what the local runtime runs, the way `sam build` does: each function bundled by esbuild
- * with its template BuildProperties, each layer through its Makefile target
- * (`make build-<LayerId> ARTIFACTS_DIR=<dir>`). Outputs go to an OS temporary directory, named by
+ * Builds what the local runtime runs, the way `sam build` does: a function of BuildMethod esbuild
+ * bundled by esbuild with its template BuildProperties, a function or layer of BuildMethod makefile
+ * through its Makefile target (`make build-<LogicalId> ARTIFACTS_DIR=<dir>` in its ContextPath). Outputs go to an OS temporary directory, named by
  * content hash, so that nothing above them resolves the project's node_modules (as in Lambda,
  * where /var/task has none) and so that several runtimes can share them.
  */
@@ -154,21 +154,33 @@ function findHandlerFile(taskRoot: string, handler: string, files: string[]): st
   throw new Error(`handler module ${module} not found in the build of ${taskRoot}`);
 }
 
-async function buildFunction(fn: FunctionModel, root: string): Promise<BuiltFunction> {
+/** The files of a build output directory, relative to it (the `.complete` marker aside). */
+async function outputFiles(dir: string): Promise<{ path: string; contents: Uint8Array }[]> {
+  const paths = (await readdir(dir, { recursive: true, withFileTypes: true }))
+    .filter((e) => e.isFile() && e.name !== '.complete')
+    .map((e) => relative(dir, join(e.parentPath, e.name)))
+    .sort();
+  return Promise.all(paths.map(async (path) => ({ path, contents: await readFile(join(dir, path)) })));
+}
+
+async function buildFunction(fn: FunctionModel, model: TemplateModel, root: string): Promise<BuiltFunction> {
   const exportName = fn.handler.slice(fn.handler.lastIndexOf('.') + 1);
-  if (fn.buildMethod !== 'esbuild') {
+  if (fn.buildMethod !== 'esbuild' && fn.buildMethod !== 'makefile') {
     // No build step: Lambda would run CodeUri's files as they are.
     const files = await readdir(fn.codeUri, { recursive: true });
     return { logicalId: fn.logicalId, taskRoot: fn.codeUri, handlerFile: findHandlerFile(fn.codeUri, fn.handler, files), exportName };
   }
   const staging = join(root, 'functions', fn.logicalId);
-  const result = await build(esbuildOptions(fn, fn.buildProperties, staging));
-  const files: { path: string; contents: Uint8Array | string }[] = (result.outputFiles ?? []).map((f: OutputFile) => ({
-    path: relative(staging, f.path),
-    contents: f.contents,
-  }));
-  const esmAsJs = fn.buildProperties.Format === 'esm' && !pairs(fn.buildProperties.OutExtension)['.js'];
-  if (esmAsJs) files.push({ path: 'package.json', contents: '{"type":"module"}\n' });
+  let files: { path: string; contents: Uint8Array | string }[];
+  if (fn.buildMethod === 'makefile') {
+    files = await outputFiles(await makeBuild({ kind: 'function', ...fn }, model, join(root, 'functions', 'make')));
+  } else {
+    const result = await build(esbuildOptions(fn, fn.buildProperties, staging));
+    files = (result.outputFiles ?? []).map((f: OutputFile) => ({ path: relative(staging, f.path), contents: f.contents }));
+    const esmAsJs = fn.buildProperties.Format === 'esm' && !pairs(fn.buildProperties.OutExtension)['.js'];
+    if (esmAsJs) files.push({ path: 'package.json', contents: '{"type":"module"}\n' });
+  }
+  // Named by what it holds: a rebuild that gives the same files keeps the same task root.
   const taskRoot = `${staging}-${hashOf(files.flatMap((f) => [f.path, f.contents]))}`;
   await writeOnce(taskRoot, files);
   void prune(taskRoot, fn.logicalId);
@@ -195,28 +207,45 @@ async function sourceFiles(dir: string): Promise<string[]> {
 
 async function buildLayer(layer: LayerModel, model: TemplateModel, root: string): Promise<string> {
   if (layer.buildMethod !== 'makefile') return layer.contentUri;
-  const files = await sourceFiles(layer.contentUri);
+  return makeBuild({ kind: 'layer', ...layer }, model, join(root, 'layers'));
+}
+
+interface MakeTarget {
+  kind: 'function' | 'layer';
+  logicalId: string;
+  projectRoot: string;
+  contextPath: string;
+}
+
+/**
+ * `make build-<LogicalId> ARTIFACTS_DIR=<dir>` in the target's ContextPath, as `sam build` runs a
+ * makefile build, into a directory under `parent` named by the sources it was built from (the
+ * ProjectRootDirectory's files and the project's lockfile): an unchanged source is not built again.
+ */
+async function makeBuild(target: MakeTarget, model: TemplateModel, parent: string): Promise<string> {
+  const { kind, logicalId, projectRoot, contextPath } = target;
+  const files = await sourceFiles(projectRoot);
   const lockFile = join(model.dir, 'package-lock.json');
   const parts: (string | Uint8Array)[] = existsSync(lockFile) ? [await readFile(lockFile)] : [];
-  for (const file of files) parts.push(file, await readFile(join(layer.contentUri, file)));
-  const dir = join(root, 'layers', `${layer.logicalId}-${hashOf(parts)}`);
-  void prune(dir, layer.logicalId);
+  for (const file of files) parts.push(file, await readFile(join(projectRoot, file)));
+  const dir = join(parent, `${logicalId}-${hashOf(parts)}`);
+  void prune(dir, logicalId);
   if (await reuse(dir)) return dir;
   const temp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await mkdir(temp, { recursive: true });
   const bins = [join(model.dir, 'node_modules', '.bin'), join(ownNodeModules(), '.bin')];
   const env = { ...process.env, PATH: [...bins, process.env.PATH ?? ''].join(delimiter) };
   try {
-    await run('make', [`build-${layer.logicalId}`, `ARTIFACTS_DIR=${temp}`], { cwd: layer.contentUri, env, maxBuffer: 16 << 20 });
+    await run('make', [`build-${logicalId}`, `ARTIFACTS_DIR=${temp}`], { cwd: contextPath, env, maxBuffer: 16 << 20 });
   } catch (e: unknown) {
     await rm(temp, { recursive: true, force: true });
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new Error(`building layer ${layer.logicalId} needs make (its BuildMethod is makefile, as for sam build): install make`, {
+      throw new Error(`building ${kind} ${logicalId} needs make (its BuildMethod is makefile, as for sam build): install make`, {
         cause: e,
       });
     }
     const detail = e && typeof e === 'object' && 'stderr' in e ? String(e.stderr).trim() : String(e);
-    throw new Error(`building layer ${layer.logicalId} (make build-${layer.logicalId} in ${layer.contentUri}) failed:\n${detail}`, {
+    throw new Error(`building ${kind} ${logicalId} (make build-${logicalId} in ${contextPath}) failed:\n${detail}`, {
       cause: e,
     });
   }
@@ -259,7 +288,7 @@ export async function buildAll(model: TemplateModel, root: string, only?: string
   const layerIds = new Set(wanted.flatMap((fn) => fn.layers));
   const layers = [...model.layers.values()].filter((layer) => layerIds.has(layer.logicalId));
   const [functions, layerDirs, workerScript, runtimeNodeModules] = await Promise.all([
-    Promise.all(wanted.map((fn) => buildFunction(fn, root))),
+    Promise.all(wanted.map((fn) => buildFunction(fn, model, root))),
     Promise.all(layers.map(async (layer) => [layer.logicalId, await buildLayer(layer, model, root)] as const)),
     buildWorkerScript(root),
     linkRuntimeSdk(root),

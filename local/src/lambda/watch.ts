@@ -13,11 +13,13 @@ import type { TemplateModel } from '../template/template.js';
 
 const IGNORED = new Set(['node_modules', 'dist', '.aws-sam', '.git']);
 
-/** The directories to watch: every CodeUri and layer ContentUri, without those inside another. */
+/** The directories to watch: every CodeUri and layer ContentUri (a makefile build's ProjectRootDirectory), without those inside another. */
 function roots(model: TemplateModel): string[] {
-  const dirs = [
-    ...new Set([...[...model.functions.values()].map((f) => f.codeUri), ...[...model.layers.values()].map((l) => l.contentUri)]),
-  ].sort();
+  const sources = [...model.functions.values(), ...model.layers.values()].flatMap((code) => [
+    'codeUri' in code ? code.codeUri : code.contentUri,
+    code.projectRoot,
+  ]);
+  const dirs = [...new Set(sources)].sort();
   return dirs.filter((dir) => !dirs.some((other) => other !== dir && !relative(other, dir).startsWith('..')));
 }
 

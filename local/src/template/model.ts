@@ -36,12 +36,21 @@ export interface FunctionModel {
   layers: string[];
   buildMethod: string | undefined;
   buildProperties: EsbuildProperties;
+  /**
+   * BuildMethod makefile: what `sam build` copies (Metadata ProjectRootDirectory, else CodeUri)
+   * and where it runs `make build-<LogicalId>` (Metadata ContextPath, else CodeUri), absolute.
+   */
+  projectRoot: string;
+  contextPath: string;
 }
 
 export interface LayerModel {
   logicalId: string;
   contentUri: string;
   buildMethod: string | undefined;
+  /** As a function's (BuildMethod makefile): ProjectRootDirectory and ContextPath, else ContentUri. */
+  projectRoot: string;
+  contextPath: string;
 }
 
 export interface KeyElement {

@@ -172,7 +172,14 @@ export function readFunction(reader: TemplateReader, dir: string, id: string, re
     layers: layerIds,
     buildMethod: typeof metadata.BuildMethod === 'string' ? metadata.BuildMethod : undefined,
     buildProperties: reader.resolve<EsbuildProperties>(metadata.BuildProperties ?? {}),
+    ...makeDirs(metadata, dir, resolve(dir, codeUri)),
   };
+}
+
+/** A makefile build's folders, as sam build finds them: Metadata ProjectRootDirectory and ContextPath, else the code's own. */
+function makeDirs(metadata: Record<string, unknown>, dir: string, code: string): { projectRoot: string; contextPath: string } {
+  const path = (value: unknown): string => (typeof value === 'string' ? resolve(dir, value) : code);
+  return { projectRoot: path(metadata.ProjectRootDirectory), contextPath: path(metadata.ContextPath) };
 }
 
 /** The layers with local content (ContentUri, or Content as a path). */
@@ -189,6 +196,7 @@ export function readLayers(reader: TemplateReader, dir: string): Map<string, Lay
       logicalId: id,
       contentUri: resolve(dir, uri),
       buildMethod: typeof buildMethod === 'string' ? buildMethod : undefined,
+      ...makeDirs(resource.Metadata ?? {}, dir, resolve(dir, uri)),
     });
   }
   return layers;

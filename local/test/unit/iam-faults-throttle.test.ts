@@ -139,9 +139,9 @@ describe('local faults', () => {
 });
 
 describe('stage throttling', () => {
-  it('reads DefaultRouteSettings from the stage, with the parameters resolved', async () => {
-    const model = await loadTemplate(TEMPLATE, { parameterOverrides: { ThrottlingBurstLimit: '7', ThrottlingRateLimit: '3' } });
-    expect(model.throttling).to.deep.equal({ defaults: { burst: 7, rate: 3 }, routes: {} });
+  it('reads DefaultRouteSettings from the stage, with its intrinsics resolved (Fn::FindInMap)', async () => {
+    const model = await loadTemplate(TEMPLATE);
+    expect(model.throttling).to.deep.equal({ defaults: { burst: 500, rate: 1000 }, routes: {} });
   });
 
   it('gives each route a bucket of the burst, refilled at the rate, and never throttles $disconnect', async () => {

@@ -1,7 +1,7 @@
 /**
  * The local runtime honours an SQS event source's ScalingConfig.MaximumConcurrency as Lambda does:
- * read from the project template (where FanoutMaxConcurrency sets it), and never more batches of
- * the queue in flight at once than that bound.
+ * read from the project template (Mappings.Tuning's FanoutMaxConcurrency sets it), and never more
+ * batches of the queue in flight at once than that bound.
  */
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -14,18 +14,17 @@ import { readTemplateFile } from '../../src/template/template-yaml';
 const TEMPLATE = join(import.meta.dirname ?? '.', '..', '..', '..', 'template.yaml');
 const QUIET = { info: () => undefined, warn: () => undefined, invocation: () => undefined };
 
-/** The event source mappings of the template on an SQS queue, with the parameter that bounds each. */
-async function boundedMappings(model: TemplateModel): Promise<Array<{ mapping: QueueMappingModel; parameter: string }>> {
+/** The event source mappings of the template on an SQS queue, with the raw MaximumConcurrency of each. */
+async function boundedMappings(model: TemplateModel): Promise<Array<{ mapping: QueueMappingModel; bound: unknown }>> {
   const resources = (await readTemplateFile(TEMPLATE)).Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>;
   return Object.values(resources)
     .filter((resource) => resource.Type === 'AWS::Lambda::EventSourceMapping')
     .map((resource) => {
-      const parameter =
-        (resource.Properties?.ScalingConfig as { MaximumConcurrency?: { Ref?: string } } | undefined)?.MaximumConcurrency?.Ref ?? '';
+      const bound = (resource.Properties?.ScalingConfig as { MaximumConcurrency?: unknown } | undefined)?.MaximumConcurrency;
       const functionId = (resource.Properties?.FunctionName as { Ref?: string } | undefined)?.Ref;
       const mapping = model.queueMappings.find((candidate) => candidate.functionId === functionId);
       if (!mapping) throw new Error(`no local mapping for ${functionId}`);
-      return { mapping, parameter };
+      return { mapping, bound };
     });
 }
 
@@ -43,24 +42,23 @@ function sqsRequest(sqs: LocalSqs, operation: string, input: Record<string, unkn
 }
 
 describe('local SQS: ScalingConfig.MaximumConcurrency', () => {
-  it('reads the bound of each queue event source from its template parameter, default or overridden', async () => {
-    const parameters = (await readTemplateFile(TEMPLATE)).Parameters as Record<string, { Default?: unknown }>;
-    const byDefault = await boundedMappings(await loadTemplate(TEMPLATE));
-    expect(byDefault).to.have.length.greaterThan(0);
-    for (const { mapping, parameter } of byDefault) {
-      expect(parameter, `${mapping.functionId}: MaximumConcurrency from a parameter`).to.not.equal('');
-      expect(mapping.maximumConcurrency, parameter).to.equal(Number(parameters[parameter]?.Default));
-      const overridden = await loadTemplate(TEMPLATE, { parameterOverrides: { [parameter]: '3' } });
-      expect(overridden.queueMappings.find((m) => m.functionId === mapping.functionId)?.maximumConcurrency, `${parameter}=3`).to.equal(3);
+  it('reads the bound of each queue event source from the template, through Fn::FindInMap', async () => {
+    const template = await readTemplateFile(TEMPLATE);
+    const mappings = template.Mappings as Record<string, Record<string, Record<string, unknown>>>;
+    const found = await boundedMappings(await loadTemplate(TEMPLATE));
+    expect(found).to.have.length.greaterThan(0);
+    for (const { mapping, bound } of found) {
+      const [map, top, second] = ((bound as { 'Fn::FindInMap'?: string[] })['Fn::FindInMap'] ?? []) as [string, string, string];
+      expect(map, `${mapping.functionId}: MaximumConcurrency from a mapping`).to.be.a('string');
+      expect(mapping.maximumConcurrency).to.be.a('number').and.to.equal(Number(mappings[map]?.[top]?.[second]));
     }
   });
 
   for (const bound of [2, 5]) {
     it(`keeps at most MaximumConcurrency (${bound}) batches of the fan-out queue in flight`, async () => {
-      const [{ mapping, parameter }] = (await boundedMappings(await loadTemplate(TEMPLATE))) as [
-        { mapping: QueueMappingModel; parameter: string },
-      ];
-      const model = await loadTemplate(TEMPLATE, { parameterOverrides: { [parameter]: String(bound) } });
+      const model = await loadTemplate(TEMPLATE);
+      const [{ mapping }] = (await boundedMappings(model)) as [{ mapping: QueueMappingModel; bound: unknown }];
+      mapping.maximumConcurrency = bound;
       const queue = model.queues.get(mapping.queueId);
       if (!queue) throw new Error(`no queue ${mapping.queueId}`);
       let inFlight = 0;

@@ -10,8 +10,8 @@ import { expect } from 'chai';
 import { decodeIdentity } from 'chat-core';
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import sinon from 'sinon';
-import { createAuthorizer, type ConnectAuthorizer } from '../../../functions/authorizer/authorizer';
-import { loadAuthConfig, type AuthConfig } from '../../../functions/authorizer/config';
+import { createAuthorizer, notDeployedAuthorizer, type ConnectAuthorizer } from '../../../functions/authorizer/authorizer';
+import { loadAuthConfig, NO_AUTHORIZER, type AuthConfig } from '../../../functions/authorizer/config';
 import { expectRejection, expectThrow, loadAuthorizerEvent } from '../helpers';
 
 const AUDIENCE = 'chat-page-client';
@@ -348,15 +348,38 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
 
     it('names every problem in one error', () => {
       // Act
-      const error = expectThrow(() => loadAuthConfig({ AUTH_MODE: 'none', TOKEN_ISSUER: 'issuer', TOKEN_JWKS_URL: 'ftp://x' }));
+      const error = expectThrow(() => loadAuthConfig({ AUTH_MODE: 'cognito-ish', TOKEN_ISSUER: 'issuer', TOKEN_JWKS_URL: 'ftp://x' }));
 
       // Assess
       expect(error.message).to.equal(
-        'authorizer: invalid environment (AUTH_MODE must be cognito or oidc, got "none"; ' +
+        'authorizer: invalid environment (AUTH_MODE must be cognito or oidc, got "cognito-ish"; ' +
           'TOKEN_ISSUER must be the issuer\'s https:// URL, got "issuer"; ' +
           'TOKEN_AUDIENCE must name the audience (client id) tokens are issued for; ' +
-          'TOKEN_JWKS_URL must be an https:// URL, got "ftp://x")',
+          'TOKEN_JWKS_URL must be an https:// URL, got "ftp://x")' +
+          '. template.yaml sets them from AuthMode and the identity parameters',
       );
+    });
+
+    it('says under sam local invoke that the values come from events/env.json and how to fill it', () => {
+      // Act
+      const error = expectThrow(() => loadAuthConfig({ AWS_SAM_LOCAL: 'true', AUTH_MODE: 'oidc', TOKEN_ISSUER: '' }));
+
+      // Assess
+      expect(error.message).to.include('TOKEN_ISSUER must be the issuer\'s https:// URL, got ""');
+      expect(error.message).to.include('--env-vars events/env.json: fill it from the stack with npm run fill-env');
+    });
+
+    it('loads with AuthMode none (sam local invoke of a stack that has no authorizer) and refuses with the reason', async () => {
+      // Act
+      const config = loadAuthConfig({ AUTH_MODE: 'none', TOKEN_ISSUER: '', TOKEN_AUDIENCE: '' });
+      const logger = new Logger({ logLevel: 'SILENT' });
+      const errorLog = sinon.spy(logger, 'error');
+      const refused = await expectRejection(notDeployedAuthorizer(logger)(loadAuthorizerEvent()));
+
+      // Assess
+      expect(config).to.equal(NO_AUTHORIZER);
+      expect(refused.message).to.match(/^AuthMode is none: this stack connects without tokens and deploys no authorizer/);
+      expect(errorLog.calledOnceWith('authorizer failed')).to.equal(true);
     });
   });
 });

@@ -96,7 +96,7 @@ describe('layer: config', () => {
     const error = expectThrow(() => loadConfig({ ...VALID, CONNECTIONS_TABLE: '' }));
 
     // Assess
-    expect(error.message).to.match(/^chat-core: invalid environment \(CONNECTIONS_TABLE: [^;]+\)$/);
+    expect(error.message).to.match(/^chat-core: invalid environment \(CONNECTIONS_TABLE is "": [^;]+\)\. template\.yaml sets them/);
   });
 
   it('refuses a Management API URL that is not http(s)', () => {
@@ -106,7 +106,33 @@ describe('layer: config', () => {
     );
 
     // Assess
-    expect(error.message).to.match(/^chat-core: invalid environment \(CONNECTIONS_URL: [^;]+\)$/);
+    expect(error.message).to.match(
+      /^chat-core: invalid environment \(CONNECTIONS_URL is "wss:\/\/abcdef123\.execute-api\.us-east-1\.amazonaws\.com\/production": [^;]+\)/,
+    );
+  });
+
+  it("refuses SAM's stand-in for the API's endpoint under sam local invoke (AWS::URLSuffix as localhost), not elsewhere", () => {
+    // Arrange: what sam local invoke makes of the template's CONNECTIONS_URL when env.json does not set it.
+    const standIn = 'https://ChatApi.execute-api.us-east-1.localhost/production';
+
+    // Act
+    const error = expectThrow(() => loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', CONNECTIONS_URL: standIn }));
+
+    // Assess
+    expect(error.message).to.include(`CONNECTIONS_URL is "${standIn}": SAM's stand-in for the API's endpoint`);
+    expect(loadConfig({ ...VALID, CONNECTIONS_URL: standIn }).CONNECTIONS_URL).to.equal(standIn);
+    expect(loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', CONNECTIONS_URL: 'http://127.0.0.1:3001/production' }).CONNECTIONS_URL).to.equal(
+      'http://127.0.0.1:3001/production',
+    );
+  });
+
+  it('names the value SAM gave and where to fill it, under sam local invoke', () => {
+    // Act: what sam local invoke gives a !Ref of a queue that env.json does not set.
+    const error = expectThrow(() => loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', FANOUT_QUEUE_URL: 'FanoutQueue' }));
+
+    // Assess
+    expect(error.message).to.match(/^chat-core: invalid environment \(FANOUT_QUEUE_URL is "FanoutQueue": [^;]+\)/);
+    expect(error.message).to.include('--env-vars events/env.json: fill it from the stack with npm run fill-env');
   });
 
   it('refuses numbers that are not numbers, not integers or out of range', () => {
@@ -117,7 +143,7 @@ describe('layer: config', () => {
 
     // Assess
     for (const name of ['MAX_MESSAGE_BYTES', 'MESSAGE_RETENTION_DAYS', 'FANOUT_CONCURRENCY', 'POST_TIMEOUT_MS']) {
-      expect(error.message).to.include(`${name}: `);
+      expect(error.message).to.include(`${name} is `);
     }
     expect(error.message.split('; ')).to.have.length(4);
   });
