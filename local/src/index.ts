@@ -15,6 +15,7 @@ import type { InvokeOutcome } from './lambda/lambda-pool.js';
 import type { Limits } from './apigateway/limits.js';
 import type { TemplateModel } from './template/template.js';
 import type { LocalTokenIssuer } from './cognito/token-issuer.js';
+import type { EnvVarsFile } from './lambda/env-vars.js';
 
 export { startLocalRuntime } from './runtime.js';
 export { DEFAULT_SANDBOXES } from './lambda/functions.js';
@@ -23,6 +24,7 @@ export { readTemplateFile, parseTemplateText } from './template/template-yaml.js
 export type { Limits } from './apigateway/limits.js';
 export type { InvokeOutcome } from './lambda/lambda-pool.js';
 export type { TemplateModel } from './template/template.js';
+export type { EnvVarsFile } from './lambda/env-vars.js';
 export type { FaultKindStats, FaultOptions, FaultStats } from './faults.js';
 export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam/iam.js';
 export type { IssuedToken, LocalTokenIssuer, TokenRequest } from './cognito/token-issuer.js';
@@ -52,6 +54,12 @@ export interface LocalRuntimeOptions {
   parameterOverrides?: Record<string, string>;
   /** Extra environment variables for every function (win over the template's). */
   env?: Record<string, string>;
+  /**
+   * Values for the template's function variables, as `sam local invoke --env-vars` takes them:
+   * `{"Parameters": {...}}` for every function, `{"<FunctionLogicalId>": {...}}` for one; only
+   * variables a function declares are replaced.
+   */
+  envVars?: EnvVarsFile;
   /** Most sandboxes (concurrent invocations) per function (default DEFAULT_SANDBOXES: one per core). */
   maxConcurrency?: number;
   /** Start one sandbox per function ahead of the first request (default true). */

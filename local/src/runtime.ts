@@ -192,7 +192,7 @@ async function startServices(
   const functions = new LocalFunctions({
     model,
     build,
-    wiring: { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, buildRoot },
+    wiring: { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, envVars: options.envVars, buildRoot },
     pool: { maxConcurrency, output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr } },
     faults,
     log,

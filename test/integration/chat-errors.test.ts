@@ -150,7 +150,7 @@ describe('chat: the message rate limit (MessageRateLimit=3, real handlers)', () 
   const LIMIT = 3;
   const INTERVAL_MS = Math.floor(10_000 / LIMIT);
   const chat = new ChatRuntime();
-  before(() => chat.start({ env: { MESSAGE_RATE_LIMIT: String(LIMIT) } }));
+  before(() => chat.start({ envVars: { SendMessageFunction: { MESSAGE_RATE_LIMIT: String(LIMIT) } } }));
   afterEach(() => chat.closeClients());
   after(() => chat.stop());
 

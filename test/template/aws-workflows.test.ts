@@ -149,7 +149,11 @@ describe('AWS workflows, rehearsed: reproducible builds, a change set, sam local
       parameters: Record<string, string> = {},
     ): Promise<Record<string, Record<string, string>>> => {
       const overrides = Object.entries(parameters).map(([name, value]) => `${name}=${value}`);
-      const result = await run('python3', [SAM_LOCAL_ENV, path.join(built(copies.first), 'template.yaml'), envFile, ...overrides]);
+      // SAM gives a variable set in the shell that value too: a shell of the tests' own would mask the template's.
+      const shell = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', AWS_DEFAULT_REGION: 'us-east-1', SAM_CLI_TELEMETRY: '0' };
+      const result = await run('python3', [SAM_LOCAL_ENV, path.join(built(copies.first), 'template.yaml'), envFile, ...overrides], {
+        env: shell,
+      });
       expect(result.code, output(result)).to.equal(0);
       return JSON.parse(result.stdout) as Record<string, Record<string, string>>;
     };

@@ -177,6 +177,11 @@ function functionEnvironment(
     if (typeof object.Ref === 'string') return ref(object.Ref);
     const choice = object['Fn::If'];
     if (Array.isArray(choice)) return resolve(holds({ Condition: choice[0] }) ? choice[1] : choice[2]);
+    const mapped = object['Fn::FindInMap'];
+    if (Array.isArray(mapped)) {
+      const [map, top, second] = mapped.map(String) as [string, string, string];
+      return String(template.Mappings?.[map]?.[top]?.[second]);
+    }
     const att = object['Fn::GetAtt'];
     if (Array.isArray(att)) return getAtt(String(att[0]), String(att[1]));
     const sub = subText(value);

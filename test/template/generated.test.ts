@@ -247,10 +247,14 @@ describe('generated CloudFormation template (dist/cloudformation.json)', functio
       expect(name, `${groupId} LogGroupName`).to.match(/^\/aws\/lambda\/\$\{AWS::StackName\}\//);
       expect(referencedIds(group.LogGroupName), `${groupId} LogGroupName refers to`).to.deep.equal([]);
     }
+    // The one other group is the stage's access log (StageAccessLogs on), the stage's own destination.
+    const stage = Object.values(cfn.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
+    expect(JSON.stringify(stage?.Properties?.AccessLogSettings), 'the stage logs to StageAccessLogGroup').to.include('StageAccessLogGroup');
+    expect(cfn.Resources.StageAccessLogGroup?.Properties?.RetentionInDays).to.deep.equal({ Ref: 'LogRetentionDays' });
     expect(
       groups.map(([groupId]) => groupId).filter((groupId) => !linked.has(groupId)),
       'log groups no function uses',
-    ).to.deep.equal([]);
+    ).to.deep.equal(['StageAccessLogGroup']);
     expect(cfn.Parameters?.LogRetentionDays?.Default, 'LogRetentionDays default').to.be.a('number').and.to.be.within(1, 3653);
   });
 

@@ -384,17 +384,18 @@ describe('operations: alarms, dashboard and the fan-out bound (generated templat
     );
   });
 
-  it("bounds every queue event source's concurrency by a parameter within Lambda's 2-1000", () => {
+  it("bounds every queue event source's concurrency by a Tuning constant within Lambda's 2-1000", () => {
     const mappings = resourcesOfType(cfn, 'AWS::Lambda::EventSourceMapping').filter(([, mapping]) =>
       referencedIds(mapping.Properties?.EventSourceArn).some((id) => cfn.Resources[id]?.Type === 'AWS::SQS::Queue'),
     );
     expect(mappings).to.have.length.greaterThan(0);
     for (const [id, mapping] of mappings) {
-      const bound = (mapping.Properties?.ScalingConfig as { MaximumConcurrency?: { Ref?: string } } | undefined)?.MaximumConcurrency;
-      const parameter = cfn.Parameters?.[bound?.Ref ?? ''];
-      expect(parameter, `${id} ScalingConfig.MaximumConcurrency is a parameter`).to.be.an('object');
-      expect(parameter).to.include({ Type: 'Number', MinValue: 2, MaxValue: 1000 });
-      expect(parameter?.Default).to.be.within(2, 1000);
+      const bound = (mapping.Properties?.ScalingConfig as { MaximumConcurrency?: Record<string, unknown> } | undefined)?.MaximumConcurrency;
+      const [map, top, second] = (bound?.['Fn::FindInMap'] ?? []) as string[];
+      expect(map, `${id} ScalingConfig.MaximumConcurrency from Mappings.Tuning`).to.equal('Tuning');
+      expect(cfn.Mappings?.[map as string]?.[top as string]?.[second as string])
+        .to.be.a('number')
+        .within(2, 1000);
     }
   });
 });

@@ -53,19 +53,26 @@ describe('template.yaml', () => {
     expect(app.functions.map((fn) => fn.codeUri).sort()).to.deep.equal(onDisk);
   });
 
-  it("builds each function with esbuild from index.ts, the layer's packages external, with source maps", () => {
+  it("builds each function from functions/ with its Makefile: its folder's index.ts, the layer's packages external, for the template's runtime", () => {
     const layerPackages = app.layers.map((layer) => layer.packageName);
     const runtime = String(app.template.Globals?.Function?.Runtime);
+    const makefile = readFileSync(path.join(ROOT, 'functions', 'Makefile'), 'utf8');
+    const script = readFileSync(path.join(ROOT, 'functions', 'build.mjs'), 'utf8');
+    expect(makefile, 'functions/Makefile: one rule for every build-<FunctionLogicalId>').to.match(
+      /^build-%:\n\tnode build\.mjs "\$\*" "\$\(ARTIFACTS_DIR\)"$/m,
+    );
+    for (const packageName of layerPackages) expect(script, `build.mjs keeps ${packageName} external`).to.include(`'${packageName}'`);
+    expect(script).to.include(`target: 'node${runtime.replace(/^nodejs|\.x$/g, '')}'`);
     for (const fn of app.functions) {
       expect(existsSync(path.join(ROOT, fn.codeUri, 'index.ts')), `${fn.codeUri}/index.ts`).to.equal(true);
-      expect(fn.metadata.BuildMethod, fn.logicalId).to.equal('esbuild');
-      const build = (fn.metadata.BuildProperties ?? {}) as Record<string, unknown>;
-      expect(build.EntryPoints, fn.logicalId).to.deep.equal(['index.ts']);
-      // The authorizer too: it loads <package>/identity from the layer (build.test.ts).
-      expect(build.External, fn.logicalId).to.include.members(layerPackages);
-      expect(build.Sourcemap, fn.logicalId).to.equal(true);
-      expect(build.Minify, fn.logicalId).to.equal(true);
-      expect(`nodejs${String(build.Target).replace(/^node/, '')}.x`, `${fn.logicalId} esbuild Target vs Runtime`).to.equal(runtime);
+      expect(fn.metadata, fn.logicalId).to.deep.equal({
+        BuildMethod: 'makefile',
+        BuildArchitecture: 'arm64',
+        ProjectRootDirectory: 'functions',
+        ContextPath: 'functions',
+      });
+      // build.mjs finds the folder by the logical id: <Name>Function builds functions/<name>.
+      expect(fn.codeUri, fn.logicalId).to.equal(`functions/${fn.logicalId.replace(/Function$/, '').toLowerCase()}`);
       expect(fn.properties.Runtime ?? runtime, fn.logicalId).to.equal('nodejs24.x');
     }
   });
@@ -119,6 +126,29 @@ describe('template.yaml', () => {
     expect(Object.keys(iface.ParameterLabels ?? {}).sort()).to.deep.equal(parameters);
     for (const [name, parameter] of Object.entries(app.template.Parameters ?? {})) {
       expect(parameter.Description, `${name} Description`).to.be.a('string').and.not.be.empty;
+    }
+  });
+
+  it('asks a guided deploy only what a person can answer: at most 11 parameters, the internals constants in Mappings.Tuning', () => {
+    const parameters = Object.keys(app.template.Parameters ?? {});
+    expect(parameters.length, parameters.join(', ')).to.be.at.most(11);
+    const tuning = app.template.Mappings?.Tuning ?? {};
+    expect(Object.keys(tuning).sort()).to.deep.equal(['Limits', 'Rooms', 'Stage']);
+    // Every internal reaches its function through Fn::FindInMap, never as a literal copy.
+    const literal = app.functions.flatMap((fn) =>
+      Object.entries((fn.properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {})
+        .filter(([, value]) => typeof value === 'string' || typeof value === 'number')
+        .map(([name]) => `${fn.logicalId} ${name}`),
+    );
+    expect(literal, 'function variables given as literals').to.deep.equal([]);
+  });
+
+  it('sends a fan-out shard to the dead-letter queue after at least 5 receives, as Lambda advises for an SQS event source', () => {
+    const queues = Object.entries(app.template.Resources).filter(([, r]) => r.Type === 'AWS::SQS::Queue');
+    const redriven = queues.filter(([, queue]) => queue.Properties?.RedrivePolicy !== undefined);
+    expect(redriven.map(([id]) => id)).to.deep.equal(['FanoutQueue']);
+    for (const [id, queue] of redriven) {
+      expect((queue.Properties?.RedrivePolicy as { maxReceiveCount?: number }).maxReceiveCount, id).to.be.at.least(5);
     }
   });
 });

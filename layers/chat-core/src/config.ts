@@ -90,15 +90,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
 /**
  * Under `sam local invoke` (AWS_SAM_LOCAL), the values SAM makes up for what only the stack knows:
- * an execute-api URL whose domain is AWS::URLSuffix resolved to `localhost`. (A table's `!Ref`
- * becomes its logical id, a plausible name that the local runtime uses too: not refused.)
+ * SAM gives a `!Ref` of a resource its logical id, so the template's execute-api URL becomes
+ * https://ChatApi.execute-api.<region>.<suffix>/... (the suffix `localhost` when SAM knows no
+ * region), where a real API id is lowercase letters and digits. (A table's `!Ref` becomes its
+ * logical id too, a plausible name that the local runtime also uses: not refused.)
  */
 function samStandIns(env: NodeJS.ProcessEnv): string[] {
-  if (env.AWS_SAM_LOCAL !== 'true' || env.CONNECTIONS_URL === undefined) return [];
-  const host = URL.canParse(env.CONNECTIONS_URL) ? new URL(env.CONNECTIONS_URL).hostname : '';
-  return host.endsWith('.localhost')
-    ? [`CONNECTIONS_URL is ${JSON.stringify(env.CONNECTIONS_URL)}: SAM's stand-in for the API's endpoint, not a deployed one`]
-    : [];
+  const url = env.CONNECTIONS_URL;
+  if (env.AWS_SAM_LOCAL !== 'true' || url === undefined) return [];
+  // The host as written: URL() would lower-case the logical id.
+  const host = /^[a-z]+:\/\/([^/:?#]+)/i.exec(url)?.[1] ?? '';
+  const apiId = host.split('.')[0] ?? '';
+  const standIn = host.endsWith('.localhost') || (host.includes('.execute-api.') && !/^[a-z0-9]+$/.test(apiId));
+  return standIn ? [`CONNECTIONS_URL is ${JSON.stringify(url)}: SAM's stand-in for the API's endpoint, not a deployed one`] : [];
 }
 
 /**

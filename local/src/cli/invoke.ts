@@ -14,6 +14,7 @@ import { createFunctionPools } from '../lambda/lambda-env.js';
 import { DEFAULT_LIMITS } from '../apigateway/limits.js';
 import { ManagementApi } from '../apigateway/management-api.js';
 import { ensureTables, existingStore, startStore } from '../dynamodb/store.js';
+import { readEnvVarsFile } from '../lambda/env-vars.js';
 import { ensureNodeMajor, nodeRequirement } from '../lambda/node-runtime.js';
 import { parseParameterOverrides, portOf } from './options.js';
 import { loadTemplate } from '../template/template.js';
@@ -36,13 +37,6 @@ async function readEvent(file: string): Promise<unknown> {
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   }
   return JSON.parse(await readFile(file, 'utf8'));
-}
-
-async function envVars(file: string | undefined, functionId: string): Promise<Record<string, string>> {
-  if (!file) return {};
-  const json = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
-  const merged = { ...json.Parameters, ...json[functionId] };
-  return Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, String(v)]));
 }
 
 /**
@@ -114,7 +108,7 @@ async function main(): Promise<number> {
       {
         localOrigin: `http://127.0.0.1:${managementPort}`,
         dynamodbEndpoint: store.endpoint,
-        envOverrides: await envVars(values['env-vars'], functionId),
+        ...(values['env-vars'] && { envVars: await readEnvVarsFile(values['env-vars']) }),
         buildRoot,
       },
       { maxConcurrency: 1, output: { stdout: process.stderr, stderr: process.stderr } },

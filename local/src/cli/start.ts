@@ -5,6 +5,7 @@
  *
  *   npm start -- [--template template.yaml] [--page module] [--port 3001] [--host 127.0.0.1]
  *                [--dynamodb-port 8000] [--data-dir [.local-data]] [--parameter-overrides Name=Value ...]
+ *                [--env-vars events/env.json]
  *                [--allow-origin URL ...] [--allow-host NAME ...]
  *
  * Environment: PORT, HOST, DYNAMODB_PORT, LOCAL_DATA_DIR, LOCAL_IAM, LOCAL_FAULTS (as the options).
@@ -13,6 +14,7 @@ import { parseArgs } from 'node:util';
 import { describeFaults, parseFaults } from '../faults.js';
 import type { IamMode } from '../iam/iam.js';
 import { startLocalRuntime, type LocalRuntime } from '../index.js';
+import { readEnvVarsFile } from '../lambda/env-vars.js';
 import { describeNode, ensureNodeMajor, nodeRequirement, type NodeRequirement } from '../lambda/node-runtime.js';
 import { parseParameterOverrides, portOf } from './options.js';
 import { pageModule } from '../page.js';
@@ -32,6 +34,8 @@ const HELP = `Usage: npm start -- [options]
   --dynamodb-port <port>        embedded DynamoDB (default: $DYNAMODB_PORT or 8000)
   --data-dir [dir]              keep DynamoDB data on disk (default dir: .local-data; env LOCAL_DATA_DIR)
   --parameter-overrides <k=v>   template parameter values, repeatable or space-separated
+  --env-vars <file>             function variables, as sam local invoke --env-vars takes them:
+                                {"Parameters": {...}, "<FunctionLogicalId>": {...}}
   --no-watch                    do not rebuild and reload functions when their sources change
   --iam <enforce|audit|off>     the functions' IAM policies: deny what they do not allow (default),
                                 only record it, or neither (env LOCAL_IAM)
@@ -119,6 +123,7 @@ async function main(): Promise<number | undefined> {
       'allow-host': { type: 'string', multiple: true },
       'dynamodb-port': { type: 'string' },
       'parameter-overrides': { type: 'string', multiple: true },
+      'env-vars': { type: 'string' },
       quiet: { type: 'boolean' },
       'no-watch': { type: 'boolean' },
       iam: { type: 'string' },
@@ -150,6 +155,7 @@ async function main(): Promise<number | undefined> {
     quiet: values.quiet ?? false,
     watch: !values['no-watch'],
     parameterOverrides: overrides,
+    ...(values['env-vars'] && { envVars: await readEnvVarsFile(values['env-vars']) }),
     iam: iamMode(values.iam ?? process.env.LOCAL_IAM),
     faults: parseFaults(values.faults ?? process.env.LOCAL_FAULTS),
     throttling: !values['no-throttling'],

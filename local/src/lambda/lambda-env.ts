@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { delimiter, join } from 'node:path';
 import type { BuildOutput } from './build.js';
 import { accessKeyIdFor, secretAccessKeyFor } from '../iam/iam.js';
+import { envVarsFor, type EnvVarsFile } from './env-vars.js';
 import { FunctionPool } from './lambda-pool.js';
 import type { FunctionModel, TemplateModel } from '../template/template.js';
 
@@ -16,6 +17,8 @@ export interface LocalWiring {
   dynamodbEndpoint: string;
   /** Extra variables for every function (they win over the template's). */
   envOverrides?: Record<string, string>;
+  /** Values of the template's variables, as `sam local invoke --env-vars` takes them (env-vars.ts). */
+  envVars?: EnvVarsFile;
   /** Where the build lives; a file under it that does not exist hides ~/.aws from the SDK. */
   buildRoot: string;
 }
@@ -51,7 +54,8 @@ export function lambdaEnvironment(
     const dir = build.layers.get(id);
     return dir ? [join(dir, 'nodejs', 'node_modules')] : [];
   });
-  const templateEnv = Object.fromEntries(Object.entries(fn.environment).map(([k, v]) => [k, localizeUrls(v, model, wiring.localOrigin)]));
+  const declared = { ...fn.environment, ...envVarsFor(wiring.envVars, fn) };
+  const templateEnv = Object.fromEntries(Object.entries(declared).map(([k, v]) => [k, localizeUrls(v, model, wiring.localOrigin)]));
   const today = new Date().toISOString().slice(0, 10).replace(/-/g, '/');
   const noAwsConfig = join(wiring.buildRoot, 'no-aws-config');
   return {

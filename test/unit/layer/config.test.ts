@@ -112,14 +112,23 @@ describe('layer: config', () => {
   });
 
   it("refuses SAM's stand-in for the API's endpoint under sam local invoke (AWS::URLSuffix as localhost), not elsewhere", () => {
-    // Arrange: what sam local invoke makes of the template's CONNECTIONS_URL when env.json does not set it.
-    const standIn = 'https://ChatApi.execute-api.us-east-1.localhost/production';
+    // Arrange: what sam local invoke makes of the template's CONNECTIONS_URL when env.json does not set it,
+    // without a region and with one.
+    const standIns = [
+      'https://ChatApi.execute-api.us-east-1.localhost/production',
+      'https://ChatApi.execute-api.eu-west-1.amazonaws.com/production',
+    ];
+    const standIn = standIns[0] as string;
 
-    // Act
-    const error = expectThrow(() => loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', CONNECTIONS_URL: standIn }));
+    for (const value of standIns) {
+      // Act
+      const error = expectThrow(() => loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', CONNECTIONS_URL: value }));
 
-    // Assess
-    expect(error.message).to.include(`CONNECTIONS_URL is "${standIn}": SAM's stand-in for the API's endpoint`);
+      // Assess
+      expect(error.message).to.include(`CONNECTIONS_URL is "${value}": SAM's stand-in for the API's endpoint`);
+    }
+    const deployed = 'https://abcdef1234.execute-api.eu-west-1.amazonaws.com/production';
+    expect(loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', CONNECTIONS_URL: deployed }).CONNECTIONS_URL).to.equal(deployed);
     expect(loadConfig({ ...VALID, CONNECTIONS_URL: standIn }).CONNECTIONS_URL).to.equal(standIn);
     expect(loadConfig({ ...VALID, AWS_SAM_LOCAL: 'true', CONNECTIONS_URL: 'http://127.0.0.1:3001/production' }).CONNECTIONS_URL).to.equal(
       'http://127.0.0.1:3001/production',
