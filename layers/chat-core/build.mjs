@@ -94,6 +94,20 @@ function relocateSourceMap(mapFile, builtFrom) {
   writeFileSync(mapFile, JSON.stringify(map));
 }
 
+/**
+ * The X-Ray SDK keeps its context with cls-hooked, whose async_hooks hook runs on every promise,
+ * traced or not; src/xray-context.ts keeps it on AsyncLocalStorage instead, at no cost per
+ * promise (docs/PERFORMANCE.md, tracing). The SDK's require('cls-hooked/context') gets it.
+ */
+function xrayContextOnAsyncLocalStorage(buildDir) {
+  return {
+    name: 'xray-context',
+    setup(build) {
+      build.onResolve({ filter: /^cls-hooked\/context$/ }, () => ({ path: path.join(buildDir, 'src', 'xray-context.ts') }));
+    },
+  };
+}
+
 async function main() {
   const artifacts = process.argv[2];
   if (!artifacts) throw new Error('usage: node build.mjs <artifacts directory> (make build-ChatCoreLayer ARTIFACTS_DIR=...)');
@@ -135,6 +149,7 @@ async function main() {
       // are ES modules, strict code: the CommonJS bundle says so once, at its top.
       tsconfigRaw: {},
       banner: { js: '"use strict";' },
+      plugins: [xrayContextOnAsyncLocalStorage(buildDir)],
       logLevel: 'warning',
     });
     for (const entry of names) relocateSourceMap(path.join(packageDir, `${entry}.js.map`), buildDir);

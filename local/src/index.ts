@@ -16,6 +16,7 @@ import type { Limits } from './apigateway/limits.js';
 import type { TemplateModel } from './template/template.js';
 import type { LocalTokenIssuer } from './cognito/token-issuer.js';
 import type { EnvVarsFile } from './lambda/env-vars.js';
+import type { TraceSummary } from './xray/daemon.js';
 
 export { startLocalRuntime } from './runtime.js';
 export { DEFAULT_SANDBOXES } from './lambda/functions.js';
@@ -25,6 +26,7 @@ export type { Limits } from './apigateway/limits.js';
 export type { InvokeOutcome } from './lambda/lambda-pool.js';
 export type { TemplateModel } from './template/template.js';
 export type { EnvVarsFile } from './lambda/env-vars.js';
+export type { TraceSummary, TracedCall } from './xray/daemon.js';
 export type { FaultKindStats, FaultOptions, FaultStats } from './faults.js';
 export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam/iam.js';
 export type { IssuedToken, LocalTokenIssuer, TokenRequest } from './cognito/token-issuer.js';
@@ -77,6 +79,12 @@ export interface LocalRuntimeOptions {
   faults?: FaultOptions;
   /** Emulate the stage's route throttling (DefaultRouteSettings/RouteSettings) (default true). */
   throttling?: boolean;
+  /**
+   * Trace the functions of `Tracing: Active` as Lambda does (default true): a sampled trace per
+   * invocation, segments to an X-Ray daemon of the runtime's own (local/src/xray/daemon.ts), or to
+   * the one AWS_XRAY_DAEMON_ADDRESS names.
+   */
+  tracing?: boolean;
 }
 
 export type { FunctionStats };
@@ -122,6 +130,12 @@ export interface LocalRuntime {
   };
   /** Requests accepted and throttled by the stage, per route key. */
   throttling(): Record<string, { accepted: number; throttled: number }>;
+  /** X-Ray: where traced functions send their segments, which functions are traced, what the runtime's daemon received. */
+  tracing: {
+    daemon: string | undefined;
+    traced: string[];
+    received(): { documents: number; traces: TraceSummary[] };
+  };
   /** The token issuer of the template's Cognito user pool (local/src/cognito/token-issuer.ts); undefined when it has none. */
   issuer: LocalTokenIssuer | undefined;
   close(): Promise<void>;

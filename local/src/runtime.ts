@@ -34,6 +34,7 @@ import { loadPage } from './page.js';
 import { requestHandler, type Services } from './router.js';
 import { LocalSqs } from './sqs/sqs.js';
 import { loadTemplate, type TemplateModel } from './template/template.js';
+import { startXrayDaemon, type XrayDaemon } from './xray/daemon.js';
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const started = performance.now();
@@ -109,6 +110,8 @@ interface Foundations {
   store: LocalStore;
   build: BuildOutput;
   buildRoot: string;
+  /** Where traced functions send their segments; undefined when nothing is traced (--no-tracing, or no function of Tracing Active). */
+  xray: XrayDaemon | undefined;
 }
 
 async function startFoundations(
@@ -138,7 +141,8 @@ async function startFoundations(
   });
   const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
   // All settle before going on, so that a failure leaves nothing listening behind.
-  const [listening, storing, building, paging, issuing] = await Promise.allSettled([
+  const tracing = (options.tracing ?? true) && [...model.functions.values()].some((fn) => fn.tracing);
+  const [listening, storing, building, paging, issuing, tracingTo] = await Promise.allSettled([
     listen(server, options.port ?? 3001, host),
     startStore({
       port: options.dynamodbPort ?? 8000,
@@ -149,10 +153,15 @@ async function startFoundations(
     buildAll(model, buildRoot),
     loadPage(options.page, model.title, `/${model.stage}`),
     LocalTokenIssuer.forTemplate(model),
+    tracing ? startXrayDaemon(log) : Promise.resolve(undefined),
   ]);
+  if (tracingTo.status === 'fulfilled' && tracingTo.value) {
+    const daemon = tracingTo.value;
+    running.started(() => daemon.close());
+  }
   if (storing.status === 'fulfilled') running.started(() => storing.value.close());
   running.started(() => closeServer(server));
-  for (const step of [listening, storing, building, paging, issuing]) if (step.status === 'rejected') throw step.reason;
+  for (const step of [listening, storing, building, paging, issuing, tracingTo]) if (step.status === 'rejected') throw step.reason;
   const port = (listening as PromiseFulfilledResult<number>).value;
   const store = (storing as PromiseFulfilledResult<LocalStore>).value;
   const page = (paging as PromiseFulfilledResult<Awaited<ReturnType<typeof loadPage>>>).value;
@@ -170,6 +179,7 @@ async function startFoundations(
     store,
     build: (building as PromiseFulfilledResult<BuildOutput>).value,
     buildRoot,
+    xray: (tracingTo as PromiseFulfilledResult<XrayDaemon | undefined>).value,
   };
 }
 
@@ -186,13 +196,20 @@ async function startServices(
   running: Running,
 ): Promise<StartedServices> {
   const { limits, faults, throttle, throttling, doors } = controls;
-  const { routes, aws, origin, port, store, build, buildRoot } = foundations;
+  const { routes, aws, origin, port, store, build, buildRoot, xray } = foundations;
   const maxConcurrency = options.maxConcurrency ?? DEFAULT_SANDBOXES;
 
   const functions = new LocalFunctions({
     model,
     build,
-    wiring: { localOrigin: origin, dynamodbEndpoint: store.endpoint, envOverrides: options.env, envVars: options.envVars, buildRoot },
+    wiring: {
+      localOrigin: origin,
+      dynamodbEndpoint: store.endpoint,
+      envOverrides: options.env,
+      envVars: options.envVars,
+      buildRoot,
+      ...(xray && { xrayDaemon: xray.address }),
+    },
     pool: { maxConcurrency, output: options.quiet ? undefined : { stdout: process.stdout, stderr: process.stderr } },
     faults,
     log,
@@ -248,7 +265,7 @@ function handleOf(
   startupMs: number,
 ): LocalRuntime {
   const { iam, faults, throttle } = controls;
-  const { origin, store, routes } = foundations;
+  const { origin, store, routes, xray } = foundations;
   const { functions } = services;
   return {
     wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
@@ -278,6 +295,11 @@ function handleOf(
       resetStats: () => faults.resetStats(),
     },
     throttling: () => throttle.stats(),
+    tracing: {
+      daemon: xray?.address,
+      traced: [...model.functions.values()].filter((fn) => fn.tracing && xray !== undefined).map((fn) => fn.logicalId),
+      received: () => xray?.received() ?? { documents: 0, traces: [] },
+    },
     issuer: routes.issuer,
     close: () => running.close(),
   };

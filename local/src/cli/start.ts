@@ -42,6 +42,8 @@ const HELP = `Usage: npm start -- [options]
   --faults <spec>               inject faults, e.g. post429=10%,dynamodbThrottling=5%,timeout=1%
                                 (env LOCAL_FAULTS; see local/src/faults.ts)
   --no-throttling               ignore the stage's throttling settings
+  --no-tracing                  do not trace the functions of Tracing: Active (default: as Lambda, a trace
+                                per invocation, segments to a local X-Ray daemon or $AWS_XRAY_DAEMON_ADDRESS)
   --quiet                       no invocation lines and no function logs
   --help
 `;
@@ -98,6 +100,12 @@ function banner(
         ]
       : []),
     `  Functions on    ${describeNode(node)}`,
+    ...(runtime.tracing.daemon
+      ? [
+          `  Tracing         ${runtime.tracing.traced.length} function(s) of Tracing Active send X-Ray segments to udp ${runtime.tracing.daemon}` +
+            ` (${process.env.AWS_XRAY_DAEMON_ADDRESS ? 'AWS_XRAY_DAEMON_ADDRESS' : "the runtime's own daemon: one line per trace"}; --no-tracing to stop)`,
+        ]
+      : []),
     `  IAM             ${runtime.iam.mode === 'enforce' ? 'enforced' : runtime.iam.mode === 'audit' ? 'audited (denials logged, not enforced)' : 'off'}` +
       ' (each function has its template policies; --iam audit|off to relax)',
     ...(describeFaults(runtime.faults.current()) ? [`  Faults          ${describeFaults(runtime.faults.current())}`] : []),
@@ -129,6 +137,7 @@ async function main(): Promise<number | undefined> {
       iam: { type: 'string' },
       faults: { type: 'string' },
       'no-throttling': { type: 'boolean' },
+      'no-tracing': { type: 'boolean' },
       help: { type: 'boolean' },
     },
   });
@@ -159,6 +168,7 @@ async function main(): Promise<number | undefined> {
     iam: iamMode(values.iam ?? process.env.LOCAL_IAM),
     faults: parseFaults(values.faults ?? process.env.LOCAL_FAULTS),
     throttling: !values['no-throttling'],
+    tracing: !values['no-tracing'],
   });
   process.stdout.write(banner(runtime, host, dataDir, !values['no-watch'], node));
 

@@ -21,6 +21,26 @@ export interface LocalWiring {
   envVars?: EnvVarsFile;
   /** Where the build lives; a file under it that does not exist hides ~/.aws from the SDK. */
   buildRoot: string;
+  /** Where functions of `Tracing: Active` send their segments (the X-Ray daemon's host:port); undefined: no tracing. */
+  xrayDaemon?: string;
+}
+
+/** Whether the runtime traces this function's invocations, as Lambda does for `Tracing: Active`. */
+export const traces = (fn: FunctionModel, wiring: LocalWiring): boolean => fn.tracing && wiring.xrayDaemon !== undefined;
+
+/**
+ * What Lambda sets for an actively traced function: the daemon's address (and its two halves),
+ * and the context-missing strategy. AWS_SAM_LOCAL is not set for it: Powertools Tracer and the
+ * X-Ray SDK switch tracing off under SAM CLI, and Lambda does not set it.
+ */
+function tracingEnvironment(daemon: string): Record<string, string> {
+  const [host = '127.0.0.1', port = '2000'] = daemon.split(':');
+  return {
+    AWS_XRAY_DAEMON_ADDRESS: daemon,
+    _AWS_XRAY_DAEMON_ADDRESS: host,
+    _AWS_XRAY_DAEMON_PORT: port,
+    AWS_XRAY_CONTEXT_MISSING: 'LOG_ERROR',
+  };
 }
 
 /**
@@ -71,6 +91,7 @@ export function lambdaEnvironment(
     AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
     AWS_LAMBDA_LOG_STREAM_NAME: `${today}/[$LATEST]${randomBytes(16).toString('hex')}`,
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
     LAMBDA_TASK_ROOT: built?.taskRoot ?? fn.codeUri,
     _HANDLER: fn.handler,
@@ -83,7 +104,7 @@ export function lambdaEnvironment(
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_ENDPOINT_URL_DYNAMODB: wiring.dynamodbEndpoint,
     AWS_ENDPOINT_URL_SQS: wiring.localOrigin,
-    AWS_SAM_LOCAL: 'true',
+    ...(traces(fn, wiring) ? tracingEnvironment(wiring.xrayDaemon as string) : { AWS_SAM_LOCAL: 'true' }),
     POWERTOOLS_DEV: 'true',
     ...wiring.envOverrides,
   };
@@ -123,6 +144,7 @@ export function createFunctionPools(
           localServices: { origin: wiring.localOrigin, dynamodb: wiring.dynamodbEndpoint },
         },
         env,
+        traced: traces(fn, wiring),
         timeoutMs: fn.timeoutSeconds * 1000,
         memoryMb: fn.memoryMb,
         maxConcurrency: options.maxConcurrency,

@@ -4,7 +4,7 @@
  * invocations start more sandboxes (up to a limit), idle ones are reused (warm starts). A timed
  * out or crashed sandbox is thrown away, as Lambda does.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import type { InvokeMessage, LambdaError, WorkerData, WorkerMessage } from './lambda-worker.js';
@@ -26,11 +26,21 @@ export interface FunctionSandboxConfig {
   workerScript: string;
   workerData: WorkerData;
   env: Record<string, string>;
+  /** Each invocation gets a sampled trace of its own (`_X_AMZN_TRACE_ID`), as Lambda gives a function of `Tracing: Active`. */
+  traced?: boolean;
   timeoutMs: number;
   memoryMb: number;
   maxConcurrency: number;
   /** Where the functions' console output goes; undefined discards it. */
   output?: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+}
+
+/** A new trace's header as Lambda sets it: Root=1-<epoch seconds, hex>-<96 random bits>;Parent=<64 bits>;Sampled=1. */
+export function newTraceHeader(now = Date.now()): string {
+  const seconds = Math.floor(now / 1000)
+    .toString(16)
+    .padStart(8, '0');
+  return `Root=1-${seconds}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=1`;
 }
 
 class Sandbox {
@@ -97,7 +107,14 @@ class Sandbox {
     const invokeStarted = performance.now();
     const id = ++this.nextId;
     const deadline = Date.now() + timeoutMs;
-    const message: InvokeMessage = { type: 'invoke', id, event: JSON.stringify(event), requestId, deadline };
+    const message: InvokeMessage = {
+      type: 'invoke',
+      id,
+      event: JSON.stringify(event),
+      requestId,
+      deadline,
+      ...(this.config.traced && { traceHeader: newTraceHeader() }),
+    };
     let timer: NodeJS.Timeout | undefined;
     const reply = await new Promise<WorkerMessage>((resolve) => {
       this.pending = { id, resolve };

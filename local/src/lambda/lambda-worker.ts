@@ -30,6 +30,8 @@ export interface InvokeMessage {
   event: string;
   requestId: string;
   deadline: number;
+  /** X-Amzn-Trace-Id of this invocation's trace (`Tracing: Active`), which Lambda sets as _X_AMZN_TRACE_ID. */
+  traceHeader?: string;
 }
 export interface LambdaError {
   errorType: string;
@@ -100,6 +102,8 @@ function invoke(handler: Handler, data: WorkerData, msg: InvokeMessage): Promise
     fail: (): void => undefined,
     succeed: (): void => undefined,
   };
+  if (msg.traceHeader) process.env._X_AMZN_TRACE_ID = msg.traceHeader;
+  else delete process.env._X_AMZN_TRACE_ID;
   return new Promise((resolve, reject) => {
     const callback = (err?: unknown, result?: unknown): void => (err ? reject(err) : resolve(result));
     Object.assign(context, { done: callback, fail: (err: unknown) => reject(err), succeed: (r: unknown) => resolve(r) });

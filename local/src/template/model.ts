@@ -28,6 +28,8 @@ export interface FunctionModel {
   runtime: string;
   timeoutSeconds: number;
   memoryMb: number;
+  /** `Tracing: Active` (SAM; TracingConfig Mode on AWS::Lambda::Function): Lambda samples and traces its invocations. */
+  tracing: boolean;
   /** Environment variables, intrinsic functions resolved (execute-api URLs still point at AWS). */
   environment: Record<string, string>;
   /** LoggingConfig's LogGroup, else Lambda's default /aws/lambda/<function name>. */

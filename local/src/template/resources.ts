@@ -167,6 +167,9 @@ export function readFunction(reader: TemplateReader, dir: string, id: string, re
     handler: String(reader.resolve(props.Handler ?? 'index.handler')),
     runtime: String(reader.resolve(props.Runtime ?? 'nodejs20.x')),
     timeoutSeconds: Number(reader.resolve(props.Timeout ?? 3)),
+    tracing:
+      String(reader.resolve(props.Tracing ?? (isRecord(props.TracingConfig) ? props.TracingConfig.Mode : undefined) ?? 'PassThrough')) ===
+      'Active',
     memoryMb: Number(reader.resolve(props.MemorySize ?? 128)),
     environment: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
     layers: layerIds,
