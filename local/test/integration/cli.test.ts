@@ -4,11 +4,12 @@
  * invoke (src/cli/invoke.ts; `npm run invoke`) runs one function on one event file and prints
  * the result. Both refuse unknown parameters and run on the template's Node.js major.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { expect } from 'chai';
-import { collect, freePort, tsx, waitFor } from '../commands';
+import { collect, freePort, PACKAGE_DIR, tsx, waitFor } from '../commands';
 import { connect, FIXTURE_TEMPLATE } from '../helpers';
 
 const EVENT = join(FIXTURE_TEMPLATE, '..', 'events', 'message.json');
@@ -35,6 +36,40 @@ describe('local runtime: start (src/cli/start.ts: npm start, npm run local)', ()
       );
     } finally {
       child.kill('SIGKILL');
+    }
+  });
+});
+
+describe('local runtime: a nodejs20.x app of ES modules, copied outside the repository', function () {
+  this.timeout(60_000);
+
+  it("runs it unmodified on the template's Node.js 20 when PATH has one: its handlers import the SDK Lambda provides", async () => {
+    // Outside the repository: nothing above the app resolves this project's node_modules.
+    const app = mkdtempSync(join(tmpdir(), 'nodejs20-app-'));
+    cpSync(join(PACKAGE_DIR, 'fixtures', 'esm-broadcast'), app, { recursive: true });
+    const template = join(app, 'template.yaml');
+    writeFileSync(template, readFileSync(template, 'utf8').replace('Runtime: nodejs24.x', 'Runtime: nodejs20.x'));
+    let pathMajor: string | undefined;
+    try {
+      pathMajor = execFileSync('node', ['-p', 'process.versions.node.split(".")[0]'], { encoding: 'utf8' }).trim();
+    } catch {
+      pathMajor = undefined;
+    }
+    const child = tsx('src/cli/start.ts', ['--template', template, '--port', '0', '--dynamodb-port', '0', '--no-watch']);
+    const { out, err } = collect(child);
+    try {
+      const [, port] = await waitFor(out, /WebSocket API\s+ws:\/\/localhost:(\d+)\/dev/, 40_000);
+      await waitFor(out, /Ready in \d+ ms/);
+      const [, ranOn] = await waitFor(out, /Functions on\s+Node\.js v(\d+)\./);
+      if (pathMajor === '20') expect(ranOn, `PATH has Node.js 20:\n${err()}`).to.equal('20');
+      const [sender, receiver] = [await connect(`ws://127.0.0.1:${port}/dev`), await connect(`ws://127.0.0.1:${port}/dev`)];
+      sender.send({ action: 'sendmessage', message: 'hello from an ES module app' });
+      expect(JSON.parse(await receiver.next(20_000))).to.deep.equal({ message: 'hello from an ES module app' });
+      await Promise.all([sender.close(), receiver.close()]);
+      expect(out() + err(), 'no Runtime.ImportModuleError').not.to.include('ImportModuleError');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(app, { recursive: true, force: true });
     }
   });
 });
