@@ -13,14 +13,14 @@ const pctMore = (a: number, b: number): string => {
 export function findings(r: Results): string {
   const s = r.sizes[r.sizes.length - 1] as SizeResult;
   const p50 = (x: Series | undefined): number => stats(x).p50;
-  const [sdk, xray, local, layer, layerTraced, project, projectTraced] = [
+  const [sdk, xray, local, layer, layerTraced, project, projectUntraced] = [
     s.sdk,
     s.sdkXray,
     s.sdkToRuntime,
     s.layerBroadcast,
     s.layerBroadcastTraced,
     s.project,
-    s.projectTraced,
+    s.projectUntraced,
   ].map(p50) as [number, number, number, number, number, number, number];
   const missed = targets(r).filter((t) => !t.met);
   const fns = r.bundles.functions;
@@ -38,18 +38,18 @@ export function findings(r: Results): string {
       `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal; it posts from as many lanes as posts in flight, taking the recipients in order from one iterator, where it used to await Promise.race over every post in flight before starting each one); ` +
       `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms.`,
   );
-  const tracedThroughput = r.throughput.find((v) => v.label.includes('Tracing Active'))?.result;
+  const untracedThroughput = r.throughput.find((v) => v.label.includes('untraced'))?.result;
   const shipped = shippedThroughput(r);
   out.push(
-    '- **Tracing (applied).** `aws-xray-sdk-core`, which Powertools Tracer loads, creates its cls-hooked namespace (an `async_hooks` hook with a callback on every promise) when it is imported, and again in its Lambda set-up wherever `LAMBDA_TASK_ROOT` is set, traced or not (aws/aws-xray-sdk-node#420); a fan-out is thousands of promises. ' +
-      'chat-core now loads the Tracer only where tracing is on (on Lambda, `POWERTOOLS_TRACE_ENABLED` not false, not under `AWS_SAM_LOCAL`), no longer records a subsegment per post (the Management API client is not captured), and the template has a `Tracing` parameter: `Active` (the default: a trace per handler with its DynamoDB and SQS calls) or `PassThrough` (Lambda samples nothing, chat-core records nothing and does not load the SDK). ' +
-      (projectTraced
-        ? `What Active costs, measured through the real sendmessage traced as on AWS (lever.ts): p50 ${ms(projectTraced)} ms instead of ${ms(project)} ms at ${s.size} recipients (${ratio(projectTraced / sdk)} the floor instead of ${ratio(project / sdk)}); broadcast() alone ${ms(layerTraced)} ms instead of ${ms(layer)} ms; the hook alone on the SDK floor ${pctMore(xray, sdk)} (${ms(xray)} ms)` +
-          (tracedThroughput
-            ? `; ${tracedThroughput.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery instead of ${shipped.cpuMsPerDelivery.toFixed(2)} in the throughput run. `
+    '- **Tracing (applied).** The headline is the template as shipped, `Tracing: Active`: the local runtime traces each invocation as Lambda does (Powertools Tracer and the X-Ray SDK loaded, the DynamoDB and SQS clients captured, the Management API client not, a sampled trace per invocation, segments to its X-Ray daemon). ' +
+      "The X-Ray SDK keeps its context with cls-hooked, an `async_hooks` hook with a callback on every promise's init, before, after and destroy, traced or not (aws/aws-xray-sdk-node#420): a fan-out is thousands of promises, and the hook alone made the SDK floor 1.66x as slow. The layer's build now gives the SDK `layers/chat-core/src/xray-context.ts` for `cls-hooked/context`: the same namespace API on AsyncLocalStorage, which Node.js 24 carries with each async context frame, at no cost per promise. " +
+      (projectUntraced
+        ? `What Active costs now, in the same run: p50 ${ms(project)} ms traced against ${ms(projectUntraced)} ms untraced at ${s.size} recipients (${ratio(project / sdk)} the floor against ${ratio(projectUntraced / sdk)}); broadcast() alone ${ms(layerTraced)} ms traced against ${ms(layer)} ms; the X-Ray SDK with its own cls-hooked, loaded on the SDK floor, still ${pctMore(xray, sdk)} (${ms(xray)} ms)` +
+          (untracedThroughput
+            ? `; ${shipped.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery traced against ${untracedThroughput.cpuMsPerDelivery.toFixed(2)} untraced in the throughput run. `
             : '. ') +
-          'Active stays the default, because a trace is what explains a slow or failing request in production; a deployment whose rooms are large, or that watches cost, sets `Tracing=PassThrough` and keeps logs and metrics.'
-        : 'The full run measures what `Tracing: Active` costs (the project traced as on AWS).'),
+          'A deployment that wants no traces sets `Tracing=PassThrough` (chat-core then does not even load the SDK) and keeps logs and metrics.'
+        : 'The full run measures the untraced lever (`Tracing: PassThrough`) beside the shipped configuration.'),
   );
   const base = stats(r.cost.baseline.latency).p50;
   const proj = stats(r.cost.project.latency).p50;

@@ -2,14 +2,12 @@
  * Levers measured through the real handlers without changing them: only the environment or
  * the runtime's options differ, and every variant runs in the same rounds as the shipped one.
  *
- * Tracing as on AWS (the template's `Tracing: Active`): locally chat-core does not load
- * Powertools Tracer (AWS_SAM_LOCAL), so the runtime as shipped measures the untraced
- * functions. This environment makes the sandboxes trace as a Lambda function does: the
- * Tracer and the X-Ray SDK loaded (its cls-hooked namespace: an async_hooks hook with a
- * callback on every promise), the DynamoDB and SQS clients captured, a handler subsegment per
- * invocation, all inside a sampled trace (a fixed `_X_AMZN_TRACE_ID`, which Lambda sets per
- * invocation) whose segments go over UDP to the daemon address on 127.0.0.1, where nobody
- * listens: what the SDK does on AWS, without the daemon.
+ * Tracing: the runtime as shipped runs the template's `Tracing: Active` as Lambda does (a
+ * sampled trace per invocation, Powertools Tracer and the X-Ray SDK loaded, the DynamoDB and
+ * SQS clients captured, segments over UDP to the runtime's daemon), so the headline is what
+ * people deploy; the untraced runtime (`Tracing: PassThrough`) is the lever. TRACED_AS_ON_AWS
+ * is the same environment for a worker outside the runtime (the layer's broadcast() alone):
+ * a fixed `_X_AMZN_TRACE_ID` and a daemon address on 127.0.0.1 where nobody listens.
  *
  * Sandboxes per function: the local runtime now starts one per core (DEFAULT_SANDBOXES);
  * the former default, 8, is measured beside it: each sandbox is a V8 isolate with its own
@@ -27,7 +25,9 @@ export const TRACED_AS_ON_AWS: Record<string, string> = {
   AWS_XRAY_CONTEXT_MISSING: 'IGNORE_ERROR',
 };
 
-export const TRACED_LABEL = 'Tracing Active, as on AWS (X-Ray SDK loaded)';
+/** The lever of the shipped configuration's tracing: the runtime with tracing off, as `Tracing: PassThrough`. */
+export const UNTRACED: RuntimeOptions = { tracing: false };
+export const UNTRACED_LABEL = 'untraced (Tracing PassThrough, npm start --no-tracing)';
 
 /** The former default of the local runtime's sandboxes per function. */
 export const FORMER_SANDBOXES = 8;

@@ -14,11 +14,11 @@ const count = (value: number): string => value.toLocaleString('en-US');
 export const CHART_FILE = 'fanout-latency.svg';
 
 function latencyRows(r: Results): string[][] {
-  const lever = r.sizes.every((s) => s.projectTraced);
+  const lever = r.sizes.every((s) => s.projectUntraced);
   return r.sizes.map((s) => {
     const p = stats(s.project);
     const f = stats(s.sdk);
-    const traced = stats(s.projectTraced);
+    const untraced = stats(s.projectUntraced);
     return [
       count(s.size),
       ...pct(p),
@@ -26,7 +26,7 @@ function latencyRows(r: Results): string[][] {
       ratio(floorRatio(s)),
       ratio(p.p95 / f.p95),
       ms(stats(s.ws).p50),
-      ...(lever ? [ms(traced.p50), ratio(traced.p50 / f.p50)] : []),
+      ...(lever ? [ms(untraced.p50), ratio(untraced.p50 / f.p50)] : []),
       `${p.count}${s.project.lost ? ` (${s.project.lost} lost)` : ''}`,
     ];
   });
@@ -43,7 +43,7 @@ const latencyHeader = (r: Results): string[] => [
   'ratio p50',
   'ratio p95',
   'bare ws p50',
-  ...(r.sizes.every((s) => s.projectTraced) ? ['project p50, Tracing Active', 'its ratio'] : []),
+  ...(r.sizes.every((s) => s.projectUntraced) ? ['project p50, untraced (PassThrough)', 'its ratio'] : []),
   'messages',
 ];
 
@@ -60,8 +60,8 @@ export function chart(r: Results): string {
     line('SDK floor p50', '#2471a3', (s) => stats(s.sdk).p50),
     line('SDK floor p99', '#2471a3', (s) => stats(s.sdk).p99, true),
     line('bare ws p50', '#1e8449', (s) => stats(s.ws).p50),
-    ...(r.sizes.every((s) => s.projectTraced)
-      ? [line('project p50, Tracing Active (as on AWS)', '#e67e22', (s) => stats(s.projectTraced).p50)]
+    ...(r.sizes.every((s) => s.projectUntraced)
+      ? [line('project p50, untraced (Tracing PassThrough)', '#e67e22', (s) => stats(s.projectUntraced).p50)]
       : []),
     {
       label: `tutorial baseline p50 (${r.cost.rooms} rooms)`,
@@ -86,9 +86,13 @@ function decompositionSection(r: Results): string {
     ["SDK PostToConnection → the runtime's @connections, clean worker", '+ the local @connections', s.sdkToRuntime],
     ['chat-core `broadcast()` over the room in a worker, untraced', '+ chat-core (room Query, per-post timeout)', s.layerBroadcast],
     ['chat-core `broadcast()` over the room in a worker, traced as on AWS', '+ Tracing Active (the X-Ray SDK)', s.layerBroadcastTraced],
-    ['`sendmessage` through the local runtime, as shipped (untraced)', 'the project: + writes, Lambda hop', s.project],
-    ['`sendmessage` through the local runtime, traced as on AWS (lever.ts)', 'the project with Tracing Active', s.projectTraced],
-    ['side check: floor (a) with the X-Ray SDK loaded in the worker', 'the hook alone', s.sdkXray],
+    [
+      '`sendmessage` through the local runtime, untraced (Tracing PassThrough; lever.ts)',
+      'the project: + writes, Lambda hop',
+      s.projectUntraced,
+    ],
+    ['`sendmessage` through the local runtime, as shipped (Tracing Active, traced as on Lambda)', 'the project as deployed', s.project],
+    ['side check: floor (a) with the X-Ray SDK and its own cls-hooked loaded in the worker', "cls-hooked's hook alone", s.sdkXray],
   ];
   const floor = stats(s.sdk).p50;
   const cpu = (x: Series | undefined): string => n(median(x?.cpuMs ?? []) / s.size, 3);

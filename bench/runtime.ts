@@ -15,6 +15,8 @@ export const PROJECT_DIR = join(__dirname, '..');
 export interface RuntimeOptions {
   parameterOverrides?: Record<string, string>;
   env?: Record<string, string>;
+  /** The runtime's tracing of Tracing Active functions (default: on, as shipped). */
+  tracing?: boolean;
   /** Sandboxes per function (the runtime's default: 8). */
   maxConcurrency?: number;
 }
@@ -37,6 +39,7 @@ export function startRuntime(options: RuntimeOptions = {}): Promise<LocalRuntime
       ? { maxConcurrency: options.maxConcurrency ?? runtimeDefaults.maxConcurrency }
       : {}),
     ...(options.parameterOverrides && { parameterOverrides: options.parameterOverrides }),
+    ...(options.tracing !== undefined && { tracing: options.tracing }),
     env: {
       MESSAGE_RATE_LIMIT: '1000',
       CONNECT_RATE_LIMIT: '100000',

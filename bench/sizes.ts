@@ -12,7 +12,7 @@ import type { TemplateModel } from '../local/src/template/template';
 import { closeAll, connectMany, Receipts } from './clients';
 import { startFloorServer } from './floor';
 import { interleave, type SeriesPlan, type Variant } from './latency';
-import { leverVariants, TRACED_AS_ON_AWS, TRACED_LABEL, type ThroughputVariant } from './lever';
+import { leverVariants, TRACED_AS_ON_AWS, UNTRACED, UNTRACED_LABEL, type ThroughputVariant } from './lever';
 import type { Plan } from './options';
 import { startPoster, type Poster } from './poster';
 import type { SizeResult } from './results';
@@ -52,7 +52,7 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
   };
   try {
     const shipped = await start({});
-    const traced = plan.lever ? await start({ env: TRACED_AS_ON_AWS }) : undefined;
+    const untraced = plan.lever ? await start(UNTRACED) : undefined;
     const sizes: SizeResult[] = [];
     for (const size of plan.sizes) {
       log(`${size} recipients: connecting the floor's clients and the rooms`);
@@ -71,10 +71,10 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
         { name: 'sdk', receipts: floorReceipts, recipients: size, send: posts(clean, floor.connectionsUrl, ids) },
         { name: 'project', receipts: room.receipts, recipients: size, send: sendmessage(room) },
       ];
-      if (traced) {
-        const other = await openRoom(traced.runtime, `size${size}`, size);
-        traced.sockets.push(...roomSockets(other));
-        variants.push({ name: 'projectTraced', receipts: other.receipts, recipients: size, send: sendmessage(other) });
+      if (untraced) {
+        const other = await openRoom(untraced.runtime, `size${size}`, size);
+        untraced.sockets.push(...roomSockets(other));
+        variants.push({ name: 'projectUntraced', receipts: other.receipts, recipients: size, send: sendmessage(other) });
       }
       if (size === largest) {
         const env = layerEnv(shipped.runtime);
@@ -103,10 +103,10 @@ export async function measureSizes(ctx: SizesContext): Promise<{ sizes: SizeResu
     }
 
     const first = plan.maxConcurrency
-      ? `quick run: ${plan.maxConcurrency} sandboxes per function, untraced`
-      : `as shipped (${DEFAULT_SANDBOXES} sandboxes per function: one per core; untraced, as locally)`;
+      ? `quick run: ${plan.maxConcurrency} sandboxes per function, as shipped (Tracing Active)`
+      : `as shipped (${DEFAULT_SANDBOXES} sandboxes per function: one per core; Tracing Active, traced as on Lambda)`;
     const throughputRuntimes = [{ label: first, entry: shipped }];
-    if (traced) throughputRuntimes.push({ label: `${DEFAULT_SANDBOXES} sandboxes per function, ${TRACED_LABEL}`, entry: traced });
+    if (untraced) throughputRuntimes.push({ label: `${DEFAULT_SANDBOXES} sandboxes per function, ${UNTRACED_LABEL}`, entry: untraced });
     if (plan.lever) {
       for (const variant of leverVariants()) throughputRuntimes.push({ label: variant.label, entry: await start(variant.options) });
     }

@@ -18,7 +18,8 @@ export type ChatTracer = Pick<Tracer, 'getSegment' | 'setSegment' | 'annotateCol
 /**
  * Whether this function instance records X-Ray traces: on Lambda (AWS_LAMBDA_FUNCTION_NAME),
  * unless POWERTOOLS_TRACE_ENABLED is "false" (the template's `Tracing` parameter at PassThrough)
- * or it runs locally (AWS_SAM_LOCAL: the local runtime, `sam local`), where there is no daemon.
+ * or it runs under SAM CLI (AWS_SAM_LOCAL), where there is no daemon. The local runtime runs a
+ * function of `Tracing: Active` as Lambda does (no AWS_SAM_LOCAL, a daemon of its own): traced.
  */
 export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return Boolean(env.AWS_LAMBDA_FUNCTION_NAME) && !env.AWS_SAM_LOCAL && env.POWERTOOLS_TRACE_ENABLED?.toLowerCase() !== 'false';
@@ -34,10 +35,10 @@ export const untraced: ChatTracer = {
 };
 
 /**
- * Powertools Tracer, loaded only when this instance traces. Importing it loads the X-Ray SDK,
- * which installs an async_hooks hook with a callback on every promise (and again in its
- * Lambda set-up wherever LAMBDA_TASK_ROOT is set, traced or not): a fan-out is thousands of
- * promises, and the layer's cold init grows by the SDK's size. Untraced, none of it is loaded.
+ * Powertools Tracer, loaded only when this instance traces: the X-Ray SDK is the larger part of
+ * the layer's cold init. (Its context store is xray-context.ts, on AsyncLocalStorage, which the
+ * layer's build puts in place of cls-hooked's async_hooks hook on every promise.) Untraced,
+ * none of it is loaded.
  */
 function loadTracer(): ChatTracer {
   // A require() in a function: esbuild keeps the module's evaluation lazy, so it runs only here.
