@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { readTemplateFile } from 'sam-websocket-local';
+import { expandLanguageExtensions, readTemplateFile } from 'sam-websocket-local';
 import { describeStack, readSavedStack, samconfigTarget, stackValues } from './stack';
 import { envFromStack, placeholderStack, type StackValues } from './stack-env';
 
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
-  const template = await readTemplateFile(values.template);
+  const template = expandLanguageExtensions(await readTemplateFile(values.template));
   let stack: StackValues;
   let origin: string;
   if (values.placeholders) {

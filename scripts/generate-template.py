@@ -100,6 +100,77 @@ def load_template(path: Path) -> dict[str, Any]:
     return template
 
 
+# --------------------------------------------------------------------------- AWS::LanguageExtensions
+LOOP = "Fn::ForEach::"
+
+
+def _substitute(value: Any, identifier: str, item: str) -> Any:
+    if isinstance(value, str):
+        plain = "".join(ch for ch in item if ch.isalnum())
+        return value.replace("${" + identifier + "}", item).replace("&{" + identifier + "}", plain)
+    if isinstance(value, list):
+        return [_substitute(v, identifier, item) for v in value]
+    if isinstance(value, dict):
+        if list(value) == ["Ref"] and value["Ref"] == identifier:
+            return item
+        return {_substitute(k, identifier, item): _substitute(v, identifier, item) for k, v in value.items()}
+    return value
+
+
+def _expand(value: Any, parameters: dict[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_expand(v, parameters) for v in value]
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+
+    def put(key: str, inner: Any, loop: str) -> None:
+        if key in out:
+            fail(f"{loop}: the key {key} is declared twice")
+        out[key] = inner
+
+    for key, inner in value.items():
+        if not key.startswith(LOOP):
+            put(key, _expand(inner, parameters), key)
+            continue
+        if not (isinstance(inner, list) and len(inner) == 3 and isinstance(inner[0], str) and isinstance(inner[2], dict)):
+            fail(f"{key}: expected [Identifier, Collection, {{OutputKey: OutputValue}}]")
+        identifier, collection, fragment = inner
+        if isinstance(collection, dict) and isinstance(collection.get("Ref"), str):
+            collection = str(parameters.get(collection["Ref"], "")).split(",")
+        if not isinstance(collection, list):
+            fail(f"{key}: the collection must be a list or a Ref to a CommaDelimitedList parameter")
+        for item in collection:
+            for output_key, output in _expand(_substitute(fragment, identifier, str(item)), parameters).items():
+                put(output_key, output, key)
+    sub = out.get("Fn::Sub")
+    if list(out) == ["Fn::Sub"] and isinstance(sub, str) and "${" not in sub:
+        return sub  # nothing left to substitute (`!Sub ${Name}Function` once expanded)
+    return out
+
+
+def expand_language_extensions(template: dict[str, Any]) -> dict[str, Any]:
+    """Expand Fn::ForEach (Resources, Conditions, Outputs) as AWS::LanguageExtensions does, first.
+
+    The same expansion as the local runtime's (local/src/template/language-extensions.ts);
+    test/template/language-extensions.test.ts checks both against SAM CLI's own.
+    """
+    transforms = template.get("Transform") or []
+    transforms = transforms if isinstance(transforms, list) else [transforms]
+    if "AWS::LanguageExtensions" not in transforms:
+        return template
+    parameters = {name: (spec or {}).get("Default") for name, spec in (template.get("Parameters") or {}).items()}
+    out: dict[str, Any] = {}
+    for section, value in template.items():
+        if section == "Transform":
+            rest = [t for t in transforms if t != "AWS::LanguageExtensions"]
+            if rest:
+                out["Transform"] = rest[0] if len(rest) == 1 else rest
+        else:
+            out[section] = _expand(value, parameters) if section in ("Resources", "Conditions", "Outputs") else value
+    return out
+
+
 # --------------------------------------------------------------------------- local paths
 def _is_local_path(value: Any) -> bool:
     return isinstance(value, str) and not value.startswith(("s3://", "https://", "http://"))
@@ -167,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    template = load_template(args.template)
+    template = expand_language_extensions(load_template(args.template))
     replace_local_uris(template, args.template.resolve().parent if args.content_keys else None)
     try:
         output = translate(template, args.region)

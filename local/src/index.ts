@@ -22,6 +22,7 @@ export { startLocalRuntime } from './runtime.js';
 export { DEFAULT_SANDBOXES } from './lambda/functions.js';
 /** A template's YAML (or JSON) as plain values, short-form tags in their long form (`!Ref X` → `{ Ref: 'X' }`). */
 export { readTemplateFile, parseTemplateText } from './template/template-yaml.js';
+export { expandLanguageExtensions } from './template/language-extensions.js';
 export type { Limits } from './apigateway/limits.js';
 export type { InvokeOutcome } from './lambda/lambda-pool.js';
 export type { TemplateModel } from './template/template.js';

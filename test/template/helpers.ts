@@ -8,6 +8,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { expandLanguageExtensions } from '../../local/src/template/language-extensions';
 import { parse, type CollectionTag, type ScalarTag, type YAMLMap, type YAMLSeq } from 'yaml';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -134,8 +135,14 @@ export interface Template {
   Metadata?: Record<string, unknown>;
 }
 
-export function loadTemplate(file = TEMPLATE_PATH): Template {
+/** The template as written (its Fn::ForEach loops as they are). */
+export function loadWrittenTemplate(file = TEMPLATE_PATH): Template {
   return parse(readFileSync(file, 'utf8'), { customTags: CLOUDFORMATION_TAGS, maxAliasCount: -1 }) as Template;
+}
+
+/** The template as CloudFormation transforms it first: AWS::LanguageExtensions' loops expanded (as the local runtime expands them). */
+export function loadTemplate(file = TEMPLATE_PATH): Template {
+  return expandLanguageExtensions(loadWrittenTemplate(file) as unknown as Record<string, unknown>) as unknown as Template;
 }
 
 export function loadGenerated(file = GENERATED_PATH): Template {
@@ -230,6 +237,16 @@ export interface AppInfo {
   authorizers: { logicalId: string; functionId: string }[];
 }
 
+/** A value, or the one a `Fn::FindInMap` of literal keys finds in the template's Mappings. */
+export function fromMappings(template: Template, value: unknown): unknown {
+  const args = (value as Intrinsic | null)?.['Fn::FindInMap'];
+  if (!Array.isArray(args)) return value;
+  const [map, top, second] = args as [string, string, string];
+  const found = template.Mappings?.[map]?.[top]?.[second];
+  if (found === undefined) throw new Error(`Fn::FindInMap: no ${map}.${top}.${second} in the template's Mappings`);
+  return found;
+}
+
 function trimSlash(uri: unknown, owner: string): string {
   if (typeof uri !== 'string') throw new Error(`${owner}: expected a local path, got ${JSON.stringify(uri)}`);
   return uri.replace(/^\.\//, '').replace(/\/+$/, '');
@@ -266,7 +283,7 @@ export function describeApp(template = loadTemplate()): AppInfo {
     const uri = subText(integration?.Properties?.IntegrationUri) ?? '';
     const functionId = /\/functions\/\$\{([^}.]+)\.Arn\}\/invocations$/.exec(uri)?.[1];
     if (!functionId) throw new Error(`${integrationId}: IntegrationUri ${JSON.stringify(uri)} invokes no function of this template`);
-    return { logicalId, routeKey: String(props.RouteKey), integrationId, functionId };
+    return { logicalId, routeKey: String(fromMappings(template, props.RouteKey)), integrationId, functionId };
   });
 
   const authorizers = resourcesOfType(template, 'AWS::ApiGatewayV2::Authorizer').map(([logicalId, resource]) => {

@@ -159,8 +159,9 @@ describe('operations: alarms, dashboard and the fan-out bound (generated templat
       expect(props.AlarmActions, `${id} AlarmActions`).to.deep.equal([{ Ref: topicId }]);
       expect(props.OKActions, `${id} OKActions`).to.deep.equal([{ Ref: topicId }]);
       expect(props.TreatMissingData, `${id}: no data is no trouble`).to.equal('notBreaching');
-      expect(props.AlarmDescription, `${id} AlarmDescription`).to.be.a('string');
-      expect(props.AlarmDescription?.length, `${id} AlarmDescription length`).to.be.within(80, 1024);
+      const description = resolve(props.AlarmDescription);
+      expect(description, `${id} AlarmDescription`).to.be.a('string');
+      expect((description as string).length, `${id} AlarmDescription length`).to.be.within(80, 1024);
     }
   });
 

@@ -19,7 +19,8 @@ from samcli.lib.providers.sam_stack_provider import SamLocalStackProvider
 def main(argv: list[str]) -> int:
     template, env_file, *overrides = argv
     parameters = dict(item.split("=", 1) for item in overrides)
-    stacks, _ = SamLocalStackProvider.get_stacks(template, parameter_overrides=parameters)
+    # samconfig.toml's language_extensions = true, which `sam local invoke` reads: Fn::ForEach expanded.
+    stacks, _ = SamLocalStackProvider.get_stacks(template, parameter_overrides=parameters, language_extensions_enabled=True)
     provider = SamFunctionProvider(stacks)
     env_values = {}
     if env_file != "-":

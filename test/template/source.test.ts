@@ -53,6 +53,15 @@ describe('template.yaml', () => {
     expect(app.functions.map((fn) => fn.codeUri).sort()).to.deep.equal(onDisk);
   });
 
+  it('has a sample event of every route in events/<route>.json, for sam local invoke -e', () => {
+    for (const route of app.routes) {
+      const file = path.join(ROOT, 'events', `${routeDirectory(route.routeKey)}.json`);
+      expect(existsSync(file), `${route.routeKey}: ${path.relative(ROOT, file)}`).to.equal(true);
+      const event = JSON.parse(readFileSync(file, 'utf8')) as { requestContext?: { routeKey?: string } };
+      expect(event.requestContext?.routeKey, path.relative(ROOT, file)).to.equal(route.routeKey);
+    }
+  });
+
   it("builds each function from functions/ with its Makefile: its folder's index.ts, the layer's packages external, for the template's runtime", () => {
     const layerPackages = app.layers.map((layer) => layer.packageName);
     const runtime = String(app.template.Globals?.Function?.Runtime);

@@ -2,7 +2,6 @@
  * The model of a SAM template the local runtime runs: what each reader (resources.ts) makes of
  * the resources, and what every service of the runtime reads from.
  */
-import type { FunctionRole } from './roles.js';
 import type { PseudoParameters } from './intrinsics.js';
 
 export interface EsbuildProperties {
@@ -184,4 +183,25 @@ export interface TemplateOptions {
    * For `npm run token`: the local ids of a user pool and its clients do not depend on parameters.
    */
   includeConditionalResources?: boolean;
+}
+
+export interface Statement {
+  Effect: 'Allow' | 'Deny';
+  Action?: string[];
+  NotAction?: string[];
+  Resource?: string[];
+  NotResource?: string[];
+  Condition?: unknown;
+  /** Where the statement comes from (e.g. "Policies[0].Statement[2]"). */
+  source: string;
+}
+
+export interface FunctionRole {
+  functionId: string;
+  /** arn:aws:iam::<account>:role/<FunctionId>Role, as SAM names it. */
+  roleArn: string;
+  statements: Statement[];
+  /** False when the role holds something the runtime cannot evaluate: calls are recorded, not denied. */
+  enforceable: boolean;
+  notes: string[];
 }

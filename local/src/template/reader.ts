@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { TemplateOptions, TemplateResource } from './model.js';
 import { referencedIds, resolveValue, type PseudoParameters, type ResolveContext } from './intrinsics.js';
+import { expandLanguageExtensions } from './language-extensions.js';
 
 export type Resource = TemplateResource;
 
@@ -59,11 +60,17 @@ export class TemplateReader {
   readonly apiIds = new Map<string, string>();
   readonly warnings: string[] = [];
 
+  /** The template as CloudFormation sees it after AWS::LanguageExtensions (its Fn::ForEach loops expanded). */
+  readonly doc: Record<string, unknown>;
+
   constructor(
     readonly path: string,
-    readonly doc: Record<string, unknown>,
+    written: Record<string, unknown>,
     options: TemplateOptions,
   ) {
+    const parameters = parameterValues(written.Parameters, options.parameterOverrides ?? {});
+    const doc = expandLanguageExtensions(written, parameters);
+    this.doc = doc;
     const declared = (isRecord(doc.Resources) ? doc.Resources : {}) as Record<string, Resource>;
     this.resources = declared;
     const pseudo: PseudoParameters = {
@@ -75,7 +82,7 @@ export class TemplateReader {
     };
     this.ctx = {
       pseudo,
-      parameters: parameterValues(doc.Parameters, options.parameterOverrides ?? {}),
+      parameters,
       mappings: (isRecord(doc.Mappings) ? doc.Mappings : {}) as ResolveContext['mappings'],
       conditions: isRecord(doc.Conditions) ? doc.Conditions : {},
       refResource: (id) => this.ref(id),

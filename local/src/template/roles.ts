@@ -8,31 +8,12 @@
  * evaluates the calls against these.
  */
 import { expandPolicyTemplate } from './policy-templates.js';
-import type { TemplateModel, TemplateResource } from './model.js';
+import type { FunctionRole, Statement, TemplateModel, TemplateResource } from './model.js';
+
+export type { FunctionRole, Statement } from './model.js';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): string[] => (v === undefined ? [] : (Array.isArray(v) ? v : [v]).map(String));
-
-export interface Statement {
-  Effect: 'Allow' | 'Deny';
-  Action?: string[];
-  NotAction?: string[];
-  Resource?: string[];
-  NotResource?: string[];
-  Condition?: unknown;
-  /** Where the statement comes from (e.g. "Policies[0].Statement[2]"). */
-  source: string;
-}
-
-export interface FunctionRole {
-  functionId: string;
-  /** arn:aws:iam::<account>:role/<FunctionId>Role, as SAM names it. */
-  roleArn: string;
-  statements: Statement[];
-  /** False when the role holds something the runtime cannot evaluate: calls are recorded, not denied. */
-  enforceable: boolean;
-  notes: string[];
-}
 
 /** Managed policies that grant nothing the local runtime plays (logs, traces, network interfaces). */
 const HARMLESS_MANAGED =
