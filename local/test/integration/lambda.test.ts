@@ -4,7 +4,7 @@
  * layer's package resolved as from /opt/nodejs/node_modules, and warm sandboxes reused.
  */
 import { expect } from 'chai';
-import type { LocalRuntime } from '../../src/index';
+import { DEFAULT_SANDBOXES, type LocalRuntime } from '../../src/index';
 import { nodeMajorOf } from '../../src/lambda/node-runtime';
 import { connect, startRuntime } from '../helpers';
 
@@ -78,10 +78,13 @@ describe('local Lambda sandboxes', () => {
   });
 
   it("resolves the layer's package, and reuses a warm sandbox with its module state", async () => {
-    const first = await ask();
-    const second = await ask();
-    expect(first.layer).to.equal('hello from the layer');
-    expect(second.invocations).to.equal(first.invocations + 1);
+    // Asked one after another, but a reply can arrive before its sandbox is idle again, so the next
+    // ask may start another sandbox: of one ask more than the sandboxes a function may have, some
+    // sandbox serves two or more, and its module state counts them (a cold one would answer 1).
+    const replies: ContextReply[] = [];
+    for (let i = 0; i <= DEFAULT_SANDBOXES; i += 1) replies.push(await ask());
+    expect(replies[0]?.layer).to.equal('hello from the layer');
+    expect(Math.max(...replies.map((reply) => reply.invocations))).to.be.greaterThan(1);
   });
 
   it('runs one function on one event through invoke()', async () => {
