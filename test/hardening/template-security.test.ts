@@ -9,6 +9,7 @@
 import { expect } from 'chai';
 import { expandLanguageExtensions } from '../../local/src/template/language-extensions';
 import { readTemplateFile } from '../../local/src/template/template-yaml';
+import { fromMappings, type Template } from '../template/helpers';
 import { PROJECT_TEMPLATE } from './helpers';
 
 type Resource = { Type: string; Condition?: string; Properties?: Record<string, unknown> };
@@ -114,11 +115,7 @@ describe('hardening: security settings of template.yaml (as docs/SECURITY.md des
 
   it('authenticates $connect with the token authorizer when AuthMode is cognito or oidc, and leaves it open with the default none, as the tutorial does (docs/SECURITY.md G1)', () => {
     // Route keys of the template's loop come from Mappings.Functions (Fn::FindInMap of literal keys).
-    const mappings = template.Mappings as Record<string, Record<string, Record<string, unknown>>>;
-    const keyOf = (value: unknown): unknown => {
-      const find = (value as { 'Fn::FindInMap'?: [string, string, string] } | null)?.['Fn::FindInMap'];
-      return find ? mappings[find[0]]?.[find[1]]?.[find[2]] : value;
-    };
+    const keyOf = (value: unknown): unknown => fromMappings(template as unknown as Template, value);
     const routes = ofType('AWS::ApiGatewayV2::Route').map(
       ([id, r]) => [id, { ...r, Properties: { ...r.Properties, RouteKey: keyOf(r.Properties?.RouteKey) } }] as [string, Resource],
     );

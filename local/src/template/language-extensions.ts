@@ -21,7 +21,7 @@ export class ForEachError extends Error {
 }
 
 /** True when the template declares AWS::LanguageExtensions among its transforms. */
-export function usesLanguageExtensions(doc: Record<string, unknown>): boolean {
+function usesLanguageExtensions(doc: Record<string, unknown>): boolean {
   return [doc.Transform ?? []].flat().includes('AWS::LanguageExtensions');
 }
 
