@@ -5,17 +5,22 @@ import {
   type Frame,
   MetricUnit,
   type Recipient,
+  type SendMessageRequest,
+  cancelReservation,
   config,
   confirmationFrame,
   confirmationQueued,
   fanOut,
+  knownSenderRoom,
   limitMessage,
   logger,
   metrics,
   parseSendMessage,
   recordMessageSent,
   redeliver,
+  rememberSenderRoom,
   replyOrRedeliver,
+  reservePlace,
   saveMessage,
   websocketHandler,
 } from 'chat-core';
@@ -38,15 +43,28 @@ import {
  */
 export const handler = websocketHandler(async (event, context) => {
   const { connectionId } = event.requestContext;
+  const request = parsed(event.body);
+  // A sender this sandbox served before: its room is known, so its message's place in the room
+  // is taken while the sender is checked (and given back if it is refused).
+  const knownRoom = request instanceof Error ? undefined : knownSenderRoom(connectionId);
+  const reserved = knownRoom === undefined ? undefined : reservePlace(knownRoom);
   // Every frame counts against the rate limits, valid or not: a flood of bad frames is a flood
   // too. The connection's own, and its identity's (or source IP's) over all its connections.
-  const [sender] = await Promise.all([recordMessageSent(connectionId), limitMessage(event.requestContext)]);
-  const { text, clientId } = parseSendMessage(event.body, config.MAX_MESSAGE_BYTES);
+  const sender = await Promise.all([recordMessageSent(connectionId), limitMessage(event.requestContext)]).then(
+    ([checked]) => checked,
+    async (error: unknown) => {
+      if (reserved) await cancelReservation(reserved);
+      throw error;
+    },
+  );
+  if (request instanceof Error) throw request;
+  const { text, clientId } = request;
 
   const { room, name, userId } = sender;
+  rememberSenderRoom(connectionId, room);
   const saved = saveMessage(
     { room, name, text, connectionId, ...(userId !== undefined && { userId }) },
-    { ...(clientId !== undefined && { clientId }) },
+    { ...(clientId !== undefined && { clientId }), ...(reserved && { reserved }) },
   );
   // The room is read while the message is stored; posting waits for the write. Recipients the
   // function's time does not reach are handed to the queue (fanout.ts); failed posts come back
@@ -78,3 +96,12 @@ export const handler = websocketHandler(async (event, context) => {
 });
 
 const messageFrame = (message: ChatMessage): Frame => ({ type: 'message', ...message });
+
+/** The frame's request, or why it is refused (thrown once the frame has been counted). */
+function parsed(body: string | null | undefined): SendMessageRequest | Error {
+  try {
+    return parseSendMessage(body, config.MAX_MESSAGE_BYTES);
+  } catch (error: unknown) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}

@@ -18,7 +18,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
-import type { Frame, WebSocketEvent } from 'chat-core';
+import { type Frame, type WebSocketEvent, forgetSenderRooms } from 'chat-core';
 import { encodeIdentity } from 'chat-core/identity';
 import type { ConnectAuthorizerEvent } from '../../functions/authorizer/authorizer';
 
@@ -56,6 +56,7 @@ console.warn = (...args: unknown[]): void => {
 
 /** Every mock back to "no behaviour, no calls": call it in every `beforeEach`. */
 export function resetMocks(): void {
+  forgetSenderRooms(); // a cold sandbox: no sender's room known
   ddbMock.reset();
   apiMock.reset();
   sqsMock.reset();

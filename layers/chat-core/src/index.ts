@@ -57,7 +57,17 @@ export {
   type Recipient,
 } from './connections';
 export { limitConnect, limitMessage, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
-export { readHistory, saveMessage, type HistoryPage, type MessageDraft, type SavedMessage } from './messages';
+export {
+  cancelReservation,
+  readHistory,
+  reservePlace,
+  saveMessage,
+  type HistoryPage,
+  type MessageDraft,
+  type Reservation,
+  type SavedMessage,
+} from './messages';
+export { MAX_SENDER_ROOMS, forgetSenderRooms, knownSenderRoom, rememberSenderRoom } from './sender-rooms';
 export { REDELIVERY_DELAYS_SECONDS, redeliver, replyOrRedeliver } from './redelivery';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
 export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';

@@ -46,24 +46,59 @@ export interface SavedMessage {
 const expiry = (now: number): number => Math.floor(now / 1000) + config.MESSAGE_RETENTION_DAYS * 24 * 60 * 60;
 
 /**
- * Stores a message (before anyone receives it) in the next place of its room's chain
- * (chain.ts), and returns it with its id and `prevId`. With a `clientId` the send is
- * idempotent (client-ids.ts): a repeat from the same sender returns the original message.
+ * A place in a room's chain taken ahead of its message: sendmessage takes it while the sender
+ * is still being checked (rate limits, the connection's record), when it knows the room
+ * already (sender-rooms.ts). Either saveMessage uses it or cancelReservation gives it back.
  */
-export async function saveMessage(draft: MessageDraft, options: { clientId?: string; now?: number } = {}): Promise<SavedMessage> {
-  const now = options.now ?? Date.now();
+export interface Reservation {
+  room: string;
+  now: number;
+  link: Promise<Link>;
+}
+
+export function reservePlace(room: string, now = Date.now()): Reservation {
+  const link = claimNextLink(room, now, expiry(now));
+  link.catch(() => undefined); // its failure is saveMessage's to report, when it is used
+  return { room, now, link };
+}
+
+/** Gives back a reserved place whose message will not be stored (a refused or invalid send). */
+export async function cancelReservation(reservation: Reservation): Promise<void> {
+  const link = await reservation.link.catch(() => undefined);
+  if (link) await giveBack(reservation.room, link);
+}
+
+/**
+ * Stores a message (before anyone receives it) in the next place of its room's chain
+ * (chain.ts), or the place `reserved` for it, and returns it with its id and `prevId`. With a
+ * `clientId` the send is idempotent (client-ids.ts): a repeat from the same sender returns the
+ * original message (and gives back the reservation).
+ */
+export async function saveMessage(
+  draft: MessageDraft,
+  options: { clientId?: string; now?: number; reserved?: Reservation } = {},
+): Promise<SavedMessage> {
+  let reserved = options.reserved;
+  if (reserved && reserved.room !== draft.room) {
+    await cancelReservation(reserved);
+    reserved = undefined;
+  }
+  const now = reserved?.now ?? options.now ?? Date.now();
   const key = options.clientId === undefined ? undefined : { room: draft.room, sender: draft, clientId: options.clientId };
   if (key) {
     const earlier = await readClientId(key, now);
-    if (earlier) return storeInPlace(draft, earlier);
+    if (earlier) {
+      if (reserved) await cancelReservation(reserved);
+      return storeInPlace(draft, earlier);
+    }
   }
-  return storeNew(draft, key, now);
+  return storeNew(draft, key, now, reserved?.link);
 }
 
-async function storeNew(draft: MessageDraft, key: ClientIdKey | undefined, now: number): Promise<SavedMessage> {
+async function storeNew(draft: MessageDraft, key: ClientIdKey | undefined, now: number, reserved?: Promise<Link>): Promise<SavedMessage> {
   const expiresAt = expiry(now);
   const sentAt = new Date(now).toISOString();
-  const link = await claimNextLink(draft.room, now, expiresAt);
+  const link = await (reserved ?? claimNextLink(draft.room, now, expiresAt));
   let recorded = false;
   try {
     recorded = key !== undefined && (await recordClientId(key, { ...link, sentAt }, expiresAt));

@@ -630,6 +630,120 @@ describe('function: sendmessage', () => {
     });
   });
 
+  describe('a sender this sandbox served before (its room known)', () => {
+    const headClaims = () =>
+      ddbMock.commandCalls(UpdateItemCommand, {
+        TableName: 'messages-table',
+        UpdateExpression: 'SET lastId = :id, expiresAt = :expiresAt',
+      });
+    const headReleases = () =>
+      ddbMock.commandCalls(UpdateItemCommand, { TableName: 'messages-table', ConditionExpression: 'lastId = :id' });
+
+    /** One send served, so the sandbox knows the sender's room; the mocks' history is then cleared. */
+    async function servedOnce(fields: Partial<ConnectionFields> = {}): Promise<void> {
+      sender({ protocol: 'chat.v1', room: 'dev', ...fields });
+      roomPages([]);
+      await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+      ddbMock.resetHistory();
+      apiMock.resetHistory();
+    }
+
+    it("takes the message's place in the room while the rate limits are written, not after", async () => {
+      // Prepare: the connection's rate-limit write stays pending until the test lets it go
+      await servedOnce();
+      const limit = deferred<{ Attributes: Item }>();
+      ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).callsFake(() => limit.promise);
+
+      // Act
+      const done = handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+      for (let i = 0; i < 5; i += 1) await flush();
+      const claimedWhileLimited = headClaims().length;
+      const storedWhileLimited = ddbMock.commandCalls(PutItemCommand).length;
+      limit.resolve({ Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', room: 'dev', protocol: 'chat.v1' }) });
+      await done;
+
+      // Assess
+      expect(claimedWhileLimited).to.equal(1);
+      expect(headClaims()[0]?.args[0].input.Key).to.deep.equal({ room: { S: 'head#dev' }, id: { S: 'head' } });
+      expect(storedWhileLimited).to.equal(0);
+      const [own] = framesTo(CALLER_ID);
+      expect(own).to.deep.include({ type: 'message', room: 'dev', name: 'alice' });
+      expect(own?.id).to.equal(headClaims()[0]?.args[0].input.ExpressionAttributeValues?.[':id']?.S);
+      expect(headClaims()).to.have.length(1);
+    });
+
+    it('gives the place back when the sender is over the rate limit: nothing stored or sent', async () => {
+      // Prepare
+      await servedOnce();
+      ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).rejects(conditionFailed());
+      ddbMock
+        .on(UpdateItemCommand, { TableName: 'messages-table' })
+        .resolves({ Attributes: { lastId: { S: '01HQ3Z9V5X8G2M4N6P7R8S0001' } } });
+
+      // Act
+      await handler(loadEvent('sendmessage'), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(framesTo(CALLER_ID)[0]).to.include({ type: 'error', code: 'rate_limited' });
+      expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+      expect(posts()).to.have.length(1);
+      const release = headReleases()[0]?.args[0].input;
+      expect(release?.ExpressionAttributeValues?.[':id']).to.deep.equal(headClaims()[0]?.args[0].input.ExpressionAttributeValues?.[':id']);
+      expect(release?.ExpressionAttributeValues?.[':prevId']).to.deep.equal({ S: '01HQ3Z9V5X8G2M4N6P7R8S0001' });
+    });
+
+    it('takes no place for an invalid frame, which is still counted', async () => {
+      // Prepare
+      await servedOnce();
+
+      // Act
+      await handler(withMessage(''), lambdaContext('sendmessage'));
+
+      // Assess
+      expect(framesTo(CALLER_ID)[0]).to.include({ type: 'error', code: 'invalid_request' });
+      expect(headClaims()).to.have.length(0);
+      expect(ddbMock.commandCalls(UpdateItemCommand, { TableName: 'connections-table' })).to.have.length(1);
+    });
+
+    it('a repeated clientId gives its reserved place back and confirms the original', async () => {
+      // Prepare: the clientId's record names a place already stored
+      await servedOnce();
+      const original = {
+        room: { S: 'dev' },
+        id: { S: '01HQ3Z9V5X8G2M4N6P7R8S0007' },
+        name: { S: 'alice' },
+        text: { S: 'first' },
+        sentAt: { S: '2022-01-25T18:50:07.642Z' },
+      };
+      ddbMock
+        .on(GetItemCommand, { TableName: 'messages-table' })
+        .callsFake((input: { Key?: Item }) =>
+          input.Key?.id?.S === original.id.S
+            ? { Item: original }
+            : {
+                Item: {
+                  room: input.Key?.room ?? { S: '' },
+                  id: input.Key?.id ?? { S: '' },
+                  messageId: original.id,
+                  sentAt: original.sentAt,
+                  expiresAt: { N: '9999999999' },
+                },
+              },
+        );
+      const event = loadEvent('sendmessage');
+      event.body = JSON.stringify({ action: 'sendmessage', message: 'first', clientId: 'm-1' });
+
+      // Act
+      await handler(event, lambdaContext('sendmessage'));
+
+      // Assess
+      expect(framesTo(CALLER_ID)[0]).to.deep.include({ type: 'message', id: original.id.S, text: 'first', clientId: 'm-1' });
+      expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+      expect(headReleases()).to.have.length(1);
+      expect(posts()).to.have.length(1);
+    });
+  });
+
   describe('userId on messages', () => {
     it("with auth on, stores the sender's user id with the message and sends it in the message frame", async () => {
       // Prepare
