@@ -82,7 +82,8 @@ export function notDeployedAuthorizer(logger = new Logger()): ConnectAuthorizer 
 }
 
 export function createAuthorizer(config: AuthConfig, logger = new Logger(), keys: JWTVerifyGetKey = issuerKeys(config)): ConnectAuthorizer {
-  const { roomsClaim, tokenUse } = AUTH_MODES[config.mode];
+  const { roomsClaim, groupsClaim, tokenUse } = AUTH_MODES[config.mode];
+  const moderation = { groupsClaim, moderatorsGroup: config.moderatorsGroup };
   return async (event) => {
     logger.appendKeys({ connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId });
     try {
@@ -111,8 +112,8 @@ export function createAuthorizer(config: AuthConfig, logger = new Logger(), keys
         return policy(principal, 'Deny', event.methodArn);
       }
       try {
-        const identity = identityFromClaims(claims, roomsClaim);
-        logger.info('allowed', { userId: identity.userId, rooms: identity.rooms.length });
+        const identity = identityFromClaims(claims, roomsClaim, moderation);
+        logger.info('allowed', { userId: identity.userId, rooms: identity.rooms.length, moderator: identity.moderator });
         return { ...policy(identity.userId, 'Allow', event.methodArn), context: { ...encodeIdentity(identity) } };
       } catch (error: unknown) {
         if (!(error instanceof IdentityClaimsError)) throw error;

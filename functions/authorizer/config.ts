@@ -4,13 +4,13 @@
  * parameters; locally only their URLs differ (the local runtime is the issuer).
  */
 
-/** What each AuthMode expects of a token: the claim listing its rooms, and its token use. */
+/** What each AuthMode expects of a token: the claims listing its rooms and its groups (moderators), and its token use. */
 export const AUTH_MODES = {
-  /** Cognito ID tokens: they carry the profile (name, email, username) the chat shows. */
-  cognito: { roomsClaim: 'cognito:groups', tokenUse: 'id' },
+  /** Cognito ID tokens: they carry the profile (name, email, username) the chat shows; groups are rooms, and one is the moderators'. */
+  cognito: { roomsClaim: 'cognito:groups', groupsClaim: 'cognito:groups', tokenUse: 'id' },
   /** Any OpenID Connect issuer; its audience parameter says which tokens are for the chat. */
-  oidc: { roomsClaim: 'rooms', tokenUse: undefined },
-} as const satisfies Record<string, { roomsClaim: string; tokenUse: string | undefined }>;
+  oidc: { roomsClaim: 'rooms', groupsClaim: 'groups', tokenUse: undefined },
+} as const satisfies Record<string, { roomsClaim: string; groupsClaim: string; tokenUse: string | undefined }>;
 
 export type AuthMode = keyof typeof AUTH_MODES;
 
@@ -22,6 +22,8 @@ export interface AuthConfig {
   audience: string[];
   /** The issuer's keys; undefined: found through the issuer's OpenID Connect discovery document. */
   jwksUrl: URL | undefined;
+  /** The group of the token's groups claim whose members moderate (MODERATORS_GROUP); empty: nobody by token. */
+  moderatorsGroup: string;
 }
 
 const isMode = (value: string | undefined): value is AuthMode => value !== undefined && Object.hasOwn(AUTH_MODES, value);
@@ -44,7 +46,13 @@ export const NO_AUTHORIZER = 'none';
 
 export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | typeof NO_AUTHORIZER {
   const problems: string[] = [];
-  const { AUTH_MODE: mode, TOKEN_ISSUER: issuer = '', TOKEN_AUDIENCE: audience = '', TOKEN_JWKS_URL: jwks = '' } = env;
+  const {
+    AUTH_MODE: mode,
+    TOKEN_ISSUER: issuer = '',
+    TOKEN_AUDIENCE: audience = '',
+    TOKEN_JWKS_URL: jwks = '',
+    MODERATORS_GROUP: moderatorsGroup = '',
+  } = env;
   if (mode === NO_AUTHORIZER) return NO_AUTHORIZER;
   if (!isMode(mode)) problems.push(`AUTH_MODE must be ${Object.keys(AUTH_MODES).join(' or ')}, got ${JSON.stringify(mode ?? '')}`);
   if (httpUrl(issuer) === undefined) problems.push(`TOKEN_ISSUER must be the issuer's https:// URL, got ${JSON.stringify(issuer)}`);
@@ -62,5 +70,5 @@ export function loadAuthConfig(env: NodeJS.ProcessEnv): AuthConfig | typeof NO_A
         : '. template.yaml sets them from AuthMode and the identity parameters';
     throw new Error(`authorizer: invalid environment (${problems.join('; ')})${where}`);
   }
-  return { mode, issuer, audience: audiences, jwksUrl };
+  return { mode, issuer, audience: audiences, jwksUrl, moderatorsGroup: moderatorsGroup.trim() };
 }

@@ -1,5 +1,7 @@
 import {
   ChatError,
+  activeBan,
+  banNotice,
   decodeIdentity,
   config,
   header,
@@ -27,7 +29,9 @@ import {
  *
  * Valid requests are then counted against their identity, or source IP when anonymous
  * (CONNECT_RATE_LIMIT, 429 past it: a client reconnecting in a loop cannot flood a room with
- * presence), and a room with MAX_ROOM_SIZE connections takes no more (403, room_full).
+ * presence), and a room with MAX_ROOM_SIZE connections takes no more (403, room_full). A
+ * signed-in person a moderator banned from the room is refused with 403 (banned) until the ban
+ * ends or is lifted (moderation.ts).
  */
 export const handler = websocketHandler(async (event, context) => {
   const { connectionId, authorizer } = event.requestContext;
@@ -41,6 +45,8 @@ export const handler = websocketHandler(async (event, context) => {
   const name = identity ? nameFromToken(identity.name) : parseName(query.name);
   const userId = identity?.userId;
   await limitConnect(event.requestContext);
+  const ban = userId === undefined ? undefined : await activeBan(room, userId);
+  if (ban) throw new ChatError('banned', banNotice(room, ban.until));
   if (await roomIsFull(room, config.MAX_ROOM_SIZE)) {
     throw new ChatError('room_full', `room ${room} is full (${config.MAX_ROOM_SIZE} connections); try again later`);
   }

@@ -91,8 +91,8 @@ export function loadAuthorizerEvent(): ConnectAuthorizerEvent & {
  * `event` as it arrives behind the authorizer (AuthMode cognito or oidc): its policy context,
  * as functions/authorizer encodes it, in `requestContext.authorizer`, with what API Gateway adds.
  */
-export function authorized<E extends WebSocketEvent>(event: E, identity: { userId: string; name: string; rooms?: string[] }): E {
-  const context = encodeIdentity({ rooms: [], ...identity });
+export function authorized<E extends WebSocketEvent>(event: E, identity: { userId: string; name: string; rooms?: string[]; moderator?: boolean }): E {
+  const context = encodeIdentity({ rooms: [], moderator: false, ...identity });
   event.requestContext.authorizer = { ...context, principalId: identity.userId, integrationLatency: 12 };
   return event;
 }

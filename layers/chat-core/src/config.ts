@@ -22,6 +22,8 @@ const fromTemplate = {
   IDENTITY_MESSAGE_RATE_LIMIT: z.coerce.number().int().min(1),
   /** Requests per RATE_WINDOW_SECONDS from one identity or source IP, over all its connections. */
   IDENTITY_REQUEST_RATE_LIMIT: z.coerce.number().int().min(1),
+  /** Publishes and moderation actions per RATE_WINDOW_SECONDS from one backend caller (its IAM principal). */
+  BACKEND_RATE_LIMIT: z.coerce.number().int().min(1),
   /** Most connections in one room; $connect refuses more (room_full). */
   MAX_ROOM_SIZE: z.coerce.number().int().min(1),
   /** Rooms with more recipients than this are fanned out through the queue, in shards. */

@@ -12,16 +12,19 @@ export type ErrorCode =
   | 'invalid_name'
   | 'unsupported_subprotocol'
   | 'room_not_allowed'
-  | 'room_full';
+  | 'room_full'
+  | 'forbidden'
+  | 'banned'
+  | 'not_found';
 
 /**
  * The HTTP status a $connect is refused with, per error: 429 for a client connecting too
  * often (it may try again later), 403 for a room its token does not allow or that is full
- * (the request is fine, the room will not take it now), 400 for what it asked wrongly.
+ * (the request is fine, the room will not take it now) or has banned it, 400 for what it asked wrongly.
  */
 export function connectStatus(code: ErrorCode): 400 | 403 | 429 {
   if (code === 'rate_limited') return 429;
-  return code === 'room_not_allowed' || code === 'room_full' ? 403 : 400;
+  return code === 'room_not_allowed' || code === 'room_full' || code === 'banned' || code === 'forbidden' ? 403 : 400;
 }
 
 /** An error that is the client's to fix: it is answered, never logged as a fault. */

@@ -22,6 +22,8 @@ export interface Identity {
   name: string;
   /** The rooms the token allows; empty: any room. */
   rooms: string[];
+  /** In the moderators group (the token's groups claim holds the stack's ModeratorsGroup): may delete and ban in its rooms. */
+  moderator: boolean;
 }
 
 /**
@@ -32,6 +34,14 @@ export interface IdentityContext {
   userId: string;
   name: string;
   rooms: string;
+  /** "true" or "false" (API Gateway may hand booleans on as strings). */
+  moderator: string;
+}
+
+/** Where a token says who moderates: its groups claim, and the group that moderates (ModeratorsGroup; empty: nobody by token). */
+export interface ModeratorClaims {
+  groupsClaim: string;
+  moderatorsGroup: string;
 }
 
 /** A token that verified but cannot identify anyone in the chat (no subject, no name, odd rooms). */
@@ -41,8 +51,18 @@ export class IdentityClaimsError extends Error {
 
 const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
 
-/** The identity in a verified token's claims; `roomsClaim` names the claim listing the allowed rooms. */
-export function identityFromClaims(claims: Record<string, unknown>, roomsClaim: string): Identity {
+const stringList = (value: unknown): value is string[] => Array.isArray(value) && value.every((entry) => typeof entry === 'string');
+
+/**
+ * The identity in a verified token's claims; `roomsClaim` names the claim listing the allowed
+ * rooms. The moderators group is no room: with Cognito, where groups are rooms, a token whose
+ * only group is the moderators' may join any room.
+ */
+export function identityFromClaims(
+  claims: Record<string, unknown>,
+  roomsClaim: string,
+  moderation: ModeratorClaims = { groupsClaim: roomsClaim, moderatorsGroup: '' },
+): Identity {
   const { sub } = claims;
   if (!nonEmptyString(sub)) throw new IdentityClaimsError('the token has no subject (sub)');
   const nameClaim = DISPLAY_NAME_CLAIMS.find((claim) => nonEmptyString(claims[claim]));
@@ -50,14 +70,20 @@ export function identityFromClaims(claims: Record<string, unknown>, roomsClaim: 
     throw new IdentityClaimsError(`the token has no display name (none of ${DISPLAY_NAME_CLAIMS.join(', ')})`);
   }
   const rooms = claims[roomsClaim] ?? [];
-  if (!Array.isArray(rooms) || !rooms.every((room) => typeof room === 'string')) {
-    throw new IdentityClaimsError(`the token's ${roomsClaim} claim is not a list of room names`);
-  }
-  return { userId: sub, name: String(claims[nameClaim]), rooms };
+  if (!stringList(rooms)) throw new IdentityClaimsError(`the token's ${roomsClaim} claim is not a list of room names`);
+  const groups = claims[moderation.groupsClaim] ?? [];
+  const { moderatorsGroup } = moderation;
+  const moderator = moderatorsGroup !== '' && stringList(groups) && groups.includes(moderatorsGroup);
+  return {
+    userId: sub,
+    name: String(claims[nameClaim]),
+    rooms: rooms.filter((room) => moderatorsGroup === '' || room !== moderatorsGroup),
+    moderator,
+  };
 }
 
 export function encodeIdentity(identity: Identity): IdentityContext {
-  return { userId: identity.userId, name: identity.name, rooms: JSON.stringify(identity.rooms) };
+  return { userId: identity.userId, name: identity.name, rooms: JSON.stringify(identity.rooms), moderator: String(identity.moderator) };
 }
 
 /**
@@ -67,7 +93,7 @@ export function encodeIdentity(identity: Identity): IdentityContext {
  */
 export function decodeIdentity(authorizer: unknown): Identity | undefined {
   if (authorizer === undefined || authorizer === null) return undefined;
-  const { userId, name, rooms } = authorizer as Partial<Record<keyof IdentityContext, unknown>>;
+  const { userId, name, rooms, moderator } = authorizer as Partial<Record<keyof IdentityContext, unknown>>;
   let list: unknown;
   try {
     list = typeof rooms === 'string' ? JSON.parse(rooms) : undefined;
@@ -77,7 +103,8 @@ export function decodeIdentity(authorizer: unknown): Identity | undefined {
   if (!nonEmptyString(userId) || typeof name !== 'string' || !Array.isArray(list) || !list.every((r) => typeof r === 'string')) {
     throw new Error('requestContext.authorizer does not hold the identity the authorizer passes (userId, name, rooms)');
   }
-  return { userId, name, rooms: list };
+  // A connection made before moderators existed has no flag: no moderator.
+  return { userId, name, rooms: list, moderator: moderator === true || moderator === 'true' };
 }
 
 /** Whether an identity may join a room: a token that lists no rooms may join any. */

@@ -24,6 +24,7 @@ export {
   CLIENT_ID,
   MAX_HISTORY_LIMIT,
   USAGE,
+  describeModeration,
   encodeFrame,
   encodeMembersCursor,
   errorFrame,
@@ -37,6 +38,7 @@ export {
   type Frame,
   type HistoryRequest,
   type Member,
+  type ModerationResult,
   type PresenceChange,
   type Protocol,
   type SendMessageRequest,
@@ -70,7 +72,7 @@ export {
 export { MAX_SENDER_ROOMS, forgetSenderRooms, knownSenderRoom, rememberSenderRoom } from './sender-rooms';
 export { REDELIVERY_DELAYS_SECONDS, redeliver, replyOrRedeliver } from './redelivery';
 export { EncodedFrame, broadcast, reply, type BroadcastOptions, type BroadcastResult } from './broadcast';
-export { ManagementTimeoutError, getConnectionInfo, postToConnection } from './management';
+export { ManagementTimeoutError, closeConnection, getConnectionInfo, postToConnection } from './management';
 export {
   HANDOFF_RESERVE_MS,
   MAX_STALLS,
@@ -95,3 +97,15 @@ export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './mem
 export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
 export { consumeQueue } from './queue-consumer';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';
+export { backendHandler, type BackendEvent, type BackendRequest, type BackendResult, type BackendRoute } from './backend-handler';
+export { BACKEND_NAME, limitCaller, publishMessage } from './publish';
+export { activeBan, banNotice, moderate, type ModerateOptions, type Moderator } from './moderation';
+export {
+  MAX_BAN_SECONDS,
+  durationSeconds,
+  parseBackendModeration,
+  parseModerate,
+  parsePublishRequest,
+  type ModerationRequest,
+  type PublishRequest,
+} from './moderation-requests';

@@ -1,4 +1,4 @@
-import { GetConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
+import { DeleteConnectionCommand, GetConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { managementApi } from './aws';
 import { config } from './config';
 import type { ConnectionInfo } from './protocol';
@@ -33,6 +33,13 @@ async function bounded<T>(what: string, timeoutMs: number, call: (signal: AbortS
 export async function postToConnection(connectionId: string, data: Uint8Array, timeoutMs = config.POST_TIMEOUT_MS): Promise<void> {
   await bounded(`PostToConnection ${connectionId}`, timeoutMs, (abortSignal) =>
     managementApi().send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }), { abortSignal }),
+  );
+}
+
+/** Closes one connection (API Gateway then runs its $disconnect), bounded by POST_TIMEOUT_MS. */
+export async function closeConnection(connectionId: string, timeoutMs = config.POST_TIMEOUT_MS): Promise<void> {
+  await bounded(`DeleteConnection ${connectionId}`, timeoutMs, (abortSignal) =>
+    managementApi().send(new DeleteConnectionCommand({ ConnectionId: connectionId }), { abortSignal }),
   );
 }
 

@@ -23,6 +23,8 @@ function toMessage(item: Item): ChatMessage {
     sentAt: item.sentAt?.S ?? '',
     ...(item.userId?.S !== undefined && { userId: item.userId.S }),
     ...(item.prevId?.S !== undefined && { prevId: item.prevId.S }),
+    ...(item.backend?.BOOL === true && { backend: true }),
+    ...(item.deletedAt?.S !== undefined && { deleted: true }),
   };
 }
 
@@ -32,6 +34,8 @@ export interface MessageDraft {
   text: string;
   connectionId: string;
   userId?: string;
+  /** Published through the backend API (publish.ts), not by a person. */
+  backend?: true;
 }
 
 export interface SavedMessage {
@@ -143,6 +147,7 @@ async function putInPlace(draft: MessageDraft, place: ClientIdRecord): Promise<S
     sentAt: place.sentAt,
     ...(draft.userId !== undefined && { userId: draft.userId }),
     ...(place.prevId !== undefined && { prevId: place.prevId }),
+    ...(draft.backend && { backend: true }),
   };
   try {
     await dynamodb.send(
@@ -157,6 +162,7 @@ async function putInPlace(draft: MessageDraft, place: ClientIdRecord): Promise<S
           connectionId: { S: draft.connectionId },
           ...(message.userId !== undefined && { userId: { S: message.userId } }),
           ...(message.prevId !== undefined && { prevId: { S: message.prevId } }),
+          ...(message.backend && { backend: { BOOL: true } }),
           expiresAt: { N: String(expiry(Date.parse(message.sentAt))) },
         },
         ConditionExpression: 'attribute_not_exists(id)',
@@ -184,7 +190,7 @@ async function readMessage(room: string, id: string): Promise<ChatMessage | unde
 }
 
 /** What a reader gets of a stored message. */
-const MESSAGE_FIELDS = 'room, id, #name, #text, sentAt, userId, prevId';
+const MESSAGE_FIELDS = 'room, id, #name, #text, sentAt, userId, prevId, backend, deletedAt';
 
 export interface HistoryPage {
   messages: ChatMessage[];

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ChatError } from './errors';
-import { CHAT_V1, type Frame, MAX_HISTORY_LIMIT } from './wire';
+import { CHAT_V1, type Frame, MAX_HISTORY_LIMIT, type ModerationResult } from './wire';
 
 export { CHAT_V1, MAX_HISTORY_LIMIT };
 import { TOKEN_SUBPROTOCOL_PREFIX, offeredSubprotocols } from './identity';
@@ -24,7 +24,7 @@ export function negotiateProtocol(requested: string | undefined): Protocol {
   throw new ChatError('unsupported_subprotocol', `unsupported subprotocol; this API speaks ${CHAT_V1}`);
 }
 
-export type { ChatMessage, ConnectionInfo, Frame, Member, PresenceChange } from './wire';
+export type { ChatMessage, ConnectionInfo, Frame, Member, ModerationResult, PresenceChange } from './wire';
 
 export const USAGE = 'Use the sendmessage route to send a message.';
 
@@ -49,10 +49,28 @@ export function encodeFrame(frame: Frame, protocol: Protocol): string | undefine
       return undefined;
     case 'error':
       return `Error: ${frame.message}`;
+    case 'deleted':
+      return `(a moderator deleted message ${frame.id})`;
+    case 'moderation':
+      return `Done: ${describeModeration(frame)}`;
     case 'info': {
       const { ConnectedAt, Identity, LastActiveAt, connectionID } = frame;
       return `${USAGE} Your info: ${JSON.stringify({ ConnectedAt, Identity, LastActiveAt, connectionID })}`;
     }
+  }
+}
+
+/** A moderation result in words (a plain connection's answer, the commands' summary). */
+export function describeModeration(result: ModerationResult): string {
+  switch (result.op) {
+    case 'check':
+      return result.moderator ? `you moderate ${result.room}` : `you do not moderate ${result.room}`;
+    case 'delete':
+      return `deleted message ${result.id} in ${result.room}`;
+    case 'ban':
+      return `banned ${result.user} from ${result.room} ${result.until === null ? 'until unbanned' : `until ${result.until}`} (${result.closed} connection(s) closed)`;
+    case 'unban':
+      return `unbanned ${result.user} in ${result.room}`;
   }
 }
 

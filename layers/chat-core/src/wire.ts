@@ -61,7 +61,19 @@ export interface ChatMessage {
    * newest id it holds (README, protocol).
    */
   prevId?: string;
+  /** Published by a server through the backend API (a bot, a notice): never a person, whatever its name. */
+  backend?: true;
+  /** Deleted by a moderator: history keeps its place in the chain (id, prevId) but not its text (empty). */
+  deleted?: true;
 }
+
+/** What a moderation action did (the `moderation` frame, and the backend API's answer). */
+export type ModerationResult =
+  | { op: 'check'; room: string; moderator: boolean }
+  | { op: 'delete'; room: string; id: string }
+  /** `until`: ISO 8601, or null for a ban without end; `closed`: the banned identity's connections closed in the room. */
+  | { op: 'ban'; room: string; user: string; until: string | null; closed: number }
+  | { op: 'unban'; room: string; user: string };
 
 /** Who is in a room; `userId` only when the stack authenticates, so that two people with one name stay apart. */
 export interface Member {
@@ -89,6 +101,10 @@ export type Frame =
   /** or several coalesced, in order; `incomplete` when some were left out (ask `members`). */
   | { type: 'presence'; room: string; changes: PresenceChange[]; incomplete?: true }
   | { type: 'error'; code: string; message: string }
+  /** A moderator or the stack's backend removed that message (its text is gone from history too). */
+  | { type: 'deleted'; room: string; id: string }
+  /** The answer to a moderator's `moderate` action. */
+  | ({ type: 'moderation' } & ModerationResult)
   | ({ type: 'info'; message: string } & ConnectionInfo);
 
 /** What the $default route reports, in the tutorial's field names and order. */

@@ -109,7 +109,7 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
     issuer.served.length = 0;
     issuer.jwksStatus = 200;
     issuer.discoveryIssuer = undefined;
-    config = { mode: 'cognito', issuer: issuer.url, audience: [AUDIENCE], jwksUrl: new URL(`${issuer.url}/.well-known/jwks.json`) };
+    config = { mode: 'cognito', issuer: issuer.url, audience: [AUDIENCE], jwksUrl: new URL(`${issuer.url}/.well-known/jwks.json`), moderatorsGroup: 'moderators' };
     authorize = createAuthorizer(config, quiet);
   });
 
@@ -127,7 +127,12 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
         Version: '2012-10-17',
         Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: event.methodArn }],
       });
-      expect(result.context).to.deep.equal({ userId: 'b1f6e1a0-0000-4000-8000-000000000001', name: 'Alice', rooms: '["general","ops"]' });
+      expect(result.context).to.deep.equal({
+        userId: 'b1f6e1a0-0000-4000-8000-000000000001',
+        name: 'Alice',
+        rooms: '["general","ops"]',
+        moderator: 'false',
+      });
       expect(
         Object.values(result.context ?? {}).every((v) => typeof v === 'string'),
         'context values are strings',
@@ -136,7 +141,19 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
         userId: 'b1f6e1a0-0000-4000-8000-000000000001',
         name: 'Alice',
         rooms: ['general', 'ops'],
+        moderator: false,
       });
+    });
+
+    it('passes a member of the moderators group (MODERATORS_GROUP) as a moderator, its group not as a room', async () => {
+      // Prepare
+      const event = eventWith(await idToken({ 'cognito:groups': ['moderators', 'ops'] }));
+
+      // Act
+      const result = await authorize(event);
+
+      // Assess
+      expect(decodeIdentity(result.context)).to.deep.include({ rooms: ['ops'], moderator: true });
     });
 
     it('takes the token from a token.<jwt> subprotocol entry (browsers), beside chat.v1', async () => {
@@ -335,6 +352,7 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
         TOKEN_ISSUER: 'https://issuer.example.com',
         TOKEN_AUDIENCE: 'a, b',
         TOKEN_JWKS_URL: 'https://issuer.example.com/keys',
+        MODERATORS_GROUP: ' mods ',
       });
 
       // Assess
@@ -343,6 +361,7 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
         issuer: 'https://issuer.example.com',
         audience: ['a', 'b'],
         jwksUrl: new URL('https://issuer.example.com/keys'),
+        moderatorsGroup: 'mods',
       });
     });
 

@@ -2,6 +2,7 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import {
   BatchWriteItemCommand,
   ConditionalCheckFailedException,
+  GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -35,6 +36,7 @@ describe('function: connect ($connect)', () => {
     ddbMock.on(PutItemCommand).resolves({});
     ddbMock.on(QueryCommand).resolves({ Items: [] });
     ddbMock.on(BatchWriteItemCommand).resolves({});
+    ddbMock.on(GetItemCommand).resolves({}); // no ban
     apiMock.on(PostToConnectionCommand).resolves({});
   });
 
@@ -330,6 +332,34 @@ describe('function: connect ($connect)', () => {
       // Assess
       expect(result.statusCode).to.equal(200);
       expect(stored()).to.deep.include({ room: { S: 'general' } });
+    });
+
+    it('refuses a person banned from the room with 403 and the reason, storing and announcing nothing', async () => {
+      // Prepare: a ban until 2100 in the messages table, under the room's ban key
+      const until = Math.floor(Date.UTC(2100, 0, 1) / 1000);
+      ddbMock
+        .on(GetItemCommand, { TableName: 'messages-table', Key: { room: { S: 'ban#general' }, id: { S: 'user-alice-1' } } })
+        .resolves({ Item: { room: { S: 'ban#general' }, id: { S: 'user-alice-1' }, until: { N: String(until) } } });
+
+      // Act
+      const result = await handler(authorized(loadEvent('connect-chat-v1'), alice), lambdaContext('connect'));
+
+      // Assess
+      expect(result).to.deep.equal({ statusCode: 403, body: 'you are banned from room general by a moderator until 2100-01-01T00:00:00.000Z' });
+      expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
+      expect(apiMock.calls()).to.have.length(0);
+    });
+
+    it('lets a person in again once the ban has ended (TTL deletes lazily), and reads bans consistently', async () => {
+      // Prepare
+      ddbMock.on(GetItemCommand, { TableName: 'messages-table' }).resolves({ Item: { until: { N: '1000' } } });
+
+      // Act
+      const result = await handler(authorized(loadEvent('connect-chat-v1'), alice), lambdaContext('connect'));
+
+      // Assess
+      expect(result.statusCode).to.equal(200);
+      expect(ddbMock.commandCalls(GetItemCommand, { TableName: 'messages-table' })[0]?.args[0].input.ConsistentRead).to.equal(true);
     });
 
     it('refuses a room the token does not list with 403, storing nothing', async () => {

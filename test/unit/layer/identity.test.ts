@@ -40,8 +40,39 @@ describe('layer: identity (chat-core/identity)', () => {
         userId: 's1',
         name: 'al',
         rooms: ['a'],
+        moderator: false,
       });
-      expect(identityFromClaims({ sub: 's1', email: 'a@x' }, 'cognito:groups')).to.deep.equal({ userId: 's1', name: 'a@x', rooms: [] });
+      expect(identityFromClaims({ sub: 's1', email: 'a@x' }, 'cognito:groups')).to.deep.equal({
+        userId: 's1',
+        name: 'a@x',
+        rooms: [],
+        moderator: false,
+      });
+    });
+
+    it("makes a moderator of a token whose groups claim holds the moderators group, which is no room (Cognito's groups are rooms)", () => {
+      // Prepare
+      const cognito = { groupsClaim: 'cognito:groups', moderatorsGroup: 'moderators' };
+
+      // Act
+      const onlyModerator = identityFromClaims({ sub: 's1', name: 'm', 'cognito:groups': ['moderators'] }, 'cognito:groups', cognito);
+      const alsoOps = identityFromClaims({ sub: 's1', name: 'm', 'cognito:groups': ['ops', 'moderators'] }, 'cognito:groups', cognito);
+      const member = identityFromClaims({ sub: 's1', name: 'm', 'cognito:groups': ['ops'] }, 'cognito:groups', cognito);
+      const oidc = identityFromClaims({ sub: 's1', name: 'm', groups: ['moderators'], rooms: ['moderators'] }, 'rooms', {
+        groupsClaim: 'groups',
+        moderatorsGroup: 'moderators',
+      });
+      const noGroupNamed = identityFromClaims({ sub: 's1', name: 'm', 'cognito:groups': ['moderators'] }, 'cognito:groups', {
+        groupsClaim: 'cognito:groups',
+        moderatorsGroup: '',
+      });
+
+      // Assess
+      expect(onlyModerator).to.include({ moderator: true }).and.to.have.property('rooms').that.deep.equals([]);
+      expect(alsoOps).to.include({ moderator: true }).and.to.have.property('rooms').that.deep.equals(['ops']);
+      expect(member).to.include({ moderator: false });
+      expect(oidc).to.include({ moderator: true });
+      expect(noGroupNamed).to.include({ moderator: false }).and.to.have.property('rooms').that.deep.equals(['moderators']);
     });
 
     for (const [label, claims, message] of [
@@ -68,14 +99,22 @@ describe('layer: identity (chat-core/identity)', () => {
   describe('encodeIdentity and decodeIdentity (the policy context)', () => {
     it('round-trips an identity through strings only', () => {
       // Prepare
-      const identity = { userId: 'u1', name: 'Sam', rooms: ['a', 'b'] };
+      const identity = { userId: 'u1', name: 'Sam', rooms: ['a', 'b'], moderator: false };
 
       // Act
       const context = encodeIdentity(identity);
 
       // Assess
-      expect(context).to.deep.equal({ userId: 'u1', name: 'Sam', rooms: '["a","b"]' });
+      expect(context).to.deep.equal({ userId: 'u1', name: 'Sam', rooms: '["a","b"]', moderator: 'false' });
       expect(decodeIdentity({ ...context, principalId: 'u1', integrationLatency: 3 })).to.deep.equal(identity);
+    });
+
+    it('reads a moderator flag as a string or a boolean; a context without one (an older connection) is no moderator', () => {
+      // Assess
+      expect(decodeIdentity({ userId: 'u', name: 'a', rooms: '[]', moderator: 'true' })?.moderator).to.equal(true);
+      expect(decodeIdentity({ userId: 'u', name: 'a', rooms: '[]', moderator: true })?.moderator).to.equal(true);
+      expect(decodeIdentity({ userId: 'u', name: 'a', rooms: '[]', moderator: 'false' })?.moderator).to.equal(false);
+      expect(decodeIdentity({ userId: 'u', name: 'a', rooms: '[]' })?.moderator).to.equal(false);
     });
 
     it('finds no identity without an authorizer (AuthMode none)', () => {
@@ -101,8 +140,8 @@ describe('layer: identity (chat-core/identity)', () => {
 
   it('mayJoin: the rooms a token lists, or any room when it lists none', () => {
     // Assess
-    expect(mayJoin({ userId: 'u', name: 'a', rooms: [] }, 'anything')).to.equal(true);
-    expect(mayJoin({ userId: 'u', name: 'a', rooms: ['ops'] }, 'ops')).to.equal(true);
-    expect(mayJoin({ userId: 'u', name: 'a', rooms: ['ops'] }, 'lobby')).to.equal(false);
+    expect(mayJoin({ userId: 'u', name: 'a', rooms: [], moderator: false }, 'anything')).to.equal(true);
+    expect(mayJoin({ userId: 'u', name: 'a', rooms: ['ops'], moderator: false }, 'ops')).to.equal(true);
+    expect(mayJoin({ userId: 'u', name: 'a', rooms: ['ops'], moderator: false }, 'lobby')).to.equal(false);
   });
 });

@@ -487,7 +487,7 @@ describe('layer: messages', () => {
       expect(page.messages.map((m) => m.userId)).to.deep.equal([undefined, 'user-2']);
       expect(page.messages[0]).to.not.have.property('userId');
       expect(ddbMock.commandCalls(QueryCommand)[0]?.args[0].input.ProjectionExpression).to.equal(
-        'room, id, #name, #text, sentAt, userId, prevId',
+        'room, id, #name, #text, sentAt, userId, prevId, backend, deletedAt',
       );
     });
   });

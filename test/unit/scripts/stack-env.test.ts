@@ -47,6 +47,7 @@ describe('events/env.json from a stack (scripts/stack-env.ts)', () => {
       TOKEN_ISSUER: 'output:TokenIssuer',
       TOKEN_AUDIENCE: 'output:TokenAudience',
       TOKEN_JWKS_URL: 'output:TokenJwksUrl',
+      MODERATORS_GROUP: 'parameters',
     });
     // Constants (literals, Mappings) are SAM's to resolve.
     expect(sources.get('SendMessageFunction')).to.not.have.any.keys('MAX_MESSAGE_BYTES', 'NODE_OPTIONS');

@@ -1,0 +1,61 @@
+import { RATE_WINDOW_SECONDS, config } from './config';
+import type { Recipient } from './connections';
+import { ChatError } from './errors';
+import { type TimeBudget, fanOut } from './fanout';
+import { saveMessage } from './messages';
+import type { PublishRequest } from './moderation-requests';
+import { neutralizeControls, parseName } from './names';
+import { logger } from './observability';
+import { refusal, takeToken } from './rate-limit';
+import { redeliver } from './redelivery';
+import type { ChatMessage, Frame } from './wire';
+
+/** The name a backend's message goes by unless it gives one. */
+export const BACKEND_NAME = 'system';
+
+/**
+ * A message from a server (a bot, a notice) into a room, through the backend API: stored and
+ * fanned out exactly as a person's message (its place in the room's chain, history, the queue
+ * for large rooms, redelivery), and marked `backend: true`, which no person's message carries,
+ * whatever name it goes by. A caller's `id` makes it idempotent as a sendmessage `clientId` does,
+ * per caller. Each caller has a rate limit of its own (BACKEND_RATE_LIMIT).
+ */
+export async function publishMessage(
+  request: Omit<PublishRequest, 'name'> & { name?: string },
+  caller: string,
+  budget?: TimeBudget,
+): Promise<{ message: ChatMessage; repeat: boolean }> {
+  const text = neutralizeControls(request.text);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > config.MAX_MESSAGE_BYTES) {
+    throw new ChatError('message_too_long', `text is ${bytes} bytes; the limit is ${config.MAX_MESSAGE_BYTES} UTF-8 bytes`);
+  }
+  const name = parseName(request.name ?? BACKEND_NAME);
+  await limitCaller(caller);
+
+  const { message, repeat } = await saveMessage(
+    // The caller stands where a connection would: it keys the id's idempotency record.
+    { room: request.room, name, text, connectionId: `backend#${caller}`, backend: true },
+    { ...(request.id !== undefined && { clientId: request.id }) },
+  );
+  if (repeat) return { message, repeat };
+  const frame: Frame = { type: 'message', ...message };
+  const failed: Recipient[] = [];
+  const result = await fanOut(request.room, frame, { ...(budget && { budget }), onFailure: (recipient) => failed.push(recipient) });
+  await redeliver(frame, failed);
+  logger.info('message published', { messageId: message.id, room: request.room, ...result, redelivered: failed.length });
+  return { message, repeat };
+}
+
+/** Counts a publish or a moderation action against its caller's bucket (BACKEND_RATE_LIMIT); rate_limited past it. */
+export async function limitCaller(caller: string, now = Date.now()): Promise<void> {
+  const bucket = {
+    table: config.RATE_LIMITS_TABLE,
+    key: { bucket: { S: `backend#${caller}` } },
+    limit: config.BACKEND_RATE_LIMIT,
+    attribute: 'rateAt',
+    expiresAt: Math.floor(now / 1000) + 2 * RATE_WINDOW_SECONDS + 60,
+  };
+  if ((await takeToken(bucket, now)) === undefined)
+    throw refusal('publishes and moderation actions', config.BACKEND_RATE_LIMIT, 'this caller');
+}
