@@ -18,7 +18,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
-import { type Frame, type WebSocketEvent, forgetSenderRooms } from 'chat-core';
+import { type BackendEvent, type Frame, type WebSocketEvent, forgetSenderRooms } from 'chat-core';
 import { encodeIdentity } from 'chat-core/identity';
 import type { ConnectAuthorizerEvent } from '../../functions/authorizer/authorizer';
 
@@ -64,7 +64,12 @@ export function resetMocks(): void {
 
 // ------------------------------------------------------------------------------ events
 
-export type EventName = 'connect' | 'connect-chat-v1' | 'disconnect' | 'sendmessage' | 'default' | 'history' | 'members';
+export type EventName = 'connect' | 'connect-chat-v1' | 'disconnect' | 'sendmessage' | 'default' | 'history' | 'members' | 'moderate';
+
+/** `events/<name>.json` of the backend API (HTTP API payload 2.0, IAM-authorised), a fresh copy. */
+export function loadBackendEvent(name: 'publish' | 'moderation'): BackendEvent {
+  return JSON.parse(readFileSync(new URL(`${name}.json`, EVENTS_DIR), 'utf8')) as BackendEvent;
+}
 
 const EVENTS_DIR = new URL('../../events/', import.meta.url);
 const loaded = new Map<EventName, WebSocketEvent>();
@@ -91,7 +96,10 @@ export function loadAuthorizerEvent(): ConnectAuthorizerEvent & {
  * `event` as it arrives behind the authorizer (AuthMode cognito or oidc): its policy context,
  * as functions/authorizer encodes it, in `requestContext.authorizer`, with what API Gateway adds.
  */
-export function authorized<E extends WebSocketEvent>(event: E, identity: { userId: string; name: string; rooms?: string[]; moderator?: boolean }): E {
+export function authorized<E extends WebSocketEvent>(
+  event: E,
+  identity: { userId: string; name: string; rooms?: string[]; moderator?: boolean },
+): E {
   const context = encodeIdentity({ rooms: [], moderator: false, ...identity });
   event.requestContext.authorizer = { ...context, principalId: identity.userId, integrationLatency: 12 };
   return event;
