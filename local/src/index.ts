@@ -1,9 +1,10 @@
 /**
- * The local runtime: API Gateway's WebSocket API (and its Management API), Lambda, DynamoDB and
- * SQS as the template declares them, on 127.0.0.1, with no AWS account, Docker or Java.
+ * The local runtime: API Gateway's WebSocket API (and its Management API) and HTTP APIs, Lambda,
+ * DynamoDB and SQS as the template declares them, on 127.0.0.1, with no AWS account, Docker or Java.
  *
  *   const runtime = await startLocalRuntime({ port: 0, dynamodbPort: 0, quiet: true });
  *   const ws = new WebSocket(runtime.wsUrl);
+ *   const publish = runtime.httpRouteUrl('Publish'); // an HttpApi event's route; sign with localSigner()
  *   ...
  *   await runtime.close();
  */
@@ -17,6 +18,7 @@ import type { TemplateModel } from './template/template.js';
 import type { LocalTokenIssuer } from './cognito/token-issuer.js';
 import type { EnvVarsFile } from './lambda/env-vars.js';
 import type { TraceSummary } from './xray/daemon.js';
+import type { HttpRouteInfo } from './httpapi/http-api.js';
 
 export { startLocalRuntime } from './runtime.js';
 export { DEFAULT_SANDBOXES } from './lambda/functions.js';
@@ -31,6 +33,21 @@ export type { TraceSummary, TracedCall } from './xray/daemon.js';
 export type { FaultKindStats, FaultOptions, FaultStats } from './faults.js';
 export type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam/iam.js';
 export type { IssuedToken, LocalTokenIssuer, TokenRequest } from './cognito/token-issuer.js';
+export type { HttpRouteInfo } from './httpapi/http-api.js';
+export type { HttpApiEvent, IamIdentity } from './httpapi/events.js';
+export type { HttpApiModel, HttpRouteModel } from './template/template.js';
+/** LOCAL_CREDENTIALS (`local`/`local`) and a SigV4 signer like the SDK's, to sign calls to the runtime by hand (an AWS_IAM HTTP route, @connections). */
+export { LOCAL_CREDENTIALS } from './iam/iam.js';
+export { localSigner } from './iam/sigv4.js';
+
+/** An HTTP API of the template, where the runtime serves it. */
+export interface HttpApiInfo {
+  logicalId: string;
+  apiId: string;
+  stage: string;
+  /** http://<host>:<port>/<stage> (the port's root for `$default`): its routes' base URL. */
+  url: string;
+}
 
 export interface LocalRuntimeOptions {
   /** The SAM template (default: template.yaml in the current directory). */
@@ -97,6 +114,12 @@ export interface LocalRuntime {
   httpUrl: string;
   /** http://<host>:<port>/<stage>: the Management API endpoint (CONNECTIONS_URL) */
   connectionsUrl: string;
+  /** The template's HTTP APIs (AWS::Serverless::HttpApi, SAM's implicit ServerlessHttpApi), each with its base URL. */
+  httpApis: HttpApiInfo[];
+  /** Every route of the functions' HttpApi events, with its URL (http://<host>:<port>/<stage><path>). */
+  httpRoutes: HttpRouteInfo[];
+  /** The URL of the route an HttpApi event declares, by the event's name (or FunctionId.EventName); throws for an unknown one. */
+  httpRouteUrl(eventName: string): string;
   /** http://127.0.0.1:<port> of the DynamoDB store */
   dynamodbEndpoint: string;
   stage: string;

@@ -7,7 +7,7 @@
  *    service that answers it, once that service exists), the DynamoDB store behind the AWS front
  *    door, the functions' builds, the app's page, the template's token issuer;
  * 4. the services, in dependency order: the functions (Lambda), then what invokes them (the
- *    WebSocket API with its Management API, the SQS queues and their event sources);
+ *    WebSocket API with its Management API, the HTTP APIs, the SQS queues and their event sources);
  * 5. the handle the caller gets: URLs, invoke, statistics, IAM, faults, close.
  *
  * Whatever has started is stopped in reverse order by close(), or at once when a step fails.
@@ -25,6 +25,7 @@ import { LocalTokenIssuer } from './cognito/token-issuer.js';
 import { Doors } from './doors.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './dynamodb/store.js';
 import { Faults } from './faults.js';
+import { httpRouteInfos, httpRouteUrl, LocalHttpApis, refuseHttpClashes } from './httpapi/http-api.js';
 import { LOCAL_CREDENTIALS, LocalIam } from './iam/iam.js';
 import type { LocalRuntime, LocalRuntimeOptions } from './index.js';
 import { buildAll, defaultBuildRoot, type BuildOutput } from './lambda/build.js';
@@ -195,9 +196,10 @@ async function startServices(
   log: RuntimeLog,
   running: Running,
 ): Promise<StartedServices> {
-  const { limits, faults, throttle, throttling, doors } = controls;
+  const { limits, faults, throttle, throttling, doors, iam } = controls;
   const { routes, aws, origin, port, store, build, buildRoot, xray } = foundations;
   const maxConcurrency = options.maxConcurrency ?? DEFAULT_SANDBOXES;
+  refuseHttpClashes(model, routes.page ?? new Map(), routes.issuer);
 
   const functions = new LocalFunctions({
     model,
@@ -249,6 +251,7 @@ async function startServices(
     maxBufferedBytes: limits.sendBufferBytes,
   });
   routes.gateway = gateway;
+  routes.http = new LocalHttpApis({ model, iam, log, invoke, port: () => port });
 
   running.started(startTtlSweeper(store.client, model, limits.ttlSweepMs, log));
   if (options.prewarm ?? true) void functions.prewarm();
@@ -271,6 +274,7 @@ function handleOf(
     wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
     httpUrl: `${origin}/`,
     connectionsUrl: `${origin}/${model.stage}`,
+    ...httpUrls(model, origin),
     dynamodbEndpoint: store.endpoint,
     credentials: { ...LOCAL_CREDENTIALS },
     stage: model.stage,
@@ -303,6 +307,17 @@ function handleOf(
     issuer: routes.issuer,
     close: () => running.close(),
   };
+}
+
+function httpUrls(model: TemplateModel, origin: string): Pick<LocalRuntime, 'httpApis' | 'httpRoutes' | 'httpRouteUrl'> {
+  const httpRoutes = httpRouteInfos(model, origin);
+  const httpApis = [...model.httpApis.values()].map(({ logicalId, apiId, stage }) => ({
+    logicalId,
+    apiId,
+    stage,
+    url: stage === '$default' ? origin : `${origin}/${stage}`,
+  }));
+  return { httpApis, httpRoutes, httpRouteUrl: (eventName) => httpRouteUrl(httpRoutes, eventName) };
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * The local runtime's command line (`npm start` runs it on this project's template, with the
- * chat page): a SAM template's WebSocket app locally. Prints the WebSocket URL, the page, the
- * DynamoDB endpoint and the start-up time, then one line per invocation; Ctrl+C (or SIGTERM) stops it.
+ * chat page): a SAM template's WebSocket app locally. Prints the WebSocket URL, the page, each
+ * HTTP API route (a line labelled with its event's name), the DynamoDB endpoint and the start-up
+ * time, then one line per invocation; Ctrl+C (or SIGTERM) stops it.
  *
  *   npm start -- [--template template.yaml] [--page module] [--port 3001] [--host 127.0.0.1]
  *                [--dynamodb-port 8000] [--data-dir [.local-data]] [--parameter-overrides Name=Value ...]
@@ -16,6 +17,7 @@ import type { IamMode } from '../iam/iam.js';
 import { startLocalRuntime, type LocalRuntime } from '../index.js';
 import { readEnvVarsFile } from '../lambda/env-vars.js';
 import { describeNode, ensureNodeMajor, nodeRequirement, type NodeRequirement } from '../lambda/node-runtime.js';
+import { httpRouteLines } from './banner.js';
 import { parseParameterOverrides, portOf } from './options.js';
 import { pageModule } from '../page.js';
 import { loadTemplate } from '../template/template.js';
@@ -25,7 +27,7 @@ const HELP = `Usage: npm start -- [options]
   --template <file>             SAM template (default: template.yaml)
   --page <module>               the app's web page at /: a module exporting buildPage() (npm start
                                 gives web/build.ts, the chat page; default: a page naming the app)
-  --port <port>                 WebSocket API, @connections and the page (default: $PORT or 3001)
+  --port <port>                 WebSocket API, @connections, HTTP APIs and the page (default: $PORT or 3001)
   --host <address>              interface to listen on (default: $HOST or 127.0.0.1)
   --allow-origin <url>          a page of this origin may open the WebSocket API too, e.g.
                                 http://localhost:5173 (repeatable; default: only the runtime's own pages)
@@ -89,9 +91,10 @@ function banner(
     `  WebSocket API   ${shown(runtime.wsUrl)}      (${wscat})`,
     `  Web page        ${shown(runtime.httpUrl)}`,
     `  @connections    ${shown(runtime.connectionsUrl)}/@connections/{connectionId}`,
+    ...httpRouteLines(runtime.httpRoutes, shown),
     `  DynamoDB        ${runtime.dynamodbEndpoint}   tables ${tables} (${dataDir ? `on disk in ${dataDir}` : 'in memory'})`,
     `  Credentials     AWS_ACCESS_KEY_ID=${runtime.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${runtime.credentials.secretAccessKey}` +
-      ' (calls to DynamoDB, SQS and @connections must be signed, as on AWS)',
+      ` (calls to DynamoDB, SQS, @connections${runtime.httpRoutes.some((r) => r.authorization === 'AWS_IAM') ? ' and AWS_IAM routes' : ''} must be signed, as on AWS)`,
     `  Routes          ${routes}`,
     ...(queues ? [`  Queues          ${queues}`] : []),
     ...(runtime.issuer

@@ -126,6 +126,41 @@ export interface UserPoolModel {
   clientIds: string[];
 }
 
+/**
+ * An HTTP API (AWS::Serverless::HttpApi, or SAM's implicit `ServerlessHttpApi` of the HttpApi
+ * events that name no ApiId): its stage and its default authorization (http-apis.ts reads them).
+ */
+export interface HttpApiModel {
+  logicalId: string;
+  apiId: string;
+  /** StageName, else `$default` (served at the root of the runtime's port). */
+  stage: string;
+  /** SAM made it: no resource of the template declares it. */
+  implicit: boolean;
+  /** Auth.DefaultAuthorizer (`AWS_IAM`, the name of another authorizer), else undefined (open). */
+  defaultAuthorizer: string | undefined;
+  /** Auth.EnableIamAuthorizer. */
+  iamAuthorizer: boolean;
+}
+
+/** A function's event of `Type: HttpApi`: one route of an HTTP API, integrated with the function (payload format 2.0). */
+export interface HttpRouteModel {
+  /** The event's logical name under the function's Events (Publish). */
+  eventName: string;
+  functionId: string;
+  apiLogicalId: string;
+  /** `POST /messages`, `ANY /items/{proxy+}`, or `$default` (an event without Path and Method). */
+  routeKey: string;
+  /** Upper case; `ANY` for any method. */
+  method: string;
+  /** `/messages`, `/items/{id}`, `/files/{proxy+}`; `$default` for the default route. */
+  path: string;
+  /** `AWS_IAM`, `NONE`, or the name of an authorizer the runtime does not play (its requests are refused). */
+  authorization: string;
+  /** TimeoutInMillis: past it, API Gateway answers 503 (default 30 s). */
+  timeoutMs: number;
+}
+
 export interface RouteLimits {
   burst: number;
   rate: number;
@@ -156,6 +191,9 @@ export interface TemplateModel {
   queues: Map<string, QueueModel>;
   queueMappings: QueueMappingModel[];
   userPools: Map<string, UserPoolModel>;
+  /** The HTTP APIs the functions' HttpApi events belong to, by logical id, and those routes. */
+  httpApis: Map<string, HttpApiModel>;
+  httpRoutes: HttpRouteModel[];
   pseudo: PseudoParameters;
   /** Each function's execution role as SAM builds it (roles.ts), by logical id. */
   roles: Map<string, FunctionRole>;

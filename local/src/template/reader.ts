@@ -145,7 +145,8 @@ export class TemplateReader {
 
   ref(id: string): string | undefined {
     const resource = this.resources[id];
-    if (!resource) return undefined;
+    // SAM's implicit HTTP API exists when a function's HttpApi event names no ApiId.
+    if (!resource) return id === 'ServerlessHttpApi' && this.hasImplicitHttpApi() ? this.apiId(id) : undefined;
     const { pseudo } = this.ctx;
     switch (resource.Type) {
       case 'AWS::DynamoDB::Table':
@@ -154,6 +155,7 @@ export class TemplateReader {
       case 'AWS::Lambda::Function':
         return this.functionName(id);
       case 'AWS::ApiGatewayV2::Api':
+      case 'AWS::Serverless::HttpApi':
         return this.apiId(id);
       case 'AWS::ApiGatewayV2::Stage':
         return String(this.resolve(resource.Properties?.StageName));
@@ -198,6 +200,8 @@ export class TemplateReader {
         return this.apiId(id);
       case 'AWS::ApiGatewayV2::Api.ApiEndpoint':
         return `wss://${this.apiId(id)}.execute-api.${region}.${urlSuffix}`;
+      case 'AWS::Serverless::HttpApi.ApiEndpoint':
+        return `https://${this.apiId(id)}.execute-api.${region}.${urlSuffix}`;
       case 'AWS::Cognito::UserPool.Arn':
         return arn('cognito-idp', `userpool/${this.userPoolId(id)}`);
       case 'AWS::Cognito::UserPool.ProviderName':
@@ -210,6 +214,16 @@ export class TemplateReader {
       default:
         return `${id}.${attribute}`;
     }
+  }
+
+  /** True when some function's HttpApi event names no ApiId: SAM then makes the API `ServerlessHttpApi`. */
+  private hasImplicitHttpApi(): boolean {
+    return this.ofType('AWS::Serverless::Function').some(([, r]) => {
+      const events = r.Properties?.Events;
+      return Object.values(isRecord(events) ? events : {}).some(
+        (e) => isRecord(e) && e.Type === 'HttpApi' && !(isRecord(e.Properties) && e.Properties.ApiId !== undefined),
+      );
+    });
   }
 
   /** The first function resource a value refers to (an integration URI, a route target). */

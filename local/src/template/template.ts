@@ -1,16 +1,18 @@
 /**
  * The local runtime's view of template.yaml: the WebSocket API (routes, selection expression,
- * stage), the functions that serve its routes, their layers, and the DynamoDB tables.
+ * stage), the HTTP APIs of the functions' HttpApi events, the functions that serve their routes,
+ * their layers, and the DynamoDB tables.
  * Everything the runtime runs comes from here; there is no second list of routes.
  *
  * model.ts is the model; reader.ts resolves the template once; resources.ts reads each kind of
- * resource; roles.ts the functions' IAM roles.
+ * resource (http-apis.ts the HTTP APIs); roles.ts the functions' IAM roles.
  */
 import { dirname, resolve } from 'node:path';
 import type { FunctionModel, TableModel, TemplateModel, TemplateOptions } from './model.js';
 import { TemplateReader, type Resource } from './reader.js';
 import { readApi, readFunction, readLayers, readQueueMappings, readQueues, readTable, readUserPools, titleOf } from './resources.js';
 import { readRoles } from './roles.js';
+import { readHttpApis } from './http-apis.js';
 import { readTemplateFile } from './template-yaml.js';
 
 export type * from './model.js';
@@ -26,6 +28,12 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
   for (const route of api.routes.values()) {
     const resource = reader.resources[route.functionId] as Resource;
     if (!functions.has(route.functionId)) functions.set(route.functionId, readFunction(reader, dir, route.functionId, resource));
+  }
+  // A function that serves a route must run: its errors stop the start.
+  const { httpApis, httpRoutes } = readHttpApis(reader);
+  for (const { functionId } of httpRoutes) {
+    if (!functions.has(functionId))
+      functions.set(functionId, readFunction(reader, dir, functionId, reader.resources[functionId] as Resource));
   }
   for (const [id, resource] of reader.ofType('AWS::Serverless::Function')) {
     if (functions.has(id)) continue;
@@ -59,6 +67,8 @@ export async function loadTemplate(path: string, options: TemplateOptions = {}):
     queues,
     queueMappings,
     userPools: readUserPools(reader),
+    httpApis,
+    httpRoutes,
     pseudo: reader.ctx.pseudo,
     warnings: reader.warnings,
     resources: reader.resources,
