@@ -77,7 +77,8 @@ CfnYamlLoader.yaml_implicit_resolvers = {
 
 
 def _intrinsic(loader: yaml.Loader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    # !Ref and !Condition have no Fn:: in their long form.
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if tag_suffix == "GetAtt":  # !GetAtt Resource.Attribute -> [Resource, Attribute]

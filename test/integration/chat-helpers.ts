@@ -55,7 +55,19 @@ export interface InfoFrame {
   connectionID: string;
   [field: string]: unknown;
 }
-export type ChatFrame = MessageFrame | HistoryFrame | MembersFrame | PresenceFrame | ErrorFrame | InfoFrame;
+export interface DeletedFrame {
+  type: 'deleted';
+  room: string;
+  id: string;
+}
+export interface ModerationFrame {
+  type: 'moderation';
+  op: string;
+  room: string;
+  [field: string]: unknown;
+}
+export type ChatFrame =
+  MessageFrame | HistoryFrame | MembersFrame | PresenceFrame | ErrorFrame | InfoFrame | DeletedFrame | ModerationFrame;
 type FrameOf<T extends ChatFrame['type']> = Extract<ChatFrame, { type: T }>;
 
 let roomCounter = 0;

@@ -15,6 +15,9 @@
 import { PutItemCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import type { FunctionReport, LocalRuntime, LocalTokenIssuer } from '../../local/src/index';
+import { runBackendCommand } from '../../scripts/backend-client';
+import { MODERATE } from '../../scripts/moderate';
+import { PUBLISH } from '../../scripts/publish';
 import { connect, eventually, PROJECT_TEMPLATE, refusal, startRuntime, storeClient, type Client } from './helpers';
 
 const V1 = ['chat.v1'];
@@ -113,14 +116,16 @@ for (const authMode of ['none', 'cognito'] as const)
       // sendmessage, direct (2 recipients, the threshold): stored, posted, a stale connection removed.
       // With a clientId (GetItem of its record), then repeated (GetItem of the message): stored once.
       alice.send({ action: 'sendmessage', message: 'hello small room', clientId: 'lp-1' }); // 3 recipients: through the queue
-      expect(await frameOf(bob, 'message')).to.include({ text: 'hello small room' });
+      const smallMessage = await frameOf(bob, 'message');
+      expect(smallMessage).to.include({ text: 'hello small room' });
       alice.send({ action: 'sendmessage', message: 'hello small room', clientId: 'lp-1' });
       const solo = room('solo');
       const dave = await join(solo, 'dave');
       // Plain: presence (the flush of dave's join) never posts to it, only sendmessage does.
       const ghost2 = await staleConnection(solo, 'ghost2AAAAAAAAA=', 'plain');
       dave.send({ action: 'sendmessage', message: 'hello solo room' });
-      expect(await frameOf(dave, 'message')).to.include({ text: 'hello solo room' });
+      const soloMessage = await frameOf(dave, 'message');
+      expect(soloMessage).to.include({ text: 'hello solo room' });
       await removed(ghost2, 'sendmessage removes the stale connection it posted to');
 
       // sendmessage past the rate limit: the rate_limited error (GetItem on the way). The bucket
@@ -190,6 +195,45 @@ for (const authMode of ['none', 'cognito'] as const)
           'the redelivery',
         );
       }
+
+      // The backend API, signed as npm run publish and npm run moderate sign. PublishFunction: into
+      // the solo room (direct: a stale connection removed on the way), again with the same id
+      // (GetItem of its record), and into the large room (its shards queued). ModerateFunction: a
+      // deletion in the solo room (direct, a stale connection removed) and in the large one
+      // (queued), a ban (its record and the action's) and an unban; signed in, the ban closes the
+      // person's connection (DELETE @connections). Over the WebSocket, a moderate frame from
+      // someone who does not moderate: counted (the request bucket), and refused.
+      const backend = runtime.httpApis.find((api) => api.logicalId === 'BackendApi')?.url ?? '';
+      const call = async (which: typeof PUBLISH | typeof MODERATE, args: string[]): Promise<Record<string, unknown>> => {
+        let out = '';
+        let err = '';
+        const io = { stdout: (t: string) => (out += t), stderr: (t: string) => (err += t) };
+        const code = await runBackendCommand(which as typeof PUBLISH, [...args, '--local', '--url', backend], io);
+        expect(code, `${which.name} ${args.join(' ')}: ${err}`).to.equal(0);
+        return JSON.parse(out) as Record<string, unknown>;
+      };
+      const ghost5 = await staleConnection(solo, 'ghost5AAAAAAAAA=');
+      await call(PUBLISH, ['--room', solo, '--text', 'a notice', '--id', 'lp-notice']);
+      await removed(ghost5, 'PublishFunction removes the stale connection it posted to');
+      await call(PUBLISH, ['--room', solo, '--text', 'a notice', '--id', 'lp-notice']);
+      const published = (await call(PUBLISH, ['--room', large, '--text', 'a notice for many'])).message as { id: string };
+      const got = (member: Client, fragment: string, what: string): Promise<true> =>
+        eventually(async () => (member.messages.some((m) => m.includes(fragment)) ? true : undefined), 20_000, what);
+      for (const member of members) await got(member, 'a notice for many', 'the published notice');
+      const ghost6 = await staleConnection(solo, 'ghost6AAAAAAAAA=');
+      await call(MODERATE, ['delete', '--room', solo, '--id', String(soloMessage.id)]);
+      await removed(ghost6, 'ModerateFunction removes the stale connection it posted to');
+      await call(MODERATE, ['delete', '--room', large, '--id', published.id]);
+      for (const member of members) await got(member, `"deleted","room":"${large}","id":"${published.id}"`, 'the deletion');
+      const banned = authMode === 'none' ? undefined : await (runtime.issuer as LocalTokenIssuer).issue({ name: 'mallory' });
+      const banRoom = room('ban');
+      const mallory = banned && (await connect(`${runtime.wsUrl}?room=${banRoom}&token=${banned.token}`, { protocols: V1 } as never));
+      const ban = await call(MODERATE, ['ban', '--room', banRoom, '--user', banned?.sub ?? 'nobody', '--for', '1h']);
+      expect(ban.closed).to.equal(mallory ? 1 : 0);
+      if (mallory) await mallory.closed;
+      await call(MODERATE, ['unban', '--room', banRoom, '--user', banned?.sub ?? 'nobody']);
+      alice.send({ action: 'moderate', op: 'delete', id: String(smallMessage.id) });
+      expect(await frameOf(alice, 'error')).to.include({ code: 'forbidden' });
 
       // $disconnect: removed, the leave noted and announced, a stale connection removed on the way (by the flush).
       const ghost4 = await staleConnection(small, 'ghost4AAAAAAAAA=');

@@ -6,7 +6,7 @@
  * variables it must behave differently (chat-core names a variable read but not given), or
  * the variable is one it does not use. Globals carry only what every function shares.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -60,20 +60,36 @@ describe("each function's environment (template.yaml)", function () {
       const model = await loadModel(TEMPLATE_PATH, { parameterOverrides: conditional });
       const fn = model.functions.get(logicalId) as FunctionModel;
       if (fn.environment.FANOUT_THRESHOLD !== undefined) fn.environment.FANOUT_THRESHOLD = String(SMALL);
-      const event = path.join(ROOT, 'events', `${path.basename(codeUri)}.json`);
-      expect(existsSync(event), `${event}: the function's sample event`).to.equal(true);
+      // Its sample events: events/<folder>.json, and events/<folder>-*.json for its other callers
+      // (connect-chat-v1.json; moderate-backend.json, the backend API's).
+      const folder = path.basename(codeUri);
+      const main = path.join(ROOT, 'events', `${folder}.json`);
+      expect(existsSync(main), `${main}: the function's sample event`).to.equal(true);
+      const events = [
+        main,
+        ...readdirSync(path.join(ROOT, 'events'))
+          .filter((file) => file.startsWith(`${folder}-`) && file.endsWith('.json'))
+          .map((file) => path.join(ROOT, 'events', file)),
+      ];
       const own = Object.keys(fn.environment).filter((name) => !globals.includes(name));
       expect(own, `${logicalId} has variables of its own`).not.to.be.empty;
 
       const without = (name?: string): Record<string, string> =>
         Object.fromEntries(Object.entries(fn.environment).filter(([key]) => key !== name));
-      const [all, ...missing] = await limited([undefined, ...own], PARALLEL, (name) => probe(fn, event, without(name)));
+      const probeAll = async (name?: string): Promise<ProbeResult[]> => {
+        const results: ProbeResult[] = [];
+        for (const event of events) results.push(await probe(fn, event, without(name)));
+        return results;
+      };
+      const [all, ...missing] = await limited([undefined, ...own], PARALLEL, probeAll);
 
-      expect(threw(all!), `${logicalId} with its template variables`).to.deep.equal([]);
+      expect(all!.flatMap(threw), `${logicalId} with its template variables`).to.deep.equal([]);
       own.forEach((name, i) => {
-        const result = missing[i]!;
-        expect(result, `${logicalId} without ${name} behaves as with it: it does not use ${name}`).not.to.deep.equal(all);
-        for (const error of threw(result)) expect(error, `${logicalId} without ${name}`).to.include(name);
+        const results = missing[i]!;
+        expect(results, `${logicalId} without ${name} behaves as with it on every sample event: it does not use ${name}`).not.to.deep.equal(
+          all,
+        );
+        for (const error of results.flatMap(threw)) expect(error, `${logicalId} without ${name}`).to.include(name);
       });
     });
   }

@@ -64,6 +64,13 @@ const event = JSON.parse(readFileSync(eventFile, 'utf8')) as {
   requestContext?: { connectionId?: string };
 };
 const caller = event.requestContext?.connectionId ?? 'no-caller';
+/**
+ * A WebSocket caller is signed in, as a moderator (the authorizer's context, as API Gateway hands
+ * it on), so that the paths of signed-in callers run too: the ban check of $connect, moderation.
+ */
+if (caller !== 'no-caller') {
+  (event.requestContext as Record<string, unknown>).authorizer = { userId: 'probe-user', name: 'alice', rooms: '[]', moderator: 'true' };
+}
 
 /** Connections whose posts are throttled past the SDK's retries: one in the room, the last of a shard's recipients. */
 function throttledConnections(): Set<string> {
@@ -101,7 +108,12 @@ function world(others: number): void {
   const peers = Array.from({ length: others - 2 }, (_, i) => `peer-${i}`);
   const alive = new Set([caller, ...peers]);
   let room = [caller, ...peers, 'throttled-0', 'gone-0'].map(connection);
-  dynamodb.on(GetItemCommand).resolves({ Item: connection(caller) });
+  // The caller's connection; no ban on anyone (moderation.ts keys bans ban#<room>).
+  dynamodb
+    .on(GetItemCommand)
+    .callsFake((input: { Key?: Record<string, AttributeValue> }) =>
+      input.Key?.room?.S?.startsWith('ban#') ? {} : { Item: connection(caller) },
+    );
   const pendingNotice: AttributeValue = {
     M: { event: { S: 'join' }, name: { S: 'peer' }, connectionId: { S: 'peer-0' }, protocol: { S: 'chat.v1' }, at: { N: CONNECTED_AT } },
   };
@@ -159,7 +171,8 @@ async function playIssuer(): Promise<void> {
     const body = url.endsWith('/.well-known/openid-configuration') ? { issuer, jwks_uri: `${issuer}/probe-jwks.json` } : { keys: [jwk] };
     return Response.json(body);
   };
-  const token = await new SignJWT({ name: 'alice', token_use: 'id', 'cognito:groups': [] })
+  // In the moderators group (the template's default ModeratorsGroup), by the claim either mode reads.
+  const token = await new SignJWT({ name: 'alice', token_use: 'id', 'cognito:groups': ['moderators'], groups: ['moderators'] })
     .setProtectedHeader({ alg: 'RS256', kid: 'probe' })
     .setSubject('probe-user')
     .setIssuer(issuer)

@@ -22,6 +22,8 @@ import {
   type AppInfo,
   type Resource,
   type Template,
+  httpApiRoutes,
+  webSocketStages,
 } from './helpers';
 
 interface Statement {
@@ -149,6 +151,7 @@ describe('generated CloudFormation template (dist/cloudformation.json)', functio
   it('invokes every function from something: a route, an authorizer, or an event source mapping', () => {
     const triggered = new Set([
       ...app.routes.map((route) => route.functionId),
+      ...httpApiRoutes(cfn).map((route) => route.functionId),
       ...app.authorizers.map((authorizer) => authorizer.functionId),
       ...resourcesOfType(cfn, 'AWS::Lambda::EventSourceMapping').flatMap(([, mapping]) => referencedIds(mapping.Properties?.FunctionName)),
     ]);
@@ -161,11 +164,30 @@ describe('generated CloudFormation template (dist/cloudformation.json)', functio
   it("lets API Gateway invoke each route's function only from this API, on its own route", () => {
     const permissions = resourcesOfType(cfn, 'AWS::Lambda::Permission');
     // Every permission is for API Gateway (others would need their own scoping check here).
+    const httpRoutes = httpApiRoutes(cfn);
     expect(permissions.map(([, permission]) => permission.Properties?.Principal)).to.deep.equal(
-      [...app.routes, ...app.authorizers].map(() => 'apigateway.amazonaws.com'),
+      [...app.routes, ...app.authorizers, ...httpRoutes].map(() => 'apigateway.amazonaws.com'),
     );
+    // A route of the backend HTTP API (SAM's own permission): only from that API, on its method and path.
+    for (const route of httpRoutes) {
+      const mine = permissions.filter(
+        ([, permission]) =>
+          referencedIds(permission.Properties?.FunctionName).includes(route.functionId) &&
+          JSON.stringify(permission.Properties?.SourceArn).includes(route.apiId),
+      );
+      expect(mine, `permissions of ${route.functionId} on ${route.apiId}`).to.have.length(1);
+      const [text, variables] = (mine[0]![1].Properties?.SourceArn as { 'Fn::Sub': [string, Record<string, unknown>] })['Fn::Sub'];
+      expect(text, route.functionId).to.equal(
+        `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${__ApiId__}/\${__Stage__}/${route.method}${route.path}`,
+      );
+      expect(variables.__ApiId__).to.deep.equal({ Ref: route.apiId });
+    }
     for (const route of app.routes) {
-      const mine = permissions.filter(([, permission]) => referencedIds(permission.Properties?.FunctionName).includes(route.functionId));
+      const mine = permissions.filter(
+        ([, permission]) =>
+          referencedIds(permission.Properties?.FunctionName).includes(route.functionId) &&
+          JSON.stringify(permission.Properties?.SourceArn).includes(app.apiId),
+      );
       expect(mine, `permissions of ${route.functionId}`).to.have.length(1);
       const p = mine[0]![1].Properties ?? {};
       expect(p.Action).to.equal('lambda:InvokeFunction');
@@ -256,7 +278,7 @@ describe('generated CloudFormation template (dist/cloudformation.json)', functio
       expect(referencedIds(group.LogGroupName), `${groupId} LogGroupName refers to`).to.deep.equal([]);
     }
     // The one other group is the stage's access log (StageAccessLogs on), the stage's own destination.
-    const stage = Object.values(cfn.Resources).find((resource) => resource.Type === 'AWS::ApiGatewayV2::Stage');
+    const stage = webSocketStages(cfn)[0]?.[1];
     expect(JSON.stringify(stage?.Properties?.AccessLogSettings), 'the stage logs to StageAccessLogGroup').to.include('StageAccessLogGroup');
     expect(cfn.Resources.StageAccessLogGroup?.Properties?.RetentionInDays).to.deep.equal({ Ref: 'LogRetentionDays' });
     expect(

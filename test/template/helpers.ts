@@ -167,6 +167,36 @@ export function resourcesOfType(template: Template, type: string): Array<[string
   return Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
 }
 
+/** The stages of the WebSocket API (the backend HTTP API has its own, which SAM makes). */
+export function webSocketStages(template: Template): Array<[string, Resource]> {
+  const websocket = new Set(
+    resourcesOfType(template, 'AWS::ApiGatewayV2::Api')
+      .filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET')
+      .map(([id]) => id),
+  );
+  return resourcesOfType(template, 'AWS::ApiGatewayV2::Stage').filter(([, stage]) =>
+    referencedIds(stage.Properties?.ApiId).some((id) => websocket.has(id)),
+  );
+}
+
+/**
+ * The routes of the HTTP APIs that SAM generates from HttpApi events (their OpenAPI body): each
+ * route's method, path and the function its integration invokes.
+ */
+export function httpApiRoutes(cfn: Template): Array<{ apiId: string; method: string; path: string; functionId: string }> {
+  const routes: Array<{ apiId: string; method: string; path: string; functionId: string }> = [];
+  for (const [apiId, api] of resourcesOfType(cfn, 'AWS::ApiGatewayV2::Api')) {
+    const paths = (api.Properties?.Body as { paths?: Record<string, Record<string, Record<string, unknown>>> } | undefined)?.paths ?? {};
+    for (const [path, methods] of Object.entries(paths)) {
+      for (const [method, operation] of Object.entries(methods)) {
+        const integration = operation['x-amazon-apigateway-integration'] as { uri?: unknown } | undefined;
+        for (const functionId of referencedIds(integration?.uri)) routes.push({ apiId, method: method.toUpperCase(), path, functionId });
+      }
+    }
+  }
+  return routes;
+}
+
 /** The logical ids an intrinsic refers to: `Ref X`, `GetAtt X.Y`, `Sub "...${X}...${X.Arn}..."`. */
 export function referencedIds(value: unknown): string[] {
   if (Array.isArray(value)) return value.flatMap(referencedIds);

@@ -22,6 +22,7 @@ import {
   subText,
   type Resource,
   type Template,
+  webSocketStages,
 } from './helpers';
 
 interface AlarmProperties {
@@ -266,7 +267,7 @@ describe('operations: alarms, dashboard and the fan-out bound (generated templat
   });
 
   it("alarms on the WebSocket API's integration and execution errors, of this API and its stage", () => {
-    const stages = resourcesOfType(cfn, 'AWS::ApiGatewayV2::Stage');
+    const stages = webSocketStages(cfn);
     expect(stages).to.have.length(1);
     const stageName = stages[0]![1].Properties?.StageName;
     for (const metricName of ['IntegrationError', 'ExecutionError']) {
@@ -355,7 +356,7 @@ describe('operations: alarms, dashboard and the fan-out bound (generated templat
           expect(shows('AWS/Lambda', metricName, { FunctionName: functionId }), `${metricName} of ${functionId}`).to.equal(true);
         }
       }
-      const stage = String(resolve(resourcesOfType(cfn, 'AWS::ApiGatewayV2::Stage')[0]![1].Properties?.StageName));
+      const stage = String(resolve(webSocketStages(cfn)[0]![1].Properties?.StageName));
       for (const metricName of ['ConnectCount', 'MessageCount', 'IntegrationLatency', 'IntegrationError', 'ExecutionError']) {
         expect(shows('AWS/ApiGateway', metricName, { ApiId: apiId, Stage: stage }), metricName).to.equal(true);
       }

@@ -21,6 +21,7 @@ import {
   type AppInfo,
   type Resource,
   type Template,
+  webSocketStages,
 } from './helpers';
 
 /** The route a developer adds, with its own integration of an existing function. */
@@ -59,7 +60,7 @@ function changeRoutes(app: AppInfo): { template: Template; retargeted: string; i
 }
 
 function theStage(cfn: Template): [string, Resource] {
-  const stages = resourcesOfType(cfn, 'AWS::ApiGatewayV2::Stage');
+  const stages = webSocketStages(cfn);
   expect(stages, 'stages').to.have.length(1);
   return stages[0]!;
 }

@@ -67,7 +67,7 @@ export function resetMocks(): void {
 export type EventName = 'connect' | 'connect-chat-v1' | 'disconnect' | 'sendmessage' | 'default' | 'history' | 'members' | 'moderate';
 
 /** `events/<name>.json` of the backend API (HTTP API payload 2.0, IAM-authorised), a fresh copy. */
-export function loadBackendEvent(name: 'publish' | 'moderation'): BackendEvent {
+export function loadBackendEvent(name: 'publish' | 'moderate-backend'): BackendEvent {
   return JSON.parse(readFileSync(new URL(`${name}.json`, EVENTS_DIR), 'utf8')) as BackendEvent;
 }
 

@@ -35,7 +35,7 @@ function frame(body: Record<string, unknown>, identity?: { moderator: boolean })
 }
 
 function backend(body: Record<string, unknown>) {
-  const event = loadBackendEvent('moderation');
+  const event = loadBackendEvent('moderate-backend');
   event.body = JSON.stringify(body);
   return event;
 }
@@ -215,7 +215,7 @@ describe('function: moderate (the chat.v1 action moderate, and POST /moderation 
   describe('through the backend API (IAM)', () => {
     it('bans in the room it names (the fixture), recorded as done by the IAM caller', async () => {
       // Act
-      const result = await run(loadBackendEvent('moderation'));
+      const result = await run(loadBackendEvent('moderate-backend'));
 
       // Assess
       expect(result?.statusCode).to.equal(200);
