@@ -5,7 +5,7 @@ import {
   type WebSocketEvent,
   backendHandler,
   decodeIdentity,
-  limitCaller,
+  limitBackendCaller,
   limitRequest,
   moderate,
   parseBackendModeration,
@@ -43,7 +43,7 @@ const overWebSocket = websocketHandler(async (event, context) => {
 
 const overBackendApi = backendHandler(async ({ body, caller }, context) => {
   const request = parseBackendModeration(body);
-  await limitCaller(caller);
+  await limitBackendCaller(caller);
   return moderate(request, { kind: 'backend', arn: caller }, { budget: context });
 });
 

@@ -23,7 +23,10 @@ const TEMPLATE_EDITS: [string, string][] = [
     '[Connect, Disconnect, SendMessage, Default, History, Members, Moderate]',
     '[Connect, Disconnect, SendMessage, Default, History, Members, Moderate, Ping]',
   ],
-  ['[Disconnect, SendMessage, Default, History, Members, Moderate]', '[Disconnect, SendMessage, Default, History, Members, Moderate, Ping]'],
+  [
+    '[Disconnect, SendMessage, Default, History, Members, Moderate]',
+    '[Disconnect, SendMessage, Default, History, Members, Moderate, Ping]',
+  ],
   [
     '[Connect, Disconnect, SendMessage, Default, History, Members, Fanout, Moderate, Publish]',
     '[Connect, Disconnect, SendMessage, Default, History, Members, Fanout, Moderate, Publish, Ping]',

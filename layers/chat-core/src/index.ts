@@ -58,7 +58,16 @@ export {
   type Connection,
   type Recipient,
 } from './connections';
-export { limitConnect, limitMessage, limitRequest, limitSubject, takeToken, type Bucket, type LimitedKind } from './rate-limit';
+export {
+  limitBackendCaller,
+  limitConnect,
+  limitMessage,
+  limitRequest,
+  limitSubject,
+  takeToken,
+  type Bucket,
+  type LimitedKind,
+} from './rate-limit';
 export {
   cancelReservation,
   readHistory,
@@ -98,7 +107,7 @@ export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presen
 export { consumeQueue } from './queue-consumer';
 export { websocketHandler, type LambdaHandler, type RouteHandler } from './handler';
 export { backendHandler, type BackendEvent, type BackendRequest, type BackendResult, type BackendRoute } from './backend-handler';
-export { BACKEND_NAME, limitCaller, publishMessage } from './publish';
+export { BACKEND_NAME, publishMessage } from './publish';
 export { activeBan, banNotice, moderate, type ModerateOptions, type Moderator } from './moderation';
 export {
   MAX_BAN_SECONDS,

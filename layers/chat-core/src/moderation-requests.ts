@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ChatError } from './errors';
-import { CLIENT_ID, parseBody } from './protocol';
+import { CLIENT_ID, parseBody, parseFields } from './protocol';
 import { ROOM_PATTERN } from './wire';
 
 /**
@@ -49,14 +49,6 @@ export type ModerationRequest =
   | { op: 'ban'; room: string; user: string; seconds?: number }
   | { op: 'unban'; room: string; user: string };
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-  throw new ChatError('invalid_request', `${where}${issue?.message ?? 'invalid request'}`);
-}
-
 function toRequest(parsed: z.infer<typeof operation>, inRoom: string): ModerationRequest {
   if (parsed.op !== 'ban') return { ...parsed, room: inRoom };
   const { for: length, ...rest } = parsed;
@@ -67,15 +59,15 @@ function toRequest(parsed: z.infer<typeof operation>, inRoom: string): Moderatio
 /** The chat.v1 action `moderate`, in the sender's room. */
 export function parseModerate(body: string | null | undefined, inRoom: string): ModerationRequest {
   const { action: _action, ...fields } = parseBody(body);
-  return toRequest(parse(operation, fields), inRoom);
+  return toRequest(parseFields(operation, fields), inRoom);
 }
 
 /** POST /moderation of the backend API: the same actions, with the room named (check is the WebSocket's). */
 export function parseBackendModeration(body: string | null | undefined): ModerationRequest {
   const fields = parseBody(body);
-  const named = parse(z.object({ room }), { room: fields.room });
+  const named = parseFields(z.object({ room }), { room: fields.room });
   const { room: _room, ...rest } = fields;
-  const request = toRequest(parse(operation, rest), named.room);
+  const request = toRequest(parseFields(operation, rest), named.room);
   if (request.op === 'check')
     throw new ChatError('invalid_request', 'op: check is for a moderator on the WebSocket; use delete, ban or unban');
   return request;
@@ -105,6 +97,6 @@ const publishRequest = z.strictObject(
 );
 
 export function parsePublishRequest(body: string | null | undefined): Omit<PublishRequest, 'name'> & { name?: string } {
-  const { room: inRoom, text, name, id } = parse(publishRequest, parseBody(body));
+  const { room: inRoom, text, name, id } = parseFields(publishRequest, parseBody(body));
   return { room: inRoom, text, ...(name !== undefined && { name }), ...(id !== undefined && { id }) };
 }

@@ -9,13 +9,12 @@ import { monotonicFactory } from 'ulid';
 import { dynamodb } from './aws';
 import { reply } from './broadcast';
 import { config } from './config';
-import { roomConnections } from './connections';
+import { type Recipient, roomConnections } from './connections';
 import { ChatError, isGone } from './errors';
 import { type FanOutResult, type TimeBudget, fanOut } from './fanout';
 import { closeConnection } from './management';
 import type { ModerationRequest } from './moderation-requests';
 import { logger } from './observability';
-import type { Recipient } from './connections';
 import { redeliver } from './redelivery';
 import type { Frame, ModerationResult } from './wire';
 

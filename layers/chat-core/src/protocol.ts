@@ -95,7 +95,12 @@ export function parseBody(body: string | null | undefined): Record<string, unkno
 }
 
 function parseWith<T>(schema: z.ZodType<T>, body: string | null | undefined): T {
-  const result = schema.safeParse(parseBody(body));
+  return parseFields(schema, parseBody(body));
+}
+
+/** A request's fields checked against `schema`; invalid_request names the first field that is wrong. */
+export function parseFields<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
     const where = issue && issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';

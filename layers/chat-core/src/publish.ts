@@ -1,4 +1,4 @@
-import { RATE_WINDOW_SECONDS, config } from './config';
+import { config } from './config';
 import type { Recipient } from './connections';
 import { ChatError } from './errors';
 import { type TimeBudget, fanOut } from './fanout';
@@ -6,7 +6,7 @@ import { saveMessage } from './messages';
 import type { PublishRequest } from './moderation-requests';
 import { neutralizeControls, parseName } from './names';
 import { logger } from './observability';
-import { refusal, takeToken } from './rate-limit';
+import { limitBackendCaller } from './rate-limit';
 import { redeliver } from './redelivery';
 import type { ChatMessage, Frame } from './wire';
 
@@ -31,7 +31,7 @@ export async function publishMessage(
     throw new ChatError('message_too_long', `text is ${bytes} bytes; the limit is ${config.MAX_MESSAGE_BYTES} UTF-8 bytes`);
   }
   const name = parseName(request.name ?? BACKEND_NAME);
-  await limitCaller(caller);
+  await limitBackendCaller(caller);
 
   const { message, repeat } = await saveMessage(
     // The caller stands where a connection would: it keys the id's idempotency record.
@@ -45,17 +45,4 @@ export async function publishMessage(
   await redeliver(frame, failed);
   logger.info('message published', { messageId: message.id, room: request.room, ...result, redelivered: failed.length });
   return { message, repeat };
-}
-
-/** Counts a publish or a moderation action against its caller's bucket (BACKEND_RATE_LIMIT); rate_limited past it. */
-export async function limitCaller(caller: string, now = Date.now()): Promise<void> {
-  const bucket = {
-    table: config.RATE_LIMITS_TABLE,
-    key: { bucket: { S: `backend#${caller}` } },
-    limit: config.BACKEND_RATE_LIMIT,
-    attribute: 'rateAt',
-    expiresAt: Math.floor(now / 1000) + 2 * RATE_WINDOW_SECONDS + 60,
-  };
-  if ((await takeToken(bucket, now)) === undefined)
-    throw refusal('publishes and moderation actions', config.BACKEND_RATE_LIMIT, 'this caller');
 }

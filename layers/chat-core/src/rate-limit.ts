@@ -88,7 +88,7 @@ export async function takeToken(bucket: Bucket, now = Date.now()): Promise<Item 
 }
 
 /** What a limited request is counted as: each kind has its own buckets. */
-export type LimitedKind = 'connect' | 'message' | 'request';
+export type LimitedKind = 'connect' | 'message' | 'request' | 'backend';
 
 /**
  * Who a request is counted against beyond its connection: the signed-in person (the token's
@@ -148,4 +148,11 @@ export function limitMessage(requestContext: WebSocketRequestContext, now = Date
  */
 export function limitRequest(requestContext: WebSocketRequestContext, now = Date.now()): Promise<void> {
   return limitIdentity('request', requestContext, config.IDENTITY_REQUEST_RATE_LIMIT, now);
+}
+
+/** A publish or a moderation action of the backend API, counted against its caller, an IAM principal (BACKEND_RATE_LIMIT). */
+export async function limitBackendCaller(caller: string, now = Date.now()): Promise<void> {
+  if ((await takeToken(bucketOf('backend', caller, config.BACKEND_RATE_LIMIT, now), now)) === undefined) {
+    throw refusal('publishes and moderation actions', config.BACKEND_RATE_LIMIT, 'this caller');
+  }
 }

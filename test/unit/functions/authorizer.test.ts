@@ -109,7 +109,13 @@ describe('function: authorizer ($connect REQUEST authorizer)', () => {
     issuer.served.length = 0;
     issuer.jwksStatus = 200;
     issuer.discoveryIssuer = undefined;
-    config = { mode: 'cognito', issuer: issuer.url, audience: [AUDIENCE], jwksUrl: new URL(`${issuer.url}/.well-known/jwks.json`), moderatorsGroup: 'moderators' };
+    config = {
+      mode: 'cognito',
+      issuer: issuer.url,
+      audience: [AUDIENCE],
+      jwksUrl: new URL(`${issuer.url}/.well-known/jwks.json`),
+      moderatorsGroup: 'moderators',
+    };
     authorize = createAuthorizer(config, quiet);
   });
 

@@ -345,7 +345,10 @@ describe('function: connect ($connect)', () => {
       const result = await handler(authorized(loadEvent('connect-chat-v1'), alice), lambdaContext('connect'));
 
       // Assess
-      expect(result).to.deep.equal({ statusCode: 403, body: 'you are banned from room general by a moderator until 2100-01-01T00:00:00.000Z' });
+      expect(result).to.deep.equal({
+        statusCode: 403,
+        body: 'you are banned from room general by a moderator until 2100-01-01T00:00:00.000Z',
+      });
       expect(ddbMock.commandCalls(PutItemCommand)).to.have.length(0);
       expect(apiMock.calls()).to.have.length(0);
     });

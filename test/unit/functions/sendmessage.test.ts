@@ -715,21 +715,19 @@ describe('function: sendmessage', () => {
         text: { S: 'first' },
         sentAt: { S: '2022-01-25T18:50:07.642Z' },
       };
-      ddbMock
-        .on(GetItemCommand, { TableName: 'messages-table' })
-        .callsFake((input: { Key?: Item }) =>
-          input.Key?.id?.S === original.id.S
-            ? { Item: original }
-            : {
-                Item: {
-                  room: input.Key?.room ?? { S: '' },
-                  id: input.Key?.id ?? { S: '' },
-                  messageId: original.id,
-                  sentAt: original.sentAt,
-                  expiresAt: { N: '9999999999' },
-                },
+      ddbMock.on(GetItemCommand, { TableName: 'messages-table' }).callsFake((input: { Key?: Item }) =>
+        input.Key?.id?.S === original.id.S
+          ? { Item: original }
+          : {
+              Item: {
+                room: input.Key?.room ?? { S: '' },
+                id: input.Key?.id ?? { S: '' },
+                messageId: original.id,
+                sentAt: original.sentAt,
+                expiresAt: { N: '9999999999' },
               },
-        );
+            },
+      );
       const event = loadEvent('sendmessage');
       event.body = JSON.stringify({ action: 'sendmessage', message: 'first', clientId: 'm-1' });
 
