@@ -66,13 +66,22 @@ async function join(): Promise<void> {
   let credentials: Credentials | undefined;
   if (method.kind === 'local') {
     try {
-      credentials = await LocalSignIn.start(method.endpoint, name);
+      credentials = await LocalSignIn.start(method.endpoint, name, localGroups());
     } catch (e: unknown) {
       showFieldError(nameInput, e instanceof Error ? e.message : 'Sign-in failed.');
       return;
     }
   }
   enter(room, name, wsUrl, credentials);
+}
+
+/** `?groups=moderators` (comma-separated): the groups a local sign-in asks the local issuer for. */
+function localGroups(): string[] {
+  const groups = new URLSearchParams(window.location.search).get('groups') ?? '';
+  return groups
+    .split(',')
+    .map((group) => group.trim())
+    .filter((group) => group !== '');
 }
 
 /** Back from Cognito's sign-in pages with a one-time code: exchanges it and joins what was asked for. */
@@ -94,7 +103,10 @@ function enter(room: string, name: string, wsUrl: string, credentials: Credentia
   const isDefaultUrl = wsUrl === defaultWsUrl(window.location);
   rememberJoin(room, credentials instanceof CognitoSignIn ? null : name, isDefaultUrl ? null : wsUrl);
 
-  view = new DomChatView({ name, ...(credentials && { userId: credentials.userId }) }, (localId) => session?.retry(localId));
+  view = new DomChatView(
+    { name, ...(credentials && { userId: credentials.userId }) },
+    { retry: (localId) => session?.retry(localId), moderate: (action) => session?.moderate(action) },
+  );
   view.reset();
   session = new ChatSession({ wsUrl, room, name, ...(credentials && { credentials }) }, view);
   byId('room-title').textContent = `#${room}`;

@@ -15,6 +15,7 @@ import {
   type ChatMessage,
   type Frame,
   type Member,
+  type ModerationResult,
   type PresenceChange,
 } from 'chat-core/wire';
 
@@ -22,7 +23,7 @@ export { DEFAULT_ROOM, MAX_HISTORY_LIMIT, CHAT_V1 };
 /** The template's MaxMessageBytes default, until the page is told the stack's own. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 4096;
 
-export type { ChatMessage, Member, PresenceChange };
+export type { ChatMessage, Member, ModerationResult, PresenceChange };
 
 /** The server's frames (chat-core's own types); `info` is kept loose, the page only shows it. */
 export type ServerFrame = Exclude<Frame, { type: 'info' }> | { type: 'info'; [key: string]: unknown };
@@ -30,7 +31,16 @@ export type ServerFrame = Exclude<Frame, { type: 'info' }> | { type: 'info'; [ke
 export type ClientRequest =
   | { action: 'sendmessage'; message: string; clientId: string }
   | { action: 'history'; limit: number; after?: string; before?: string }
-  | { action: 'members'; after?: string };
+  | { action: 'members'; after?: string }
+  | ({ action: 'moderate' } & ModerateRequest);
+
+/** What a moderator asks for (the `moderate` action); `check` asks whether this connection may moderate. */
+export type ModerateRequest =
+  | { op: 'check' }
+  | { op: 'delete'; id: string }
+  /** `for`: a duration such as 10m, 1h or 1d; without it, until lifted. */
+  | { op: 'ban'; user: string; for?: string }
+  | { op: 'unban'; user: string };
 
 type Json = Record<string, unknown>;
 
@@ -44,7 +54,27 @@ function toMessage(value: unknown): ChatMessage | null {
   if (!isObject(value)) return null;
   const { id, room, name, text, sentAt, prevId } = value;
   if (!isString(id) || !isString(room) || !isString(name) || !isString(text) || !isString(sentAt)) return null;
-  return { id, room, name, text, sentAt, ...withUserId(value), ...(isString(prevId) && { prevId }) };
+  return {
+    id,
+    room,
+    name,
+    text,
+    sentAt,
+    ...withUserId(value),
+    ...(isString(prevId) && { prevId }),
+    ...(value.backend === true && { backend: true }),
+    ...(value.deleted === true && { deleted: true }),
+  };
+}
+
+function toModeration(value: Json): ModerationResult | null {
+  const { op, room, id, user, until, closed } = value;
+  if (!isString(room)) return null;
+  if (op === 'check') return { op, room, moderator: value.moderator === true };
+  if (op === 'delete') return isString(id) ? { op, room, id } : null;
+  if (op === 'unban') return isString(user) ? { op, room, user } : null;
+  if (op !== 'ban' || !isString(user)) return null;
+  return { op, room, user, until: isString(until) ? until : null, closed: typeof closed === 'number' ? closed : 0 };
 }
 
 function toChange(value: unknown): PresenceChange | null {
@@ -95,6 +125,12 @@ export function parseServerFrame(data: string): ServerFrame | null {
       const changes = value.changes.map(toChange).filter((c): c is PresenceChange => c !== null);
       return { type: 'presence', room: value.room, changes, ...(value.incomplete === true && { incomplete: true }) };
     }
+    case 'deleted':
+      return isString(value.room) && isString(value.id) ? { type: 'deleted', room: value.room, id: value.id } : null;
+    case 'moderation': {
+      const result = toModeration(value);
+      return result && { type: 'moderation', ...result };
+    }
     case 'error':
       return {
         type: 'error',
@@ -111,6 +147,7 @@ export function parseServerFrame(data: string): ServerFrame | null {
 export const request = {
   send: (message: string, clientId: string): ClientRequest => ({ action: 'sendmessage', message, clientId }),
   members: (after?: string): ClientRequest => ({ action: 'members', ...(after !== undefined && { after }) }),
+  moderate: (body: ModerateRequest): ClientRequest => ({ action: 'moderate', ...body }),
   history: (limit: number, cursor?: { after: string } | { before: string }): ClientRequest => ({
     action: 'history',
     limit: Math.min(Math.max(1, Math.floor(limit)), MAX_HISTORY_LIMIT),

@@ -17,12 +17,13 @@ import {
   request,
   utf8Length,
 } from './protocol';
-import type { ChatMessage, ClientRequest, Member, ServerFrame } from './protocol';
+import type { ChatMessage, ClientRequest, Member, ModerateRequest, ModerationResult, ServerFrame } from './protocol';
 import { TOKEN_SUBPROTOCOL_PREFIX, type Credentials } from './sign-in';
 import { OwnMessages } from './own';
 import { Outbox, Timeline, type Pending } from './timeline';
 
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected';
+/** `banned`: a moderator banned this person from the room; the page does not reconnect by itself. */
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'banned';
 
 export interface ChatView {
   setState(state: ConnectionState, detail: string): void;
@@ -33,6 +34,12 @@ export interface ChatView {
   showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): void;
   setMembers(members: Member[]): void;
   setHasOlder(hasOlder: boolean): void;
+  /** Whether this person may delete and ban here (the server's answer to `moderate` `check`). */
+  setModerator(moderator: boolean): void;
+  /** A message a moderator removed: its text is gone for everyone. */
+  markDeleted(id: string): void;
+  /** What a moderation action of this page's did. */
+  showModeration(result: Exclude<ModerationResult, { op: 'check' }>): void;
 }
 
 export interface SessionOptions {
@@ -57,6 +64,8 @@ const CONFIRM_TIMEOUT_MS = 10_000;
 const MAX_SENDS = 3;
 const KEEPALIVE_MS = 5 * 60_000;
 const SEND_ERRORS = new Set(['message_too_long', 'rate_limited']);
+/** Refusals of a moderation action: they concern no message being sent. */
+const MODERATION_ERRORS = new Set(['forbidden', 'not_found']);
 /** Reconnects in a row after `not_connected` before the page gives up and says so. */
 const MAX_REREGISTER = 3;
 
@@ -85,6 +94,9 @@ export class ChatSession {
   /** The prevId a gap catch-up is looking for, and those history did not have (expired, or never stored). */
   private soughtGap: string | undefined;
   private readonly settledGaps = new Set<string>();
+  /** Ids a `deleted` frame named: a copy of one that comes later (a catch-up) shows as removed too. */
+  private readonly deletedIds = new Set<string>();
+  private banned = false;
 
   constructor(
     private readonly options: SessionOptions,
@@ -127,8 +139,12 @@ export class ChatSession {
     this.socket.drop();
   }
 
+  /** Skips the backoff wait; after a ban, tries the room again (refused while the ban lasts). */
   retryNow(): void {
-    this.socket.retryNow();
+    if (this.banned) {
+      this.banned = false;
+      this.socket.start();
+    } else this.socket.retryNow();
   }
 
   /** Why a text cannot be sent, or null. */
@@ -157,6 +173,11 @@ export class ChatSession {
     this.flushItem(item);
   }
 
+  /** A moderator's action in this room (the server refuses it with `forbidden` for anyone else). */
+  moderate(body: Exclude<ModerateRequest, { op: 'check' }>): boolean {
+    return this.request(request.moderate(body));
+  }
+
   loadOlder(): void {
     const oldest = this.timeline.oldestId;
     if (this.historyInFlight || oldest === undefined) return;
@@ -172,18 +193,14 @@ export class ChatSession {
     this.view.setSynced(false);
     this.view.setState('connected', 'Connected');
     this.requestMembers();
+    // Signed in, the server may know this person as a moderator; without sign-in nobody is one.
+    if (this.options.credentials) this.request(request.moderate({ op: 'check' }));
     if (this.cursor === undefined) this.requestHistory('latest', request.history(FIRST_PAGE));
     else this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: this.cursor }));
   }
 
   private onClose(info: CloseInfo): void {
-    if (this.synced) {
-      const safe = this.timeline.idBefore(CATCH_UP_MARGIN_MS);
-      if (safe !== undefined && (this.cursor === undefined || safe > this.cursor)) this.cursor = safe;
-    }
-    this.synced = false;
-    this.historyInFlight = null;
-    this.view.setSynced(false);
+    this.unsync();
     const seconds = Math.max(1, Math.round(info.retryInMs / 1000));
     const why = !navigator.onLine
       ? 'You are offline.'
@@ -193,6 +210,17 @@ export class ChatSession {
           ? info.reason
           : 'Could not connect.';
     this.view.setState('disconnected', `${why} Retrying in ${seconds}s…`);
+  }
+
+  /** The connection is gone: a later one catches up from a point safely before what a drop may have cut short. */
+  private unsync(): void {
+    if (this.synced) {
+      const safe = this.timeline.idBefore(CATCH_UP_MARGIN_MS);
+      if (safe !== undefined && (this.cursor === undefined || safe > this.cursor)) this.cursor = safe;
+    }
+    this.synced = false;
+    this.historyInFlight = null;
+    this.view.setSynced(false);
   }
 
   private onFrame(data: string): void {
@@ -229,6 +257,13 @@ export class ChatSession {
         if (('incomplete' in frame && frame.incomplete) || this.members.overlapsListing()) this.requestMembers(true);
         break;
       }
+      case 'deleted':
+        if (frame.room === this.options.room) this.markDeleted(frame.id);
+        break;
+      case 'moderation':
+        if (frame.op === 'check') this.view.setModerator(frame.moderator);
+        else this.view.showModeration(frame);
+        break;
       case 'error':
         this.onError(frame.code, frame.message);
         break;
@@ -243,19 +278,30 @@ export class ChatSession {
    * message with the clientId it was sent with, which only its sender receives), or a message
    * whose id an earlier confirmation gave. A name decides nothing: anyone may take it.
    */
-  private addMessage(message: ChatMessage & { clientId?: string }, live: boolean): void {
+  private addMessage(received: ChatMessage & { clientId?: string }, live: boolean): void {
     const { credentials } = this.options;
+    const message = this.deletedIds.has(received.id) ? { ...received, text: '', deleted: true as const } : received;
     const confirmed = this.confirms(message);
     if (confirmed) {
       this.view.removePending(confirmed.localId);
       this.notConnectedStreak = 0;
     }
-    const own = credentials
-      ? message.userId === credentials.userId
-      : confirmed !== undefined || message.clientId !== undefined || this.sent.has(message.id);
+    // A backend's message is nobody's own, whatever name it goes by.
+    const own =
+      message.backend !== true &&
+      (credentials
+        ? message.userId === credentials.userId
+        : confirmed !== undefined || message.clientId !== undefined || this.sent.has(message.id));
     if (own && !credentials) this.sent.add(message.id);
     const beforeId = this.timeline.add(message);
     if (beforeId !== false) this.view.showMessage(message, { beforeId, own, live });
+    // Held already, and history now says it was deleted (the `deleted` frame was missed).
+    else if (message.deleted === true) this.markDeleted(message.id);
+  }
+
+  private markDeleted(id: string): void {
+    this.deletedIds.add(id);
+    if (this.timeline.has(id)) this.view.markDeleted(id);
   }
 
   /**
@@ -266,6 +312,7 @@ export class ChatSession {
    * the message again and store it twice).
    */
   private confirms(message: ChatMessage & { clientId?: string }): Pending | undefined {
+    if (message.backend === true) return undefined;
     if (message.clientId !== undefined) return this.outbox.confirm(message);
     const { credentials } = this.options;
     const sender = credentials ? message.userId === credentials.userId : message.name === this.name;
@@ -325,6 +372,11 @@ export class ChatSession {
 
   private onError(code: string, message: string): void {
     if (code === 'not_connected') return this.onNotConnected(message);
+    if (code === 'banned') return this.onBanned(message);
+    if (MODERATION_ERRORS.has(code)) {
+      this.view.showNotice('error', message);
+      return;
+    }
     const sent = this.outbox.with('sent')[0];
     if (sent && (SEND_ERRORS.has(code) || !this.historyInFlight)) {
       this.fail(sent, message);
@@ -338,6 +390,18 @@ export class ChatSession {
       return;
     }
     this.view.showNotice('error', message);
+  }
+
+  /**
+   * A moderator banned this person from the room and the server closes the connection: the
+   * page says why and stays out (a reconnect would be refused while the ban lasts) until the
+   * person asks to try again. What was waiting to be sent stays in the outbox.
+   */
+  private onBanned(message: string): void {
+    this.banned = true;
+    this.socket.stop();
+    this.unsync();
+    this.view.setState('banned', `${message[0]?.toUpperCase() ?? ''}${message.slice(1)}.`);
   }
 
   /**

@@ -71,27 +71,37 @@ export async function signInMethod(params: URLSearchParams, wsUrl: string, locat
 
 // ----------------------------------------------------------------- local issuer
 
-/** Tokens from the local runtime's issuer, for the name typed in the form; one subject per tab. */
+/**
+ * Tokens from the local runtime's issuer, for the name typed in the form; one subject per tab.
+ * `groups` (the page's `?groups=` parameter, e.g. `moderators`) go in the token's groups claim,
+ * as a Cognito user's would: how a moderator is tried locally. The local issuer signs anything
+ * it is asked for, so this grants nothing a deployed stack would.
+ */
 export class LocalSignIn implements Credentials {
   private constructor(
     private readonly endpoint: string,
     readonly name: string,
     readonly userId: string,
+    private readonly groups: string[],
     private current: string,
   ) {}
 
-  static async start(endpoint: string, name: string): Promise<LocalSignIn> {
+  static async start(endpoint: string, name: string, groups: string[] = []): Promise<LocalSignIn> {
     const sub = sessionStorage.getItem(LOCAL_SUB_KEY) ?? undefined;
-    const { token, sub: userId } = await LocalSignIn.issue(endpoint, name, sub);
+    const { token, sub: userId } = await LocalSignIn.issue(endpoint, { name, sub, groups });
     sessionStorage.setItem(LOCAL_SUB_KEY, userId);
-    return new LocalSignIn(endpoint, displayName(claimsOf(token)) || name, userId, token);
+    return new LocalSignIn(endpoint, displayName(claimsOf(token)) || name, userId, groups, token);
   }
 
-  private static async issue(endpoint: string, name: string, sub: string | undefined): Promise<{ token: string; sub: string }> {
+  private static async issue(
+    endpoint: string,
+    { name, sub, groups }: { name: string; sub: string | undefined; groups: string[] },
+  ): Promise<{ token: string; sub: string }> {
     const answer = await fetch(endpoint, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name, ...(sub !== undefined && { sub }) }),
+      // The issuer calls the groups claim `rooms` (with Cognito, groups are the rooms a token allows).
+      body: JSON.stringify({ name, ...(sub !== undefined && { sub }), ...(groups.length > 0 && { rooms: groups }) }),
     });
     const body = (await answer.json()) as { token?: string; sub?: string; message?: string };
     if (!answer.ok || body.token === undefined || body.sub === undefined)
@@ -100,7 +110,8 @@ export class LocalSignIn implements Credentials {
   }
 
   async token(): Promise<string> {
-    if (expiresSoon(this.current)) this.current = (await LocalSignIn.issue(this.endpoint, this.name, this.userId)).token;
+    if (expiresSoon(this.current))
+      this.current = (await LocalSignIn.issue(this.endpoint, { name: this.name, sub: this.userId, groups: this.groups })).token;
     return this.current;
   }
 }

@@ -1,6 +1,7 @@
 /** The chat view: status, members, messages, the outbox of own messages, announcements. */
 import { byId, el, hueOf, timeElement } from './dom';
-import type { ChatMessage, Member } from './protocol';
+import { REMOVED_TEXT, describeModeration, moderationControls, type ModerationAction } from './moderation';
+import type { ChatMessage, Member, ModerationResult } from './protocol';
 import type { ChatView, ConnectionState } from './session';
 import type { Pending } from './timeline';
 
@@ -21,12 +22,14 @@ export class DomChatView implements ChatView {
   private readonly membersCount = byId('members-count');
   private readonly loadOlder = byId<HTMLButtonElement>('load-older');
   private readonly announcer = byId('announcer');
+  private readonly banned = byId('banned');
+  private readonly bannedText = byId('banned-text');
   private readonly elements = new Map<string, HTMLElement>();
 
   /** `me`: the page's own name, and its userId when signed in (then people are told apart by it). */
   constructor(
     private readonly me: Member,
-    private readonly onRetry: (localId: string) => void,
+    private readonly actions: { retry(localId: string): void; moderate(action: ModerationAction): void },
   ) {}
 
   reset(): void {
@@ -37,13 +40,19 @@ export class DomChatView implements ChatView {
     this.elements.clear();
     this.empty.hidden = false;
     this.loadOlder.hidden = true;
+    this.banned.hidden = true;
+    delete document.body.dataset.moderator;
   }
 
   setState(state: ConnectionState, detail: string): void {
     document.body.dataset.state = state;
     this.status.textContent = detail;
     this.status.dataset.state = state;
-    this.retryButton.hidden = state !== 'disconnected';
+    this.retryButton.hidden = state !== 'disconnected' && state !== 'banned';
+    this.retryButton.textContent = state === 'banned' ? 'Try again' : 'Retry now';
+    // A ban is said where the conversation was, not only in the status line.
+    this.banned.hidden = state !== 'banned';
+    if (state === 'banned') this.bannedText.textContent = detail;
   }
 
   setSynced(synced: boolean): void {
@@ -65,18 +74,57 @@ export class DomChatView implements ChatView {
           'div',
           { className: 'meta' },
           el('span', { className: 'author', text: message.name, attrs: { 'data-testid': 'message-name' } }),
+          ...(message.backend === true
+            ? [
+                el('span', {
+                  className: 'badge',
+                  text: 'bot',
+                  attrs: { 'data-testid': 'bot-badge', title: "Sent by the stack's backend, not a person" },
+                }),
+              ]
+            : []),
           timeElement(message.sentAt),
+          ...(message.deleted === true ? [] : [moderationControls(message, own, (action) => this.actions.moderate(action))]),
         ),
-        el('p', { className: 'text', text: message.text, attrs: { 'data-testid': 'message-text' } }),
+        message.deleted === true
+          ? removedText()
+          : el('p', { className: 'text', text: message.text, attrs: { 'data-testid': 'message-text' } }),
       ),
     );
+    if (message.deleted === true) item.classList.add('deleted');
     item.style.setProperty('--hue', String(hueOf(message.name)));
     const before = beforeId === undefined ? null : (this.elements.get(beforeId) ?? null);
     const prepending = before !== null && before === this.list.firstElementChild;
     this.keepScroll(own, prepending, () => this.list.insertBefore(item, before));
     this.elements.set(message.id, item);
     this.empty.hidden = true;
-    if (live && !own) this.announce(`${message.name}: ${message.text}`);
+    if (live && !own && message.deleted !== true) this.announce(`${message.name}: ${message.text}`);
+  }
+
+  markDeleted(id: string): void {
+    const item = this.elements.get(id);
+    if (!item || item.classList.contains('deleted')) return;
+    item.classList.add('deleted');
+    item.querySelector('.moderation')?.remove();
+    item.querySelector('.text')?.replaceWith(removedText());
+    this.announce(REMOVED_TEXT);
+  }
+
+  setModerator(moderator: boolean): void {
+    document.body.dataset.moderator = String(moderator);
+  }
+
+  showModeration(result: Exclude<ModerationResult, { op: 'check' }>): void {
+    const nameOf = (userId: string): string =>
+      [...this.elements.values()].find((item) => item.dataset.userId === userId)?.querySelector('.author')?.textContent ?? userId;
+    const notice = this.showNotice('info', describeModeration(result, nameOf));
+    if (result.op !== 'ban') return;
+    const lift = el('button', { className: 'quiet small', text: 'Lift ban', attrs: { type: 'button', 'data-testid': 'unban-button' } });
+    lift.addEventListener('click', () => {
+      lift.disabled = true;
+      this.actions.moderate({ op: 'unban', user: result.user });
+    });
+    notice.append(lift);
   }
 
   showPending(pending: Pending): void {
@@ -99,7 +147,7 @@ export class DomChatView implements ChatView {
     item.style.setProperty('--hue', String(hueOf(this.me.name)));
     if (pending.status === 'failed') {
       const retry = el('button', { className: 'quiet small', text: 'Retry', attrs: { type: 'button' } });
-      retry.addEventListener('click', () => this.onRetry(pending.localId));
+      retry.addEventListener('click', () => this.actions.retry(pending.localId));
       state.after(retry);
       this.announce(`Not sent: ${pending.error ?? ''}`);
     }
@@ -111,7 +159,7 @@ export class DomChatView implements ChatView {
     this.outbox.querySelector(`[data-local-id="${localId}"]`)?.remove();
   }
 
-  showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): void {
+  showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): HTMLElement {
     const item = el(
       'li',
       { className: `notice ${kind}`, attrs: { 'data-testid': 'notice', 'data-kind': kind } },
@@ -120,6 +168,7 @@ export class DomChatView implements ChatView {
     );
     this.keepScroll(false, false, () => this.list.append(item));
     this.announce(text);
+    return item;
   }
 
   /** One line per person: by userId when the server gives one (two people may share a name), else by name. */
@@ -175,6 +224,10 @@ export class DomChatView implements ChatView {
     if (prepending && !atBottom) this.timeline.scrollTop = scrollTop + (this.timeline.scrollHeight - scrollHeight);
     else if (follow || atBottom) this.timeline.scrollTop = this.timeline.scrollHeight;
   }
+}
+
+function removedText(): HTMLElement {
+  return el('p', { className: 'text removed', text: REMOVED_TEXT, attrs: { 'data-testid': 'message-text' } });
 }
 
 function initial(name: string): string {

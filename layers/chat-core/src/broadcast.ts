@@ -144,14 +144,16 @@ async function* postable(
   }
 }
 
-/** Sends one frame to one connection, in the protocol it chose. Gone callers are ignored. */
-export async function reply(to: { connectionId: string; protocol: Protocol }, frame: Frame): Promise<void> {
+/** Sends one frame to one connection, in the protocol it chose: false when the caller is gone (not an error). */
+export async function reply(to: { connectionId: string; protocol: Protocol }, frame: Frame): Promise<boolean> {
   const text = encodeFrame(frame, to.protocol);
-  if (text === undefined) return;
+  if (text === undefined) return true;
   try {
     await postToConnection(to.connectionId, Buffer.from(text, 'utf8'));
+    return true;
   } catch (error: unknown) {
     if (!isGone(error)) throw error;
     logger.info('caller left before the reply', { connectionId: to.connectionId });
+    return false;
   }
 }

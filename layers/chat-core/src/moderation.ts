@@ -133,18 +133,27 @@ async function announceDeletion(room: string, id: string, budget: TimeBudget | u
   return result;
 }
 
-/** Tells each of the person's connections in the room why, then closes it; how many were closed. */
+/**
+ * Tells each of the person's connections in the room why, then closes it; how many were closed.
+ * A client that leaves on hearing why (the chat page does) is gone before the close: closed too.
+ * One already gone before it was told was no open connection.
+ */
 async function closeMember(room: string, userId: string, notice: string): Promise<number> {
   let closed = 0;
   for await (const page of roomConnections(room)) {
     for (const connection of page.filter((c) => c.userId === userId)) {
+      const { connectionId } = connection;
       try {
-        await reply(connection, { type: 'error', code: 'banned', message: notice });
-        await closeConnection(connection.connectionId);
+        if (!(await reply(connection, { type: 'error', code: 'banned', message: notice }))) continue;
+      } catch (error: unknown) {
+        logger.warn('could not tell a banned connection why', { connectionId, error: error as Error });
+      }
+      try {
+        await closeConnection(connectionId);
         closed += 1;
       } catch (error: unknown) {
-        if (!isGone(error))
-          logger.warn('could not close a banned connection', { connectionId: connection.connectionId, error: error as Error });
+        if (isGone(error)) closed += 1;
+        else logger.warn('could not close a banned connection', { connectionId, error: error as Error });
       }
     }
   }

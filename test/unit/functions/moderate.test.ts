@@ -134,9 +134,9 @@ describe('function: moderate (the chat.v1 action moderate, and POST /moderation 
       expect(logged()[0]).to.deep.include({ op: { S: 'ban' }, target: { S: 'user-bob-1' }, until: { N: String(until) } });
     });
 
-    it('a ban without for lasts until lifted (no TTL); a connection already gone is not counted', async () => {
+    it('a ban without for lasts until lifted (no TTL); a connection gone before it was told is not counted, nor closed', async () => {
       // Prepare
-      apiMock.on(DeleteConnectionCommand, { ConnectionId: 'bob-2' }).rejects(new GoneException({ message: 'gone', $metadata: {} }));
+      apiMock.on(PostToConnectionCommand, { ConnectionId: 'bob-2' }).rejects(new GoneException({ message: 'gone', $metadata: {} }));
 
       // Act
       await run(frame({ op: 'ban', user: 'user-bob-1' }, { moderator: true }));
@@ -148,6 +148,18 @@ describe('function: moderate (the chat.v1 action moderate, and POST /moderation 
         .find((item) => item?.room?.S === 'ban#lobby');
       expect(ban).to.not.have.any.keys('until', 'expiresAt');
       expect(framesTo(CALLER_ID)[0]).to.deep.include({ op: 'ban', until: null, closed: 1 });
+      expect(apiMock.commandCalls(DeleteConnectionCommand).map((c) => c.args[0].input.ConnectionId)).to.deep.equal(['bob-1']);
+    });
+
+    it('counts as closed a connection that left on hearing why (gone by the time of the close, as the chat page leaves)', async () => {
+      // Prepare
+      apiMock.on(DeleteConnectionCommand, { ConnectionId: 'bob-2' }).rejects(new GoneException({ message: 'gone', $metadata: {} }));
+
+      // Act
+      await run(frame({ op: 'ban', user: 'user-bob-1', for: '10m' }, { moderator: true }));
+
+      // Assess
+      expect(framesTo(CALLER_ID)[0]).to.deep.include({ op: 'ban', closed: 2 });
     });
 
     it('a moderator lifts a ban', async () => {

@@ -421,7 +421,18 @@ describe('layer: broadcast', () => {
       expect(apiMock.calls()).to.have.length(0);
     });
 
-    it('ignores a caller that is gone', async () => {
+    it('answers true once the frame is posted', async () => {
+      // Prepare
+      apiMock.on(PostToConnectionCommand).resolves({});
+
+      // Act
+      const replied = await reply({ connectionId: 'p1', protocol: 'plain' }, MESSAGE);
+
+      // Assess
+      expect(replied).to.equal(true);
+    });
+
+    it('ignores a caller that is gone, and says so (false)', async () => {
       // Prepare
       apiMock.on(PostToConnectionCommand).rejects(gone());
 
@@ -429,7 +440,7 @@ describe('layer: broadcast', () => {
       const replied = await reply({ connectionId: 'p1', protocol: 'plain' }, MESSAGE);
 
       // Assess
-      expect(replied).to.equal(undefined);
+      expect(replied).to.equal(false);
       expect(apiMock.commandCalls(PostToConnectionCommand)).to.have.length(1);
     });
 
