@@ -4,7 +4,7 @@
  * signature is verified (local/src/iam/sigv4.ts: unsigned, foreign credentials or a wrong signature are
  * refused as each service refuses them); the caller is told apart by its credentials
  * (local/src/iam/iam.ts), the call is named as IAM names it (action and resource ARN), evaluated and
- * recorded, and the faults asked for (local/src/faults.ts) are injected; then the request goes on,
+ * recorded, and the faults asked for (local/src/faults/faults.ts) are injected; then the request goes on,
  * its body replayed, to the service that serves it. The store's listener also keeps foreign
  * Host and Origin out here (local/src/doors.ts; the runtime's own port does so in local/src/router.ts).
  *
@@ -15,7 +15,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { Doors } from './doors.js';
-import type { DynamoDbFault, Faults, PostFault } from './faults.js';
+import type { DynamoDbFault, Faults, PostFault } from './faults/faults.js';
 import type { LocalIam } from './iam/iam.js';
 import type { RuntimeLog } from './log.js';
 import { payloadTooLarge } from './apigateway/management-api.js';

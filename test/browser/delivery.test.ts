@@ -1,6 +1,6 @@
 /**
  * The chat page's delivery logic in headless Chromium against the local runtime with fault
- * injection (local/src/faults.ts): a message whose confirmation is lost is sent again with the same
+ * injection (local/src/faults/faults.ts): a message whose confirmation is lost is sent again with the same
  * clientId and stored once, and a page that missed a message live sees the gap in `prevId` and
  * fetches it from history at once, before any redelivery.
  */

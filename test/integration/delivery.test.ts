@@ -3,7 +3,7 @@
  * idempotent sends (`clientId`), gaps a connected chat.v1 client can see from `prevId` alone
  * and recover with `history`, failed posts redelivered through the fan-out queue, and a
  * failed confirmation that never turns a stored message into "Internal server error".
- * Faults come from the runtime's fault injection (local/src/faults.ts): `attempts: 3` makes a
+ * Faults come from the runtime's fault injection (local/src/faults/faults.ts): `attempts: 3` makes a
  * chosen post fail for good, past the SDK's attempts (two for the Management API). Each fault test prints its figures.
  */
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';

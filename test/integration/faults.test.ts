@@ -1,5 +1,5 @@
 /**
- * Faults injected through the local runtime (local/src/faults.ts) into the real handlers of
+ * Faults injected through the local runtime (local/src/faults/faults.ts) into the real handlers of
  * template.yaml: throttled and failing Management API posts and DynamoDB calls are retried by
  * the SDK with backoff and nothing valid is lost; posts answered 410 end with the stale
  * connections removed; a handler timeout answers the client as API Gateway does and the runtime

@@ -215,6 +215,16 @@ describe('generated CloudFormation template (dist/cloudformation.json)', functio
     }
   });
 
+  /** `{"Fn::If": [condition, a, b]}` as its branches, AWS::NoValue left out; anything else as itself. */
+  function conditionalBranches<T>(value: T): T[] {
+    const branches = (value as { 'Fn::If'?: [string, T, T] })['Fn::If'];
+    if (!branches) return [value];
+    return branches
+      .slice(1)
+      .flatMap((branch) => conditionalBranches(branch as T))
+      .filter((b) => (b as { Ref?: string }).Ref !== 'AWS::NoValue');
+  }
+
   it("gives each role only scoped inline resources and no wildcard action; '*' only through SAM's X-Ray policy", () => {
     const stackIds = new Set(Object.keys(cfn.Resources));
     const parameters = new Set(Object.keys(cfn.Parameters ?? {}));
@@ -225,7 +235,8 @@ describe('generated CloudFormation template (dist/cloudformation.json)', functio
         id,
       ).to.deep.equal(['lambda.amazonaws.com']);
       expect(role.ManagedPolicyArns, `${id} managed policies`).to.deep.equal(SAM_MANAGED_POLICIES);
-      const statements = (role.Policies ?? []).flatMap((policy) => policy.PolicyDocument.Statement);
+      // A statement granted under a condition (`Fn::If`): each of its branches is a statement, or none.
+      const statements = (role.Policies ?? []).flatMap((policy) => policy.PolicyDocument.Statement).flatMap(conditionalBranches);
       // An authorizer calls no AWS service: no statement at all (its keys come over HTTPS).
       if (app.authorizers.some((authorizer) => authorizer.functionId === id)) expect(statements, id).to.deep.equal([]);
       else expect(statements, id).to.have.length.greaterThan(0);

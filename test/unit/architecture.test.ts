@@ -1,11 +1,13 @@
 /**
  * ARCHITECTURE.md stays true: every folder its table names exists, every top-level folder of
  * the project is in its table, and every service folder of local/src it names is there (and
- * the other way round).
+ * the other way round). And the house stays easy to walk through: no import circles (madge),
+ * no source file over 350 lines.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { expect } from 'chai';
+import madge from 'madge';
 
 const ROOT = join(__dirname, '..', '..');
 const page = readFileSync(join(ROOT, 'ARCHITECTURE.md'), 'utf8');
@@ -35,5 +37,30 @@ describe('ARCHITECTURE.md', () => {
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name);
     expect([...named].sort()).to.deep.equal([...onDisk].sort());
+  });
+
+  /** The code that runs: the functions and their layer, the local runtime, the page, the tools. */
+  const SOURCES = ['functions', 'layers/chat-core/src', 'local/src', 'web/src', 'scripts', 'bench'];
+  const MAX_LINES = 350;
+
+  it('has no import circles in the code that runs, type imports included', async function () {
+    this.timeout(30_000);
+    const graph = await madge(
+      SOURCES.map((folder) => join(ROOT, folder)),
+      { fileExtensions: ['ts'], tsConfig: join(ROOT, 'tsconfig.json') },
+    );
+    expect(Object.keys(graph.obj()).length, 'files madge read').to.be.greaterThan(100);
+    expect(graph.circular()).to.deep.equal([]);
+  });
+
+  it(`has no source file over ${MAX_LINES} lines`, () => {
+    const long = SOURCES.flatMap((folder) =>
+      (readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' }) as string[])
+        .filter((file) => /\.(ts|mts|mjs)$/.test(file) && !file.split(/[\\/]/).includes('node_modules'))
+        .map((file) => join(ROOT, folder, file))
+        .map((path) => ({ path: relative(ROOT, path), lines: readFileSync(path, 'utf8').split('\n').length - 1 }))
+        .filter(({ lines }) => lines > MAX_LINES),
+    );
+    expect(long).to.deep.equal([]);
   });
 });

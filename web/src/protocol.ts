@@ -177,6 +177,14 @@ export function normalizeText(text: string): string {
 const encoder = new TextEncoder();
 export const utf8Length = (text: string): number => encoder.encode(text).length;
 
+/** Why a text cannot be sent (nothing in it, or over the stack's limit in UTF-8 bytes), or null. */
+export function textProblem(text: string, maxBytes: number): string | null {
+  const normalized = normalizeText(text);
+  if (normalized.length === 0) return 'Type a message first.';
+  const bytes = utf8Length(normalized);
+  return bytes > maxBytes ? `Too long: ${bytes} of at most ${maxBytes} bytes (UTF-8).` : null;
+}
+
 // --------------------------------------------------------------- message ids
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

@@ -1,46 +1,18 @@
 /**
- * One visit to one room: connects, loads recent history, catches up after every
- * reconnect (history `after` the last contiguous id, looping while `hasMore`), keeps
- * messages unique by id, and tracks the page's own messages until their echo. A live
- * message whose `prevId` the page does not hold shows it missed one: it catches up from
- * history at once. Its own messages go with a clientId, so resending one is always safe.
+ * One visit to one room: connects (again after every drop), has history read (catch-up.ts),
+ * keeps messages unique by id, and tracks the page's own messages until their echo. Its own
+ * messages go with a clientId, so resending one is always safe. It follows members and
+ * presence, moderation (removed messages, a ban) and the server's errors.
  */
+import { CatchUp } from './catch-up';
 import { ReconnectingSocket, type CloseInfo } from './connection';
 import { MemberList, noticesOf } from './members';
-import {
-  BEGINNING,
-  DEFAULT_MAX_MESSAGE_BYTES,
-  CHAT_V1,
-  newClientId,
-  normalizeText,
-  parseServerFrame,
-  request,
-  utf8Length,
-} from './protocol';
-import type { ChatMessage, ClientRequest, Member, ModerateRequest, ModerationResult, ServerFrame } from './protocol';
+import { DEFAULT_MAX_MESSAGE_BYTES, CHAT_V1, newClientId, normalizeText, parseServerFrame, request, textProblem } from './protocol';
+import type { ChatMessage, ClientRequest, ModerateRequest, ServerFrame } from './protocol';
 import { TOKEN_SUBPROTOCOL_PREFIX, type Credentials } from './sign-in';
-import { OwnMessages } from './own';
+import type { ChatView } from './chat-view';
+import { Ownership } from './own';
 import { Outbox, Timeline, type Pending } from './timeline';
-
-/** `banned`: a moderator banned this person from the room; the page does not reconnect by itself. */
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'banned';
-
-export interface ChatView {
-  setState(state: ConnectionState, detail: string): void;
-  setSynced(synced: boolean): void;
-  showMessage(message: ChatMessage, options: { beforeId: string | undefined; own: boolean; live: boolean }): void;
-  showPending(item: Pending): void;
-  removePending(localId: string): void;
-  showNotice(kind: 'join' | 'leave' | 'error' | 'info', text: string): void;
-  setMembers(members: Member[]): void;
-  setHasOlder(hasOlder: boolean): void;
-  /** Whether this person may delete and ban here (the server's answer to `moderate` `check`). */
-  setModerator(moderator: boolean): void;
-  /** A message a moderator removed: its text is gone for everyone. */
-  markDeleted(id: string): void;
-  /** What a moderation action of this page's did. */
-  showModeration(result: Exclude<ModerationResult, { op: 'check' }>): void;
-}
 
 export interface SessionOptions {
   wsUrl: string;
@@ -52,10 +24,6 @@ export interface SessionOptions {
   maxMessageBytes?: number;
 }
 
-const FIRST_PAGE = 50;
-const CATCH_UP_PAGE = 100;
-/** How far before the newest message a catch-up starts, for deliveries a drop cut short. */
-const CATCH_UP_MARGIN_MS = 10_000;
 const CONFIRM_TIMEOUT_MS = 10_000;
 /**
  * Sends of one message before the page says "Not sent": each resend has the same clientId,
@@ -69,19 +37,13 @@ const MODERATION_ERRORS = new Set(['forbidden', 'not_found']);
 /** Reconnects in a row after `not_connected` before the page gives up and says so. */
 const MAX_REREGISTER = 3;
 
-type HistoryMode = 'latest' | 'after' | 'before';
-
 export class ChatSession {
   readonly maxMessageBytes: number;
   private readonly socket: ReconnectingSocket;
   private readonly timeline = new Timeline();
   private readonly outbox = new Outbox();
-  /** Without sign-in, the ids of the messages this page sent (by their confirmations). */
-  private readonly sent: OwnMessages;
-  /** Everything up to this id is held (the end of the last completed history chain). */
-  private cursor: string | undefined;
+  private readonly ownership: Ownership;
   private synced = false;
-  private historyInFlight: HistoryMode | null = null;
   private connections = 0;
   private lastSend = 0;
   private readonly members = new MemberList(() => ({
@@ -91,11 +53,7 @@ export class ChatSession {
   private keepaliveTimer: number | undefined;
   private notConnectedStreak = 0;
   private notConnectedOn = 0;
-  /** The prevId a gap catch-up is looking for, and those history did not have (expired, or never stored). */
-  private soughtGap: string | undefined;
-  private readonly settledGaps = new Set<string>();
-  /** Ids a `deleted` frame named: a copy of one that comes later (a catch-up) shows as removed too. */
-  private readonly deletedIds = new Set<string>();
+  private readonly catchUp = new CatchUp(this.timeline, (body) => this.request(body));
   private banned = false;
 
   constructor(
@@ -103,7 +61,7 @@ export class ChatSession {
     private readonly view: ChatView,
   ) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.sent = new OwnMessages(options.room);
+    this.ownership = new Ownership(options.room, options.credentials?.userId);
     const url = new URL(options.wsUrl);
     url.searchParams.set('room', options.room);
     const { credentials } = options;
@@ -141,18 +99,14 @@ export class ChatSession {
 
   /** Skips the backoff wait; after a ban, tries the room again (refused while the ban lasts). */
   retryNow(): void {
-    if (this.banned) {
-      this.banned = false;
-      this.socket.start();
-    } else this.socket.retryNow();
+    if (!this.banned) return this.socket.retryNow();
+    this.banned = false;
+    this.socket.start();
   }
 
   /** Why a text cannot be sent, or null. */
   problemWith(text: string): string | null {
-    const normalized = normalizeText(text);
-    if (normalized.length === 0) return 'Type a message first.';
-    const bytes = utf8Length(normalized);
-    return bytes > this.maxMessageBytes ? `Too long: ${bytes} of at most ${this.maxMessageBytes} bytes (UTF-8).` : null;
+    return textProblem(text, this.maxMessageBytes);
   }
 
   send(text: string): boolean {
@@ -179,9 +133,7 @@ export class ChatSession {
   }
 
   loadOlder(): void {
-    const oldest = this.timeline.oldestId;
-    if (this.historyInFlight || oldest === undefined) return;
-    this.requestHistory('before', request.history(FIRST_PAGE, { before: oldest }));
+    this.catchUp.older();
   }
 
   // ------------------------------------------------------------------ events
@@ -189,14 +141,12 @@ export class ChatSession {
   private onOpen(): void {
     this.connections += 1;
     this.synced = false;
-    this.historyInFlight = null;
     this.view.setSynced(false);
     this.view.setState('connected', 'Connected');
     this.requestMembers();
     // Signed in, the server may know this person as a moderator; without sign-in nobody is one.
     if (this.options.credentials) this.request(request.moderate({ op: 'check' }));
-    if (this.cursor === undefined) this.requestHistory('latest', request.history(FIRST_PAGE));
-    else this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: this.cursor }));
+    this.catchUp.begin();
   }
 
   private onClose(info: CloseInfo): void {
@@ -214,12 +164,8 @@ export class ChatSession {
 
   /** The connection is gone: a later one catches up from a point safely before what a drop may have cut short. */
   private unsync(): void {
-    if (this.synced) {
-      const safe = this.timeline.idBefore(CATCH_UP_MARGIN_MS);
-      if (safe !== undefined && (this.cursor === undefined || safe > this.cursor)) this.cursor = safe;
-    }
+    this.catchUp.end(this.synced);
     this.synced = false;
-    this.historyInFlight = null;
     this.view.setSynced(false);
   }
 
@@ -239,7 +185,7 @@ export class ChatSession {
     switch (frame.type) {
       case 'message':
         this.addMessage(frame, true);
-        this.catchUpGap();
+        if (this.synced) this.catchUp.seekGaps(false);
         break;
       case 'history':
         this.onHistory(frame.messages, frame.hasMore);
@@ -267,32 +213,18 @@ export class ChatSession {
       case 'error':
         this.onError(frame.code, frame.message);
         break;
-      case 'info':
-        break;
+      // `info` (the $default route's answer) changes nothing.
     }
   }
 
-  /**
-   * Signed in, a message is the page's own by its sender's userId (the token's subject: two
-   * people may share a name). Without sign-in, by what this page sent: a confirmation (the
-   * message with the clientId it was sent with, which only its sender receives), or a message
-   * whose id an earlier confirmation gave. A name decides nothing: anyone may take it.
-   */
   private addMessage(received: ChatMessage & { clientId?: string }, live: boolean): void {
-    const { credentials } = this.options;
-    const message = this.deletedIds.has(received.id) ? { ...received, text: '', deleted: true as const } : received;
+    const message = this.timeline.asKept(received);
     const confirmed = this.confirms(message);
     if (confirmed) {
       this.view.removePending(confirmed.localId);
       this.notConnectedStreak = 0;
     }
-    // A backend's message is nobody's own, whatever name it goes by.
-    const own =
-      message.backend !== true &&
-      (credentials
-        ? message.userId === credentials.userId
-        : confirmed !== undefined || message.clientId !== undefined || this.sent.has(message.id));
-    if (own && !credentials) this.sent.add(message.id);
+    const own = this.ownership.isOwn(message, confirmed !== undefined);
     const beforeId = this.timeline.add(message);
     if (beforeId !== false) this.view.showMessage(message, { beforeId, own, live });
     // Held already, and history now says it was deleted (the `deleted` frame was missed).
@@ -300,44 +232,24 @@ export class ChatSession {
   }
 
   private markDeleted(id: string): void {
-    this.deletedIds.add(id);
-    if (this.timeline.has(id)) this.view.markDeleted(id);
+    if (this.timeline.remove(id)) this.view.markDeleted(id);
   }
 
   /**
    * The outbox item a message settles: the one with its clientId (the server's confirmation),
    * else (found in history: the confirmation was lost with the connection) the oldest item
-   * already sent with its text, when the sender is this page's: its userId signed in, its
-   * name without sign-in (the one case a name is trusted: without it, the page would send
-   * the message again and store it twice).
+   * already sent with its text, when its sender may be this page's (own.ts).
    */
   private confirms(message: ChatMessage & { clientId?: string }): Pending | undefined {
-    if (message.backend === true) return undefined;
-    if (message.clientId !== undefined) return this.outbox.confirm(message);
-    const { credentials } = this.options;
-    const sender = credentials ? message.userId === credentials.userId : message.name === this.name;
-    return sender ? this.outbox.confirm(message) : undefined;
+    if (message.clientId !== undefined && message.backend !== true) return this.outbox.confirm(message);
+    return this.ownership.maySettle(message, this.name) ? this.outbox.confirm(message) : undefined;
   }
 
   private onHistory(messages: ChatMessage[], hasMore: boolean): void {
-    const mode = this.historyInFlight;
-    this.historyInFlight = null;
     for (const message of messages) this.addMessage(message, false);
-    const last = messages[messages.length - 1];
-    if ((mode === 'before' || mode === 'latest') && !hasMore) this.timeline.holdsFromBeginning();
-    if (mode === 'before') {
-      this.view.setHasOlder(hasMore);
-      return;
-    }
-    if (mode === 'latest') this.view.setHasOlder(hasMore);
-    if (last && (this.cursor === undefined || last.id > this.cursor)) this.cursor = last.id;
-    // An empty room: everything from now on is new, so a catch-up can start at the beginning.
-    if (mode === 'latest' && !last && !hasMore) this.cursor ??= BEGINNING;
-    if (mode === 'after' && hasMore && last) {
-      this.requestHistory('after', request.history(CATCH_UP_PAGE, { after: last.id }));
-      return;
-    }
-    if (mode !== null) this.onSynced();
+    const { synced, hasOlder } = this.catchUp.page(messages, hasMore);
+    if (hasOlder !== undefined) this.view.setHasOlder(hasOlder);
+    if (synced) this.onSynced();
   }
 
   private onSynced(): void {
@@ -349,44 +261,22 @@ export class ChatSession {
       if (item.connection !== this.connections) item.status = 'queued';
     }
     for (const item of this.outbox.with('queued')) this.flushItem(item);
-    if (this.soughtGap !== undefined && !this.timeline.has(this.soughtGap)) this.settledGaps.add(this.soughtGap);
-    this.soughtGap = undefined;
-    this.catchUpGap();
-  }
-
-  /**
-   * A message held whose previous one (`prevId`) is not: the page missed that one live (a
-   * post that failed), so it reads history after the newest id it holds before it, at once.
-   * A prevId history does not have either (expired, or its send failed) is not looked for again.
-   */
-  private catchUpGap(): void {
-    if (!this.synced || this.historyInFlight) return;
-    const gap = this.timeline.firstGap(this.settledGaps)?.prevId;
-    // Nothing held before it: the room's first messages were missed, read from the beginning.
-    const after =
-      gap === undefined ? undefined : (this.timeline.idBeforeId(gap) ?? (this.timeline.heldFromBeginning ? BEGINNING : undefined));
-    if (gap === undefined || after === undefined) return;
-    this.soughtGap = gap;
-    this.requestHistory('after', request.history(CATCH_UP_PAGE, { after }));
+    this.catchUp.seekGaps(true);
   }
 
   private onError(code: string, message: string): void {
     if (code === 'not_connected') return this.onNotConnected(message);
     if (code === 'banned') return this.onBanned(message);
-    if (MODERATION_ERRORS.has(code)) {
-      this.view.showNotice('error', message);
-      return;
-    }
+    if (MODERATION_ERRORS.has(code)) return this.view.showNotice('error', message);
     const sent = this.outbox.with('sent')[0];
-    if (sent && (SEND_ERRORS.has(code) || !this.historyInFlight)) {
+    if (sent && (SEND_ERRORS.has(code) || !this.catchUp.loading)) {
       this.fail(sent, message);
       return;
     }
-    if (this.historyInFlight) {
-      const mode = this.historyInFlight;
-      this.historyInFlight = null;
+    if (this.catchUp.loading) {
+      const wasCatchUp = this.catchUp.refused();
       this.view.showNotice('error', `Could not load history: ${message}`);
-      if (mode !== 'before') this.onSynced();
+      if (wasCatchUp) this.onSynced();
       return;
     }
     this.view.showNotice('error', message);
@@ -450,10 +340,6 @@ export class ChatSession {
   /** Reads the member list afresh, page by page (the pages follow as their answers come). */
   private requestMembers(recheck = false): void {
     if (this.request(request.members())) this.members.startListing(recheck);
-  }
-
-  private requestHistory(mode: HistoryMode, body: ClientRequest): void {
-    if (this.request(body)) this.historyInFlight = mode;
   }
 
   private request(body: ClientRequest): boolean {

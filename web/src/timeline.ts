@@ -10,6 +10,8 @@ export class Timeline {
   private readonly ids: string[] = [];
   /** Whether the page holds the room from its first message (history said there is no more). */
   private fromBeginning = false;
+  /** Ids a moderator removed: a copy of one that comes later (a catch-up) is removed too. */
+  private readonly removed = new Set<string>();
 
   /** History has nothing older: a missing prevId below the oldest held is a gap too. */
   holdsFromBeginning(): void {
@@ -34,6 +36,19 @@ export class Timeline {
 
   has(id: string): boolean {
     return this.byId.has(id);
+  }
+
+  /** A moderator removed the message: its text is gone for good. Whether it is held. */
+  remove(id: string): boolean {
+    this.removed.add(id);
+    const held = this.byId.get(id);
+    if (held) this.byId.set(id, { ...held, text: '', deleted: true });
+    return held !== undefined;
+  }
+
+  /** The message as the page keeps it: without its text if a moderator removed it. */
+  asKept<M extends ChatMessage>(message: M): M {
+    return this.removed.has(message.id) ? { ...message, text: '', deleted: true } : message;
   }
 
   /**

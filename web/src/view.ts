@@ -2,7 +2,7 @@
 import { byId, el, hueOf, timeElement } from './dom';
 import { REMOVED_TEXT, describeModeration, moderationControls, type ModerationAction } from './moderation';
 import type { ChatMessage, Member, ModerationResult } from './protocol';
-import type { ChatView, ConnectionState } from './session';
+import type { ChatView, ConnectionState } from './chat-view';
 import type { Pending } from './timeline';
 
 const PENDING_LABEL: Record<Pending['status'], string> = {

@@ -3,8 +3,8 @@ import { dynamodb } from './aws';
 import { config } from './config';
 import type { ChatMessage, Frame } from './wire';
 import { logger } from './observability';
-import type { Protocol } from './protocol';
 import { replyOrRedeliver } from './redelivery';
+import type { ConfirmTo } from './shards';
 
 /**
  * A chat.v1 sender is confirmed once its message has been handed to everyone in the room. When
@@ -24,12 +24,7 @@ import { replyOrRedeliver } from './redelivery';
  * sender gets no confirmation: the chat page then sends again with the same clientId, which is
  * confirmed at once (a repeat stores and posts nothing).
  */
-export interface ConfirmTo {
-  connectionId: string;
-  protocol: Protocol;
-  /** The clientId the sender gave, echoed in its confirmation. */
-  clientId?: string;
-}
+export type { ConfirmTo };
 
 /** How long a count is kept: far longer than any message takes to be served. */
 const COUNT_TTL_SECONDS = 3600;

@@ -1,36 +1,11 @@
-import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { sqs } from './aws';
-import { sendAll } from './batches';
 import { type BroadcastResult, broadcast } from './broadcast';
 import { config } from './config';
-import { type ConfirmTo, countShards } from './confirmation';
+import { countShards } from './confirmation';
 import { type Recipient, roomConnections } from './connections';
-import { logger, metrics, MetricUnit } from './observability';
-import type { Frame, Protocol } from './protocol';
-
-/**
- * A shard: one frame and up to FANOUT_SHARD_SIZE recipients, the body of one
- * fan-out queue message. Recipients are [connectionId, protocol] pairs to keep
- * the message small.
- */
-export interface Shard {
-  frame: Frame;
-  recipients: [connectionId: string, protocol: Protocol, connectedAt?: number][];
-  /** A redelivery of posts that failed (redelivery.ts): which one, from 1. Absent on a first delivery. */
-  redelivery?: number;
-  /** Invocations in a row that had no time to post to any of them (see serveShard). */
-  stalled?: number;
-  /** Whom to confirm the message to once every shard of it has been served (confirmation.ts). */
-  confirm?: ConfirmTo;
-}
-
-/** A room's pending join and leave notices are due (presence.ts): the body of a delayed queue message. */
-export interface PresenceDue {
-  presence: { room: string; token: string };
-}
-
-export type QueueMessage = { kind: 'shard'; shard: Shard } | { kind: 'presence'; room: string; token: string };
+import { logger } from './observability';
+import type { Frame } from './protocol';
+import { type ConfirmTo, type Shard, type ShardQueueing, enqueueShards, shardRecipients } from './shards';
 
 type DirectResult = Omit<BroadcastResult, 'unsent'> & {
   /** Recipients left when the invocation's time ran short, queued in `shards` shards. */
@@ -105,7 +80,7 @@ export async function fanOut(
   if (ready === undefined) return { mode: 'skipped', recipients: first.length };
   if (more === undefined || queueUrl === undefined)
     return { mode: 'direct', ...(await postWithin(first, ready, budget, onFailure, confirm)) };
-  return enqueueShards(ready, rest(first, more, skip), queueUrl, { ...(confirm && { confirm }) });
+  return enqueueShards(ready, rest(first, more, skip), queueUrl, counted(ready, confirm));
 }
 
 /**
@@ -148,7 +123,7 @@ export async function postWithin(
     ...(onFailure && { onFailure }),
   });
   if (unsent.length === 0 || queueUrl === undefined) return { ...result, handedOff: 0, shards: 0 };
-  const { shards } = await enqueueShards(frame, unsent, queueUrl, { ...(confirm && { confirm }) });
+  const { shards } = await enqueueShards(frame, unsent, queueUrl, counted(frame, confirm));
   logger.info('time running short: recipients handed to the fan-out queue', { handedOff: unsent.length, shards });
   return { ...result, handedOff: unsent.length, shards };
 }
@@ -183,7 +158,7 @@ async function serveWithin(shard: Shard, budget: TimeBudget, onFailure?: (recipi
     throw new Error(`no time to post to any recipient of the shard, ${MAX_STALLS} times in a row`);
   const { shards } = await enqueueShards(shard.frame, unsent, queueUrl, {
     ...(shard.redelivery !== undefined && { redelivery: shard.redelivery }),
-    ...(shard.confirm && { confirm: shard.confirm }),
+    ...counted(shard.frame, shard.confirm),
     ...(stalled !== undefined && { stalled, delaySeconds: STALL_DELAY_SECONDS * 2 ** (stalled - 1) }),
   });
   logger.info('time running short: recipients of the shard put back on the queue', { handedOff: unsent.length, shards, stalled });
@@ -226,144 +201,7 @@ async function* rest(
   }
 }
 
-/** SQS takes at most 10 entries and 256 KiB per SendMessageBatch. */
-const MAX_BATCH_ENTRIES = 10;
-const MAX_BATCH_BYTES = 256 * 1024;
-
-/** What a queued shard carries beyond its frame and recipients, and how long SQS holds it back. */
-export interface ShardQueueing {
-  redelivery?: number;
-  stalled?: number;
-  delaySeconds?: number;
-  /** The sender to confirm to once every shard is served: the shards are counted (confirmation.ts). */
-  confirm?: ConfirmTo;
-}
-
-/**
- * Queues a frame for recipients, in shards of FANOUT_SHARD_SIZE, 10 shards to a SendMessageBatch.
- * With `confirm`, each batch is counted before it is sent, with one more held until all are.
- */
-export async function enqueueShards(
-  frame: Frame,
-  recipients: AsyncIterable<Recipient> | Iterable<Recipient>,
-  queueUrl: string,
-  { redelivery, stalled, delaySeconds = 0, confirm }: ShardQueueing = {},
-): Promise<{ mode: 'queued'; recipients: number; shards: number }> {
-  let count = 0;
-  let shards = 0;
-  let shard: Shard['recipients'] = [];
-  let batch: string[] = [];
-  let batchBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    if (confirm) await countShards(frame, confirm, batch.length + (shards === 0 ? 1 : 0));
-    shards += await sendShards(queueUrl, batch, delaySeconds);
-    batch = [];
-    batchBytes = 0;
-  };
-  const close = async (): Promise<void> => {
-    const body = JSON.stringify({
-      frame,
-      recipients: shard,
-      ...(redelivery !== undefined && { redelivery }),
-      ...(stalled !== undefined && { stalled }),
-      ...(confirm && { confirm }),
-    } satisfies Shard);
-    shard = [];
-    const bytes = Buffer.byteLength(body, 'utf8');
-    if (batch.length === MAX_BATCH_ENTRIES || batchBytes + bytes > MAX_BATCH_BYTES) await flush();
-    batch.push(body);
-    batchBytes += bytes;
-  };
-  for await (const recipient of recipients) {
-    const { connectionId, protocol, connectedAt } = recipient;
-    shard.push(connectedAt === undefined ? [connectionId, protocol] : [connectionId, protocol, connectedAt]);
-    count += 1;
-    if (shard.length === config.FANOUT_SHARD_SIZE) await close();
-  }
-  if (shard.length > 0) await close();
-  await flush();
-  // All queued: the hold goes (this may be what brings the count to zero, and confirms).
-  if (confirm && shards > 0) await countShards(frame, confirm, -1);
-  metrics.addMetric('FanOutShards', MetricUnit.Count, shards);
-  return { mode: 'queued', recipients: count, shards };
-}
-
-/** Sends up to 10 shards in one SendMessageBatch, retrying the entries SQS refused; `delaySeconds` holds them back. */
-async function sendShards(queueUrl: string, bodies: string[], delaySeconds = 0): Promise<number> {
-  const entries = bodies.map((body, index) => ({
-    Id: String(index),
-    MessageBody: body,
-    ...(delaySeconds > 0 && { DelaySeconds: delaySeconds }),
-  }));
-  await sendAll(
-    entries,
-    async (batch) => {
-      const { Failed } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: batch }));
-      const failed = new Set((Failed ?? []).map((entry) => entry.Id));
-      return batch.filter((entry) => failed.has(entry.Id));
-    },
-    {
-      onRetry: (left, attempt) => logger.warn('retrying refused shards', { count: left.length, attempt }),
-      failure: (left) => new Error(`${left.length} fan-out shards could not be queued`),
-    },
-  );
-  return bodies.length;
-}
-
-/**
- * Asks the fan-out function to send a room's pending presence notices in `delaySeconds`
- * (SQS delays a message by up to 15 minutes: the queue is the timer Lambda lacks).
- */
-export async function queuePresenceDue(queueUrl: string, room: string, token: string, delaySeconds: number): Promise<void> {
-  const body: PresenceDue = { presence: { room, token } };
-  await sqs.send(
-    new SendMessageCommand({
-      QueueUrl: queueUrl,
-      MessageBody: JSON.stringify(body),
-      DelaySeconds: Math.min(900, Math.max(0, Math.ceil(delaySeconds))),
-    }),
-  );
-}
-
-/**
- * A fan-out queue message read back: a shard (a first delivery, a hand-off, or a redelivery of
- * failed posts, which carries `redelivery`) or a presence flush; throws on anything else.
- */
-export function parseQueueMessage(body: string): QueueMessage {
-  const value = JSON.parse(body) as Partial<Shard & PresenceDue>;
-  const { presence } = value;
-  if (typeof presence === 'object' && presence !== null && typeof presence.room === 'string' && typeof presence.token === 'string') {
-    return { kind: 'presence', room: presence.room, token: presence.token };
-  }
-  return { kind: 'shard', shard: parseShard(body) };
-}
-
-/** A shard read back from a queue message; throws on anything else. */
-export function parseShard(body: string): Shard {
-  const value = JSON.parse(body) as Partial<Shard>;
-  if (typeof value.frame !== 'object' || value.frame === null || !Array.isArray(value.recipients)) {
-    throw new Error('not a fan-out shard');
-  }
-  for (const count of [value.redelivery, value.stalled]) {
-    if (count !== undefined && !(Number.isInteger(count) && count >= 0))
-      throw new Error('not a fan-out shard: a count that is no whole number');
-  }
-  const { confirm } = value;
-  if (
-    confirm !== undefined &&
-    (typeof confirm !== 'object' ||
-      confirm === null ||
-      typeof confirm.connectionId !== 'string' ||
-      (confirm.protocol !== 'chat.v1' && confirm.protocol !== 'plain') ||
-      !['string', 'undefined'].includes(typeof confirm.clientId))
-  ) {
-    throw new Error('not a fan-out shard: whom to confirm to is malformed');
-  }
-  return value as Shard;
-}
-
-/** The recipients of a shard in the shape broadcast takes. */
-export function shardRecipients(shard: Shard): Recipient[] {
-  return shard.recipients.map(([connectionId, protocol, connectedAt]) => ({ connectionId, protocol, connectedAt }));
+/** How shards queued for a sender's confirmation are counted (confirmation.ts); nothing without one. */
+function counted(frame: Frame, confirm: ConfirmTo | undefined): Pick<ShardQueueing, 'confirm' | 'count'> {
+  return confirm ? { confirm, count: (change) => countShards(frame, confirm, change) } : {};
 }

@@ -89,19 +89,14 @@ export {
   confirmationQueued,
   deadlineOf,
   fanOut,
-  parseQueueMessage,
-  parseShard,
   postWithin,
   serveShard,
-  shardRecipients,
   type FanOutOptions,
   type FanOutResult,
-  type PresenceDue,
-  type QueueMessage,
-  type Shard,
   type TimeBudget,
 } from './fanout';
-export { confirmationFrame, countShards, type ConfirmTo } from './confirmation';
+export { parseQueueMessage, parseShard, shardRecipients, type ConfirmTo, type PresenceDue, type QueueMessage, type Shard } from './shards';
+export { confirmationFrame, countShards } from './confirmation';
 export { MEMBERS_PAGE_BYTES, MEMBERS_PAGE_CONNECTIONS, membersPage } from './members';
 export { LOST_FLUSH_MS, MAX_PENDING_CHANGES, flushPresence, notePresence, presenceFrame } from './presence';
 export { consumeQueue } from './queue-consumer';

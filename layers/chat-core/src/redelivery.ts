@@ -1,7 +1,7 @@
 import { reply } from './broadcast';
 import { config } from './config';
 import type { Recipient } from './connections';
-import { enqueueShards } from './fanout';
+import { enqueueShards } from './shards';
 import { ManagementTimeoutError } from './management';
 import { logger } from './observability';
 import type { Frame } from './protocol';
@@ -30,7 +30,7 @@ export async function redeliver(frame: Frame, recipients: readonly Recipient[], 
     return false;
   }
   try {
-    // A shard like any other (fanout.ts), marked with its redelivery and held back by SQS.
+    // A shard like any other (shards.ts), marked with its redelivery and held back by SQS.
     await enqueueShards(frame, recipients, queueUrl, { redelivery: done + 1, delaySeconds });
     logger.info('redelivery queued', { recipients: recipients.length, redelivery: done + 1, delaySeconds });
     return true;

@@ -4,7 +4,7 @@
  * each text message is routed by the selection expression, $disconnect runs whoever closes, and
  * API Gateway's limits (frame and message size, binary frames, idle and total time) hold.
  */
-import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import {
@@ -55,23 +55,9 @@ export interface GatewayOptions {
   journal?: ConnectionJournal;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  409: 'Conflict',
-  426: 'Upgrade Required',
-  429: 'Too Many Requests',
-  500: 'Internal Server Error',
-  502: 'Bad Gateway',
-  503: 'Service Unavailable',
-  504: 'Gateway Timeout',
-};
-
 function refuse(socket: Duplex, status: number, body: string): void {
   if (socket.destroyed) return;
-  const text = STATUS_TEXT[status] ?? 'Error';
+  const text = STATUS_CODES[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,

@@ -12,7 +12,7 @@
  * Environment: PORT, HOST, DYNAMODB_PORT, LOCAL_DATA_DIR, LOCAL_IAM, LOCAL_FAULTS (as the options).
  */
 import { parseArgs } from 'node:util';
-import { describeFaults, parseFaults } from '../faults.js';
+import { describeFaults, parseFaults } from '../faults/spec.js';
 import type { IamMode } from '../iam/iam.js';
 import { startLocalRuntime, type LocalRuntime } from '../index.js';
 import { readEnvVarsFile } from '../lambda/env-vars.js';
@@ -42,7 +42,7 @@ const HELP = `Usage: npm start -- [options]
   --iam <enforce|audit|off>     the functions' IAM policies: deny what they do not allow (default),
                                 only record it, or neither (env LOCAL_IAM)
   --faults <spec>               inject faults, e.g. post429=10%,dynamodbThrottling=5%,timeout=1%
-                                (env LOCAL_FAULTS; see local/src/faults.ts)
+                                (env LOCAL_FAULTS; see local/src/faults/spec.ts)
   --no-throttling               ignore the stage's throttling settings
   --no-tracing                  do not trace the functions of Tracing: Active (default: as Lambda, a trace
                                 per invocation, segments to a local X-Ray daemon or $AWS_XRAY_DAEMON_ADDRESS)

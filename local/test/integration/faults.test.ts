@@ -1,5 +1,5 @@
 /**
- * Faults the runtime injects (local/src/faults.ts), as the fixture functions' AWS SDK clients see
+ * Faults the runtime injects (local/src/faults/faults.ts), as the fixture functions' AWS SDK clients see
  * them: Management API posts answered 429 (transient, then for good), 410 (the connection really
  * dropped) or late, DynamoDB calls answered ProvisionedThroughputExceededException, invocations
  * that time out. Each is lifted with faults.set({}) and the next request is served.

@@ -6,7 +6,8 @@
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { dynamodbCalls, sqsAction } from '../../src/iam/actions';
-import { Faults, parseFaults } from '../../src/faults';
+import { Faults } from '../../src/faults/faults';
+import { parseFaults } from '../../src/faults/spec';
 import { accessKeyIdFor, accessKeyIdOf, evaluate, LocalIam, wildcardMatch, type Statement } from '../../src/iam/iam';
 import { loadTemplate, type TemplateModel } from '../../src/template/template';
 import { StageThrottle } from '../../src/apigateway/throttle';

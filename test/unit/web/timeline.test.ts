@@ -43,4 +43,19 @@ describe("web: the page's timeline of messages", () => {
     expect(timeline.heldFromBeginning).to.equal(true);
     expect(timeline.firstGap(new Set())?.prevId).to.equal(message(1).id);
   });
+
+  it('keeps a removed message without its text, and a copy of it that comes later too', () => {
+    // Prepare
+    const timeline = new Timeline();
+    timeline.add(message(1));
+
+    // Act
+    const held = timeline.remove(message(1).id);
+    const notHeld = timeline.remove(message(2).id);
+
+    // Assess
+    expect([held, notHeld]).to.deep.equal([true, false]);
+    expect(timeline.asKept(message(2, 1))).to.deep.include({ id: message(2).id, text: '', deleted: true });
+    expect(timeline.asKept(message(3, 2))).to.deep.equal(message(3, 2));
+  });
 });

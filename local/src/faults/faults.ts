@@ -19,53 +19,12 @@
  * never goes through. Choices come from a seeded generator: the same seed and the same traffic
  * give the same faults.
  *
- * `npm start` takes them from LOCAL_FAULTS (or --faults), e.g.
- *   LOCAL_FAULTS='post429=10%,post500=5%,dynamodbThrottling=10%,timeout=1%,seed=7'
+ * `npm start` takes them from LOCAL_FAULTS (or --faults): spec.ts.
  */
 
-export interface PostFaults {
-  /** Share of posts answered 410 GoneException (the connection is dropped). */
-  gone?: number;
-  /** Share answered 429 LimitExceededException. */
-  throttle?: number;
-  /** Share answered 500. */
-  error?: number;
-  /** Attempts of a chosen call that fail before it goes through (default 1). */
-  attempts?: number;
-  /** Every post by a function is answered this many milliseconds late (a slow Management API). */
-  latencyMs?: number;
-}
+import type { DynamoDbFault, FaultOptions, PostFault } from './spec.js';
 
-export interface DynamoDbFaults {
-  /** Share answered 400 ProvisionedThroughputExceededException. */
-  throughput?: number;
-  /** Share answered 400 ThrottlingException. */
-  throttling?: number;
-  /** Share answered 500 InternalServerError. */
-  error?: number;
-  attempts?: number;
-  /** The store is unreachable: every request (from anyone) has its connection reset. */
-  down?: boolean;
-}
-
-export interface TimeoutFaults {
-  /** Share of invocations that time out. */
-  share: number;
-  /** Only these functions (logical ids); default: every function. */
-  functions?: string[];
-  /** When the chosen invocation times out (default 0: at once, before it can do anything). */
-  afterMs?: number;
-}
-
-export interface FaultOptions {
-  seed?: number;
-  post?: PostFaults;
-  dynamodb?: DynamoDbFaults;
-  timeout?: TimeoutFaults;
-}
-
-export type PostFault = 'gone' | 'throttle' | 'error';
-export type DynamoDbFault = 'throughput' | 'throttling' | 'error';
+export type { DynamoDbFault, DynamoDbFaults, FaultOptions, PostFault, PostFaults, TimeoutFaults } from './spec.js';
 
 export interface FaultKindStats {
   /** Logical calls that reached the fault injector (retries not counted again). */
@@ -308,95 +267,4 @@ export class Faults {
     this.timeouts = {};
     this.storeDown = 0;
   }
-}
-
-/** Reads `post429=10%,post500=0.05,postLatencyMs=500,dynamodbThrottling=10%,timeout=1%,timeoutFunctions=A+B,seed=7` (LOCAL_FAULTS). */
-export function parseFaults(spec: string | undefined): FaultOptions | undefined {
-  if (!spec || !spec.trim()) return undefined;
-  const options: FaultOptions = {};
-  const share = (key: string, value: string): number => {
-    const n = value.endsWith('%') ? Number(value.slice(0, -1)) / 100 : Number(value);
-    if (!Number.isFinite(n) || n < 0 || n > 1) throw new Error(`LOCAL_FAULTS: ${key} must be a share (0..1 or 0%..100%), got "${value}"`);
-    return n;
-  };
-  const int = (key: string, value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`LOCAL_FAULTS: ${key} must be a whole number, got "${value}"`);
-    return n;
-  };
-  for (const pair of spec.split(/[,\s]+/).filter(Boolean)) {
-    const at = pair.indexOf('=');
-    const key = at < 0 ? pair : pair.slice(0, at);
-    const value = at < 0 ? 'true' : pair.slice(at + 1);
-    const post = (options.post ??= {});
-    const dynamodb = (options.dynamodb ??= {});
-    switch (key) {
-      case 'seed':
-        options.seed = int(key, value);
-        break;
-      case 'post410':
-        post.gone = share(key, value);
-        break;
-      case 'post429':
-        post.throttle = share(key, value);
-        break;
-      case 'post500':
-        post.error = share(key, value);
-        break;
-      case 'postAttempts':
-        post.attempts = int(key, value);
-        break;
-      case 'postLatencyMs':
-        post.latencyMs = int(key, value);
-        break;
-      case 'dynamodbThroughput':
-        dynamodb.throughput = share(key, value);
-        break;
-      case 'dynamodbThrottling':
-        dynamodb.throttling = share(key, value);
-        break;
-      case 'dynamodb500':
-        dynamodb.error = share(key, value);
-        break;
-      case 'dynamodbAttempts':
-        dynamodb.attempts = int(key, value);
-        break;
-      case 'dynamodbDown':
-        dynamodb.down = value !== 'false' && value !== '0';
-        break;
-      case 'timeout':
-        options.timeout = { ...options.timeout, share: share(key, value) };
-        break;
-      case 'timeoutFunctions':
-        options.timeout = { share: 0, ...options.timeout, functions: value.split('+').filter(Boolean) };
-        break;
-      case 'timeoutAfterMs':
-        options.timeout = { share: 0, ...options.timeout, afterMs: int(key, value) };
-        break;
-      default:
-        throw new Error(
-          `LOCAL_FAULTS: unknown fault "${key}" (post410, post429, post500, postAttempts, postLatencyMs, dynamodbThroughput, ` +
-            'dynamodbThrottling, dynamodb500, dynamodbAttempts, dynamodbDown, timeout, timeoutFunctions, timeoutAfterMs, seed)',
-        );
-    }
-  }
-  return options;
-}
-
-/** One line for the banner: what is injected. */
-export function describeFaults(options: FaultOptions): string {
-  const pct = (n: number | undefined): string => `${Math.round((n ?? 0) * 1000) / 10}%`;
-  const parts: string[] = [];
-  const { post, dynamodb, timeout } = options;
-  if (post?.gone) parts.push(`${pct(post.gone)} posts 410`);
-  if (post?.throttle) parts.push(`${pct(post.throttle)} posts 429`);
-  if (post?.error) parts.push(`${pct(post.error)} posts 500`);
-  if (post?.latencyMs) parts.push(`posts ${post.latencyMs} ms late`);
-  if (dynamodb?.throughput) parts.push(`${pct(dynamodb.throughput)} DynamoDB ProvisionedThroughputExceeded`);
-  if (dynamodb?.throttling) parts.push(`${pct(dynamodb.throttling)} DynamoDB Throttling`);
-  if (dynamodb?.error) parts.push(`${pct(dynamodb.error)} DynamoDB 500`);
-  if (dynamodb?.down) parts.push('DynamoDB down');
-  if (timeout?.share)
-    parts.push(`${pct(timeout.share)} invocations time out${timeout.functions ? ` (${timeout.functions.join(', ')})` : ''}`);
-  return parts.join(', ');
 }
