@@ -70,7 +70,7 @@ describe('message rate limit (chat-core against the local store, clock under tes
         await core.recordMessageSent(connectionId, now);
         outcomes.push('ok');
       } catch (error: unknown) {
-        if (!core.isChatError(error)) throw error;
+        if (!(error instanceof core.ChatError)) throw error;
         outcomes.push(error.code);
       }
     }

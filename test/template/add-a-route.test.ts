@@ -54,7 +54,8 @@ $&`,
   ],
 ];
 
-const PING_HANDLER = `import { postToConnection, websocketHandler } from 'chat-core';
+const PING_HANDLER = `import { websocketHandler } from 'chat-core';
+import { postToConnection } from '../../layers/chat-core/src/management';
 
 /** ping: answers the caller pong. */
 export const handler = websocketHandler(async (event) => {

@@ -6,7 +6,8 @@
  */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { mockClient } from 'aws-sdk-client-mock';
-import { broadcast, metrics } from 'chat-core';
+import { metrics } from 'chat-core';
+import { broadcast } from '../../layers/chat-core/src/broadcast';
 
 async function main(): Promise<void> {
   mockClient(ApiGatewayManagementApiClient).on(PostToConnectionCommand).rejects(new Error('post failed'));

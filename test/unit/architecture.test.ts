@@ -2,7 +2,7 @@
  * ARCHITECTURE.md stays true: every folder its table names exists, every top-level folder of
  * the project is in its table, and every service folder of local/src it names is there (and
  * the other way round). And the house stays easy to walk through: no import circles (madge),
- * no source file over 350 lines.
+ * no source file over 350 lines, a layer index that exports what the functions use and no more.
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -62,5 +62,31 @@ describe('ARCHITECTURE.md', () => {
         .filter(({ lines }) => lines > MAX_LINES),
     );
     expect(long).to.deep.equal([]);
+  });
+
+  it("exports from the layer's index only what the functions import from it", () => {
+    const names = (list: string): string[] =>
+      list
+        .split(',')
+        .map(
+          (item) =>
+            item
+              .trim()
+              .replace(/^type\s+/, '')
+              .split(/\s+as\s+/)[0] as string,
+        )
+        .filter(Boolean);
+    const index = readFileSync(join(ROOT, 'layers/chat-core/src/index.ts'), 'utf8');
+    const exported = [...index.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) => names(m[1] as string));
+    const imported = new Set(
+      (readdirSync(join(ROOT, 'functions'), { recursive: true, encoding: 'utf8' }) as string[])
+        .filter((file) => file.endsWith('.ts') && !file.split(/[\\/]/).includes('node_modules'))
+        .flatMap((file) => [
+          ...readFileSync(join(ROOT, 'functions', file), 'utf8').matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'chat-core'/g),
+        ])
+        .flatMap((m) => names(m[1] as string)),
+    );
+    expect(exported.length, 'names the index exports').to.be.greaterThan(30);
+    expect(exported.filter((name) => !imported.has(name))).to.deep.equal([]);
   });
 });

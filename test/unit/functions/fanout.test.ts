@@ -3,7 +3,10 @@ import { BatchWriteItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect } from 'chai';
-import { HANDOFF_RESERVE_MS, MAX_STALLS, REDELIVERY_DELAYS_SECONDS, type Shard, config, notePresence } from 'chat-core';
+import { config, notePresence } from 'chat-core';
+import { REDELIVERY_DELAYS_SECONDS } from '../../../layers/chat-core/src/redelivery';
+import { HANDOFF_RESERVE_MS, MAX_STALLS } from '../../../layers/chat-core/src/fanout';
+import { type Shard } from '../../../layers/chat-core/src/shards';
 import sinon from 'sinon';
 import { handler } from '../../../functions/fanout';
 import {

@@ -5,7 +5,8 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { type Shard, config } from 'chat-core';
+import { config } from 'chat-core';
+import { type Shard } from '../../../layers/chat-core/src/shards';
 import sinon from 'sinon';
 import {
   BatchWriteItemCommand,

@@ -7,7 +7,8 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import { EncodedFrame, type Frame, type Recipient, broadcast, reply } from 'chat-core';
+import { type Frame, type Recipient } from 'chat-core';
+import { EncodedFrame, broadcast, reply } from '../../../layers/chat-core/src/broadcast';
 import sinon from 'sinon';
 import { apiMock, ddbMock, deferred, expectRejection, flush, posts, resetMocks, watch, MESSAGE_FRAME } from '../helpers';
 

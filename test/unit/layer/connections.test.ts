@@ -8,18 +8,14 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
+import { ChatError, deleteConnection, recordMessageSent, recordRequest, saveConnection } from 'chat-core';
 import {
-  ChatError,
   ROOM_INDEX,
-  deleteConnection,
   deleteConnections,
   getConnection,
-  recordMessageSent,
-  recordRequest,
   requireConnection,
   roomConnections,
-  saveConnection,
-} from 'chat-core';
+} from '../../../layers/chat-core/src/connections';
 import sinon from 'sinon';
 import { CONNECTED_AT, conditionFailed, connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
 

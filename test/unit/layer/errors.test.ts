@@ -1,6 +1,7 @@
 import { GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
-import { ChatError, isChatError, isGone } from 'chat-core';
+import { ChatError, isGone } from 'chat-core';
+import { isChatError } from '../../../layers/chat-core/src/errors';
 
 describe('layer: errors', () => {
   describe('ChatError', () => {

@@ -2,20 +2,9 @@ import { LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client
 import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import {
-  HANDOFF_RESERVE_MS,
-  type ConfirmTo,
-  type Recipient,
-  type Shard,
-  announce,
-  config,
-  confirmationQueued,
-  fanOut,
-  parseQueueMessage,
-  parseShard,
-  serveShard,
-  shardRecipients,
-} from 'chat-core';
+import { type ConfirmTo, type Recipient, config, confirmationQueued, fanOut, parseQueueMessage, serveShard } from 'chat-core';
+import { HANDOFF_RESERVE_MS, announce } from '../../../layers/chat-core/src/fanout';
+import { type Shard, parseShard, shardRecipients } from '../../../layers/chat-core/src/shards';
 import sinon from 'sinon';
 import {
   CONNECTED_AT,

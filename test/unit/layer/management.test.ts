@@ -5,7 +5,9 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
-import { ManagementTimeoutError, getConnectionInfo, isGone, managementApi, postToConnection } from 'chat-core';
+import { ManagementTimeoutError, getConnectionInfo, isGone } from 'chat-core';
+import { managementApi } from '../../../layers/chat-core/src/aws';
+import { postToConnection } from '../../../layers/chat-core/src/management';
 import sinon from 'sinon';
 import { apiMock, expectRejection, resetMocks, watch } from '../helpers';
 

@@ -4,20 +4,24 @@
  * never locally.
  */
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Context } from 'aws-lambda';
-import { instrumented, metrics, MetricUnit, tracingEnabled } from 'chat-core';
-import { untraced } from '../../../layers/chat-core/src/observability';
+import { instrumented, metrics, MetricUnit } from 'chat-core';
+import { tracingEnabled, untraced } from '../../../layers/chat-core/src/observability';
 
 const ON_LAMBDA = { AWS_LAMBDA_FUNCTION_NAME: 'chat-SendMessageFunction', LAMBDA_TASK_ROOT: '/var/task' };
 
-/** Loads chat-core in a fresh process with `env`; answers which tracer it made and whether the X-Ray SDK was loaded. */
+const OBSERVABILITY = join(__dirname, '..', '..', '..', 'layers', 'chat-core', 'src', 'observability.ts');
+
+/** Loads chat-core in a fresh process with `env`, as a function does; answers which tracer it made and whether the X-Ray SDK was loaded. */
 async function loadLayer(env: Record<string, string>): Promise<{ xraySdkLoaded: boolean; tracer: string }> {
   const probe =
-    "const core = require('chat-core'); const loaded = Object.keys(require.cache).some((file) => file.includes('aws-xray-sdk-core'));" +
-    'process.stdout.write(JSON.stringify({ xraySdkLoaded: loaded, tracer: core.tracer.constructor.name }))';
+    "require('chat-core'); const loaded = Object.keys(require.cache).some((file) => file.includes('aws-xray-sdk-core'));" +
+    `const { tracer } = require(${JSON.stringify(OBSERVABILITY)});` +
+    'process.stdout.write(JSON.stringify({ xraySdkLoaded: loaded, tracer: tracer.constructor.name }))';
   const { PATH, HOME } = process.env;
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '-e', probe], {
     env: { PATH, HOME, AWS_REGION: 'us-east-1', CONNECTIONS_URL: 'https://example.execute-api.us-east-1.amazonaws.com/production', ...env },

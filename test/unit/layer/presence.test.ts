@@ -2,7 +2,9 @@ import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi
 import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { LOST_FLUSH_MS, MAX_PENDING_CHANGES, type PresenceDue, config, flushPresence, notePresence } from 'chat-core';
+import { config, flushPresence, notePresence } from 'chat-core';
+import { LOST_FLUSH_MS, MAX_PENDING_CHANGES } from '../../../layers/chat-core/src/presence';
+import { type PresenceDue } from '../../../layers/chat-core/src/shards';
 import sinon from 'sinon';
 import { type Item, apiMock, connectionItem, ddbMock, fakePresenceItems, framesTo, posts, resetMocks, sqsMock } from '../helpers';
 

@@ -1,20 +1,17 @@
 import { expect } from 'chai';
 import {
-  CHAT_V1,
   ChatError,
   type ChatMessage,
   type Frame,
-  MAX_HISTORY_LIMIT,
   USAGE,
   encodeFrame,
-  encodeMembersCursor,
-  errorFrame,
   negotiateProtocol,
   parseBody,
   parseHistory,
   parseMembers,
   parseSendMessage,
 } from 'chat-core';
+import { CHAT_V1, MAX_HISTORY_LIMIT, encodeMembersCursor, errorFrame } from '../../../layers/chat-core/src/protocol';
 import { expectThrow } from '../helpers';
 
 const MESSAGE: ChatMessage = {

@@ -1,7 +1,9 @@
 import { GoneException, LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { type Recipient, type Shard, REDELIVERY_DELAYS_SECONDS, config, redeliver, replyOrRedeliver } from 'chat-core';
+import { type Recipient, config, redeliver, replyOrRedeliver } from 'chat-core';
+import { REDELIVERY_DELAYS_SECONDS } from '../../../layers/chat-core/src/redelivery';
+import { type Shard } from '../../../layers/chat-core/src/shards';
 import sinon from 'sinon';
 import { apiMock, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
 
