@@ -64,7 +64,7 @@ describe('ARCHITECTURE.md', () => {
     expect(long).to.deep.equal([]);
   });
 
-  it("exports from the layer's index only what the functions import from it", () => {
+  it("exports from the layer's index only what the functions import from it (and the benchmark drives)", () => {
     const names = (list: string): string[] =>
       list
         .split(',')
@@ -87,6 +87,8 @@ describe('ARCHITECTURE.md', () => {
         .flatMap((m) => names(m[1] as string)),
     );
     expect(exported.length, 'names the index exports').to.be.greaterThan(30);
+    // The benchmark drives the built layer's fan-out (bench/poster-worker.ts's Layer).
+    for (const name of ['broadcast', 'roomConnections']) imported.add(name);
     expect(exported.filter((name) => !imported.has(name))).to.deep.equal([]);
   });
 });

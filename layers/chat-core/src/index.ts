@@ -22,6 +22,9 @@ export {
   type Frame,
   type SendMessageRequest,
 } from './protocol';
+// The benchmark drives these two in the built layer (bench/poster-worker.ts): the fan-out as deployed.
+export { broadcast } from './broadcast';
+export { roomConnections } from './connections';
 export { deleteConnection, recordMessageSent, recordRequest, registered, roomIsFull, saveConnection, type Recipient } from './connections';
 export { limitBackendCaller, limitConnect, limitMessage, limitRequest } from './rate-limit';
 export { cancelReservation, readHistory, reservePlace, saveMessage } from './messages';
