@@ -30,8 +30,9 @@ export default tseslint.config(
       ],
     },
   },
+  // The layer's folders (src/<concern>/) may import each other; nothing may leave src/.
   {
-    files: ['layers/chat-core/src/**/*.ts'],
+    files: ['layers/chat-core/src/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -39,6 +40,22 @@ export default tseslint.config(
           patterns: [
             {
               group: ['../*', 'chat-core', 'chat-core/*'],
+              message: 'The layer imports only its own files and its packages, never the runtime, a function or the page.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['layers/chat-core/src/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['../../*', 'chat-core', 'chat-core/*'],
               message: 'The layer imports only its own files and its packages, never the runtime, a function or the page.',
             },
           ],

@@ -7,7 +7,7 @@
  * here), invoked directly with SQS events of the shape the queue delivers.
  */
 import { randomUUID } from 'node:crypto';
-import { type Shard } from '../layers/chat-core/src/shards';
+import { type Shard } from '../layers/chat-core/src/delivery/shards';
 import type { LocalRuntime } from '../local/src/index';
 import { connectionIdOf } from './clients';
 import { timeSeries, type Series, type SeriesPlan } from './latency';

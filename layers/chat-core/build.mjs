@@ -33,6 +33,8 @@ const SOURCES = ['package.json', 'package-lock.json', 'src'];
  * authorizer loads alone on every connect instead of the whole layer and its SDK clients.
  */
 const ENTRY_POINTS = { '.': 'index', './identity': 'identity' };
+/** Each entry point's source in src/. */
+const SOURCES_OF = { index: 'index.ts', identity: 'identity/identity.ts' };
 
 function readJson(file) {
   return JSON.parse(readFileSync(file, 'utf8'));
@@ -77,7 +79,7 @@ function installedCopy() {
 }
 
 /**
- * Source map paths relative to the package folder (`src/broadcast.ts`,
+ * Source map paths relative to the package folder (`src/delivery/broadcast.ts`,
  * `node_modules/zod/...`) wherever the bundle was built, so that every build path gives the
  * same map and stack traces on Lambda name /opt/nodejs/node_modules/chat-core/src/....
  * Packages found in the workspace's node_modules (`../../node_modules/zod/...`) are named as
@@ -96,14 +98,14 @@ function relocateSourceMap(mapFile, builtFrom) {
 
 /**
  * The X-Ray SDK keeps its context with cls-hooked, whose async_hooks hook runs on every promise,
- * traced or not; src/xray-context.ts keeps it on AsyncLocalStorage instead, at no cost per
+ * traced or not; src/platform/xray-context.ts keeps it on AsyncLocalStorage instead, at no cost per
  * promise (docs/PERFORMANCE.md, tracing). The SDK's require('cls-hooked/context') gets it.
  */
 function xrayContextOnAsyncLocalStorage(buildDir) {
   return {
     name: 'xray-context',
     setup(build) {
-      build.onResolve({ filter: /^cls-hooked\/context$/ }, () => ({ path: path.join(buildDir, 'src', 'xray-context.ts') }));
+      build.onResolve({ filter: /^cls-hooked\/context$/ }, () => ({ path: path.join(buildDir, 'src', 'platform', 'xray-context.ts') }));
     },
   };
 }
@@ -134,7 +136,7 @@ async function main() {
     // Each entry point is a bundle of its own (no code splitting: one file to load).
     await esbuild.build({
       absWorkingDir: buildDir,
-      entryPoints: Object.fromEntries(names.map((entry) => [entry, path.join(buildDir, 'src', `${entry}.ts`)])),
+      entryPoints: Object.fromEntries(names.map((entry) => [entry, path.join(buildDir, 'src', SOURCES_OF[entry])])),
       outdir: packageDir,
       bundle: true,
       platform: 'node',

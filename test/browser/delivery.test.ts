@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { MANAGEMENT_MAX_ATTEMPTS } from '../../layers/chat-core/src/aws';
+import { MANAGEMENT_MAX_ATTEMPTS } from '../../layers/chat-core/src/platform/aws';
 import { type LocalRuntime, startLocalRuntime } from '../../local/src/index';
 import { buildChatPage } from '../../web/build';
 import {

@@ -55,7 +55,7 @@ $&`,
 ];
 
 const PING_HANDLER = `import { websocketHandler } from 'chat-core';
-import { postToConnection } from '../../layers/chat-core/src/management';
+import { postToConnection } from '../../layers/chat-core/src/platform/management';
 
 /** ping: answers the caller pong. */
 export const handler = websocketHandler(async (event) => {

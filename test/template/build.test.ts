@@ -284,7 +284,7 @@ describe('sam build, out of source and in source', function () {
             readSourceMap(identity)
               .map((source) => path.relative(packageDir, source))
               .sort(),
-          ).to.deep.equal([path.join('src', 'identity.ts'), path.join('src', 'wire.ts')]);
+          ).to.deep.equal([path.join('src', 'identity', 'identity.ts'), path.join('src', 'wire', 'wire.ts')]);
           expect(
             (await requiredModules(identity)).filter((name) => !isBuiltin(name)),
             'identity.js requires',

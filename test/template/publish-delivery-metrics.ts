@@ -7,7 +7,7 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { mockClient } from 'aws-sdk-client-mock';
 import { metrics } from 'chat-core';
-import { broadcast } from '../../layers/chat-core/src/broadcast';
+import { broadcast } from '../../layers/chat-core/src/delivery/broadcast';
 
 async function main(): Promise<void> {
   mockClient(ApiGatewayManagementApiClient).on(PostToConnectionCommand).rejects(new Error('post failed'));

@@ -19,7 +19,7 @@ import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { expect } from 'chai';
 import { type BackendEvent, type Frame, type WebSocketEvent } from 'chat-core';
-import { forgetSenderRooms } from '../../layers/chat-core/src/sender-rooms';
+import { forgetSenderRooms } from '../../layers/chat-core/src/messages/sender-rooms';
 import { encodeIdentity } from 'chat-core/identity';
 import type { ConnectAuthorizerEvent } from '../../functions/authorizer/authorizer';
 

@@ -3,12 +3,12 @@
  * /opt/nodejs/node_modules/chat-core; locally it is the npm workspace of the same
  * name. Functions import only from here.
  */
-export { config } from './config';
-export { instrumented, logger, metrics, MetricUnit } from './observability';
-export { ChatError, isGone } from './errors';
-export { header, type WebSocketEvent, type WebSocketRequestContext } from './event';
-export { nameFromToken, parseName, parseRoom } from './names';
-export { decodeIdentity, mayJoin } from './identity';
+export { config } from './platform/config';
+export { instrumented, logger, metrics, MetricUnit } from './platform/observability';
+export { ChatError, isGone } from './wire/errors';
+export { header, type WebSocketEvent, type WebSocketRequestContext } from './wire/event';
+export { nameFromToken, parseName, parseRoom } from './identity/names';
+export { decodeIdentity, mayJoin } from './identity/identity';
 export {
   USAGE,
   encodeFrame,
@@ -21,24 +21,32 @@ export {
   type ConnectionInfo,
   type Frame,
   type SendMessageRequest,
-} from './protocol';
+} from './wire/protocol';
 // The benchmark drives these two in the built layer (bench/poster-worker.ts): the fan-out as deployed.
-export { broadcast } from './broadcast';
-export { roomConnections } from './connections';
-export { deleteConnection, recordMessageSent, recordRequest, registered, roomIsFull, saveConnection, type Recipient } from './connections';
-export { limitBackendCaller, limitConnect, limitMessage, limitRequest } from './rate-limit';
-export { cancelReservation, readHistory, reservePlace, saveMessage } from './messages';
-export { knownSenderRoom, rememberSenderRoom } from './sender-rooms';
-export { redeliver, replyOrRedeliver } from './redelivery';
-export { ManagementTimeoutError, getConnectionInfo } from './management';
-export { confirmationQueued, fanOut, serveShard, type FanOutResult } from './fanout';
-export { parseQueueMessage, type ConfirmTo } from './shards';
-export { confirmationFrame } from './confirmation';
-export { membersPage } from './members';
-export { flushPresence, notePresence } from './presence';
-export { consumeQueue } from './queue-consumer';
-export { websocketHandler } from './handler';
-export { backendHandler, type BackendEvent } from './backend-handler';
-export { publishMessage } from './publish';
-export { activeBan, banNotice, moderate } from './moderation';
-export { parseBackendModeration, parseModerate, parsePublishRequest } from './moderation-requests';
+export { broadcast } from './delivery/broadcast';
+export { roomConnections } from './connections/connections';
+export {
+  deleteConnection,
+  recordMessageSent,
+  recordRequest,
+  registered,
+  roomIsFull,
+  saveConnection,
+  type Recipient,
+} from './connections/connections';
+export { limitBackendCaller, limitConnect, limitMessage, limitRequest } from './limits/rate-limit';
+export { cancelReservation, readHistory, reservePlace, saveMessage } from './messages/messages';
+export { knownSenderRoom, rememberSenderRoom } from './messages/sender-rooms';
+export { redeliver, replyOrRedeliver } from './delivery/redelivery';
+export { ManagementTimeoutError, getConnectionInfo } from './platform/management';
+export { confirmationQueued, fanOut, serveShard, type FanOutResult } from './delivery/fanout';
+export { parseQueueMessage, type ConfirmTo } from './delivery/shards';
+export { confirmationFrame } from './delivery/confirmation';
+export { membersPage } from './connections/members';
+export { flushPresence, notePresence } from './presence/presence';
+export { consumeQueue } from './delivery/queue-consumer';
+export { websocketHandler } from './handlers/handler';
+export { backendHandler, type BackendEvent } from './handlers/backend-handler';
+export { publishMessage } from './messages/publish';
+export { activeBan, banNotice, moderate } from './moderation/moderation';
+export { parseBackendModeration, parseModerate, parsePublishRequest } from './moderation/moderation-requests';

@@ -4,9 +4,9 @@ import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { expect } from 'chai';
 import { config, notePresence } from 'chat-core';
-import { REDELIVERY_DELAYS_SECONDS } from '../../../layers/chat-core/src/redelivery';
-import { HANDOFF_RESERVE_MS, MAX_STALLS } from '../../../layers/chat-core/src/fanout';
-import { type Shard } from '../../../layers/chat-core/src/shards';
+import { REDELIVERY_DELAYS_SECONDS } from '../../../layers/chat-core/src/delivery/redelivery';
+import { HANDOFF_RESERVE_MS, MAX_STALLS } from '../../../layers/chat-core/src/delivery/fanout';
+import { type Shard } from '../../../layers/chat-core/src/delivery/shards';
 import sinon from 'sinon';
 import { handler } from '../../../functions/fanout';
 import {

@@ -1,8 +1,8 @@
 import { PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
-import { MEMBERS_PAGE_BYTES } from '../../../layers/chat-core/src/members';
-import { encodeMembersCursor } from '../../../layers/chat-core/src/protocol';
+import { MEMBERS_PAGE_BYTES } from '../../../layers/chat-core/src/connections/members';
+import { encodeMembersCursor } from '../../../layers/chat-core/src/wire/protocol';
 import { handler } from '../../../functions/members';
 import {
   CALLER_ID,

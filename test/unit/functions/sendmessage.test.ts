@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { config } from 'chat-core';
-import { type Shard } from '../../../layers/chat-core/src/shards';
+import { type Shard } from '../../../layers/chat-core/src/delivery/shards';
 import sinon from 'sinon';
 import {
   BatchWriteItemCommand,

@@ -1,6 +1,6 @@
 /** The layer's one retry of partly accepted batches (batches.ts), as BatchWriteItem and SendMessageBatch use it. */
 import { expect } from 'chai';
-import { sendAll } from '../../../layers/chat-core/src/batches';
+import { sendAll } from '../../../layers/chat-core/src/platform/batches';
 
 describe('sendAll: a batch until every item is taken', () => {
   it('sends again only what was handed back, and stops once nothing is', async () => {

@@ -8,7 +8,7 @@ import {
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { type Frame, type Recipient } from 'chat-core';
-import { EncodedFrame, broadcast, reply } from '../../../layers/chat-core/src/broadcast';
+import { EncodedFrame, broadcast, reply } from '../../../layers/chat-core/src/delivery/broadcast';
 import sinon from 'sinon';
 import { apiMock, ddbMock, deferred, expectRejection, flush, posts, resetMocks, watch, MESSAGE_FRAME } from '../helpers';
 

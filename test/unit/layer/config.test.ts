@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { config } from 'chat-core';
-import { CONNECTION_TTL_SECONDS, MissingConfigError, RATE_WINDOW_SECONDS, loadConfig } from '../../../layers/chat-core/src/config';
+import { CONNECTION_TTL_SECONDS, MissingConfigError, RATE_WINDOW_SECONDS, loadConfig } from '../../../layers/chat-core/src/platform/config';
 import { expectThrow } from '../helpers';
 
 /** What template.yaml gives SendMessageFunction, the function that uses every template variable. */

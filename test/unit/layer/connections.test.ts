@@ -15,7 +15,7 @@ import {
   getConnection,
   requireConnection,
   roomConnections,
-} from '../../../layers/chat-core/src/connections';
+} from '../../../layers/chat-core/src/connections/connections';
 import sinon from 'sinon';
 import { CONNECTED_AT, conditionFailed, connectionItem, connectionItems, ddbMock, expectRejection, resetMocks } from '../helpers';
 

@@ -1,7 +1,7 @@
 import { GoneException } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
 import { ChatError, isGone } from 'chat-core';
-import { isChatError } from '../../../layers/chat-core/src/errors';
+import { isChatError } from '../../../layers/chat-core/src/wire/errors';
 
 describe('layer: errors', () => {
   describe('ChatError', () => {

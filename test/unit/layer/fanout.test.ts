@@ -3,8 +3,8 @@ import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sd
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { type ConfirmTo, type Recipient, config, confirmationQueued, fanOut, parseQueueMessage, serveShard } from 'chat-core';
-import { HANDOFF_RESERVE_MS, announce } from '../../../layers/chat-core/src/fanout';
-import { type Shard, parseShard, shardRecipients } from '../../../layers/chat-core/src/shards';
+import { HANDOFF_RESERVE_MS, announce } from '../../../layers/chat-core/src/delivery/fanout';
+import { type Shard, parseShard, shardRecipients } from '../../../layers/chat-core/src/delivery/shards';
 import sinon from 'sinon';
 import {
   CONNECTED_AT,

@@ -6,8 +6,8 @@ import {
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { expect } from 'chai';
 import { ManagementTimeoutError, getConnectionInfo, isGone } from 'chat-core';
-import { managementApi } from '../../../layers/chat-core/src/aws';
-import { postToConnection } from '../../../layers/chat-core/src/management';
+import { managementApi } from '../../../layers/chat-core/src/platform/aws';
+import { postToConnection } from '../../../layers/chat-core/src/platform/management';
 import sinon from 'sinon';
 import { apiMock, expectRejection, resetMocks, watch } from '../helpers';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ChatError, nameFromToken, parseName, parseRoom } from 'chat-core';
-import { DEFAULT_ROOM } from '../../../layers/chat-core/src/wire';
-import { defaultName, neutralizeControls } from '../../../layers/chat-core/src/names';
+import { DEFAULT_ROOM } from '../../../layers/chat-core/src/wire/wire';
+import { defaultName, neutralizeControls } from '../../../layers/chat-core/src/identity/names';
 import { CALLER_ID, expectThrow } from '../helpers';
 
 /** A generated default name. */

@@ -10,11 +10,11 @@ import { expect } from 'chai';
 import sinon from 'sinon';
 import type { Context } from 'aws-lambda';
 import { instrumented, metrics, MetricUnit } from 'chat-core';
-import { tracingEnabled, untraced } from '../../../layers/chat-core/src/observability';
+import { tracingEnabled, untraced } from '../../../layers/chat-core/src/platform/observability';
 
 const ON_LAMBDA = { AWS_LAMBDA_FUNCTION_NAME: 'chat-SendMessageFunction', LAMBDA_TASK_ROOT: '/var/task' };
 
-const OBSERVABILITY = join(__dirname, '..', '..', '..', 'layers', 'chat-core', 'src', 'observability.ts');
+const OBSERVABILITY = join(__dirname, '..', '..', '..', 'layers', 'chat-core', 'src', 'platform', 'observability.ts');
 
 /** Loads chat-core in a fresh process with `env`, as a function does; answers which tracer it made and whether the X-Ray SDK was loaded. */
 async function loadLayer(env: Record<string, string>): Promise<{ xraySdkLoaded: boolean; tracer: string }> {

@@ -3,8 +3,8 @@ import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { config, flushPresence, notePresence } from 'chat-core';
-import { LOST_FLUSH_MS, MAX_PENDING_CHANGES } from '../../../layers/chat-core/src/presence';
-import { type PresenceDue } from '../../../layers/chat-core/src/shards';
+import { LOST_FLUSH_MS, MAX_PENDING_CHANGES } from '../../../layers/chat-core/src/presence/presence';
+import { type PresenceDue } from '../../../layers/chat-core/src/delivery/shards';
 import sinon from 'sinon';
 import { type Item, apiMock, connectionItem, ddbMock, fakePresenceItems, framesTo, posts, resetMocks, sqsMock } from '../helpers';
 

@@ -11,7 +11,7 @@ import {
   parseMembers,
   parseSendMessage,
 } from 'chat-core';
-import { CHAT_V1, MAX_HISTORY_LIMIT, encodeMembersCursor, errorFrame } from '../../../layers/chat-core/src/protocol';
+import { CHAT_V1, MAX_HISTORY_LIMIT, encodeMembersCursor, errorFrame } from '../../../layers/chat-core/src/wire/protocol';
 import { expectThrow } from '../helpers';
 
 const MESSAGE: ChatMessage = {

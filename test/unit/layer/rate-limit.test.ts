@@ -1,7 +1,7 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { ChatError, limitConnect, limitRequest } from 'chat-core';
-import { limitSubject, takeToken } from '../../../layers/chat-core/src/rate-limit';
+import { limitSubject, takeToken } from '../../../layers/chat-core/src/limits/rate-limit';
 import { authorized, conditionFailed, ddbMock, expectRejection, loadEvent, resetMocks } from '../helpers';
 
 /** 2022-01-25T18:50:07.642Z */

@@ -2,8 +2,8 @@ import { GoneException, LimitExceededException, PostToConnectionCommand } from '
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
 import { type Recipient, config, redeliver, replyOrRedeliver } from 'chat-core';
-import { REDELIVERY_DELAYS_SECONDS } from '../../../layers/chat-core/src/redelivery';
-import { type Shard } from '../../../layers/chat-core/src/shards';
+import { REDELIVERY_DELAYS_SECONDS } from '../../../layers/chat-core/src/delivery/redelivery';
+import { type Shard } from '../../../layers/chat-core/src/delivery/shards';
 import sinon from 'sinon';
 import { apiMock, resetMocks, sqsMock, MESSAGE_FRAME, QUEUE_URL } from '../helpers';
 

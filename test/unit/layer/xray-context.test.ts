@@ -1,12 +1,12 @@
 /**
- * The X-Ray SDK's context store on AsyncLocalStorage (layers/chat-core/src/xray-context.ts),
+ * The X-Ray SDK's context store on AsyncLocalStorage (layers/chat-core/src/platform/xray-context.ts),
  * which the layer's build puts in place of cls-hooked: a context follows what a function
  * starts, through awaits, timers and callbacks bound to it; the context the SDK enters once
  * at load (on Lambda) stays active wherever no other is; `set` outside any context throws.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { expect } from 'chai';
-import { createNamespace, destroyNamespace, getNamespace, type Namespace } from '../../../layers/chat-core/src/xray-context';
+import { createNamespace, destroyNamespace, getNamespace, type Namespace } from '../../../layers/chat-core/src/platform/xray-context';
 import { expectThrow } from '../helpers';
 
 describe('layer: the X-Ray context on AsyncLocalStorage (xray-context.ts)', () => {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { type AttributeValue, ConditionalCheckFailedException, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from './aws';
-import { config } from './config';
-import { reply } from './broadcast';
-import type { Recipient } from './connections';
-import { type FanOutResult, type TimeBudget, postWithin, roomWithinThreshold } from './fanout';
-import { queuePresenceDue } from './shards';
-import type { Frame, PresenceChange } from './wire';
-import { logger } from './observability';
-import type { Protocol } from './protocol';
+import { dynamodb } from '../platform/aws';
+import { config } from '../platform/config';
+import { reply } from '../delivery/broadcast';
+import type { Recipient } from '../connections/connections';
+import { type FanOutResult, type TimeBudget, postWithin, roomWithinThreshold } from '../delivery/fanout';
+import { queuePresenceDue } from '../delivery/shards';
+import type { Frame, PresenceChange } from '../wire/wire';
+import { logger } from '../platform/observability';
+import type { Protocol } from '../wire/protocol';
 
 /**
  * Presence, coalesced per room: a join or leave is not sent to the room at once but added to

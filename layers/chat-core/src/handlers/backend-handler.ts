@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2WithIAMAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type ErrorCode, isChatError } from './errors';
-import { instrumented, logger } from './observability';
+import { type ErrorCode, isChatError } from '../wire/errors';
+import { instrumented, logger } from '../platform/observability';
 
 /**
  * What the backend API's functions share (its routes are IAM-authorised: API Gateway has

@@ -3,8 +3,8 @@ import { ChatError } from './errors';
 import { CHAT_V1, type Frame, MAX_HISTORY_LIMIT, type ModerationResult } from './wire';
 
 export { CHAT_V1, MAX_HISTORY_LIMIT };
-import { TOKEN_SUBPROTOCOL_PREFIX, offeredSubprotocols } from './identity';
-import { neutralizeControls } from './names';
+import { TOKEN_SUBPROTOCOL_PREFIX, offeredSubprotocols } from '../identity/identity';
+import { neutralizeControls } from '../identity/names';
 
 /**
  * How a connection wants its frames: `plain` is the tutorial's raw text (what a

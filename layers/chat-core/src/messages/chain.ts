@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { TIME_LEN, decodeTime, encodeTime, incrementBase32, monotonicFactory } from 'ulid';
-import { dynamodb } from './aws';
-import { config } from './config';
+import { dynamodb } from '../platform/aws';
+import { config } from '../platform/config';
 
 /**
  * Each room's messages form a chain: every message names the one stored just before it in

@@ -9,12 +9,12 @@ import {
   UpdateItemCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from './aws';
-import { sendAll } from './batches';
-import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, config } from './config';
-import { ChatError } from './errors';
-import type { Protocol } from './protocol';
-import { refusal, takeToken } from './rate-limit';
+import { dynamodb } from '../platform/aws';
+import { sendAll } from '../platform/batches';
+import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, config } from '../platform/config';
+import { ChatError } from '../wire/errors';
+import type { Protocol } from '../wire/protocol';
+import { refusal, takeToken } from '../limits/rate-limit';
 
 /** One open WebSocket connection: an item of the connections table. */
 export interface Connection {

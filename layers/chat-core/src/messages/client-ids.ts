@@ -1,7 +1,7 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from './aws';
+import { dynamodb } from '../platform/aws';
 import type { Link } from './chain';
-import { config } from './config';
+import { config } from '../platform/config';
 
 /**
  * Idempotent sends: a sendmessage that carries a client message id (`clientId`) records,

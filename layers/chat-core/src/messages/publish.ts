@@ -1,14 +1,14 @@
-import { config } from './config';
-import type { Recipient } from './connections';
-import { ChatError } from './errors';
-import { type TimeBudget, fanOut } from './fanout';
+import { config } from '../platform/config';
+import type { Recipient } from '../connections/connections';
+import { ChatError } from '../wire/errors';
+import { type TimeBudget, fanOut } from '../delivery/fanout';
 import { saveMessage } from './messages';
-import type { PublishRequest } from './moderation-requests';
-import { neutralizeControls, parseName } from './names';
-import { logger } from './observability';
-import { limitBackendCaller } from './rate-limit';
-import { redeliver } from './redelivery';
-import type { ChatMessage, Frame } from './wire';
+import type { PublishRequest } from '../moderation/moderation-requests';
+import { neutralizeControls, parseName } from '../identity/names';
+import { logger } from '../platform/observability';
+import { limitBackendCaller } from '../limits/rate-limit';
+import { redeliver } from '../delivery/redelivery';
+import type { ChatMessage, Frame } from '../wire/wire';
 
 /** The name a backend's message goes by unless it gives one. */
 export const BACKEND_NAME = 'system';

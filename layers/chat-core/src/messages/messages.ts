@@ -5,12 +5,12 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from './aws';
+import { dynamodb } from '../platform/aws';
 import { type Link, claimNextLink, releaseLink } from './chain';
 import { type ClientIdKey, type ClientIdRecord, readClientId, recordClientId } from './client-ids';
-import { config } from './config';
-import { logger } from './observability';
-import type { ChatMessage, HistoryRequest } from './protocol';
+import { config } from '../platform/config';
+import { logger } from '../platform/observability';
+import type { ChatMessage, HistoryRequest } from '../wire/protocol';
 
 type Item = Record<string, AttributeValue>;
 

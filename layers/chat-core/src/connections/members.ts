@@ -1,6 +1,6 @@
 import { roomConnections } from './connections';
-import type { Frame, Member } from './wire';
-import { encodeMembersCursor } from './protocol';
+import type { Frame, Member } from '../wire/wire';
+import { encodeMembersCursor } from '../wire/protocol';
 
 /**
  * Bytes of member entries one `members` frame carries at most: with its envelope it stays

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import * as z from 'zod';
-import { ChatError, type ErrorCode } from './errors';
-import { CONTROL_CHARACTERS as CONTROL, DEFAULT_ROOM, MAX_NAME_LENGTH, ROOM_PATTERN, replaceTextControls } from './wire';
+import { ChatError, type ErrorCode } from '../wire/errors';
+import { CONTROL_CHARACTERS as CONTROL, DEFAULT_ROOM, MAX_NAME_LENGTH, ROOM_PATTERN, replaceTextControls } from '../wire/wire';
 
 export { DEFAULT_ROOM };
 

@@ -1,10 +1,10 @@
 import { reply } from './broadcast';
-import { config } from './config';
-import type { Recipient } from './connections';
+import { config } from '../platform/config';
+import type { Recipient } from '../connections/connections';
 import { enqueueShards } from './shards';
-import { ManagementTimeoutError } from './management';
-import { logger } from './observability';
-import type { Frame } from './protocol';
+import { ManagementTimeoutError } from '../platform/management';
+import { logger } from '../platform/observability';
+import type { Frame } from '../wire/protocol';
 
 /**
  * Posts that fail for good (throttled past the SDK's retries, a server error; not 410 Gone, and

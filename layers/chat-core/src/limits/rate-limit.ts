@@ -4,11 +4,11 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from './aws';
-import { RATE_WINDOW_SECONDS, config } from './config';
-import { ChatError } from './errors';
-import type { WebSocketRequestContext } from './event';
-import { decodeIdentity } from './identity';
+import { dynamodb } from '../platform/aws';
+import { RATE_WINDOW_SECONDS, config } from '../platform/config';
+import { ChatError } from '../wire/errors';
+import type { WebSocketRequestContext } from '../wire/event';
+import { decodeIdentity } from '../identity/identity';
 
 type Item = Record<string, AttributeValue>;
 

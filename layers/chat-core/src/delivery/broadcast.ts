@@ -1,9 +1,9 @@
-import { config } from './config';
-import { deleteConnections, type Recipient } from './connections';
-import { isGone } from './errors';
-import { ManagementTimeoutError, postToConnection } from './management';
-import { logger, metrics, MetricUnit } from './observability';
-import { type Frame, type Protocol, encodeFrame } from './protocol';
+import { config } from '../platform/config';
+import { deleteConnections, type Recipient } from '../connections/connections';
+import { isGone } from '../wire/errors';
+import { ManagementTimeoutError, postToConnection } from '../platform/management';
+import { logger, metrics, MetricUnit } from '../platform/observability';
+import { type Frame, type Protocol, encodeFrame } from '../wire/protocol';
 
 /**
  * API Gateway answers 410 for a connection whose $connect has not finished yet,

@@ -1,10 +1,10 @@
 import { SendMessageBatchCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { sqs } from './aws';
-import { sendAll } from './batches';
-import { config } from './config';
-import type { Recipient } from './connections';
-import { logger, metrics, MetricUnit } from './observability';
-import type { Frame, Protocol } from './protocol';
+import { sqs } from '../platform/aws';
+import { sendAll } from '../platform/batches';
+import { config } from '../platform/config';
+import type { Recipient } from '../connections/connections';
+import { logger, metrics, MetricUnit } from '../platform/observability';
+import type { Frame, Protocol } from '../wire/protocol';
 
 /**
  * The fan-out queue's messages: shards (a frame and some of its recipients) and presence flushes,

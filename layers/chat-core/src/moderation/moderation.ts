@@ -6,17 +6,17 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { monotonicFactory } from 'ulid';
-import { dynamodb } from './aws';
-import { reply } from './broadcast';
-import { config } from './config';
-import { type Recipient, roomConnections } from './connections';
-import { ChatError, isGone } from './errors';
-import { type FanOutResult, type TimeBudget, fanOut } from './fanout';
-import { closeConnection } from './management';
+import { dynamodb } from '../platform/aws';
+import { reply } from '../delivery/broadcast';
+import { config } from '../platform/config';
+import { type Recipient, roomConnections } from '../connections/connections';
+import { ChatError, isGone } from '../wire/errors';
+import { type FanOutResult, type TimeBudget, fanOut } from '../delivery/fanout';
+import { closeConnection } from '../platform/management';
 import type { ModerationRequest } from './moderation-requests';
-import { logger } from './observability';
-import { redeliver } from './redelivery';
-import type { Frame, ModerationResult } from './wire';
+import { logger } from '../platform/observability';
+import { redeliver } from '../delivery/redelivery';
+import type { Frame, ModerationResult } from '../wire/wire';
 
 /**
  * Moderation: a message deleted for everyone, a person kept out of a room, and a record of

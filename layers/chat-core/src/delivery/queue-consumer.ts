@@ -10,7 +10,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { logger } from './observability';
+import { logger } from '../platform/observability';
 
 const processor = new BatchProcessor(EventType.SQS);
 

@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
 import { type BroadcastResult, broadcast } from './broadcast';
-import { config } from './config';
+import { config } from '../platform/config';
 import { countShards } from './confirmation';
-import { type Recipient, roomConnections } from './connections';
-import { logger } from './observability';
-import type { Frame } from './protocol';
+import { type Recipient, roomConnections } from '../connections/connections';
+import { logger } from '../platform/observability';
+import type { Frame } from '../wire/protocol';
 import { type ConfirmTo, type Shard, type ShardQueueing, enqueueShards, shardRecipients } from './shards';
 
 type DirectResult = Omit<BroadcastResult, 'unsent'> & {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
-import { ChatError } from './errors';
-import { CLIENT_ID, parseBody, parseFields } from './protocol';
-import { ROOM_PATTERN } from './wire';
+import { ChatError } from '../wire/errors';
+import { CLIENT_ID, parseBody, parseFields } from '../wire/protocol';
+import { ROOM_PATTERN } from '../wire/wire';
 
 /**
  * What a moderator or a backend asks for, parsed once for both ways in: the chat.v1 action

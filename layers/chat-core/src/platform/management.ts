@@ -1,7 +1,7 @@
 import { DeleteConnectionCommand, GetConnectionCommand, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { managementApi } from './aws';
 import { config } from './config';
-import type { ConnectionInfo } from './protocol';
+import type { ConnectionInfo } from '../wire/protocol';
 
 export class ManagementTimeoutError extends Error {
   override readonly name = 'ManagementTimeoutError';

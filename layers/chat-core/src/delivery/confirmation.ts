@@ -1,8 +1,8 @@
 import { UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { dynamodb } from './aws';
-import { config } from './config';
-import type { ChatMessage, Frame } from './wire';
-import { logger } from './observability';
+import { dynamodb } from '../platform/aws';
+import { config } from '../platform/config';
+import type { ChatMessage, Frame } from '../wire/wire';
+import { logger } from '../platform/observability';
 import { replyOrRedeliver } from './redelivery';
 import type { ConfirmTo } from './shards';
 

@@ -1,10 +1,10 @@
 import type { Context } from 'aws-lambda';
-import { getConnection } from './connections';
-import { replyOrRedeliver } from './redelivery';
-import { type ChatError, connectStatus, isChatError } from './errors';
-import type { WebSocketEvent, WebSocketResult } from './event';
-import { instrumented, logger, tracer } from './observability';
-import { errorFrame } from './protocol';
+import { getConnection } from '../connections/connections';
+import { replyOrRedeliver } from '../delivery/redelivery';
+import { type ChatError, connectStatus, isChatError } from '../wire/errors';
+import type { WebSocketEvent, WebSocketResult } from '../wire/event';
+import { instrumented, logger, tracer } from '../platform/observability';
+import { errorFrame } from '../wire/protocol';
 
 export type RouteHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult | void>;
 export type LambdaHandler = (event: WebSocketEvent, context: Context) => Promise<WebSocketResult>;
