@@ -282,6 +282,8 @@ describe('chat page (headless Chromium)', function () {
     await page.getByTestId('room-input').fill(uniqueRoom('form'));
     await page.getByTestId('name-input').fill('   ');
     await page.getByTestId('join-button').click();
+    // The page asks the server how to sign in before it checks the name: the error comes after that.
+    await page.getByTestId('name-error').filter({ hasText: /\S/ }).waitFor({ timeout: WAIT_MS });
     expect(await page.getByTestId('name-error').textContent()).to.equal('Enter a name.');
     expect(await page.getByTestId('room-error').isHidden()).to.equal(true);
 
