@@ -1,45 +1,34 @@
 import {
   type ChatMessage,
-  type ConfirmTo,
-  type FanOutResult,
   type Frame,
   MetricUnit,
-  type Recipient,
   type SendMessageRequest,
   cancelReservation,
   config,
-  confirmationFrame,
-  confirmationQueued,
-  fanOut,
+  deliver,
   knownSenderRoom,
   limitMessage,
   logger,
   metrics,
   parseSendMessage,
   recordMessageSent,
-  redeliver,
   rememberSenderRoom,
-  replyOrRedeliver,
   reservePlace,
   saveMessage,
   websocketHandler,
 } from 'chat-core';
 
 /**
- * sendmessage: stores the message, then posts it to every other connection in the
- * sender's room. A chat.v1 sender then gets its own message back: its confirmation
- * that the message was stored and handed to everyone. Sent after the room's posts
- * (retries included) have settled, it also keeps one sender's messages in order for
- * everyone, as long as the sender waits for each confirmation. Plain (tutorial)
- * senders get no echo. Rooms above the fan-out threshold are handed to the fan-out
- * queue in shards; so are the recipients of a smaller room that the function's time
- * does not reach (the Management API being slow). Then the last shard served confirms
- * (confirmation.ts), so the order holds there too.
+ * sendmessage: checks the sender against the rate limits, stores the message, and delivers it
+ * to every other connection in the sender's room (chat-core's deliver(): directly or through
+ * the fan-out queue, redelivered where posts fail). A chat.v1 sender then gets its own message
+ * back: its confirmation that the message was stored and handed to everyone, which keeps one
+ * sender's messages in order for everyone, as long as the sender waits for each confirmation.
+ * Plain (tutorial) senders get no echo.
  *
  * With a `clientId`, a repeat of a send already stored stores nothing and posts nothing:
  * the sender is confirmed with the original message. Once the message is stored, nothing
- * fails the request: posts that fail (the sender's confirmation included) are redelivered
- * through the fan-out queue, and members that still miss it see the gap in `prevId`.
+ * fails the request.
  */
 export const handler = websocketHandler(async (event, context) => {
   const { connectionId } = event.requestContext;
@@ -66,33 +55,16 @@ export const handler = websocketHandler(async (event, context) => {
     { room, name, text, connectionId, ...(userId !== undefined && { userId }) },
     { ...(clientId !== undefined && { clientId }), ...(reserved && { reserved }) },
   );
-  // The room is read while the message is stored; posting waits for the write. Recipients the
-  // function's time does not reach are handed to the queue (fanout.ts); failed posts come back
-  // in `failed`, for a redelivery.
-  const failed: Recipient[] = [];
-  const confirm: ConfirmTo | undefined =
-    sender.protocol === 'chat.v1' ? { connectionId, protocol: sender.protocol, ...(clientId !== undefined && { clientId }) } : undefined;
-  const delivery: Promise<FanOutResult | { mode: 'failed' }> = fanOut(
+  // The room is read while the message is stored; posting waits for the write.
+  const delivered = deliver(
     room,
-    saved.then(({ message, repeat }) => (repeat ? undefined : messageFrame(message))),
-    {
-      skip: (recipient) => recipient.connectionId === connectionId,
-      budget: context,
-      onFailure: (recipient) => failed.push(recipient),
-      ...(confirm && { confirm }),
-    },
-  ).catch((error: unknown) => {
-    logger.error('fan-out failed', { error: error as Error });
-    return { mode: 'failed' };
-  });
+    saved.then(({ message, repeat }) => ({ frame: messageFrame(message), repeat })),
+    { from: { ...sender, connectionId, ...(clientId !== undefined && { clientId }) }, budget: context },
+  );
   const { message, repeat } = await saved; // not stored: that error is the client's answer
-  const result = await delivery;
+  const result = await delivered;
   if (!repeat) metrics.addMetric('Messages', MetricUnit.Count, 1);
-  await redeliver(messageFrame(message), failed);
-  // Shards queued: the last one served confirms. Otherwise (all posted here, a repeat, or a
-  // fan-out that failed once the message was stored) the confirmation goes now.
-  if (confirm && !confirmationQueued(result)) await replyOrRedeliver(sender, confirmationFrame(messageFrame(message), confirm));
-  logger.info(repeat ? 'repeated send confirmed' : 'message sent', { messageId: message.id, room, ...result, redelivered: failed.length });
+  logger.info(repeat ? 'repeated send confirmed' : 'message sent', { messageId: message.id, room, ...result });
 });
 
 const messageFrame = (message: ChatMessage): Frame => ({ type: 'message', ...message });

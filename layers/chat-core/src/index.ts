@@ -39,9 +39,9 @@ export { cancelReservation, readHistory, reservePlace, saveMessage } from './mes
 export { knownSenderRoom, rememberSenderRoom } from './messages/sender-rooms';
 export { redeliver, replyOrRedeliver } from './delivery/redelivery';
 export { ManagementTimeoutError, getConnectionInfo } from './platform/management';
-export { confirmationQueued, fanOut, serveShard, type FanOutResult } from './delivery/fanout';
-export { parseQueueMessage, type ConfirmTo } from './delivery/shards';
-export { confirmationFrame } from './delivery/confirmation';
+export { deliver } from './delivery/deliver';
+export { serveShard } from './delivery/fanout';
+export { parseQueueMessage } from './delivery/shards';
 export { membersPage } from './connections/members';
 export { flushPresence, notePresence } from './presence/presence';
 export { consumeQueue } from './delivery/queue-consumer';

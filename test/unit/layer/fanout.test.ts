@@ -2,9 +2,9 @@ import { LimitExceededException, PostToConnectionCommand } from '@aws-sdk/client
 import { QueryCommand, type QueryCommandInput, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { expect } from 'chai';
-import { type ConfirmTo, type Recipient, config, confirmationQueued, fanOut, parseQueueMessage, serveShard } from 'chat-core';
-import { HANDOFF_RESERVE_MS, announce } from '../../../layers/chat-core/src/delivery/fanout';
-import { type Shard, parseShard, shardRecipients } from '../../../layers/chat-core/src/delivery/shards';
+import { type Recipient, config, parseQueueMessage, serveShard } from 'chat-core';
+import { HANDOFF_RESERVE_MS, announce, confirmationQueued, fanOut } from '../../../layers/chat-core/src/delivery/fanout';
+import { type ConfirmTo, type Shard, parseShard, shardRecipients } from '../../../layers/chat-core/src/delivery/shards';
 import sinon from 'sinon';
 import {
   CONNECTED_AT,

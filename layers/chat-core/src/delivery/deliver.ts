@@ -45,7 +45,11 @@ export interface DeliveryOptions {
 export type Delivered = (FanOutResult | { mode: 'failed' }) & { redelivered: number };
 
 /** Delivers `stored` (a frame, or the promise of its being stored) to everyone in `room`. */
-export async function deliver(room: string, stored: Stored | PromiseLike<Stored>, { from, budget }: DeliveryOptions = {}): Promise<Delivered> {
+export async function deliver(
+  room: string,
+  stored: Stored | PromiseLike<Stored>,
+  { from, budget }: DeliveryOptions = {},
+): Promise<Delivered> {
   const failed: Recipient[] = [];
   const confirm: ConfirmTo | undefined =
     from?.protocol === 'chat.v1'

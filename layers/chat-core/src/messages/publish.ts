@@ -1,14 +1,13 @@
 import { config } from '../platform/config';
-import type { Recipient } from '../connections/connections';
 import { ChatError } from '../wire/errors';
-import { type TimeBudget, fanOut } from '../delivery/fanout';
+import { deliver } from '../delivery/deliver';
+import type { TimeBudget } from '../delivery/fanout';
 import { saveMessage } from './messages';
 import type { PublishRequest } from '../moderation/moderation-requests';
 import { neutralizeControls, parseName } from '../identity/names';
 import { logger } from '../platform/observability';
 import { limitBackendCaller } from '../limits/rate-limit';
-import { redeliver } from '../delivery/redelivery';
-import type { ChatMessage, Frame } from '../wire/wire';
+import type { ChatMessage } from '../wire/wire';
 
 /** The name a backend's message goes by unless it gives one. */
 export const BACKEND_NAME = 'system';
@@ -39,10 +38,7 @@ export async function publishMessage(
     { ...(request.id !== undefined && { clientId: request.id }) },
   );
   if (repeat) return { message, repeat };
-  const frame: Frame = { type: 'message', ...message };
-  const failed: Recipient[] = [];
-  const result = await fanOut(request.room, frame, { ...(budget && { budget }), onFailure: (recipient) => failed.push(recipient) });
-  await redeliver(frame, failed);
-  logger.info('message published', { messageId: message.id, room: request.room, ...result, redelivered: failed.length });
+  const result = await deliver(request.room, { frame: { type: 'message', ...message }, repeat }, { ...(budget && { budget }) });
+  logger.info('message published', { messageId: message.id, room: request.room, ...result });
   return { message, repeat };
 }

@@ -9,13 +9,13 @@ import { monotonicFactory } from 'ulid';
 import { dynamodb } from '../platform/aws';
 import { reply } from '../delivery/broadcast';
 import { config } from '../platform/config';
-import { type Recipient, roomConnections } from '../connections/connections';
+import { roomConnections } from '../connections/connections';
 import { ChatError, isGone } from '../wire/errors';
-import { type FanOutResult, type TimeBudget, fanOut } from '../delivery/fanout';
+import { type Delivered, deliver } from '../delivery/deliver';
+import type { TimeBudget } from '../delivery/fanout';
 import { closeConnection } from '../platform/management';
 import type { ModerationRequest } from './moderation-requests';
 import { logger } from '../platform/observability';
-import { redeliver } from '../delivery/redelivery';
 import type { Frame, ModerationResult } from '../wire/wire';
 
 /**
@@ -125,12 +125,9 @@ async function deleteMessage(room: string, id: string, moderator: Moderator, now
 }
 
 /** Every member of the room hears of the deletion, as of a message: directly, or through the queue for large rooms. */
-async function announceDeletion(room: string, id: string, budget: TimeBudget | undefined): Promise<FanOutResult> {
+function announceDeletion(room: string, id: string, budget: TimeBudget | undefined): Promise<Delivered> {
   const frame: Frame = { type: 'deleted', room, id };
-  const failed: Recipient[] = [];
-  const result = await fanOut(room, frame, { ...(budget && { budget }), onFailure: (recipient) => failed.push(recipient) });
-  await redeliver(frame, failed);
-  return result;
+  return deliver(room, { frame, repeat: false }, { ...(budget && { budget }) });
 }
 
 /**
