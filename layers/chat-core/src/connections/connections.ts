@@ -9,6 +9,7 @@ import {
   UpdateItemCommand,
   paginateQuery,
 } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamodb } from '../platform/aws';
 import { sendAll } from '../platform/batches';
 import { CONNECTION_TTL_SECONDS, MAX_CONNECTION_SECONDS, config } from '../platform/config';
@@ -36,14 +37,16 @@ export const ROOM_INDEX = 'byRoom';
 
 type Item = Record<string, AttributeValue>;
 
+/** A connection item read back (the SDK's unmarshall), with what a reader may rely on filled in. */
 function toConnection(item: Item): Connection {
+  const { connectionId, room, name, protocol, connectedAt, userId } = unmarshall(item) as Partial<Record<keyof Connection, unknown>>;
   return {
-    connectionId: item.connectionId?.S ?? '',
-    room: item.room?.S ?? '',
-    name: item.name?.S ?? '',
-    protocol: item.protocol?.S === 'chat.v1' ? 'chat.v1' : 'plain',
-    connectedAt: Number(item.connectedAt?.N ?? 0),
-    ...(item.userId?.S !== undefined && { userId: item.userId.S }),
+    connectionId: String(connectionId ?? ''),
+    room: String(room ?? ''),
+    name: String(name ?? ''),
+    protocol: protocol === 'chat.v1' ? 'chat.v1' : 'plain',
+    connectedAt: Number(connectedAt ?? 0),
+    ...(typeof userId === 'string' && { userId }),
   };
 }
 
@@ -56,18 +59,21 @@ export async function saveConnection(connection: Omit<Connection, 'connectedAt'>
   await dynamodb.send(
     new PutItemCommand({
       TableName: config.CONNECTIONS_TABLE,
-      Item: {
-        ...key(connection.connectionId),
-        room: { S: connection.room },
-        name: { S: connection.name },
-        protocol: { S: connection.protocol },
-        connectedAt: { N: String(now) },
-        expiresAt: { N: String(Math.floor(now / 1000) + CONNECTION_TTL_SECONDS) },
-        // The connection's own rate limit buckets, full (see countOnConnection).
-        rateAt: { N: '0' },
-        requestAt: { N: '0' },
-        ...(connection.userId !== undefined && { userId: { S: connection.userId } }),
-      },
+      Item: marshall(
+        {
+          connectionId: connection.connectionId,
+          room: connection.room,
+          name: connection.name,
+          protocol: connection.protocol,
+          connectedAt: now,
+          expiresAt: Math.floor(now / 1000) + CONNECTION_TTL_SECONDS,
+          // The connection's own rate limit buckets, full (see countOnConnection).
+          rateAt: 0,
+          requestAt: 0,
+          userId: connection.userId,
+        },
+        { removeUndefinedValues: true },
+      ),
     }),
   );
 }

@@ -5,6 +5,7 @@ import {
   PutItemCommand,
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
+import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamodb } from '../platform/aws';
 import { type Link, claimNextLink, releaseLink } from './chain';
 import { type ClientIdKey, type ClientIdRecord, readClientId, recordClientId } from './client-ids';
@@ -14,17 +15,19 @@ import type { ChatMessage, HistoryRequest } from '../wire/protocol';
 
 type Item = Record<string, AttributeValue>;
 
+/** A message item read back (the SDK's unmarshall) as the wire shows it: `deleted` once a moderator emptied it. */
 function toMessage(item: Item): ChatMessage {
+  const { id, room, name, text, sentAt, userId, prevId, backend, deletedAt } = unmarshall(item) as Record<string, unknown>;
   return {
-    id: item.id?.S ?? '',
-    room: item.room?.S ?? '',
-    name: item.name?.S ?? '',
-    text: item.text?.S ?? '',
-    sentAt: item.sentAt?.S ?? '',
-    ...(item.userId?.S !== undefined && { userId: item.userId.S }),
-    ...(item.prevId?.S !== undefined && { prevId: item.prevId.S }),
-    ...(item.backend?.BOOL === true && { backend: true }),
-    ...(item.deletedAt?.S !== undefined && { deleted: true }),
+    id: String(id ?? ''),
+    room: String(room ?? ''),
+    name: String(name ?? ''),
+    text: String(text ?? ''),
+    sentAt: String(sentAt ?? ''),
+    ...(typeof userId === 'string' && { userId }),
+    ...(typeof prevId === 'string' && { prevId }),
+    ...(backend === true && { backend: true }),
+    ...(typeof deletedAt === 'string' && { deleted: true }),
   };
 }
 
@@ -153,18 +156,8 @@ async function putInPlace(draft: MessageDraft, place: ClientIdRecord): Promise<S
     await dynamodb.send(
       new PutItemCommand({
         TableName: config.MESSAGES_TABLE,
-        Item: {
-          room: { S: message.room },
-          id: { S: message.id },
-          name: { S: message.name },
-          text: { S: message.text },
-          sentAt: { S: message.sentAt },
-          connectionId: { S: draft.connectionId },
-          ...(message.userId !== undefined && { userId: { S: message.userId } }),
-          ...(message.prevId !== undefined && { prevId: { S: message.prevId } }),
-          ...(message.backend && { backend: { BOOL: true } }),
-          expiresAt: { N: String(expiry(Date.parse(message.sentAt))) },
-        },
+        // The message as the wire shows it, and who sent it (the clientId record's key) and its TTL.
+        Item: marshall({ ...message, connectionId: draft.connectionId, expiresAt: expiry(Date.parse(message.sentAt)) }),
         ConditionExpression: 'attribute_not_exists(id)',
       }),
     );
