@@ -115,4 +115,21 @@ export default tseslint.config(
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
+  {
+    // The benchmark and the tools (the page's too) use the runtime as anyone would, through its entry, and no test code.
+    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'web/*.ts', 'web/tools/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/local/src/**', '!**/local/src/index', '**/test/**'],
+              message: 'The benchmark and the tools import the local runtime only through local/src/index, and no test code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

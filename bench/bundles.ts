@@ -11,8 +11,7 @@ import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { buildAll } from '../local/src/lambda/build';
-import type { FunctionModel, TemplateModel } from '../local/src/template/template';
+import { type FunctionModel, type TemplateModel, buildAll } from '../local/src/index';
 import { median } from './stats';
 
 const run = promisify(execFile);

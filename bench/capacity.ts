@@ -10,8 +10,7 @@
  */
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOCAL_CREDENTIALS, accessKeyIdOf, secretForAccessKey } from '../local/src/iam/iam.js';
-import { localSigner } from '../local/src/iam/sigv4.js';
+import { LOCAL_CREDENTIALS, accessKeyIdOf, localSigner, secretForAccessKey } from '../local/src/index';
 
 export interface OperationTally {
   calls: number;

@@ -7,7 +7,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { loadTemplate } from '../local/src/template/template';
+import { loadTemplate } from '../local/src/index';
 import { measureBundles } from './bundles';
 import { measureCost } from './cost';
 import { findings } from './findings';

@@ -8,7 +8,7 @@
  */
 import type WebSocket from 'ws';
 import { DEFAULT_SANDBOXES, type LocalRuntime } from '../local/src/index';
-import type { TemplateModel } from '../local/src/template/template';
+import type { TemplateModel } from '../local/src/index';
 import { closeAll, connectMany, Receipts } from './clients';
 import { startFloorServer } from './floor';
 import { interleave, type SeriesPlan, type Variant } from './latency';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { localSigner } from '../local/src/iam/sigv4.js';
+import { localSigner } from '../local/src/index';
 import {
   DEFAULT_DEPS,
   ENDPOINT_OPTIONS,

@@ -15,7 +15,7 @@
 import path from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { LOCAL_CREDENTIALS } from '../local/src/iam/iam.js';
+import { LOCAL_CREDENTIALS } from '../local/src/index';
 import { describeStack, samconfigTarget, stackValues } from './stack';
 
 /** The options every backend command takes (node:util parseArgs configuration). */

@@ -27,5 +27,11 @@ export type { HttpApiModel, HttpRouteModel } from './template/template.js';
 /** LOCAL_CREDENTIALS (`local`/`local`) and a SigV4 signer like the SDK's, to sign calls to the runtime by hand (an AWS_IAM HTTP route, @connections). */
 export { LOCAL_CREDENTIALS } from './iam/iam.js';
 export { localSigner } from './iam/sigv4.js';
+/** For a tool between a function and the runtime that signs again what it changes (the benchmark's accounting proxy): a function's secret from its access key id. */
+export { accessKeyIdOf, secretForAccessKey } from './iam/iam.js';
+/** The template as the runtime reads it, and the functions built as it builds them (the benchmark measures those bundles). */
+export { loadTemplate } from './template/template.js';
+export { buildAll } from './lambda/build.js';
+export type { FunctionModel } from './template/template.js';
 export type { HttpApiInfo, LocalRuntime, LocalRuntimeOptions } from './api.js';
 export type { FunctionStats } from './lambda/functions.js';

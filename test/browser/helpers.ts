@@ -1,5 +1,7 @@
-/** Headless Chromium (the system's, never a download) and small page helpers for the chat page. */
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+/** Page helpers of the browser tests, over web/tools/chromium.ts (the browser, the page's address, waiting for what it shows). */
+export { DESKTOP, PHONE, WAIT_MS, chatUrl, launchBrowser, message, waitForMessage, waitSynced } from '../../web/tools/chromium';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { DESKTOP, WAIT_MS, chatUrl, waitSynced } from '../../web/tools/chromium';
 import { CHAT_V1 } from 'chat-core/wire';
 import { WebSocket } from 'ws';
 
@@ -12,31 +14,9 @@ export interface ChatServer {
   close(): Promise<void>;
 }
 
-export const PHONE = { width: 390, height: 844 };
-export const DESKTOP = { width: 1280, height: 800 };
-/**
- * How long any one expectation may take: presence notices come coalesced, through a delayed
- * queue message (PresenceIntervalSeconds), and a shared 2-core machine can take several seconds.
- */
-export const WAIT_MS = 10_000;
-
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu'],
-    timeout: 20_000,
-  });
-}
-
 /** A room no other test (or earlier run against the same store) has used. */
 export function uniqueRoom(label: string): string {
   return `${label}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-export function chatUrl(server: ChatServer, params: Record<string, string>): string {
-  const url = new URL(server.httpUrl);
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-  return url.toString();
 }
 
 /** Opens the page in its own context (its own storage), joined and caught up. */
@@ -57,25 +37,10 @@ export async function openChat(
   return { context, page };
 }
 
-export async function waitSynced(page: Page): Promise<void> {
-  await page.locator('body[data-state="connected"][data-synced="true"]').waitFor({ state: 'attached', timeout: WAIT_MS });
-}
-
 export async function send(page: Page, text: string): Promise<void> {
   const input = page.getByTestId('message-input');
   await input.fill(text);
   await input.press('Enter');
-}
-
-/** The confirmed message (it has an id from the server) with exactly this text. */
-export function message(page: Page, text: string): Locator {
-  return page.getByTestId('message').filter({ has: page.getByTestId('message-text').getByText(text, { exact: true }) });
-}
-
-export async function waitForMessage(page: Page, text: string): Promise<Locator> {
-  const found = message(page, text);
-  await found.first().waitFor({ timeout: WAIT_MS });
-  return found;
 }
 
 export async function messageTexts(page: Page): Promise<string[]> {

@@ -66,7 +66,7 @@ describe('chat page moderation (AuthMode=cognito, headless Chromium)', function 
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error));
-    await page.goto(chatUrl({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, close: async () => undefined }, { room, name, ...params }), {
+    await page.goto(chatUrl(runtime, { room, name, ...params }), {
       timeout: WAIT_MS,
     });
     await waitSynced(page);

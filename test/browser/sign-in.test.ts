@@ -171,7 +171,7 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
     const room = uniqueRoom('twins');
     const [first, second] = [await newPage(), await newPage()];
     for (const page of [first, second]) {
-      await page.goto(chatUrl({ httpUrl: runtime.httpUrl, wsUrl: runtime.wsUrl, close: async () => undefined }, { room, name: 'Sam' }), {
+      await page.goto(chatUrl(runtime, { room, name: 'Sam' }), {
         timeout: WAIT_MS,
       });
       await waitSynced(page);

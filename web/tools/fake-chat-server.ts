@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { monotonicFactory } from 'ulid';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CONTROL_CHARACTERS, MAX_NAME_LENGTH, ROOM_PATTERN, CHAT_V1 } from 'chat-core/wire';
-import { buildChatPage } from '../../web/build';
+import { buildChatPage } from '../build';
 
 export interface StoredMessage {
   id: string;

@@ -1,15 +1,16 @@
 /**
  * `npm run screenshots`: docs/chat-desktop.png and docs/chat-phone.png, the chat page in
  * headless Chromium during a realistic conversation. The conversation is served by the
- * stand-in server of the browser tests, which can date messages in the past.
+ * stand-in server (./fake-chat-server.ts, which the browser tests can run against too), which
+ * can date messages in the past.
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { startFakeChatServer, type FakeChatServer } from '../test/browser/fake-chat-server';
-import { DESKTOP, PHONE, chatUrl, launchBrowser, waitForMessage, waitSynced } from '../test/browser/helpers';
-import { webDir } from './build';
+import { webDir } from '../build';
+import { DESKTOP, PHONE, chatUrl, launchBrowser, waitForMessage, waitSynced } from './chromium';
+import { startFakeChatServer, type FakeChatServer } from './fake-chat-server';
 
 const ROOM = 'release-train';
 const ME = 'Sam';
