@@ -6,67 +6,23 @@
  * sends shows as the backend's, never as someone's own.
  */
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startLocalRuntime, type LocalRuntime } from '../../local/src/index';
+import type { Page } from 'playwright-core';
 import { runBackendCommand } from '../../scripts/backend-client';
 import { PUBLISH } from '../../scripts/publish';
-import { buildChatPage } from '../../web/build';
-import {
-  DESKTOP,
-  WAIT_MS,
-  chatUrl,
-  eventually,
-  launchBrowser,
-  memberNames,
-  message,
-  send,
-  uniqueRoom,
-  waitForMessage,
-  waitSynced,
-} from './helpers';
+import { WAIT_MS, chatUrl, eventually, memberNames, message, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
+import { signedInChat } from './signed-in';
 
 /** What a removed message says, on every page. */
 const REMOVED_TEXT = 'Message removed by a moderator';
 
 describe('chat page moderation (AuthMode=cognito, headless Chromium)', function () {
   this.timeout(60_000);
-  let runtime: LocalRuntime;
-  let browser: Browser;
-  let contexts: BrowserContext[] = [];
-  const pageErrors: Error[] = [];
-
-  before(async () => {
-    runtime = await startLocalRuntime({
-      port: 0,
-      dynamodbPort: 0,
-      quiet: true,
-      page: buildChatPage,
-      parameterOverrides: { AuthMode: 'cognito' },
-    });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await runtime?.close();
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.map((context) => context.close()));
-    contexts = [];
-    expect(
-      pageErrors.splice(0).map((e) => e.message),
-      'errors in the page',
-    ).to.deep.equal([]);
-  });
+  const chat = signedInChat();
 
   /** A page signed in through the local issuer as `name`, in `room`; `groups=moderators` makes a moderator. */
   async function join(room: string, name: string, params: Record<string, string> = {}): Promise<Page> {
-    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error));
-    await page.goto(chatUrl(runtime, { room, name, ...params }), {
+    const page = await chat.newPage();
+    await page.goto(chatUrl(chat.runtime, { room, name, ...params }), {
       timeout: WAIT_MS,
     });
     await waitSynced(page);
@@ -156,7 +112,7 @@ describe('chat page moderation (AuthMode=cognito, headless Chromium)', function 
     const room = uniqueRoom('bot');
     const mo = await join(room, 'Mo', { groups: 'moderators' });
     await moderatorFlag(mo, 'true');
-    const backend = runtime.httpApis.find((api) => api.logicalId === 'BackendApi')?.url ?? '';
+    const backend = chat.runtime.httpApis.find((api) => api.logicalId === 'BackendApi')?.url ?? '';
     let err = '';
     const code = await runBackendCommand(
       PUBLISH,

@@ -8,10 +8,10 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startLocalRuntime, type LocalRuntime } from '../../local/src/index';
-import { buildChatPage } from '../../web/build';
-import { DESKTOP, WAIT_MS, chatUrl, eventually, launchBrowser, memberNames, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
+import type { Page } from 'playwright-core';
+import type { LocalRuntime } from '../../local/src/index';
+import { WAIT_MS, chatUrl, eventually, memberNames, send, uniqueRoom, waitForMessage, waitSynced } from './helpers';
+import { signedInChat } from './signed-in';
 
 /** Every URL a page asks for, WebSocket upgrades included. */
 function recordUrls(page: Page): string[] {
@@ -104,48 +104,13 @@ async function startFakeCognito(runtime: LocalRuntime, clientId: string): Promis
 
 describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () {
   this.timeout(60_000);
-  let runtime: LocalRuntime;
-  let browser: Browser;
-  let contexts: BrowserContext[] = [];
-  const pageErrors: Error[] = [];
-
-  before(async () => {
-    runtime = await startLocalRuntime({
-      port: 0,
-      dynamodbPort: 0,
-      quiet: true,
-      page: buildChatPage,
-      parameterOverrides: { AuthMode: 'cognito' },
-    });
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await runtime?.close();
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.map((context) => context.close()));
-    contexts = [];
-    expect(
-      pageErrors.splice(0).map((e) => e.message),
-      'errors in the page',
-    ).to.deep.equal([]);
-  });
-
-  async function newPage(): Promise<Page> {
-    const context = await browser.newContext({ viewport: DESKTOP, locale: 'en-US', timezoneId: 'UTC' });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on('pageerror', (error) => pageErrors.push(error));
-    return page;
-  }
+  const chat = signedInChat();
+  const newPage = (): Promise<Page> => chat.newPage();
 
   it('signs in through the local issuer with the name form, and never puts the token in a URL', async () => {
     const page = await newPage();
     const urls = recordUrls(page);
-    await page.goto(runtime.httpUrl, { timeout: WAIT_MS });
+    await page.goto(chat.runtime.httpUrl, { timeout: WAIT_MS });
     await page.getByTestId('sign-in-hint').waitFor({ timeout: WAIT_MS });
     await page.getByTestId('room-input').fill(uniqueRoom('signin'));
     await page.getByTestId('name-input').fill('Ada');
@@ -171,7 +136,7 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
     const room = uniqueRoom('twins');
     const [first, second] = [await newPage(), await newPage()];
     for (const page of [first, second]) {
-      await page.goto(chatUrl(runtime, { room, name: 'Sam' }), {
+      await page.goto(chatUrl(chat.runtime, { room, name: 'Sam' }), {
         timeout: WAIT_MS,
       });
       await waitSynced(page);
@@ -195,14 +160,16 @@ describe('chat page sign-in (AuthMode=cognito, headless Chromium)', function () 
   });
 
   it("signs in with Cognito's managed sign-in (authorization code with PKCE) and joins the room it was asked for", async () => {
-    const pool = [...runtime.template.userPools.values()][0];
+    const pool = [...chat.runtime.template.userPools.values()][0];
     const clientId = pool?.clientIds[0] as string;
-    const cognito = await startFakeCognito(runtime, clientId);
+    const cognito = await startFakeCognito(chat.runtime, clientId);
     try {
       const page = await newPage();
       const urls = recordUrls(page);
       const room = uniqueRoom('cognito');
-      await page.goto(`${runtime.httpUrl}?${new URLSearchParams({ signIn: cognito.origin, clientId }).toString()}`, { timeout: WAIT_MS });
+      await page.goto(`${chat.runtime.httpUrl}?${new URLSearchParams({ signIn: cognito.origin, clientId }).toString()}`, {
+        timeout: WAIT_MS,
+      });
       expect(await page.getByTestId('name-input').isVisible(), 'no name field: the account gives it').to.equal(false);
       await page.getByTestId('room-input').fill(room);
       await page.getByTestId('join-button').click();
