@@ -92,7 +92,11 @@ const RESTARTED = 'LOCAL_RUNTIME_NODE_RESTARTED';
  * right Node.js (the caller exits with it). Warns and goes on when no such Node.js is found.
  */
 export async function ensureNodeMajor(requirement: NodeRequirement | undefined, projectDir = RUNTIME_ROOT): Promise<number | undefined> {
-  if (!requirement || requirement.major === CURRENT_NODE_MAJOR || process.env[RESTARTED]) return undefined;
+  if (process.env[RESTARTED]) {
+    followParent();
+    return undefined;
+  }
+  if (!requirement || requirement.major === CURRENT_NODE_MAJOR) return undefined;
   const binary = findNode(requirement.major, projectDir);
   if (!binary) {
     process.stderr.write(
@@ -104,8 +108,9 @@ export async function ensureNodeMajor(requirement: NodeRequirement | undefined, 
     return undefined;
   }
   process.stderr.write(`Node.js ${process.versions.node} here; starting again on Node.js ${requirement.major} (${binary}).\n`);
+  // The IPC channel tells the child when this process is gone, however it went (followParent).
   const child = spawn(binary, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: 'inherit',
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [RESTARTED]: '1' },
   });
   const forward = (signal: NodeJS.Signals): void => {
@@ -116,4 +121,15 @@ export async function ensureNodeMajor(requirement: NodeRequirement | undefined, 
     // As a shell reports it: 128 + the signal's number when the child was killed by one.
     child.on('exit', (code, signal) => done(code ?? (signal ? 128 + constants.signals[signal] : 1)));
   });
+}
+
+/**
+ * In the command started again: when the one that started it is gone, even killed outright
+ * (SIGKILL forwards nothing), its IPC channel closes, and this one stops as on Ctrl+C rather
+ * than keep its ports as an orphan. The channel does not keep a one-shot command (invoke) alive.
+ */
+function followParent(): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
 }

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { expect } from 'chai';
@@ -40,6 +41,22 @@ describe('local runtime: start (src/cli/start.ts: npm start, npm run local)', ()
   });
 });
 
+/** Resolves once nothing listens on `port` any more (within 10 s). */
+async function refused(port: number): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port }, () => {
+        socket.destroy();
+        resolve(true);
+      }).on('error', () => resolve(false));
+    });
+    if (!open) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} is still served after its command was killed`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 describe('local runtime: a nodejs20.x app of ES modules, copied outside the repository', function () {
   this.timeout(60_000);
 
@@ -67,6 +84,9 @@ describe('local runtime: a nodejs20.x app of ES modules, copied outside the repo
       expect(JSON.parse(await receiver.next(20_000))).to.deep.equal({ message: 'hello from an ES module app' });
       await Promise.all([sender.close(), receiver.close()]);
       expect(out() + err(), 'no Runtime.ImportModuleError').not.to.include('ImportModuleError');
+      // Killed outright, the command takes the runtime it started again on Node.js 20 with it.
+      child.kill('SIGKILL');
+      await refused(Number(port));
     } finally {
       child.kill('SIGKILL');
       rmSync(app, { recursive: true, force: true });
