@@ -59,7 +59,7 @@ export const handler = websocketHandler(async (event, context) => {
   const delivered = deliver(
     room,
     saved.then(({ message, repeat }) => ({ frame: messageFrame(message), repeat })),
-    { from: { ...sender, connectionId, ...(clientId !== undefined && { clientId }) }, budget: context },
+    { from: { ...sender, ...(clientId !== undefined && { clientId }) }, budget: context },
   );
   const { message, repeat } = await saved; // not stored: that error is the client's answer
   const result = await delivered;

@@ -24,7 +24,7 @@
 
 import type { DynamoDbFault, FaultOptions, PostFault } from './spec.js';
 
-export type { DynamoDbFault, DynamoDbFaults, FaultOptions, PostFault, PostFaults, TimeoutFaults } from './spec.js';
+export type { DynamoDbFault, FaultOptions, PostFault } from './spec.js';
 
 export interface FaultKindStats {
   /** Logical calls that reached the fault injector (retries not counted again). */

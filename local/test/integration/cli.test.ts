@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { expect } from 'chai';
 import { collect, freePort, PACKAGE_DIR, tsx, waitFor } from '../commands';
-import { connect, FIXTURE_TEMPLATE } from '../helpers';
+import { connect, eventually, FIXTURE_TEMPLATE } from '../helpers';
 
 const EVENT = join(FIXTURE_TEMPLATE, '..', 'events', 'message.json');
 
@@ -41,20 +41,14 @@ describe('local runtime: start (src/cli/start.ts: npm start, npm run local)', ()
   });
 });
 
-/** Resolves once nothing listens on `port` any more (within 10 s). */
-async function refused(port: number): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = createConnection({ host: '127.0.0.1', port }, () => {
-        socket.destroy();
-        resolve(true);
-      }).on('error', () => resolve(false));
-    });
-    if (!open) return;
-    if (Date.now() > deadline) throw new Error(`port ${port} is still served after its command was killed`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** Whether something accepts connections on 127.0.0.1:`port`. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => {
+      socket.destroy();
+      resolve(true);
+    }).on('error', () => resolve(false));
+  });
 }
 
 describe('local runtime: a nodejs20.x app of ES modules, copied outside the repository', function () {
@@ -86,7 +80,7 @@ describe('local runtime: a nodejs20.x app of ES modules, copied outside the repo
       expect(out() + err(), 'no Runtime.ImportModuleError').not.to.include('ImportModuleError');
       // Killed outright, the command takes the runtime it started again on Node.js 20 with it.
       child.kill('SIGKILL');
-      await refused(Number(port));
+      await eventually(async () => ((await listening(Number(port))) ? undefined : true), 10_000, `port ${port} let go`);
     } finally {
       child.kill('SIGKILL');
       rmSync(app, { recursive: true, force: true });
