@@ -33,5 +33,5 @@ export { accessKeyIdOf, secretForAccessKey } from './iam/iam.js';
 export { loadTemplate } from './template/template.js';
 export { buildAll } from './lambda/build.js';
 export type { FunctionModel } from './template/template.js';
-export type { HttpApiInfo, LocalRuntime, LocalRuntimeOptions } from './api.js';
+export type { HttpApiInfo, LocalRuntime, LocalRuntimeOptions } from './core/api.js';
 export type { FunctionStats } from './lambda/functions.js';

@@ -3,37 +3,42 @@
  *
  * 1. the template, read once (template/): every service below reads its part of the model;
  * 2. the controls the services consult: local IAM, the faults, the stage's throttle, the doors;
- * 3. the foundations, started together: the HTTP port (its router sends each request to the
- *    service that answers it, once that service exists), the DynamoDB store behind the AWS front
- *    door, the functions' builds, the app's page, the template's token issuer;
+ * 3. the foundations, started together: the HTTP port (front-door/: each request goes to the
+ *    service registered for it, once every service is), the DynamoDB store behind its door, the
+ *    functions' builds, the app's page, the template's token issuer;
  * 4. the services, in dependency order: the functions (Lambda), then what invokes them (the
- *    WebSocket API with its Management API, the HTTP APIs, the SQS queues and their event sources);
+ *    WebSocket API with its Management API, the HTTP APIs, the SQS queues and their event
+ *    sources), each registered on the port;
  * 5. the handle the caller gets: URLs, invoke, statistics, IAM, faults, close.
  *
  * Whatever has started is stopped in reverse order by close(), or at once when a step fails.
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage } from 'node:http';
 import { resolve } from 'node:path';
 import { ConnectionJournal } from './apigateway/connection-journal.js';
 import { DEFAULT_LIMITS, type Limits } from './apigateway/limits.js';
 import { ManagementApi } from './apigateway/management-api.js';
 import { StageThrottle } from './apigateway/throttle.js';
 import { WebSocketGateway } from './apigateway/websocket-server.js';
-import { AwsFrontDoor } from './aws-gateway.js';
-import { LocalTokenIssuer } from './cognito/token-issuer.js';
-import { Doors } from './doors.js';
+import { managementDoor } from './apigateway/management-door.js';
+import { stageHttp } from './apigateway/stage-http.js';
+import { LocalTokenIssuer, tokenService } from './cognito/token-issuer.js';
+import type { LocalRuntime, LocalRuntimeOptions } from './core/api.js';
+import { createLog, type RuntimeLog } from './core/log.js';
 import { ensureTables, startStore, startTtlSweeper, type LocalStore } from './dynamodb/store.js';
+import { storeDoor } from './dynamodb/store-door.js';
 import { Faults } from './faults/faults.js';
 import { httpRouteInfos, httpRouteUrl, LocalHttpApis, refuseHttpClashes } from './httpapi/http-api.js';
+import { AwsCalls } from './front-door/aws-calls.js';
+import { Doors } from './front-door/doors.js';
+import { closeServer, listen, reachable } from './front-door/port.js';
+import { ServiceRegistry } from './front-door/registry.js';
 import { LOCAL_CREDENTIALS, LocalIam } from './iam/iam.js';
-import type { LocalRuntime, LocalRuntimeOptions } from './api.js';
 import { buildAll, defaultBuildRoot, type BuildOutput } from './lambda/build.js';
 import { DEFAULT_SANDBOXES, LocalFunctions } from './lambda/functions.js';
-import { createLog, type RuntimeLog } from './log.js';
-import { loadPage } from './page.js';
-import { requestHandler, type Services } from './router.js';
+import { loadPage, pageService, type PageFile } from './page/page.js';
 import { LocalSqs } from './sqs/sqs.js';
+import { pollerAuthorization, sqsDoor } from './sqs/sqs-door.js';
 import { loadTemplate, type TemplateModel } from './template/template.js';
 import { startXrayDaemon, type XrayDaemon } from './xray/daemon.js';
 
@@ -102,9 +107,16 @@ function controlsOf(model: TemplateModel, options: LocalRuntimeOptions, log: Run
 }
 
 interface Foundations {
-  /** What the port's router sends requests to, filled in as the services start. */
-  routes: Services;
-  aws: AwsFrontDoor;
+  /** The services on the port, registered as they start. */
+  registry: ServiceRegistry;
+  /** Where the port's WebSocket upgrades go, once the WebSocket API has started. */
+  upgrades: { gateway?: WebSocketGateway };
+  /** SigV4 and IAM, as every AWS API's door applies them. */
+  calls: AwsCalls;
+  /** The app's page, built. */
+  page: Map<string, PageFile>;
+  /** The template's user pool's token issuer, if it has one. */
+  issuer: LocalTokenIssuer | undefined;
   /** http://<host>:<port> */
   origin: string;
   port: number;
@@ -122,22 +134,14 @@ async function startFoundations(
   log: RuntimeLog,
   running: Running,
 ): Promise<Foundations> {
-  const { iam, faults, doors, host, limits } = controls;
-  const routes: Services = {};
-  const aws = new AwsFrontDoor({
-    model,
-    iam,
-    faults,
-    log,
-    doors,
-    maxPostBytes: limits.messageBytes,
-    connection: (id) => routes.gateway?.open(id),
-  });
-  routes.aws = aws;
-  const server = createServer(requestHandler(routes, doors, log));
+  const { iam, faults, doors, host } = controls;
+  const calls = new AwsCalls(iam, log);
+  const registry = new ServiceRegistry(doors, log);
+  const upgrades: Foundations['upgrades'] = {};
+  const server = createServer(registry.listener);
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
-    if (routes.gateway) routes.gateway.handleUpgrade(req, socket, head);
+    if (upgrades.gateway) upgrades.gateway.handleUpgrade(req, socket, head);
     else socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
   });
   const buildRoot = options.buildDir ?? defaultBuildRoot(model.dir);
@@ -149,7 +153,7 @@ async function startFoundations(
       port: options.dynamodbPort ?? 8000,
       host: '127.0.0.1',
       dataDir: options.dataDir,
-      intercept: (listener) => aws.wrapStore(listener),
+      intercept: storeDoor({ model, calls, faults, doors, log }),
     }),
     buildAll(model, buildRoot),
     loadPage(options.page, model.title, `/${model.stage}`),
@@ -169,12 +173,12 @@ async function startFoundations(
   if (page.problem) log.warn(`page: ${page.problem}`);
   await ensureTables(store.client, model);
   const origin = `http://${reachable(host)}:${port}`;
-  routes.page = page.files;
-  routes.origin = origin;
-  routes.issuer = (issuing as PromiseFulfilledResult<LocalTokenIssuer | undefined>).value;
   return {
-    routes,
-    aws,
+    registry,
+    upgrades,
+    calls,
+    page: page.files,
+    issuer: (issuing as PromiseFulfilledResult<LocalTokenIssuer | undefined>).value,
     origin,
     port,
     store,
@@ -197,9 +201,9 @@ async function startServices(
   running: Running,
 ): Promise<StartedServices> {
   const { limits, faults, throttle, throttling, doors, iam } = controls;
-  const { routes, aws, origin, port, store, build, buildRoot, xray } = foundations;
+  const { registry, upgrades, calls, page, issuer, origin, port, store, build, buildRoot, xray } = foundations;
   const maxConcurrency = options.maxConcurrency ?? DEFAULT_SANDBOXES;
-  refuseHttpClashes(model, routes.page ?? new Map(), routes.issuer);
+  refuseHttpClashes(model, page, issuer);
 
   const functions = new LocalFunctions({
     model,
@@ -226,10 +230,9 @@ async function startServices(
     origin: () => origin,
     invoke,
     maxConcurrency,
-    authorize: (functionId, action, queueName) => aws.poller(functionId, action, queueName),
+    authorize: pollerAuthorization(model, calls),
   });
   running.started(() => sqs.close());
-  routes.sqs = sqs;
 
   // On disk, the connections are written down, and those a killed runtime left open are ended below.
   const { journal, orphans } = options.dataDir ? ConnectionJournal.load(options.dataDir) : { journal: undefined, orphans: [] };
@@ -244,14 +247,23 @@ async function startServices(
     ...(throttling ? { admit: (routeKey: string) => throttle.admit(routeKey) } : {}),
   });
   running.started(() => gateway.shutdown());
-  routes.management = new ManagementApi({
+  upgrades.gateway = gateway;
+  const management = new ManagementApi({
     stage: model.stage,
     gateway,
     maxPayloadBytes: limits.messageBytes,
     maxBufferedBytes: limits.sendBufferBytes,
   });
-  routes.gateway = gateway;
-  routes.http = new LocalHttpApis({ model, iam, log, invoke, port: () => port });
+  // In the order they are asked: the page last, it answers every other path (404 for a file it lacks).
+  registry.register(
+    tokenService(issuer, origin),
+    sqsDoor(model, sqs, calls),
+    managementDoor({ model, api: management, calls, faults, connection: (id) => gateway.open(id), maxPostBytes: limits.messageBytes }),
+    stageHttp(gateway),
+    new LocalHttpApis({ model, iam, log, invoke, port: () => port }),
+    pageService(page),
+  );
+  registry.open();
 
   running.started(startTtlSweeper(store.client, model, limits.ttlSweepMs, log));
   if (options.prewarm ?? true) void functions.prewarm();
@@ -268,7 +280,7 @@ function handleOf(
   startupMs: number,
 ): LocalRuntime {
   const { iam, faults, throttle } = controls;
-  const { origin, store, routes, xray } = foundations;
+  const { origin, store, issuer, xray } = foundations;
   const { functions } = services;
   return {
     wsUrl: `${origin.replace(/^http/, 'ws')}/${model.stage}`,
@@ -304,7 +316,7 @@ function handleOf(
       traced: [...model.functions.values()].filter((fn) => fn.tracing && xray !== undefined).map((fn) => fn.logicalId),
       received: () => xray?.received() ?? { documents: 0, traces: [] },
     },
-    issuer: routes.issuer,
+    issuer,
     close: () => running.close(),
   };
 }
@@ -318,26 +330,4 @@ function httpUrls(model: TemplateModel, origin: string): Pick<LocalRuntime, 'htt
     url: stage === '$default' ? origin : `${origin}/${stage}`,
   }));
   return { httpApis, httpRoutes, httpRouteUrl: (eventName) => httpRouteUrl(httpRoutes, eventName) };
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => {
-      reject(e.code === 'EADDRINUSE' ? new Error(`port ${port} is in use on ${host}: stop what uses it or set PORT`) : e);
-    });
-    server.listen(port, host, () => resolvePort((server.address() as AddressInfo).port));
-  });
-}
-
-const closeServer = (server: Server): Promise<void> =>
-  new Promise((done) => {
-    server.closeAllConnections();
-    server.close(() => done());
-  });
-
-/** The address to reach a server listening on `host` (a wildcard address is reached on loopback). */
-function reachable(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
-  return host.includes(':') ? `[${host}]` : host;
 }

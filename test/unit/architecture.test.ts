@@ -36,7 +36,18 @@ describe('ARCHITECTURE.md', () => {
     const onDisk = readdirSync(join(ROOT, 'local', 'src'), { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name);
-    expect([...named].sort()).to.deep.equal([...onDisk].sort());
+    expect([...new Set(named)].sort()).to.deep.equal([...onDisk].sort());
+  });
+
+  it("keeps local/src's root to its entry and its composition, and the port's registry knowing no service", () => {
+    const loose = readdirSync(join(ROOT, 'local', 'src'), { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name);
+    expect(loose.sort()).to.deep.equal(['index.ts', 'runtime.ts']);
+    const registry = readFileSync(join(ROOT, 'local/src/front-door/registry.ts'), 'utf8');
+    const imports = [...registry.matchAll(/^import[^;]*?from '([^']+)'/gms)].map((m) => m[1] as string);
+    expect(imports.length, 'imports read').to.be.greaterThan(1);
+    expect(imports.filter((path) => !/^(node:|\.\.\/core\/|\.\/doors\.js$)/.test(path))).to.deep.equal([]);
   });
 
   /** The code that runs: the functions and their layer, the local runtime, the page and its tools, the other tools. */

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isUtf8 } from 'node:buffer';
 import type { Connection } from './websocket-server.js';
-import { readBody, sendAwsError, sendJson } from '../http.js';
+import { readBody, sendAwsError, sendJson } from '../core/http.js';
 
 /** What the Management API needs of the WebSocket side (WebSocketGateway). */
 export interface ConnectionRegistry {
@@ -50,7 +50,7 @@ export class ManagementApi {
     return pathname === this.prefix || pathname.startsWith(`${this.prefix}/`);
   }
 
-  /** Answers one request; `read`: its body when the caller has read it already (the front door does). */
+  /** Answers one request; `read`: its body when the caller has read it already (its door, management-door.ts, does). */
   async handle(req: IncomingMessage, res: ServerResponse, pathname: string, read?: Buffer): Promise<void> {
     const raw = pathname.slice(this.prefix.length + 1);
     if (!raw || raw.includes('/')) return fail(res, 403, 'ForbiddenException', 'Forbidden');

@@ -28,7 +28,7 @@ import { FrameGuard } from './frame-guard.js';
 import type { ConnectionJournal } from './connection-journal.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
 import type { Limits } from './limits.js';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 import { selectRoute } from './route-selection.js';
 import type { AuthorizerModel, TemplateModel } from '../template/template.js';
 
@@ -49,7 +49,7 @@ export interface GatewayOptions {
   port(): number;
   /** Stage throttling (local/src/apigateway/throttle.ts): false when the route's bucket is empty (429). */
   admit?(routeKey: string): boolean;
-  /** Why an upgrade may not come in (a foreign Host or Origin, local/src/doors.ts), or undefined. */
+  /** Why an upgrade may not come in (a foreign Host or Origin, local/src/front-door/doors.ts), or undefined. */
   refusal?(req: IncomingMessage): string | undefined;
   /** With a data directory: where accepted connections are written down until their $disconnect has run. */
   journal?: ConnectionJournal;

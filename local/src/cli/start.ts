@@ -19,7 +19,7 @@ import { readEnvVarsFile } from '../lambda/env-vars.js';
 import { describeNode, ensureNodeMajor, nodeRequirement, type NodeRequirement } from '../lambda/node-runtime.js';
 import { httpRouteLines } from './banner.js';
 import { parseParameterOverrides, portOf } from './options.js';
-import { pageModule } from '../page.js';
+import { pageModule } from '../page/page.js';
 import { loadTemplate } from '../template/template.js';
 
 const HELP = `Usage: npm start -- [options]

@@ -18,13 +18,14 @@
  *   `POST /_local/token` with `{"name", "rooms"?, "expiresInSeconds"?, "sub"?}` issues a token,
  *   for the chat page's local sign-in.
  */
+import type { HttpService } from '../front-door/registry.js';
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from 'jose';
 import { defaultBuildRoot } from '../lambda/build.js';
-import { readBody } from '../http.js';
+import { readBody } from '../core/http.js';
 import type { TemplateModel, UserPoolModel } from '../template/template.js';
 
 export interface TokenRequest {
@@ -217,4 +218,13 @@ export class LocalTokenIssuer {
     if (problems.length > 0) return json(res, 400, { message: problems.join('; ') });
     return json(res, 200, await this.issue(request as TokenRequest));
   }
+}
+
+/** The issuer's endpoints on the runtime's port (`origin`); without a user pool, /_local/token says none is issued. */
+export function tokenService(issuer: LocalTokenIssuer | undefined, origin: string): HttpService {
+  return {
+    name: 'token-issuer',
+    matches: (_req, pathname) => (issuer ? issuer.matches(pathname) : pathname === TOKEN_PATH),
+    handle: (req, res, pathname) => (issuer ? issuer.handle(req, res, pathname, origin) : noIssuer(req, res)),
+  };
 }

@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { LOCAL_CREDENTIALS } from '../iam/iam.js';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 import type { TableModel, TemplateModel } from '../template/template.js';
 
 export interface LocalStore {
@@ -39,7 +39,7 @@ export function storeClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** What every request to the store passes through first (local/src/aws-gateway.ts: IAM, faults). */
+/** What every request to the store passes through first (dynamodb/store-door.ts: IAM, faults). */
 export type StoreInterceptor = (
   listener: (req: IncomingMessage, res: ServerResponse) => void,
 ) => (req: IncomingMessage, res: ServerResponse) => void;

@@ -7,12 +7,13 @@
  * invocation as for the WebSocket routes.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpService } from '../front-door/registry.js';
 import { gatewayId } from '../apigateway/events.js';
 import { TOKEN_PATH } from '../cognito/token-issuer.js';
-import { readBody } from '../http.js';
+import { readBody } from '../core/http.js';
 import type { LocalIam } from '../iam/iam.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 import type { HttpRouteModel, TemplateModel } from '../template/template.js';
 import { httpApiEvent, type HttpApiEvent, type IamIdentity } from './events.js';
 import { IamAuthorizer } from './iam-authorizer.js';
@@ -96,7 +97,8 @@ export function refuseHttpClashes(model: TemplateModel, page: Map<string, unknow
   if (clash) throw new Error(`${model.path}: ${clash}`);
 }
 
-export class LocalHttpApis {
+export class LocalHttpApis implements HttpService {
+  readonly name = 'http-api';
   readonly table: HttpRouteTable;
   private readonly authorizer: IamAuthorizer;
 

@@ -5,7 +5,7 @@
  * signature must be the one those credentials give. It is recomputed with @smithy/signature-v4,
  * the signer of the AWS SDK itself, from the request as it arrived (method, path, query, the
  * signed headers, the body). What is refused, and why, follows AWS's checks and messages; each
- * service words the refusal its own way (local/src/aws-gateway.ts).
+ * service words the refusal its own way (its door: front-door/aws-calls.ts).
  */
 import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';

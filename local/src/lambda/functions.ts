@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Faults } from '../faults/faults.js';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 import type { TemplateModel } from '../template/template.js';
 import type { BuildOutput } from './build.js';
 import { createFunctionPools, type LocalWiring, type PoolOptions } from './lambda-env.js';

@@ -8,7 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { relative, sep } from 'node:path';
 import { buildAll, type BuildOutput } from './build.js';
 import type { FunctionPool } from './lambda-pool.js';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 import type { TemplateModel } from '../template/template.js';
 
 const IGNORED = new Set(['node_modules', 'dist', '.aws-sam', '.git']);

@@ -6,9 +6,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { sendAwsError, sendJson } from '../http.js';
+import { sendAwsError, sendJson } from '../core/http.js';
 import type { InvokeOutcome } from '../lambda/lambda-pool.js';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 import type { QueueMappingModel, QueueModel, TemplateModel } from '../template/template.js';
 
 interface StoredMessage {
@@ -79,7 +79,7 @@ export class LocalSqs {
 
   /**
    * Answers one SQS request: its operation (`X-Amz-Target`) and its JSON body, parsed once by
-   * the front door (aws-gateway.ts), or the error that parsing it gave.
+   * its door (sqs-door.ts), or the error that parsing it gave.
    */
   handle(operation: string, input: Record<string, unknown> | Error, res: ServerResponse): void {
     let body: unknown;

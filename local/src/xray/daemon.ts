@@ -8,7 +8,7 @@
  * instead, and this one does not start.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import type { RuntimeLog } from '../log.js';
+import type { RuntimeLog } from '../core/log.js';
 
 /** One segment or subsegment document as the X-Ray SDK sends it (the fields read here). */
 interface SegmentDocument {

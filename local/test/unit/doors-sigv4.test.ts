@@ -1,7 +1,7 @@
 /** The runtime's doors on their own: which Host and Origin each listener takes, and SigV4 verification. */
 import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
-import { Doors } from '../../src/doors';
+import { Doors } from '../../src/front-door/doors';
 import { localSigner, verifySigV4, type SignedRequest } from '../../src/iam/sigv4';
 
 const PORT = 3001;

@@ -5,7 +5,8 @@
  */
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { dynamodbCalls, sqsAction } from '../../src/iam/actions';
+import { dynamodbCalls } from '../../src/dynamodb/iam-calls';
+import { sqsAction } from '../../src/sqs/sqs-door';
 import { Faults } from '../../src/faults/faults';
 import { parseFaults } from '../../src/faults/spec';
 import { accessKeyIdFor, accessKeyIdOf, evaluate, LocalIam, wildcardMatch, type Statement } from '../../src/iam/iam';

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { HttpService } from '../front-door/registry.js';
 
 export interface PageFile {
   contentType: string;
@@ -56,7 +57,12 @@ export async function pageModule(file: string): Promise<PageBuilder> {
   return loaded.buildPage as PageBuilder;
 }
 
-export function servePage(files: Map<string, PageFile>, req: IncomingMessage, res: ServerResponse, pathname: string): void {
+/** The page's files on the runtime's port: every path no other service takes (404 for one it lacks). */
+export function pageService(files: Map<string, PageFile>): HttpService {
+  return { name: 'page', matches: () => true, handle: (req, res, pathname) => servePage(files, req, res, pathname) };
+}
+
+function servePage(files: Map<string, PageFile>, req: IncomingMessage, res: ServerResponse, pathname: string): void {
   const file = files.get(pathname);
   if (!file || (req.method !== 'GET' && req.method !== 'HEAD')) {
     res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('Not found\n');

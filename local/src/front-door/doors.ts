@@ -15,7 +15,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
-import { AWS_SERVICE_HOST } from './lambda/sandbox-redirect';
+import { AWS_SERVICE_HOST } from '../lambda/sandbox-redirect.js';
 
 export interface DoorOptions {
   /** The interface the runtime listens on (its --host). */

@@ -1,16 +1,12 @@
 /**
- * How IAM names the calls the functions make: the (action, resource ARN) pairs it evaluates for
- * a DynamoDB request (a batch or a transaction names every table it touches, an index its own
- * ARN), and the action of an SQS operation (a batch is authorized as its single form).
+ * How IAM names a DynamoDB request: the (action, resource ARN) pairs it evaluates (a batch or a
+ * transaction names every table it touches, an index its own ARN).
  */
+import type { AwsCall } from '../front-door/aws-calls.js';
 import type { TemplateModel } from '../template/template.js';
 
 /** The (action, resource) pairs IAM evaluates for one DynamoDB request. */
-export function dynamodbCalls(
-  model: TemplateModel,
-  operation: string,
-  input: Record<string, unknown>,
-): { action: string; resource: string }[] {
+export function dynamodbCalls(model: TemplateModel, operation: string, input: Record<string, unknown>): AwsCall[] {
   const { partition, region, accountId } = model.pseudo;
   const table = (name: unknown): string =>
     String(name).startsWith('arn:') ? String(name) : `arn:${partition}:dynamodb:${region}:${accountId}:table/${String(name)}`;
@@ -52,14 +48,4 @@ export function dynamodbCalls(
     default:
       return [{ action: action(operation), resource: input.TableName === undefined ? '*' : table(input.TableName) }];
   }
-}
-
-/** IAM's action for an SQS API operation (a batch is authorized as its single form). */
-export function sqsAction(operation: string): string {
-  const single: Record<string, string> = {
-    SendMessageBatch: 'SendMessage',
-    DeleteMessageBatch: 'DeleteMessage',
-    ChangeMessageVisibilityBatch: 'ChangeMessageVisibility',
-  };
-  return `sqs:${single[operation] ?? operation}`;
 }

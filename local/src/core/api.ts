@@ -1,15 +1,15 @@
 /** The local runtime's public types: what startLocalRuntime (runtime.ts) takes and gives. */
-import type { PageBuilder } from './page.js';
-import type { FaultOptions, FaultStats } from './faults/faults.js';
-import type { DeniedCall, FunctionReport, IamMode, UsageEntry } from './iam/iam.js';
-import type { FunctionStats } from './lambda/functions.js';
-import type { InvokeOutcome } from './lambda/lambda-pool.js';
-import type { Limits } from './apigateway/limits.js';
-import type { TemplateModel } from './template/template.js';
-import type { LocalTokenIssuer } from './cognito/token-issuer.js';
-import type { EnvVarsFile } from './lambda/env-vars.js';
-import type { TraceSummary } from './xray/daemon.js';
-import type { HttpRouteInfo } from './httpapi/http-api.js';
+import type { PageBuilder } from '../page/page.js';
+import type { FaultOptions, FaultStats } from '../faults/faults.js';
+import type { DeniedCall, FunctionReport, IamMode, UsageEntry } from '../iam/iam.js';
+import type { FunctionStats } from '../lambda/functions.js';
+import type { InvokeOutcome } from '../lambda/lambda-pool.js';
+import type { Limits } from '../apigateway/limits.js';
+import type { TemplateModel } from '../template/template.js';
+import type { LocalTokenIssuer } from '../cognito/token-issuer.js';
+import type { EnvVarsFile } from '../lambda/env-vars.js';
+import type { TraceSummary } from '../xray/daemon.js';
+import type { HttpRouteInfo } from '../httpapi/http-api.js';
 
 /** An HTTP API of the template, where the runtime serves it. */
 export interface HttpApiInfo {
@@ -29,7 +29,7 @@ export interface LocalRuntimeOptions {
   page?: PageBuilder;
   /** Interface to listen on (default 127.0.0.1). */
   host?: string;
-  /** More host names every listener answers to, on any port (default: only its own addresses; local/src/doors.ts). */
+  /** More host names every listener answers to, on any port (default: only its own addresses; local/src/front-door/doors.ts). */
   allowedHosts?: string[];
   /** More page origins the WebSocket API accepts (default: only the runtime's own pages), e.g. http://localhost:5173. */
   allowedOrigins?: string[];

@@ -1,5 +1,5 @@
 /** The runtime's own output: one line per invocation, and notes about what it does. */
-import type { InvokeOutcome } from './lambda/lambda-pool.js';
+import type { InvokeOutcome } from '../lambda/lambda-pool.js';
 
 export interface InvocationEntry {
   route: string;
