@@ -116,16 +116,58 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-unused-expressions': 'off' },
   },
   {
-    // The benchmark and the tools (the page's too) use the runtime as anyone would, through its entry, and no test code.
-    files: ['bench/**/*.ts', 'scripts/**/*.ts', 'web/*.ts', 'web/tools/**/*.ts'],
+    // The tools (the page's too) use the runtime as anyone would, through its entry, and no test code.
+    files: ['scripts/**/*.ts', 'web/*.ts', 'web/tools/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
             {
-              group: ['**/local/src/**', '!**/local/src/index', '**/test/**'],
-              message: 'The benchmark and the tools import the local runtime only through local/src/index, and no test code.',
+              group: ['**/local/src/**', '!**/local/src/index', 'sam-websocket-local/*', '**/test/**'],
+              message:
+                'The tools import the local runtime only through its entry (sam-websocket-local, local/src/index), and no test code.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The benchmark is a package of its own (bench/, chat-bench): it uses the runtime through its
+    // package entry, loads the layer only as built (floors/poster-worker.ts) and takes no more than
+    // types from the layer's entry; nothing of the functions, the page, the scripts or the tests.
+    files: ['bench/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/local/**',
+                '**/layers/**',
+                '**/functions/**',
+                '**/web/**',
+                '**/scripts/**',
+                '**/test/**',
+                'sam-websocket-local/*',
+                'chat-core/*',
+              ],
+              message:
+                "The benchmark imports the local runtime only through its package entry ('sam-websocket-local'), the layer only as built, and no test code.",
+            },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'chat-core',
+              allowTypeImports: true,
+              message: "The benchmark runs the layer as built (floors/poster-worker.ts loads it); from 'chat-core' it imports types only.",
             },
           ],
         },

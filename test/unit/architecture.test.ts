@@ -28,15 +28,27 @@ describe('ARCHITECTURE.md', () => {
     expect(folders.filter((name) => !tableFolders.includes(name))).to.deep.equal([]);
   });
 
-  it('names each service folder of local/src, and only those there are', () => {
-    const row = page.split('\n').find((line) => line.startsWith('| `local/`')) ?? '';
-    const named = [...row.matchAll(/`([a-z-]+)\/`/g)]
-      .map((m) => m[1] as string)
-      .filter((name) => !['local', 'src', 'test', 'fixtures'].includes(name));
-    const onDisk = readdirSync(join(ROOT, 'local', 'src'), { withFileTypes: true })
+  /** The `folder/` names in a table row, less those that are not subfolders of `src/`. */
+  const namedIn = (rowStart: string, others: string[]): string[] => {
+    const row = page.split('\n').find((line) => line.startsWith(rowStart)) ?? '';
+    return [...row.matchAll(/`([a-z-]+)\/`/g)].map((m) => m[1] as string).filter((name) => !others.includes(name));
+  };
+  const foldersOf = (path: string): string[] =>
+    readdirSync(join(ROOT, path), { withFileTypes: true })
       .filter((entry) => entry.isDirectory())
       .map((entry) => entry.name);
-    expect([...new Set(named)].sort()).to.deep.equal([...onDisk].sort());
+
+  it('names each service folder of local/src, and only those there are', () => {
+    const named = namedIn('| `local/`', ['local', 'src', 'test', 'fixtures']);
+    expect([...new Set(named)].sort()).to.deep.equal(foldersOf('local/src').sort());
+  });
+
+  it("names each folder of the benchmark's package (bench/src), and only those there are", () => {
+    const named = namedIn('| `bench/`', ['bench', 'src']);
+    expect(named.length, 'folders named in the bench/ row').to.be.greaterThan(2);
+    expect([...named].sort()).to.deep.equal(foldersOf('bench/src').sort());
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'bench', 'package.json'), 'utf8')) as { name: string };
+    expect(page, 'the bench/ row names its package').to.include(`\`${manifest.name}\``);
   });
 
   it("keeps local/src's root to its entry and its composition, and the port's registry knowing no service", () => {
@@ -51,7 +63,7 @@ describe('ARCHITECTURE.md', () => {
   });
 
   /** The code that runs: the functions and their layer, the local runtime, the page and its tools, the other tools. */
-  const SOURCES = ['functions', 'layers/chat-core/src', 'local/src', 'web/src', 'web/tools', 'scripts', 'bench'];
+  const SOURCES = ['functions', 'layers/chat-core/src', 'local/src', 'web/src', 'web/tools', 'scripts', 'bench/src'];
   const MAX_LINES = 350;
 
   it('has no import circles in the code that runs, type imports included', async function () {
@@ -75,7 +87,7 @@ describe('ARCHITECTURE.md', () => {
     expect(long).to.deep.equal([]);
   });
 
-  it("exports from the layer's index only what the functions import from it (and the benchmark drives)", () => {
+  it("exports from the layer's index only what the functions and the benchmark import from it (and the benchmark drives)", () => {
     const names = (list: string): string[] =>
       list
         .split(',')
@@ -89,16 +101,16 @@ describe('ARCHITECTURE.md', () => {
         .filter(Boolean);
     const index = readFileSync(join(ROOT, 'layers/chat-core/src/index.ts'), 'utf8');
     const exported = [...index.matchAll(/export\s+(?:type\s+)?\{([^}]*)\}/g)].flatMap((m) => names(m[1] as string));
-    const imported = new Set(
-      (readdirSync(join(ROOT, 'functions'), { recursive: true, encoding: 'utf8' }) as string[])
+    const importsIn = (folder: string): string[] =>
+      (readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' }) as string[])
         .filter((file) => file.endsWith('.ts') && !file.split(/[\\/]/).includes('node_modules'))
         .flatMap((file) => [
-          ...readFileSync(join(ROOT, 'functions', file), 'utf8').matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'chat-core'/g),
+          ...readFileSync(join(ROOT, folder, file), 'utf8').matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'chat-core'/g),
         ])
-        .flatMap((m) => names(m[1] as string)),
-    );
+        .flatMap((m) => names(m[1] as string));
+    const imported = new Set([...importsIn('functions'), ...importsIn('bench/src')]);
     expect(exported.length, 'names the index exports').to.be.greaterThan(30);
-    // The benchmark drives the built layer's fan-out (bench/poster-worker.ts's Layer).
+    // The benchmark drives the built layer's fan-out (bench/src/floors/poster-worker.ts's Layer).
     for (const name of ['broadcast', 'roomConnections']) imported.add(name);
     expect(exported.filter((name) => !imported.has(name))).to.deep.equal([]);
   });

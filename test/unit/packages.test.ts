@@ -104,25 +104,49 @@ describe('packages: one version of each, in the root and in every folder SAM bui
     ]);
   });
 
-  it('has every layer and the local runtime, and not functions/, as npm workspaces of the root', () => {
+  it('has every layer, the local runtime and the benchmark, and not functions/, as npm workspaces of the root', () => {
     // Assess: functions/ only names what its build installs; the functions import the layer's package through the root's workspace.
-    expect(rootManifest.workspaces ?? []).to.have.members([...layers, 'local']);
+    expect(rootManifest.workspaces ?? []).to.have.members([...layers, 'local', 'bench']);
   });
 
-  it("pins the local runtime's dependencies at the root's versions", () => {
-    // Arrange
-    const runtime = readJson<Manifest>('local/package.json');
-    const root = declared(rootManifest);
+  for (const [folder, what] of [
+    ['local', 'the local runtime'],
+    ['bench', 'the benchmark'],
+  ] as const) {
+    it(`pins the dependencies of ${what} (${folder}/) at the root's versions`, () => {
+      // Arrange
+      const manifest = readJson<Manifest>(`${folder}/package.json`);
+      const root = declared(rootManifest);
+
+      // Act
+      const differing = Object.entries(declared(manifest)).filter(([name, version]) => root[name] !== undefined && root[name] !== version);
+
+      // Assess
+      expect(
+        Object.values(declared(manifest)).every((version) => /^\d+\.\d+\.\d+$/.test(version)),
+        'exact versions',
+      ).to.equal(true);
+      expect(differing).to.deep.equal([]);
+    });
+  }
+
+  it("declares as the benchmark's dependencies exactly the packages it loads at run time, and the layer for its types only", async () => {
+    // Prepare: its entry, and the poster worker it bundles and starts on its own (floors/poster.ts).
+    const manifest = readJson<Manifest>('bench/package.json');
+    const entry = rootLock.packages.bench;
 
     // Act
-    const differing = Object.entries(declared(runtime)).filter(([name, version]) => root[name] !== undefined && root[name] !== version);
+    const loaded = [
+      ...new Set([...(await runtimeImports('bench', 'src/run.ts')), ...(await runtimeImports('bench', 'src/floors/poster-worker.ts'))]),
+    ];
 
-    // Assess
-    expect(
-      Object.values(declared(runtime)).every((version) => /^\d+\.\d+\.\d+$/.test(version)),
-      'exact versions',
-    ).to.equal(true);
-    expect(differing).to.deep.equal([]);
+    // Assess: tsx runs it (and the memory scenario's child process); chat-core is a devDependency, its types only.
+    expect(loaded.sort()).to.deep.equal(Object.keys(manifest.dependencies ?? {}).sort());
+    expect(loaded).to.include.members(['sam-websocket-local', 'tsx']);
+    expect(loaded).to.not.include('chat-core');
+    expect(manifest.devDependencies).to.have.property('chat-core');
+    expect(entry?.dependencies ?? {}, "bench in the root's package-lock.json").to.deep.equal(manifest.dependencies ?? {});
+    expect(entry?.devDependencies ?? {}).to.deep.equal(manifest.devDependencies ?? {});
   });
 
   it('package.json pins every dependency to an exact version', () => {

@@ -22,9 +22,11 @@ export {
   type Frame,
   type SendMessageRequest,
 } from './wire/protocol';
-// The benchmark drives these two in the built layer (bench/poster-worker.ts): the fan-out as deployed.
+// The benchmark drives these two in the built layer (bench/src/floors/poster-worker.ts): the fan-out as deployed;
+// and it writes shards of this shape into FanoutFunction's SQS events (bench/src/scenarios/queue.ts).
 export { broadcast } from './delivery/broadcast';
 export { roomConnections } from './connections/connections';
+export type { Shard } from './delivery/shards';
 export {
   deleteConnection,
   recordMessageSent,

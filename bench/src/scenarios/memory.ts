@@ -12,12 +12,12 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import type WebSocket from 'ws';
-import type { LocalRuntime } from '../local/src/index';
-import { closeAll, connectMany } from './clients';
-import { startPoster, type Poster } from './poster';
-import type { HeapReading } from './poster-worker';
-import { drainDisconnects, layerEnv, PROJECT_DIR, runtimeDefaults, startRuntime, stopRuntime } from './runtime';
-import { sleep, within } from './stats';
+import type { LocalRuntime } from 'sam-websocket-local';
+import { startPoster, type Poster } from '../floors/poster';
+import type { HeapReading } from '../floors/poster-worker';
+import { closeAll, connectMany } from '../harness/clients';
+import { drainDisconnects, layerEnv, PROJECT_DIR, runtimeDefaults, startRuntime, stopRuntime } from '../harness/runtime';
+import { sleep, within } from '../harness/stats';
 
 export interface MemoryPlan {
   /** Connections open while the runtime is measured (full run 1,000) … */
@@ -304,29 +304,4 @@ export async function measureMemory(plan: MemoryPlan, log: (message: string) => 
     await closeAll(sockets);
     await runtime.stop();
   }
-}
-
-const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MiB`;
-const signedMib = (bytes: number): string => `${bytes < 0 ? '−' : '+'}${mib(Math.abs(bytes))}`;
-const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-const count = (n: number): string => n.toLocaleString('en-US');
-
-/** The figures in a few lines, for the terminal and the report. */
-export function memoryLines(r: MemoryResult): string[] {
-  const { idle, connected, afterClose } = r.runtime;
-  const f = r.fanout;
-  const extra = connected.sandboxes - idle.sandboxes;
-  return [
-    `runtime with ${count(r.runtime.connections)} connections in ${r.runtime.rooms} rooms: ` +
-      `RSS ${mib(connected.rssBytes)} (${signedMib(connected.rssBytes - idle.rssBytes)}, ${r.runtime.rssPerConnectionKb} KiB per connection), ` +
-      `main-thread heap ${mib(connected.heapUsedBytes)} (${signedMib(connected.heapUsedBytes - idle.heapUsedBytes)}, ` +
-      `${r.runtime.heapPerConnectionKb} KiB per connection)`,
-    `runtime idle after a warm-up (${idle.sandboxes} sandboxes had run): RSS ${mib(idle.rssBytes)}, heap ${mib(idle.heapUsedBytes)}; ` +
-      `once all closed: RSS ${mib(afterClose.rssBytes)}, heap ${mib(afterClose.heapUsedBytes)} ` +
-      `(the RSS grows with the sandboxes' work too, whose heaps are not collected here${extra > 0 ? `; ${extra} more sandbox(es) started for the connects` : ''})`,
-    `sandbox fan-out to ${count(f.recipients)} recipients (chat-core broadcast(), at most ${f.concurrency} posts in flight): ` +
-      `live heap ${signedMib(f.liveGrowthBytes)} (${kb(f.liveBytesPerRecipient)} per recipient: ${kb(f.listBytesPerRecipient)} for the recipient list, ` +
-      `${kb(f.bytesPerPostInFlight)} per post in flight); heap in use ${signedMib(f.peakGrowthBytes)} at its peak, garbage included`,
-    `idle sandbox with the layer loaded: heap ${mib(f.idleHeapBytes)} (${mib(f.baseHeapBytes)} of it the poster worker without the layer)`,
-  ];
 }

@@ -11,8 +11,8 @@ import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
-import { type FunctionModel, type TemplateModel, buildAll } from '../local/src/index';
-import { median } from './stats';
+import { type FunctionModel, type TemplateModel, buildAll } from 'sam-websocket-local';
+import { median } from '../harness/stats';
 
 const run = promisify(execFile);
 

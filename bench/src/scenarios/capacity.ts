@@ -10,7 +10,7 @@
  */
 import { Agent, createServer, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LOCAL_CREDENTIALS, accessKeyIdOf, localSigner, secretForAccessKey } from '../local/src/index';
+import { LOCAL_CREDENTIALS, accessKeyIdOf, localSigner, secretForAccessKey } from 'sam-websocket-local';
 
 export interface OperationTally {
   calls: number;

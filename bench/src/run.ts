@@ -1,26 +1,27 @@
 /**
  * `npm run bench`: the fan-out benchmark (a benchmark, not a test; no thresholds).
  * Starts the local runtime and real `ws` clients, measures, prints a table, and (full run, or
- * --write) writes docs/PERFORMANCE.md and docs/fanout-latency.svg. See options.ts for flags.
+ * --write) writes docs/PERFORMANCE.md and docs/fanout-latency.svg. See options.ts for flags,
+ * and ../README.md for where each part lives.
  * Everything listens on 127.0.0.1 and is closed before it exits.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { loadTemplate } from '../local/src/index';
-import { measureBundles } from './bundles';
-import { measureCost } from './cost';
-import { findings } from './findings';
-import { measureMemory } from './memory';
-import { modelRow, type ModelInputs } from './model';
+import { loadTemplate } from 'sam-websocket-local';
+import { startPoster } from './floors/poster';
+import { PROJECT_DIR, runtimeDefaults } from './harness/runtime';
+import { median } from './harness/stats';
 import { parseArgs } from './options';
-import { startPoster } from './poster';
-import { measureQueue } from './queue';
-import { CHART_FILE, chart, markdown, terminal } from './report';
-import { type Results, type SizeResult, machine, stats } from './results';
-import { PROJECT_DIR, runtimeDefaults } from './runtime';
-import { measureSizes } from './sizes';
-import { median } from './stats';
+import { findings } from './report/findings';
+import { modelRow, type ModelInputs } from './report/model';
+import { CHART_FILE, chart, markdown, terminal } from './report/report';
+import { type Results, machine, stats } from './report/results';
+import { measureBundles } from './scenarios/bundles';
+import { measureCost } from './scenarios/cost';
+import { measureMemory } from './scenarios/memory';
+import { measureQueue } from './scenarios/queue';
+import { measureSizes, type SizeResult } from './scenarios/sizes';
 
 const started = performance.now();
 const info = machine();

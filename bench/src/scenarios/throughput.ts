@@ -7,9 +7,9 @@
  * window, so that a machine whose load drifts treats them alike.
  */
 import type WebSocket from 'ws';
-import type { LocalRuntime } from '../local/src/index';
-import { connectMany, textOf } from './clients';
-import { median, sleep } from './stats';
+import type { LocalRuntime } from 'sam-websocket-local';
+import { connectMany, textOf } from '../harness/clients';
+import { median, sleep } from '../harness/stats';
 
 export interface ThroughputPlan {
   recipients: number;
@@ -32,6 +32,12 @@ export interface ThroughputResult extends ThroughputPlan {
   /** Error frames the senders got (rate limit, …), and the first of them. */
   errors: number;
   firstError?: string;
+}
+
+/** A runtime's configuration (the shipped one, or a lever of floors/lever.ts) and what it sustained. */
+export interface ThroughputVariant {
+  label: string;
+  result: ThroughputResult;
 }
 
 export interface ThroughputRoom {

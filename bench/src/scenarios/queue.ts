@@ -7,14 +7,13 @@
  * here), invoked directly with SQS events of the shape the queue delivers.
  */
 import { randomUUID } from 'node:crypto';
-import { type Shard } from '../layers/chat-core/src/delivery/shards';
-import type { LocalRuntime } from '../local/src/index';
-import { connectionIdOf } from './clients';
-import { timeSeries, type Series, type SeriesPlan } from './latency';
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { itemBytes } from './model';
-import { openRoom, roomItems, roomSockets, startRuntime, stopRuntime, type Room } from './runtime';
-import { median, sleep } from './stats';
+import type { Shard } from 'chat-core';
+import type { LocalRuntime } from 'sam-websocket-local';
+import { connectionIdOf } from '../harness/clients';
+import { timeSeries, type Series, type SeriesPlan } from '../harness/latency';
+import { openRoom, roomItems, roomSockets, startRuntime, stopRuntime, type Room } from '../harness/runtime';
+import { median, sleep } from '../harness/stats';
 
 export interface QueuePlan {
   recipients: number;
@@ -41,6 +40,17 @@ export interface QueueResult extends QueuePlan {
   indexItemBytes: number;
   /** One SendMessageBatch of 10 shards to the local queue (empty shards), median ms. */
   sendBatchMs: number;
+}
+
+/** DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers about 1 byte per 2 digits + 1). */
+export function itemBytes(item: Record<string, { S?: string; N?: string }>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes += Buffer.byteLength(name, 'utf8');
+    if (value.S !== undefined) bytes += Buffer.byteLength(value.S, 'utf8');
+    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/^-|\./g, '').length / 2) + 1;
+  }
+  return bytes;
 }
 
 function sqsEvent(runtime: LocalRuntime, shards: Shard[]): unknown {

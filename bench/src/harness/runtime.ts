@@ -5,12 +5,13 @@
  */
 import { join } from 'node:path';
 import type WebSocket from 'ws';
-import { startLocalRuntime, type LocalRuntime } from '../local/src/index';
+import { startLocalRuntime, type LocalRuntime } from 'sam-websocket-local';
 import { type AttributeValue, DynamoDBClient, paginateQuery } from '@aws-sdk/client-dynamodb';
 import { closeAll, connectMany, Receipts } from './clients';
 import { sleep } from './stats';
 
-export const PROJECT_DIR = join(__dirname, '..');
+/** The SAM app the benchmark measures (its template.yaml, docs/ and .aws-sam/): this repository's root. */
+export const PROJECT_DIR = join(__dirname, '..', '..', '..');
 
 export interface RuntimeOptions {
   parameterOverrides?: Record<string, string>;

@@ -13,8 +13,7 @@
  * the former default, 8, is measured beside it: each sandbox is a V8 isolate with its own
  * copy of the layer, JIT and heap.
  */
-import type { RuntimeOptions } from './runtime';
-import type { ThroughputResult } from './throughput';
+import type { RuntimeOptions } from '../harness/runtime';
 
 export const TRACED_AS_ON_AWS: Record<string, string> = {
   AWS_SAM_LOCAL: '',
@@ -31,11 +30,6 @@ export const UNTRACED_LABEL = 'untraced (Tracing PassThrough, npm start --no-tra
 
 /** The former default of the local runtime's sandboxes per function. */
 export const FORMER_SANDBOXES = 8;
-
-export interface ThroughputVariant {
-  label: string;
-  result: ThroughputResult;
-}
 
 export interface RuntimeVariant {
   label: string;

@@ -7,17 +7,32 @@
  * @connections, chat-core's broadcast() on its own, untraced and traced).
  */
 import type WebSocket from 'ws';
-import { DEFAULT_SANDBOXES, type LocalRuntime } from '../local/src/index';
-import type { TemplateModel } from '../local/src/index';
-import { closeAll, connectMany, Receipts } from './clients';
-import { startFloorServer } from './floor';
-import { interleave, type SeriesPlan, type Variant } from './latency';
-import { leverVariants, TRACED_AS_ON_AWS, UNTRACED, UNTRACED_LABEL, type ThroughputVariant } from './lever';
-import type { Plan } from './options';
-import { startPoster, type Poster } from './poster';
-import type { SizeResult } from './results';
-import { layerEnv, openRoom, PROJECT_DIR, roomIds, roomSockets, startRuntime, stopRuntime, type Room } from './runtime';
-import { openThroughputRoom, takeTurns } from './throughput';
+import { DEFAULT_SANDBOXES, type LocalRuntime, type TemplateModel } from 'sam-websocket-local';
+import { startFloorServer } from '../floors/floor';
+import { leverVariants, TRACED_AS_ON_AWS, UNTRACED, UNTRACED_LABEL } from '../floors/lever';
+import { startPoster, type Poster } from '../floors/poster';
+import { closeAll, connectMany, Receipts } from '../harness/clients';
+import { interleave, type Series, type SeriesPlan, type Variant } from '../harness/latency';
+import { layerEnv, openRoom, PROJECT_DIR, roomIds, roomSockets, startRuntime, stopRuntime, type Room } from '../harness/runtime';
+import type { Plan } from '../options';
+import { openThroughputRoom, takeTurns, type ThroughputVariant } from './throughput';
+
+/** One room size: each variant's series (the floors, the project, and at the largest size the steps in between). */
+export interface SizeResult {
+  size: number;
+  /** Time to connect the room's recipients through $connect. */
+  connectMs?: number;
+  project: Series;
+  sdk: Series;
+  ws: Series;
+  sdkXray?: Series;
+  sdkToRuntime?: Series;
+  /** chat-core's broadcast() in a worker, untraced (as the local runtime runs it), and traced as on AWS. */
+  layerBroadcast?: Series;
+  layerBroadcastTraced?: Series;
+  /** The lever: sendmessage through a runtime that traces nothing (`Tracing: PassThrough`, floors/lever.ts); `project` is as shipped, traced. */
+  projectUntraced?: Series;
+}
 
 export interface SizesContext {
   plan: Plan;

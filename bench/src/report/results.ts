@@ -1,29 +1,15 @@
 /** What one run of the benchmark found, and how it compares with the project's performance targets. */
 import { cpus, loadavg, totalmem } from 'node:os';
-import type { Bundles } from './bundles';
-import type { CostResult } from './cost';
-import type { ThroughputVariant } from './lever';
-import type { Series } from './latency';
-import type { MemoryResult } from './memory';
+import type { Series } from '../harness/latency';
+import { summarize, type Summary } from '../harness/stats';
+import type { Bundles } from '../scenarios/bundles';
+import type { CostResult } from '../scenarios/cost';
+import type { MemoryResult } from '../scenarios/memory';
+import type { QueueResult } from '../scenarios/queue';
+import type { SizeResult } from '../scenarios/sizes';
+import type { ThroughputVariant } from '../scenarios/throughput';
+import { ratio } from './format';
 import type { ModelInputs, ModelRow } from './model';
-import type { QueueResult } from './queue';
-import { ratio, summarize, type Summary } from './stats';
-
-export interface SizeResult {
-  size: number;
-  /** Time to connect the room's recipients through $connect. */
-  connectMs?: number;
-  project: Series;
-  sdk: Series;
-  ws: Series;
-  sdkXray?: Series;
-  sdkToRuntime?: Series;
-  /** chat-core's broadcast() in a worker, untraced (as the local runtime runs it), and traced as on AWS. */
-  layerBroadcast?: Series;
-  layerBroadcastTraced?: Series;
-  /** The lever: sendmessage through a runtime that traces nothing (`Tracing: PassThrough`, lever.ts); `project` is as shipped, traced. */
-  projectUntraced?: Series;
-}
 
 export interface Machine {
   cpu: string;

@@ -1,8 +1,10 @@
 /** The "Findings" of docs/PERFORMANCE.md: what the run's figures say, and the levers they point at. */
-import type { Series } from './latency';
-import { type Results, type SizeResult, floorRatio, shippedThroughput, stats, targets } from './results';
+import type { Series } from '../harness/latency';
+import { median } from '../harness/stats';
+import type { SizeResult } from '../scenarios/sizes';
+import { ms, ratio } from './format';
 import { cpuShare } from './model';
-import { median, ms, ratio } from './stats';
+import { type Results, floorRatio, shippedThroughput, stats, targets } from './results';
 
 /** The change from b to a, signed: "+12%", "-1%". */
 const pctMore = (a: number, b: number): string => {

@@ -118,14 +118,3 @@ function modelFor(inputs: ModelInputs, recipients: number): Omit<ModelRow, 'altB
     cost: { apiGateway, lambda, sqs, dynamodb, total },
   };
 }
-
-/** DynamoDB's item size: attribute names plus values (strings in UTF-8, numbers about 1 byte per 2 digits + 1). */
-export function itemBytes(item: Record<string, { S?: string; N?: string }>): number {
-  let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes += Buffer.byteLength(name, 'utf8');
-    if (value.S !== undefined) bytes += Buffer.byteLength(value.S, 'utf8');
-    else if (value.N !== undefined) bytes += Math.ceil(value.N.replace(/^-|\./g, '').length / 2) + 1;
-  }
-  return bytes;
-}

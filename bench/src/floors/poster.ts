@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import type { PosterJob, PosterOptions, PosterReply } from './poster-worker';
-import { within } from './stats';
+import { within } from '../harness/stats';
 
 let bundled: Promise<string> | undefined;
 
@@ -15,7 +15,7 @@ function workerScript(projectDir: string): Promise<string> {
   bundled ??= (async () => {
     const outfile = join(projectDir, '.aws-sam', 'bench', 'poster-worker.cjs');
     await build({
-      entryPoints: [join(projectDir, 'bench', 'poster-worker.ts')],
+      entryPoints: [join(__dirname, 'poster-worker.ts')],
       outfile,
       bundle: true,
       packages: 'external',

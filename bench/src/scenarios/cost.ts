@@ -6,11 +6,11 @@
  * interleaved message by message, each message's requests counted for its own side.
  */
 import type WebSocket from 'ws';
-import { connectionIdOf, connectMany } from './clients';
+import type { Poster } from '../floors/poster';
+import { connectionIdOf, connectMany } from '../harness/clients';
+import { interleave, type Series, type SeriesPlan, type Variant } from '../harness/latency';
+import { openRoom, roomSockets, startRuntime, stopRuntime } from '../harness/runtime';
 import { startCapacityProxy, totals, type OperationTally } from './capacity';
-import { interleave, type Series, type SeriesPlan, type Variant } from './latency';
-import type { Poster } from './poster';
-import { openRoom, roomSockets, startRuntime, stopRuntime } from './runtime';
 
 export interface CostPlan {
   rooms: number;
