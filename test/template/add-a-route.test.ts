@@ -39,16 +39,13 @@ const TEMPLATE_EDITS: [string, string][] = [
     Properties:
       Description: ping - answers pong
       CodeUri: functions/ping/
-      LoggingConfig:
-        LogGroup: !Ref PingLogGroup
+      LoggingConfig: { LogGroup: !Ref PingLogGroup }
       Environment:
         Variables:
           CONNECTIONS_URL: *connectionsUrl
       Policies:
         - Statement:
-            - Effect: Allow
-              Action: [execute-api:ManageConnections]
-              Resource: !Sub "arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${ChatApi}/\${StageName}/POST/@connections/*"
+            - { Effect: Allow, Action: [execute-api:ManageConnections], Resource: *postToConnections }
     Metadata: *functionBuild
 $&`,
   ],

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { ROOT, describeApp, loadTemplate, routeDirectory, type AppInfo } from './helpers';
+import { ROOT, TEMPLATE_PATH, describeApp, loadTemplate, routeDirectory, type AppInfo } from './helpers';
 
 /** SPEC §3: the tutorial's routes, which must exist exactly (more routes may follow). */
 const TUTORIAL_ROUTES = ['$connect', '$disconnect', '$default', 'sendmessage'];
@@ -150,6 +150,11 @@ describe('template.yaml', () => {
         .map(([name]) => `${fn.logicalId} ${name}`),
     );
     expect(literal, 'function variables given as literals').to.deep.equal([]);
+  });
+
+  it("stays under 1,000 lines, so that a reader takes it in at once (as the tutorial's chat-app.yaml)", () => {
+    const lines = readFileSync(TEMPLATE_PATH, 'utf8').split('\n').length - 1;
+    expect(lines, 'template.yaml lines').to.be.below(1000);
   });
 
   it('sends a fan-out shard to the dead-letter queue after at least 5 receives, as Lambda advises for an SQS event source', () => {
