@@ -260,6 +260,14 @@ describe('sam build, out of source and in source', function () {
         console.log(`      sam build ${build.flag}: ${(result.ms / 1000).toFixed(1)} s into ${path.relative(ROOT, build.dir)}/`);
       });
 
+      it('writes a built template without the YAML anchors of template.yaml (CloudFormation refuses aliases; sam deploy uploads this one)', () => {
+        const source = readFileSync(path.join(ROOT, 'template.yaml'), 'utf8');
+        const anchors = /(?:^|[\s,[{:])[&*][A-Za-z]\w*(?=[\s,\]}]|$)/m;
+        expect(source, 'template.yaml uses anchors (else this test proves nothing)').to.match(anchors);
+        const built = readFileSync(path.join(build.dir, 'template.yaml'), 'utf8');
+        expect(built.match(anchors)?.[0]).to.equal(undefined);
+      });
+
       it(`bundles the layer ${build.name === 'out of source' ? 'from packages installed from its own package-lock.json, in its copy' : "from the workspace's installed packages"}`, () => {
         expect(result.stdout + result.stderr, output(result)).to.match(build.layerLog);
       });
