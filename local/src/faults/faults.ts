@@ -151,11 +151,30 @@ class FaultTrack<K extends string> {
   }
 }
 
+type Headers = Record<string, string | string[] | undefined>;
+
+/**
+ * The faults a service's calls can be answered with, as data: each kind is chosen by its share
+ * in the service's options (FaultOptions.post.gone, ...); each service's door says how it
+ * answers each (apigateway/management-door.ts, dynamodb/store-door.ts).
+ */
+const CALL_FAULTS = {
+  post: ['gone', 'throttle', 'error'],
+  dynamodb: ['throughput', 'throttling', 'error'],
+} as const satisfies Record<string, readonly (PostFault | DynamoDbFault)[]>;
+
+type CallService = keyof typeof CALL_FAULTS;
+type CallFault<S extends CallService> = (typeof CALL_FAULTS)[S][number];
+
+const newTracks = (): { [S in CallService]: FaultTrack<CallFault<S>> } => ({
+  post: new FaultTrack<PostFault>(),
+  dynamodb: new FaultTrack<DynamoDbFault>(),
+});
+
 export class Faults {
   private options: FaultOptions = {};
   private random: () => number = generator(1);
-  private post = new FaultTrack<PostFault>();
-  private dynamodb = new FaultTrack<DynamoDbFault>();
+  private tracks = newTracks();
   private timeouts: Record<string, number> = {};
   private storeDown = 0;
 
@@ -193,22 +212,19 @@ export class Faults {
     return undefined;
   }
 
+  /** A call's fault, chosen from the service's shares (CALL_FAULTS), if any. */
+  private callFault<S extends CallService>(service: S, headers: Headers, functionId: string): CallFault<S> | undefined {
+    const shares = this.options[service] as Partial<Record<CallFault<S>, number>> & { attempts?: number };
+    if (!shares) return undefined;
+    const kinds = CALL_FAULTS[service] as readonly CallFault<S>[];
+    const track = this.tracks[service] as FaultTrack<CallFault<S>>;
+    return track.decide(headers, () => this.pick(kinds.map((kind) => [kind, shares[kind]])), shares.attempts ?? 1, functionId);
+  }
+
   /** The fault for a PostToConnection attempt by a function (logical id), if any. */
-  postFault(headers: Record<string, string | string[] | undefined>, functionId: string): PostFault | undefined {
-    const p = this.options.post;
-    if (!p) return undefined;
-    const fault = this.post.decide(
-      headers,
-      () =>
-        this.pick<PostFault>([
-          ['gone', p.gone],
-          ['throttle', p.throttle],
-          ['error', p.error],
-        ]),
-      p.attempts ?? 1,
-      functionId,
-    );
-    if (fault === 'gone') this.post.final(headers);
+  postFault(headers: Headers, functionId: string): PostFault | undefined {
+    const fault = this.callFault('post', headers, functionId);
+    if (fault === 'gone') this.tracks.post.final(headers);
     return fault;
   }
 
@@ -218,20 +234,8 @@ export class Faults {
   }
 
   /** The fault for a DynamoDB attempt by a function (logical id), if any. */
-  dynamodbFault(headers: Record<string, string | string[] | undefined>, functionId: string): DynamoDbFault | undefined {
-    const d = this.options.dynamodb;
-    if (!d) return undefined;
-    return this.dynamodb.decide(
-      headers,
-      () =>
-        this.pick<DynamoDbFault>([
-          ['throughput', d.throughput],
-          ['throttling', d.throttling],
-          ['error', d.error],
-        ]),
-      d.attempts ?? 1,
-      functionId,
-    );
+  dynamodbFault(headers: Headers, functionId: string): DynamoDbFault | undefined {
+    return this.callFault('dynamodb', headers, functionId);
   }
 
   /** True while the store is to look stopped (counts the request refused). */
@@ -253,8 +257,8 @@ export class Faults {
 
   stats(): FaultStats {
     return {
-      post: this.post.snapshot(),
-      dynamodb: this.dynamodb.snapshot(),
+      post: this.tracks.post.snapshot(),
+      dynamodb: this.tracks.dynamodb.snapshot(),
       timeouts: { ...this.timeouts },
       storeDownRequests: this.storeDown,
     };
@@ -262,8 +266,7 @@ export class Faults {
 
   /** Forgets the counters. */
   resetStats(): void {
-    this.post = new FaultTrack<PostFault>();
-    this.dynamodb = new FaultTrack<DynamoDbFault>();
+    this.tracks = newTracks();
     this.timeouts = {};
     this.storeDown = 0;
   }
