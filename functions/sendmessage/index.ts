@@ -6,13 +6,13 @@ import {
   cancelReservation,
   config,
   deliver,
-  knownSenderRoom,
+  knownSender,
   limitMessage,
   logger,
   metrics,
   parseSendMessage,
   recordMessageSent,
-  rememberSenderRoom,
+  rememberSender,
   reservePlace,
   saveMessage,
   websocketHandler,
@@ -33,10 +33,7 @@ import {
 export const handler = websocketHandler(async (event, context) => {
   const { connectionId } = event.requestContext;
   const request = parsed(event.body);
-  // A sender this sandbox served before: its room is known, so its message's place in the room
-  // is taken while the sender is checked (and given back if it is refused).
-  const knownRoom = request instanceof Error ? undefined : knownSenderRoom(connectionId);
-  const reserved = knownRoom === undefined ? undefined : reservePlace(knownRoom);
+  const reserved = reserveAhead(connectionId, request);
   // Every frame counts against the rate limits, valid or not: a flood of bad frames is a flood
   // too. The connection's own, and its identity's (or source IP's) over all its connections.
   const sender = await Promise.all([recordMessageSent(connectionId), limitMessage(event.requestContext)]).then(
@@ -50,7 +47,7 @@ export const handler = websocketHandler(async (event, context) => {
   const { text, clientId } = request;
 
   const { room, name, userId } = sender;
-  rememberSenderRoom(connectionId, room);
+  rememberSender(connectionId, { room, ...(userId !== undefined && { userId }) });
   const saved = saveMessage(
     { room, name, text, connectionId, ...(userId !== undefined && { userId }) },
     { ...(clientId !== undefined && { clientId }), ...(reserved && { reserved }) },
@@ -66,6 +63,17 @@ export const handler = websocketHandler(async (event, context) => {
   if (!repeat) metrics.addMetric('Messages', MetricUnit.Count, 1);
   logger.info(repeat ? 'repeated send confirmed' : 'message sent', { messageId: message.id, room, ...result });
 });
+
+/**
+ * A sender this sandbox served before: its room is known, so its message's place in the room is
+ * taken (and its clientId looked up) while the sender is checked, and given back if it is refused.
+ */
+function reserveAhead(connectionId: string, request: SendMessageRequest | Error): ReturnType<typeof reservePlace> | undefined {
+  const known = request instanceof Error ? undefined : knownSender(connectionId);
+  if (request instanceof Error || known === undefined) return undefined;
+  const sender = { connectionId, ...(known.userId !== undefined && { userId: known.userId }) };
+  return reservePlace(known.room, { sender, ...(request.clientId !== undefined && { clientId: request.clientId }) });
+}
 
 const messageFrame = (message: ChatMessage): Frame => ({ type: 'message', ...message });
 

@@ -38,7 +38,7 @@ export {
 } from './connections/connections';
 export { limitBackendCaller, limitConnect, limitMessage, limitRequest } from './limits/rate-limit';
 export { cancelReservation, readHistory, reservePlace, saveMessage } from './messages/messages';
-export { knownSenderRoom, rememberSenderRoom } from './messages/sender-rooms';
+export { knownSender, rememberSender } from './messages/sender-rooms';
 export { redeliver, replyOrRedeliver } from './delivery/redelivery';
 export { ManagementTimeoutError, getConnectionInfo } from './platform/management';
 export { deliver } from './delivery/deliver';

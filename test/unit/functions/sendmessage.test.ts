@@ -673,6 +673,32 @@ describe('function: sendmessage', () => {
       expect(headClaims()).to.have.length(1);
     });
 
+    it("looks its clientId up while the rate limits are written, once, keyed by the sender's subject when signed in", async () => {
+      // Prepare: a signed-in sender, served once; its rate-limit write stays pending until the test lets it go
+      await servedOnce({ userId: 'sub-7' });
+      const limit = deferred<{ Attributes: Item }>();
+      ddbMock.on(UpdateItemCommand, { TableName: 'connections-table' }).callsFake(() => limit.promise);
+      ddbMock.on(GetItemCommand, { TableName: 'messages-table' }).resolves({});
+      const event = loadEvent('sendmessage');
+      event.body = JSON.stringify({ action: 'sendmessage', message: 'second', clientId: 'm-2' });
+      const recordReads = () => ddbMock.commandCalls(GetItemCommand, { TableName: 'messages-table' });
+
+      // Act
+      const done = handler(event, lambdaContext('sendmessage'));
+      for (let i = 0; i < 5; i += 1) await flush();
+      const readWhileLimited = recordReads().map((call) => call.args[0].input.Key);
+      limit.resolve({
+        Attributes: connectionItem({ connectionId: CALLER_ID, name: 'alice', room: 'dev', protocol: 'chat.v1', userId: 'sub-7' }),
+      });
+      await done;
+
+      // Assess
+      expect(readWhileLimited).to.deep.equal([{ room: { S: 'client#dev#user:sub-7' }, id: { S: 'm-2' } }]);
+      expect(recordReads(), 'the record read once, ahead').to.have.length(1);
+      expect(framesTo(CALLER_ID)[0]).to.deep.include({ type: 'message', text: 'second', clientId: 'm-2' });
+      expect(ddbMock.commandCalls(PutItemCommand), 'the record, then the message').to.have.length(2);
+    });
+
     it('gives the place back when the sender is over the rate limit: nothing stored or sent', async () => {
       // Prepare
       await servedOnce();

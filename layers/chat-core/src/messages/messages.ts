@@ -8,7 +8,7 @@ import {
 import { marshall, unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamodb } from '../platform/aws';
 import { type Link, claimNextLink, releaseLink } from './chain';
-import { type ClientIdKey, type ClientIdRecord, readClientId, recordClientId } from './client-ids';
+import { type ClientIdKey, type ClientIdRecord, type Sender, readClientId, recordClientId } from './client-ids';
 import { config } from '../platform/config';
 import { logger } from '../platform/observability';
 import type { ChatMessage, HistoryRequest } from '../wire/protocol';
@@ -55,18 +55,38 @@ const expiry = (now: number): number => Math.floor(now / 1000) + config.MESSAGE_
 /**
  * A place in a room's chain taken ahead of its message: sendmessage takes it while the sender
  * is still being checked (rate limits, the connection's record), when it knows the room
- * already (sender-rooms.ts). Either saveMessage uses it or cancelReservation gives it back.
+ * already (sender-rooms.ts), and with a clientId reads that clientId's record at the same
+ * time. Either saveMessage uses it or cancelReservation gives it back.
  */
 export interface Reservation {
   room: string;
   now: number;
   link: Promise<Link>;
+  /** The clientId's record, read ahead for this key. */
+  earlier?: { key: ClientIdKey; record: Promise<ClientIdRecord | undefined> };
 }
 
-export function reservePlace(room: string, now = Date.now()): Reservation {
+export function reservePlace(room: string, ahead: { sender?: Sender; clientId?: string } = {}, now = Date.now()): Reservation {
   const link = claimNextLink(room, now, expiry(now));
   link.catch(() => undefined); // its failure is saveMessage's to report, when it is used
-  return { room, now, link };
+  const { sender, clientId } = ahead;
+  if (sender === undefined || clientId === undefined) return { room, now, link };
+  const key = { room, sender, clientId };
+  const record = readClientId(key, now);
+  record.catch(() => undefined); // as the link's
+  return { room, now, link, earlier: { key, record } };
+}
+
+/** The record read ahead, when it was read for `key` (the same room, sender and clientId). */
+function readAhead(reserved: Reservation | undefined, key: ClientIdKey): Promise<ClientIdRecord | undefined> | undefined {
+  const ahead = reserved?.earlier?.key;
+  const same =
+    ahead !== undefined &&
+    ahead.room === key.room &&
+    ahead.clientId === key.clientId &&
+    ahead.sender.connectionId === key.sender.connectionId &&
+    ahead.sender.userId === key.sender.userId;
+  return same ? reserved?.earlier?.record : undefined;
 }
 
 /** Gives back a reserved place whose message will not be stored (a refused or invalid send). */
@@ -93,7 +113,7 @@ export async function saveMessage(
   const now = reserved?.now ?? options.now ?? Date.now();
   const key = options.clientId === undefined ? undefined : { room: draft.room, sender: draft, clientId: options.clientId };
   if (key) {
-    const earlier = await readClientId(key, now);
+    const earlier = await (readAhead(reserved, key) ?? readClientId(key, now));
     if (earlier) {
       if (reserved) await cancelReservation(reserved);
       return storeInPlace(draft, earlier);

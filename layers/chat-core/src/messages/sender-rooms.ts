@@ -1,23 +1,29 @@
 /**
- * The room of each sender this sandbox has served: a connection's room is set at $connect and
- * never changes, so once a connection has sent a message here, the next one can take its place
- * in the room's chain (messages.ts, reservePlace) while the sender is still being checked,
- * instead of after. A sandbox serves many connections over its life; the oldest are forgotten
+ * The room (and signed-in subject) of each sender this sandbox has served: a connection's are
+ * set at $connect and never change, so once a connection has sent a message here, the next one
+ * can take its place in the room's chain, and look up its clientId (messages.ts, reservePlace),
+ * while the sender is still being checked, instead of after. A sandbox serves many connections over its life; the oldest are forgotten
  * past MAX_SENDER_ROOMS, and a forgotten or new sender only costs the serial path.
  */
 export const MAX_SENDER_ROOMS = 10_000;
 
-const rooms = new Map<string, string>();
+/** What a connection's record said of its sender: its room, and the token's subject when signed in. */
+export interface KnownSender {
+  room: string;
+  userId?: string;
+}
 
-/** The sender's room, if this sandbox has seen the connection send before. */
-export function knownSenderRoom(connectionId: string): string | undefined {
+const rooms = new Map<string, KnownSender>();
+
+/** The sender's room and subject, if this sandbox has seen the connection send before. */
+export function knownSender(connectionId: string): KnownSender | undefined {
   return rooms.get(connectionId);
 }
 
-/** Remembers a sender's room (the connection's record, just read). */
-export function rememberSenderRoom(connectionId: string, room: string): void {
+/** Remembers a sender (the connection's record, just read). */
+export function rememberSender(connectionId: string, sender: KnownSender): void {
   rooms.delete(connectionId);
-  rooms.set(connectionId, room);
+  rooms.set(connectionId, { room: sender.room, ...(sender.userId !== undefined && { userId: sender.userId }) });
   if (rooms.size > MAX_SENDER_ROOMS) {
     const oldest = rooms.keys().next().value;
     if (oldest !== undefined) rooms.delete(oldest);
