@@ -100,6 +100,14 @@ describe('local WebSocket API (fixture template)', () => {
       const { status } = await refusal(runtime.wsUrl.replace(/\/test$/, '/production'));
       expect(status).to.equal(403);
     });
+
+    it('answers plain HTTP to the stage path 426 Upgrade Required, as API Gateway does', async () => {
+      for (const path of ['/test', '/test/']) {
+        const res = await fetch(`${runtime.httpUrl.replace(/\/$/, '')}${path}`);
+        expect(res.status, path).to.equal(426);
+        expect(await res.json(), path).to.deep.equal({ message: 'Upgrade Required' });
+      }
+    });
   });
 
   describe('route selection', () => {
