@@ -14,6 +14,7 @@ import { runInNewContext } from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { benchFrame } from '../harness/frame';
 import { type TutorialMessage, tutorialSendMessage } from './baseline';
 
 export interface PosterOptions {
@@ -107,18 +108,9 @@ async function tutorial(job: Extract<PosterJob, { kind: 'tutorial' }>): Promise<
   return { delivered: result.posted, failed: result.failed, scanned: result.scanned };
 }
 
-const chatFrame = (room: string, text: string): unknown => ({
-  type: 'message',
-  id: '01BENCH0000000000000000000',
-  room,
-  name: 'bench',
-  text,
-  sentAt: new Date().toISOString(),
-});
-
 async function broadcastRoom(job: Extract<PosterJob, { kind: 'layer' }>): Promise<Omit<PosterReply, 'ms'>> {
   if (!layer) throw new Error('no layer loaded');
-  const result = await layer.broadcast(layer.roomConnections(job.room), chatFrame(job.room, job.text));
+  const result = await layer.broadcast(layer.roomConnections(job.room), benchFrame(job.room, job.text));
   return { delivered: result.delivered, failed: result.failed + result.gone };
 }
 
@@ -156,7 +148,7 @@ async function broadcastRoomSampled(job: Extract<PosterJob, { kind: 'layerHeap' 
   }
   const timer = setInterval(sample, job.intervalMs);
   try {
-    const result = await layer.broadcast(sampled(layer.roomConnections(job.room)), chatFrame(job.room, job.text));
+    const result = await layer.broadcast(sampled(layer.roomConnections(job.room)), benchFrame(job.room, job.text));
     sample();
     return { delivered: result.delivered, failed: result.failed + result.gone, heap };
   } finally {

@@ -11,6 +11,7 @@ import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Shard } from 'chat-core';
 import type { LocalRuntime } from 'sam-websocket-local';
 import { connectionIdOf } from '../harness/clients';
+import { benchFrame } from '../harness/frame';
 import { timeSeries, type Series, type SeriesPlan } from '../harness/latency';
 import { openRoom, roomItems, roomSockets, startRuntime, stopRuntime, type Room } from '../harness/runtime';
 import { median, sleep } from '../harness/stats';
@@ -71,20 +72,11 @@ function sqsEvent(runtime: LocalRuntime, shards: Shard[]): unknown {
   };
 }
 
-const frame = (room: string, text: string): Shard['frame'] => ({
-  type: 'message',
-  id: '01BENCH0000000000000000000',
-  room,
-  name: 'bench',
-  text,
-  sentAt: new Date().toISOString(),
-});
-
 /** Invokes FanoutFunction on `shards` of the room's recipients and returns its duration, once every recipient got it. */
 async function invokeShards(runtime: LocalRuntime, room: Room, ids: string[][], tag: string): Promise<number> {
   const need = ids.reduce((sum, shard) => sum + shard.length, 0);
   const arrival = room.receipts.expect(tag, need, 30_000);
-  const shards = ids.map((shard): Shard => ({ frame: frame(room.name, tag), recipients: shard.map((id) => [id, 'plain']) }));
+  const shards = ids.map((shard): Shard => ({ frame: benchFrame(room.name, tag), recipients: shard.map((id) => [id, 'plain']) }));
   const outcome = await runtime.invoke('FanoutFunction', sqsEvent(runtime, shards));
   if (outcome.error) throw new Error(`FanoutFunction: ${outcome.error.errorType}: ${outcome.error.errorMessage}`);
   const { complete } = await arrival;
@@ -99,7 +91,7 @@ async function timeSendBatch(runtime: LocalRuntime, room: string, runs: number):
   const origin = runtime.httpUrl.replace(/\/$/, '');
   const client = new SQSClient({ endpoint: origin, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const queueUrl = `${origin}/${runtime.template.pseudo.accountId}/${queue.queueName}`;
-  const body = JSON.stringify({ frame: frame(room, 'empty'), recipients: [] } satisfies Shard);
+  const body = JSON.stringify({ frame: benchFrame(room, 'empty'), recipients: [] } satisfies Shard);
   const times: number[] = [];
   try {
     for (let i = 0; i < runs; i += 1) {
@@ -157,7 +149,10 @@ export async function measureQueue(plan: QueuePlan, series: Omit<SeriesPlan, 'me
     }
     const bodyOf = (n: number): number =>
       Buffer.byteLength(
-        JSON.stringify({ frame: frame(opened.name, 'queued:0'), recipients: ids.slice(0, n).map((id) => [id, 'plain']) } satisfies Shard),
+        JSON.stringify({
+          frame: benchFrame(opened.name, 'queued:0'),
+          recipients: ids.slice(0, n).map((id) => [id, 'plain']),
+        } satisfies Shard),
       );
     const total = series.warmup + plan.messages;
     return {
