@@ -16,7 +16,7 @@
  * Each build goes to its own directory (same layout as `.aws-sam/build`) so that the test
  * never races a `sam build`, `sam local` or benchmark running in the same checkout.
  */
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -92,6 +92,9 @@ function readSourceMap(bundle: string): string[] {
   return map.sources.map((source) => path.resolve(path.dirname(bundle), source));
 }
 
+/** The credential providers' bundles (layers/chat-core/build.mjs, LAZY_PROVIDERS). */
+const LAZY_PROVIDER_FILES = ['http', 'imds', 'ini', 'process', 'sso', 'web-identity'].map((name) => `credentials/${name}.js`);
+
 function layerBundle(dir: string, layer: LayerInfo): string {
   return path.join(dir, layer.logicalId, 'nodejs', 'node_modules', layer.packageName, 'index.js');
 }
@@ -117,6 +120,11 @@ async function requiredModules(bundle: string): Promise<string[]> {
   });
   const imports = Object.values(result.metafile.inputs).flatMap((input) => input.imports);
   return [...new Set(imports.filter((item) => item.external).map((item) => item.path))].sort();
+}
+
+/** A credential provider the layer's build gives a bundle of its own, imported relative to the importer (build.mjs, LAZY_PROVIDERS). */
+function isLazyProvider(name: string): boolean {
+  return /^\.\/(credentials\/)?[a-z-]+\.js$/.test(name);
 }
 
 function isBuiltin(name: string): boolean {
@@ -313,7 +321,50 @@ describe('sam build, out of source and in source', function () {
             expect(existsSync(path.join(ROOT, layer.contentUri, source)), `${layer.contentUri}/${source}`).to.equal(true);
           expect(sources.filter((source) => !own.includes(source) && !source.startsWith(`node_modules${path.sep}`))).to.deep.equal([]);
           const externals = (await requiredModules(bundle)).filter((name) => !isBuiltin(name));
-          expect(externals, `${layer.logicalId} requires modules Lambda does not provide`).to.deep.equal([]);
+          expect(
+            externals.filter((name) => !isLazyProvider(name)),
+            `${layer.logicalId} requires modules Lambda does not provide`,
+          ).to.deep.equal([]);
+        }
+      });
+
+      it("loads the SDK's credential providers past the environment's on first use only, from bundles of their own beside it", async () => {
+        for (const layer of app.layers) {
+          const bundle = layerBundle(build.dir, layer);
+          const lazy = (await requiredModules(bundle)).filter(isLazyProvider);
+          expect(lazy, 'credentials/*.js imported by index.js').to.include.members(['./credentials/ini.js', './credentials/sso.js']);
+          for (const file of lazy) {
+            const provider = path.join(path.dirname(bundle), file);
+            expect(existsSync(provider), provider).to.equal(true);
+            const own = (await requiredModules(provider)).filter((name) => !isBuiltin(name));
+            expect(
+              own.filter((name) => !isLazyProvider(name)),
+              `${file} requires`,
+            ).to.deep.equal([]);
+          }
+          // Without credentials in the environment, the chain reaches them: the shared credentials
+          // file (credentials/ini.js) signs the call, which then fails to connect to a closed port.
+          const credentialsFile = path.join(build.dir, 'credentials.ini');
+          writeFileSync(credentialsFile, '[default]\naws_access_key_id = AKIDLAYERTEST\naws_secret_access_key = secret\n');
+          const probe = `require(${JSON.stringify(bundle)}).readHistory('dev', { limit: 1 }).then(
+            () => process.exit(2), (e) => { process.stdout.write(String(e.code ?? e.name)); })`;
+          const result = await run(process.execPath, ['-e', probe], {
+            env: {
+              PATH: process.env.PATH ?? '',
+              HOME: build.dir,
+              AWS_REGION: 'us-east-1',
+              AWS_EC2_METADATA_DISABLED: 'true',
+              AWS_CONFIG_FILE: path.join(build.dir, 'no-config'),
+              AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+              AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9',
+              POWERTOOLS_TRACE_ENABLED: 'false',
+              CONNECTIONS_TABLE: 'c',
+              MESSAGES_TABLE: 'm',
+              RATE_LIMITS_TABLE: 'r',
+              CONNECTIONS_URL: 'https://abc.execute-api.us-east-1.amazonaws.com/p',
+            },
+          });
+          expect(result.stdout, output(result)).to.equal('ECONNREFUSED');
         }
       });
 
@@ -389,7 +440,7 @@ describe('sam build, out of source and in source', function () {
     it('gives the same artifacts, byte for byte, source maps and built template included (the same packages, whichever folder SAM built from)', () => {
       const files = [
         ...app.layers.flatMap((layer) =>
-          ['index.js', 'identity.js'].flatMap((file) => {
+          ['index.js', 'identity.js', ...LAZY_PROVIDER_FILES].flatMap((file) => {
             const bundle = path.join(path.dirname(layerBundle('', layer)), file);
             return [bundle, `${bundle}.map`];
           }),

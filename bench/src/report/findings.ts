@@ -64,7 +64,8 @@ export function findings(r: Results): string {
   );
   out.push(
     `- **Bundles** stay at ${Math.round((Math.max(...fns.map((f) => f.bytes)) / 1024) * 10) / 10} KiB or less because everything shared is in the layer; the layer itself is ${Math.round(r.bundles.layerBytes / 1024)} KiB and is what a cold start loads ` +
-      '(zod is imported as a namespace, `import * as z`, which esbuild tree-shakes; the named `{ z }` export kept all of zod, its locales included). ' +
+      '(zod is imported as a namespace, `import * as z`, which esbuild tree-shakes; the named `{ z }` export kept all of zod, its locales included; ' +
+      "the SDK's credential providers past the environment's, which Lambda never needs, are bundles of their own beside it, loaded on first use). " +
       `Slowest cold init ${ms(init)} ms with the template's \`NODE_OPTIONS=--enable-source-maps\`, ${ms(initNoMaps)} ms without it: ` +
       (init <= 100
         ? 'within the target, so the readable stack traces stay.'

@@ -35,8 +35,11 @@ export interface Bundles {
   buildSeconds: number;
   /** Where the layer lives (the directory Lambda calls /opt). */
   opt: string;
+  /** The layer's JavaScript a cold start loads (all but `credentials/`). */
   layerBytes: number;
   layerMapBytes: number;
+  /** The SDK credential providers the layer loads only when the environment has none (`credentials/`; absent from older runs). */
+  layerLazyBytes?: number;
   functions: FunctionBundle[];
   close(): Promise<void>;
 }
@@ -83,17 +86,20 @@ async function esbuildBuild(model: TemplateModel, scratch: string, why: string):
   return { tool: `esbuild as the local runtime builds (${why})`, command: 'buildAll() from local/src/lambda/build.ts', opt, functions };
 }
 
-async function layerFiles(opt: string): Promise<{ bytes: number; mapBytes: number }> {
+async function layerFiles(opt: string): Promise<{ bytes: number; mapBytes: number; lazyBytes: number }> {
   const files = (await readdir(join(opt, 'nodejs', 'node_modules'), { recursive: true })).map((f) =>
     join(opt, 'nodejs', 'node_modules', f),
   );
   let bytes = 0;
   let mapBytes = 0;
+  let lazyBytes = 0;
   for (const file of files) {
-    if (file.endsWith('.js')) bytes += await sizeOf(file);
-    if (file.endsWith('.js.map')) mapBytes += await sizeOf(file);
+    const lazy = file.split(/[\\/]/).includes('credentials');
+    if (file.endsWith('.js') && lazy) lazyBytes += await sizeOf(file);
+    else if (file.endsWith('.js')) bytes += await sizeOf(file);
+    else if (file.endsWith('.js.map') && !lazy) mapBytes += await sizeOf(file);
   }
-  return { bytes, mapBytes };
+  return { bytes, mapBytes, lazyBytes };
 }
 
 /** The environment Lambda would give the function (the template's, then Lambda's own variables). */
@@ -176,6 +182,7 @@ export async function measureBundles(model: TemplateModel, options: { sam: boole
     opt: built.opt,
     layerBytes: layer.bytes,
     layerMapBytes: layer.mapBytes,
+    layerLazyBytes: layer.lazyBytes,
     functions,
     close: () => rm(scratch, { recursive: true, force: true }),
   };
