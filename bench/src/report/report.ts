@@ -147,7 +147,7 @@ export function terminal(r: Results): string {
       targets(r).map((t) => [t.name, t.target, t.measured, t.met ? 'met' : `MISSED (${t.gap})`, t.note ?? '']),
     ),
     '',
-    `baseline (${r.cost.rooms} rooms of ${r.cost.roomSize}): project ${ms(stats(r.cost.project.latency).p50)} ms p50, ${n(r.cost.project.perMessage.readUnits)} RCU/msg; tutorial ${ms(stats(r.cost.baseline.latency).p50)} ms p50, ${n(r.cost.baseline.perMessage.readUnits)} RCU/msg`,
+    `baseline (${r.cost.rooms} rooms of ${r.cost.roomSize}): project ${ms(stats(r.cost.project.latency).p50)} ms p50, ${n(r.cost.project.perMessage.readUnits)} RCU/msg;${r.cost.page ? ` as the page sends (clientId) ${ms(stats(r.cost.page.latency).p50)} ms p50;` : ''} tutorial ${ms(stats(r.cost.baseline.latency).p50)} ms p50, ${n(r.cost.baseline.perMessage.readUnits)} RCU/msg`,
     ...r.throughput.map(
       (v) =>
         `throughput, ${v.label}: ${Math.round(v.result.deliveredPerSecond)} delivered/s, ${v.result.cpuMsPerDelivery.toFixed(2)} ms CPU per delivery`,

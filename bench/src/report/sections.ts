@@ -55,9 +55,13 @@ export function costSection(r: Results): string {
   ];
   const table = markdownTable(
     ['algorithm', 'p50 ms', 'p95', 'p99', 'RCU / message', 'WCU / message', 'items read / message', 'DynamoDB calls / message'],
-    [side('project (room index Query)', c.project), side('tutorial (Scan, Promise.all)', c.baseline)],
+    [
+      side('project (room index Query)', c.project),
+      ...(c.page ? [side('project, as the chat page sends (chat.v1, with a clientId)', c.page)] : []),
+      side('tutorial (Scan, Promise.all)', c.baseline),
+    ],
   );
-  return `${table}\n\n${c.rooms} rooms of ${c.roomSize} connections (${count(c.tableItems)} items in the connections table); ${c.recipients} recipients per message; ${c.messages} messages each after warm-up. Capacity is DynamoDB's own accounting (\`ReturnConsumedCapacity: TOTAL\`, which dynalite computes the DynamoDB way: item sizes summed per request, 4 KB read units, eventually consistent reads at half, index reads included), added to every request by a counting proxy in front of the store; both latencies include that proxy's hop. The project's reads are its room-index Query; its writes are the sender's rate-limit counter (UpdateItem), the room's head, which chains the message to the one before (UpdateItem, \`prevId\`), and the stored message (PutItem), which the tutorial does not do; a send with a \`clientId\` adds a read and a write of its record.\n`;
+  return `${table}\n\n${c.rooms} rooms of ${c.roomSize} connections (${count(c.tableItems)} items in the connections table); ${c.recipients} recipients per message; ${c.messages} messages each after warm-up. Capacity is DynamoDB's own accounting (\`ReturnConsumedCapacity: TOTAL\`, which dynalite computes the DynamoDB way: item sizes summed per request, 4 KB read units, eventually consistent reads at half, index reads included), added to every request by a counting proxy in front of the store; both latencies include that proxy's hop. The project's reads are its room-index Query; its writes are the sender's rate-limit counter (UpdateItem), the room's head, which chains the message to the one before (UpdateItem, \`prevId\`), and the stored message (PutItem), which the tutorial does not do; a send with a \`clientId\` (the page's row) adds a read and a write of its record, the read made beside the rate limits for a sender the function has served before.\n`;
 }
 
 export function throughputSection(r: Results): string {

@@ -29,6 +29,8 @@ export interface CostResult extends CostPlan {
   tableItems: number;
   recipients: number;
   project: CostSide;
+  /** The same room's messages as the chat page sends them: a chat.v1 sender, each with a clientId (absent from older runs). */
+  page?: CostSide;
   baseline: CostSide;
 }
 
@@ -67,17 +69,30 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
     for (let r = 1; r < plan.rooms; r += 1) {
       sockets.push(...(await connectMany((i) => `${runtime.wsUrl}?room=cost${r}&name=r${i}`, plan.roomSize)));
     }
+    // A page's sender in the same room: chat.v1, a clientId with every message (the recipients
+    // receive its messages as they receive the plain sender's).
+    const [pageSender] = await connectMany(() => `${runtime.wsUrl}?room=${room.name}&name=page`, 1, { protocols: ['chat.v1'] });
+    sockets.push(pageSender as WebSocket);
     const sender = await connectionIdOf(room.sender);
     const recipients = room.recipients.length;
 
     // Interleaved message by message; each message's DynamoDB requests are added to its own side.
-    const tallies: Record<string, Record<string, OperationTally>> = { project: {}, baseline: {} };
+    const tallies: Record<string, Record<string, OperationTally>> = { project: {}, page: {}, baseline: {} };
     const variants: Variant[] = [
       {
         name: 'project',
         receipts: room.receipts,
         recipients,
         send: (text) => room.sender.send(JSON.stringify({ action: 'sendmessage', message: text })),
+      },
+      {
+        name: 'page',
+        receipts: room.receipts,
+        recipients,
+        send: (text) =>
+          pageSender?.send(
+            JSON.stringify({ action: 'sendmessage', message: text, clientId: `bench-${text.replace(/[^A-Za-z0-9_-]/g, '-')}` }),
+          ),
       },
       {
         name: 'baseline',
@@ -107,8 +122,8 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
       latency: latency[name] as Series,
       ...perMessage(tallies[name] as Record<string, OperationTally>, plan.messages),
     });
-    const [project, baseline] = [side('project'), side('baseline')];
-    return { ...plan, tableItems: sockets.length, recipients, project, baseline };
+    const [project, page, baseline] = [side('project'), side('page'), side('baseline')];
+    return { ...plan, tableItems: sockets.length, recipients, project, page, baseline };
   } finally {
     await stopRuntime(runtime, sockets);
     await proxy.close();
