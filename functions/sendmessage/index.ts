@@ -69,8 +69,9 @@ export const handler = websocketHandler(async (event, context) => {
  * taken (and its clientId looked up) while the sender is checked, and given back if it is refused.
  */
 function reserveAhead(connectionId: string, request: SendMessageRequest | Error): ReturnType<typeof reservePlace> | undefined {
-  const known = request instanceof Error ? undefined : knownSender(connectionId);
-  if (request instanceof Error || known === undefined) return undefined;
+  if (request instanceof Error) return undefined;
+  const known = knownSender(connectionId);
+  if (known === undefined) return undefined;
   const sender = { connectionId, ...(known.userId !== undefined && { userId: known.userId }) };
   return reservePlace(known.room, { sender, ...(request.clientId !== undefined && { clientId: request.clientId }) });
 }

@@ -71,8 +71,10 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
     }
     // A page's sender in the same room: chat.v1, a clientId with every message (the recipients
     // receive its messages as they receive the plain sender's).
-    const [pageSender] = await connectMany(() => `${runtime.wsUrl}?room=${room.name}&name=page`, 1, { protocols: ['chat.v1'] });
-    sockets.push(pageSender as WebSocket);
+    const pageSender = (
+      await connectMany(() => `${runtime.wsUrl}?room=${room.name}&name=page`, 1, { protocols: ['chat.v1'] })
+    )[0] as WebSocket;
+    sockets.push(pageSender);
     const sender = await connectionIdOf(room.sender);
     const recipients = room.recipients.length;
 
@@ -90,7 +92,7 @@ export async function measureCost(plan: CostPlan, series: Omit<SeriesPlan, 'mess
         receipts: room.receipts,
         recipients,
         send: (text) =>
-          pageSender?.send(
+          pageSender.send(
             JSON.stringify({ action: 'sendmessage', message: text, clientId: `bench-${text.replace(/[^A-Za-z0-9_-]/g, '-')}` }),
           ),
       },

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBody, sendAwsError, type AwsError } from '../core/http.js';
-import type { AwsCalls, Headers, Signing } from '../front-door/aws-calls.js';
+import type { AwsCalls, Signing } from '../front-door/aws-calls.js';
 import type { HttpService } from '../front-door/registry.js';
 import type { Faults, PostFault } from '../faults/faults.js';
 import type { TemplateModel } from '../template/template.js';
@@ -72,7 +72,7 @@ export function managementDoor(options: ManagementDoorOptions): HttpService {
           const latencyMs = faults.postLatencyMs();
           if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
           const conn = options.connection(connectionId);
-          const fault = conn ? faults.postFault(req.headers as Headers, functionId) : undefined;
+          const fault = conn ? faults.postFault(req.headers, functionId) : undefined;
           if (fault && conn) {
             // The connection is really gone: dropped without a close handshake, as a vanished client.
             if (fault === 'gone') conn.ws.terminate();

@@ -11,7 +11,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RuntimeLog } from '../core/log.js';
 import { readBody, sendAwsError, type AwsError } from '../core/http.js';
-import { replay, type AwsCalls, type Headers, type Signing } from '../front-door/aws-calls.js';
+import { replay, type AwsCalls, type Signing } from '../front-door/aws-calls.js';
 import type { Doors } from '../front-door/doors.js';
 import type { DynamoDbFault, Faults } from '../faults/faults.js';
 import type { TemplateModel } from '../template/template.js';
@@ -104,7 +104,7 @@ async function serve(
     const input = parsed(body);
     const denied = input && calls.denial(functionId, dynamodbCalls(model, operation, input));
     if (denied) return sendAwsError(res, 'json', { status: 400, code: 'AccessDeniedException', message: denied, messageKey: 'Message' });
-    const fault = faults.dynamodbFault(req.headers as Headers, functionId);
+    const fault = faults.dynamodbFault(req.headers, functionId);
     if (fault) return sendAwsError(res, 'json', FAULTS[fault]);
   }
   try {

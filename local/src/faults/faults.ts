@@ -22,6 +22,7 @@
  * `npm start` takes them from LOCAL_FAULTS (or --faults): spec.ts.
  */
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { DynamoDbFault, FaultOptions, PostFault } from './spec.js';
 
 export type { DynamoDbFault, FaultOptions, PostFault } from './spec.js';
@@ -151,8 +152,6 @@ class FaultTrack<K extends string> {
   }
 }
 
-type Headers = Record<string, string | string[] | undefined>;
-
 /**
  * The faults a service's calls can be answered with, as data: each kind is chosen by its share
  * in the service's options (FaultOptions.post.gone, ...); each service's door says how it
@@ -213,7 +212,7 @@ export class Faults {
   }
 
   /** A call's fault, chosen from the service's shares (CALL_FAULTS), if any. */
-  private callFault<S extends CallService>(service: S, headers: Headers, functionId: string): CallFault<S> | undefined {
+  private callFault<S extends CallService>(service: S, headers: IncomingHttpHeaders, functionId: string): CallFault<S> | undefined {
     const shares = this.options[service] as Partial<Record<CallFault<S>, number>> & { attempts?: number };
     if (!shares) return undefined;
     const kinds = CALL_FAULTS[service] as readonly CallFault<S>[];
@@ -222,7 +221,7 @@ export class Faults {
   }
 
   /** The fault for a PostToConnection attempt by a function (logical id), if any. */
-  postFault(headers: Headers, functionId: string): PostFault | undefined {
+  postFault(headers: IncomingHttpHeaders, functionId: string): PostFault | undefined {
     const fault = this.callFault('post', headers, functionId);
     if (fault === 'gone') this.tracks.post.final(headers);
     return fault;
@@ -234,7 +233,7 @@ export class Faults {
   }
 
   /** The fault for a DynamoDB attempt by a function (logical id), if any. */
-  dynamodbFault(headers: Headers, functionId: string): DynamoDbFault | undefined {
+  dynamodbFault(headers: IncomingHttpHeaders, functionId: string): DynamoDbFault | undefined {
     return this.callFault('dynamodb', headers, functionId);
   }
 

@@ -28,8 +28,6 @@ export interface Signing {
   errors: Record<SigV4Problem, AwsError>;
 }
 
-export type Headers = Record<string, string | string[] | undefined>;
-
 export class AwsCalls {
   private readonly warned = new Set<string>();
 

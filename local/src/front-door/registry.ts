@@ -26,8 +26,8 @@ export class ServiceRegistry {
     private readonly log: RuntimeLog,
   ) {}
 
-  register(...services: (HttpService | undefined)[]): void {
-    for (const service of services) if (service) this.services.push(service);
+  register(...services: HttpService[]): void {
+    this.services.push(...services);
   }
 
   /** Every service is registered: requests are served from now on. */

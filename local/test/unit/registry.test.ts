@@ -54,7 +54,6 @@ describe('local/registry: the port, and the services registered on it', () => {
   it('asks the services in the order they registered: the first that takes a request serves it', async () => {
     registry.register(
       service('specific', '/production/@connections', () => 'specific'),
-      undefined, // a service the template does not have (no user pool: no token issuer)
       service('catch-all', '/', (pathname) => `catch-all ${pathname}`),
     );
     registry.open();

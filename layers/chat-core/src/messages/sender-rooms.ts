@@ -2,8 +2,9 @@
  * The room (and signed-in subject) of each sender this sandbox has served: a connection's are
  * set at $connect and never change, so once a connection has sent a message here, the next one
  * can take its place in the room's chain, and look up its clientId (messages.ts, reservePlace),
- * while the sender is still being checked, instead of after. A sandbox serves many connections over its life; the oldest are forgotten
- * past MAX_SENDER_ROOMS, and a forgotten or new sender only costs the serial path.
+ * while the sender is still being checked, instead of after. A sandbox serves many connections
+ * over its life; the oldest are forgotten past MAX_SENDER_ROOMS, and a forgotten or new sender
+ * only costs the serial path.
  */
 export const MAX_SENDER_ROOMS = 10_000;
 
@@ -23,7 +24,7 @@ export function knownSender(connectionId: string): KnownSender | undefined {
 /** Remembers a sender (the connection's record, just read). */
 export function rememberSender(connectionId: string, sender: KnownSender): void {
   rooms.delete(connectionId);
-  rooms.set(connectionId, { room: sender.room, ...(sender.userId !== undefined && { userId: sender.userId }) });
+  rooms.set(connectionId, sender);
   if (rooms.size > MAX_SENDER_ROOMS) {
     const oldest = rooms.keys().next().value;
     if (oldest !== undefined) rooms.delete(oldest);
