@@ -37,9 +37,22 @@ export function findings(r: Results): string {
   out.push(
     `- **Latency against the floor** (${s.size} recipients, p50): the project takes ${ms(project)} ms, ${ratio(floorRatio(s))} the SDK floor's ${ms(sdk)} ms. ` +
       `By steps ("Where the time goes"): the runtime's own @connections endpoint, on a main thread it shares with the embedded DynamoDB, the gateway and the benchmark's clients, takes ${ms(local)} ms (${pctMore(local, sdk)}; local emulation only); ` +
-      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal; it posts from as many lanes as posts in flight, taking the recipients in order from one iterator, where it used to await Promise.race over every post in flight before starting each one); ` +
+      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal; it posts from as many lanes as posts in flight, taking the recipients in order from one iterator; and each post takes the direct path of platform/direct-post.ts, the SDK's own signer and HTTP handler without the SDK's per-call stack, which the floor pays on every post: that is how the project goes ${layer < sdk ? 'under' : 'near'} the floor); ` +
       `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms.`,
   );
+  const small = r.sizes[0];
+  if (small && small !== s) {
+    const [smallProject, smallUntraced, smallSdk] = [small.project, small.projectUntraced, small.sdk].map(p50) as [number, number, number];
+    out.push(
+      `- **Small rooms** (${small.size} recipients, p50): the project takes ${ms(smallProject)} ms against the floor's ${ms(smallSdk)} ms (${ratio(smallProject / smallSdk)}). ` +
+        'The difference is the fixed cost of a message, not its posts: two ordered rounds of store calls come before the first post (the rate limits beside the room head, then the message write beside the room Query), ' +
+        "each call through the SDK's full stack and the X-Ray SDK in the sandbox, and through SigV4, IAM and the embedded store, which serves one request at a time, on the runtime's main thread. " +
+        (smallUntraced
+          ? `Tracing is ${ms(smallProject - smallUntraced)} ms of it (${ms(smallUntraced)} ms untraced): in Lambda the X-Ray SDK sends each call's subsegment as it closes. `
+          : '') +
+        'Posting while the message is being stored, or storing it before the rate limits answer, would save a round but give up "stored before anyone receives it" or store refused messages; and a transaction (TransactWriteItems) returns no old values, so it cannot give the message its place after the room head (`prevId`).',
+    );
+  }
   const untracedThroughput = r.throughput.find((v) => v.label.includes('untraced'))?.result;
   const shipped = shippedThroughput(r);
   out.push(
@@ -76,12 +89,17 @@ export function findings(r: Results): string {
   const t = shipped;
   const floorCpu = median(s.sdk.cpuMs) / s.size;
   const wsCpu = median(s.ws.cpuMs) / s.size;
+  const layerCpu = median(s.layerBroadcast?.cpuMs ?? []) / s.size;
+  const localCpu = median(s.sdkToRuntime?.cpuMs ?? []) / s.size;
   const capacity = (x: { cpuMsPerDelivery: number }): number => Math.round((r.machine.cores * 1000) / x.cpuMsPerDelivery);
   const former = r.throughput.find((v) => v.label.includes('former default'))?.result;
   out.push(
     `- **Throughput**: ${Math.round(t.deliveredPerSecond)} deliveries/s as shipped, at ${t.cpuMsPerDelivery.toFixed(2)} ms of CPU per delivery, so at most ~${capacity(t)}/s with all ${r.machine.cores} cores of this machine to itself: the target needs ${((r.machine.cores * 1000) / 2000).toFixed(2)} ms or less here, ` +
-      `and the SDK floor itself costs ${floorCpu.toFixed(2)} ms per delivery at ${s.size} recipients (bare ws: ${wsCpu.toFixed(3)} ms), so the SDK per post is most of the budget. ` +
-      "The CPU goes to the SDK per post in the sandboxes (middleware, signing) and to the runtime's main thread (HTTP, WebSocket frames, the store, and checking every call's SigV4 signature). " +
+      `and the SDK floor itself costs ${floorCpu.toFixed(2)} ms per delivery at ${s.size} recipients (bare ws: ${wsCpu.toFixed(3)} ms). ` +
+      (s.layerBroadcast && s.sdkToRuntime
+        ? `The posts themselves cost less than the SDK's (chat-core's broadcast() with its direct posts: ${layerCpu.toFixed(2)} ms per delivery through the runtime's @connections, against ${localCpu.toFixed(2)} for the SDK's PostToConnectionCommand through it); `
+        : '') +
+      "what is left goes to the runtime's main thread (HTTP, WebSocket frames, the embedded store, and checking every call's SigV4 signature and IAM) and, once per message, to the store calls, each through the SDK's full stack in the sandbox. " +
       'Sandboxes per function (applied): the local runtime now starts one per core by default (`os.availableParallelism()`), since each sandbox is a V8 isolate with its own copy of the layer, JIT and heap' +
       (former
         ? `; the former default of 8 measured beside it: ${former.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(former.deliveredPerSecond)}/s in this run.`

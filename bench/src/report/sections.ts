@@ -12,7 +12,11 @@ export function decompositionSection(r: Results): string {
     ['bare `ws` broadcast (main thread, no HTTP)', 'floor (b)', s.ws],
     ['SDK PostToConnection → minimal @connections, clean worker', 'floor (a)', s.sdk],
     ["SDK PostToConnection → the runtime's @connections, clean worker", '+ the local @connections', s.sdkToRuntime],
-    ['chat-core `broadcast()` over the room in a worker, untraced', '+ chat-core (room Query, per-post timeout)', s.layerBroadcast],
+    [
+      'chat-core `broadcast()` over the room in a worker, untraced',
+      '+ chat-core (room Query, per-post timeout, direct posts)',
+      s.layerBroadcast,
+    ],
     ['chat-core `broadcast()` over the room in a worker, traced as on AWS', '+ Tracing Active (the X-Ray SDK)', s.layerBroadcastTraced],
     [
       '`sendmessage` through the local runtime, untraced (Tracing PassThrough; lever.ts)',
