@@ -129,10 +129,16 @@ export function evaluate(statements: Statement[], action: string, resource: stri
   return { allowed: false, reason: `because no identity-based policy allows the ${action} action` };
 }
 
+/** Pairs whose verdict is kept (each connection is a resource of its own): past it they are evaluated again. */
+const MAX_VERDICTS = 100_000;
+
 export class LocalIam {
   readonly roles: Map<string, FunctionRole>;
   private readonly byKey = new Map<string, string>();
   private readonly usageMap = new Map<string, UsageEntry>();
+  private readonly verdicts = new Map<string, { allowed: boolean; reason: string }>();
+  /** The secret of each function's access key id (derived once: every request asks). */
+  private readonly secrets = new Map<string, string>();
   private readonly deniedCalls: DeniedCall[] = [];
 
   constructor(
@@ -140,7 +146,11 @@ export class LocalIam {
     public mode: IamMode = 'enforce',
   ) {
     this.roles = model.roles;
-    for (const id of this.roles.keys()) this.byKey.set(accessKeyIdFor(id), id);
+    for (const id of this.roles.keys()) {
+      const key = accessKeyIdFor(id);
+      this.byKey.set(key, id);
+      this.secrets.set(key, secretForAccessKey(key));
+    }
   }
 
   /** Warnings about roles the runtime records but cannot enforce. */
@@ -154,7 +164,7 @@ export class LocalIam {
   /** The secret of an access key id the runtime handed out (a function's or LOCAL_CREDENTIALS); undefined for any other. */
   secretOf(accessKeyId: string): string | undefined {
     if (accessKeyId === LOCAL_CREDENTIALS.accessKeyId) return LOCAL_CREDENTIALS.secretAccessKey;
-    return this.byKey.has(accessKeyId) ? secretForAccessKey(accessKeyId) : undefined;
+    return this.secrets.get(accessKeyId);
   }
 
   /** The function that signed a request, or undefined for any other caller. */
@@ -178,8 +188,15 @@ export class LocalIam {
     const enforced = this.mode === 'enforce' && (role?.enforceable ?? false);
     let first: { call: IamCall; reason: string } | undefined;
     for (const { action, resource } of pairs) {
-      const verdict = evaluate(role?.statements ?? [], action, resource);
-      const entry = this.entry({ functionId, action, resource });
+      const key = `${functionId}\u0000${action}\u0000${resource}`;
+      const entry = this.entry(key, { functionId, action, resource });
+      // The statements never change for this runtime: a pair is evaluated once (a fan-out asks
+      // the same pairs for every message).
+      let verdict = this.verdicts.get(key);
+      if (!verdict) {
+        if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
+        this.verdicts.set(key, (verdict = evaluate(role?.statements ?? [], action, resource)));
+      }
       entry.calls += 1;
       if (!verdict.allowed) {
         entry.denied += 1;
@@ -192,8 +209,7 @@ export class LocalIam {
     return { allowed: !enforced, denied: first.call, reason: first.reason, enforced };
   }
 
-  private entry(call: IamCall): UsageEntry {
-    const key = `${call.functionId}\u0000${call.action}\u0000${call.resource}`;
+  private entry(key: string, call: IamCall): UsageEntry {
     let entry = this.usageMap.get(key);
     if (!entry) this.usageMap.set(key, (entry = { ...call, calls: 0, denied: 0 }));
     return entry;

@@ -9,7 +9,7 @@ import { dynamodbCalls } from '../../src/dynamodb/iam-calls';
 import { sqsAction } from '../../src/sqs/sqs-door';
 import { Faults } from '../../src/faults/faults';
 import { parseFaults } from '../../src/faults/spec';
-import { accessKeyIdFor, accessKeyIdOf, evaluate, LocalIam, wildcardMatch, type Statement } from '../../src/iam/iam';
+import { accessKeyIdFor, accessKeyIdOf, evaluate, LocalIam, secretAccessKeyFor, wildcardMatch, type Statement } from '../../src/iam/iam';
 import { loadTemplate, type TemplateModel } from '../../src/template/template';
 import { StageThrottle } from '../../src/apigateway/throttle';
 
@@ -80,6 +80,21 @@ describe('local IAM', () => {
       allowed: true,
       enforced: false,
     });
+  });
+
+  it('decides a pair asked again as the first time, and records every call of it', () => {
+    const iam = new LocalIam(model);
+    const table = 'arn:aws:dynamodb:us-east-1:123456789012:table/MessagesTable';
+    const ask = (action: string) => iam.authorize('HistoryFunction', [{ action, resource: table }]);
+    const answers = [ask('dynamodb:Query'), ask('dynamodb:PutItem'), ask('dynamodb:Query'), ask('dynamodb:PutItem')];
+    expect(answers.map((a) => a.allowed)).to.deep.equal([true, false, true, false]);
+    expect(iam.usage().map(({ action, calls, denied }) => ({ action, calls, denied }))).to.deep.equal([
+      { action: 'dynamodb:Query', calls: 2, denied: 0 },
+      { action: 'dynamodb:PutItem', calls: 2, denied: 2 },
+    ]);
+    expect(iam.denied()).to.have.length(2);
+    expect(iam.secretOf(accessKeyIdFor('HistoryFunction'))).to.equal(secretAccessKeyFor('HistoryFunction'));
+    expect(iam.secretOf('AKIDNOTOURS')).to.equal(undefined);
   });
 
   it('names DynamoDB and SQS requests as IAM does', () => {
