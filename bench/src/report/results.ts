@@ -8,7 +8,7 @@ import type { MemoryResult } from '../scenarios/memory';
 import type { QueueResult } from '../scenarios/queue';
 import type { SizeResult } from '../scenarios/sizes';
 import type { ThroughputVariant } from '../scenarios/throughput';
-import { ratio } from './format';
+import { ms, ratio } from './format';
 import type { ModelInputs, ModelRow } from './model';
 
 export interface Machine {
@@ -115,6 +115,19 @@ export function targets(r: Results): Target[] {
       met: reads <= 0.1,
       gap: `${(reads * 10).toFixed(2)}× the allowed reads`,
     },
+    (() => {
+      const project = stats(r.cost.project.latency).p50;
+      const tutorial = stats(r.cost.baseline.latency).p50;
+      const page = r.cost.page ? stats(r.cost.page.latency).p50 : undefined;
+      return {
+        name: `latency vs the tutorial's Scan, ${r.cost.rooms} rooms of ${r.cost.roomSize} (p50)`,
+        target: '≤ 1×',
+        measured: `${ratio(project / tutorial)} (${ms(project)} vs ${ms(tutorial)} ms)`,
+        met: project <= tutorial,
+        gap: `${ms(project - tutorial)} ms slower`,
+        ...(page !== undefined ? { note: `${ratio(page / tutorial)} as the chat page sends (clientId)` } : {}),
+      };
+    })(),
     {
       name: 'largest function bundle (layer external)',
       target: '≤ 10 KB',
