@@ -8,7 +8,7 @@ import {
 import { BatchWriteItemCommand } from '@aws-sdk/client-dynamodb';
 import { expect } from 'chai';
 import { type Frame, type Recipient } from 'chat-core';
-import { EncodedFrame, broadcast, reply } from '../../../layers/chat-core/src/delivery/broadcast';
+import { EncodedFrame, LANES_PER_TURN, broadcast, reply } from '../../../layers/chat-core/src/delivery/broadcast';
 import sinon from 'sinon';
 import { apiMock, ddbMock, deferred, expectRejection, flush, posts, resetMocks, watch, MESSAGE_FRAME } from '../helpers';
 
@@ -304,13 +304,13 @@ describe('layer: broadcast', () => {
     });
 
     it('defaults to FANOUT_CONCURRENCY (100) posts in flight', async () => {
-      // Prepare
+      // Prepare: each post takes longer than the lanes take to start (LANES_PER_TURN a turn)
       let inFlight = 0;
       let maxInFlight = 0;
       apiMock.on(PostToConnectionCommand).callsFake(async () => {
         inFlight += 1;
         maxInFlight = Math.max(maxInFlight, inFlight);
-        await flush();
+        for (let turn = 0; turn <= 100 / LANES_PER_TURN; turn += 1) await flush();
         inFlight -= 1;
         return {};
       });
@@ -321,6 +321,26 @@ describe('layer: broadcast', () => {
       // Assess
       expect(result.delivered).to.equal(250);
       expect(maxInFlight).to.equal(100);
+    });
+
+    it('sends the first posts while the later lanes are still to start, LANES_PER_TURN a turn', async () => {
+      // Prepare: posts that stay in flight until the end
+      const release = deferred();
+      apiMock.on(PostToConnectionCommand).callsFake(() => release.promise.then(() => ({})));
+
+      // Act
+      const done = broadcast([recipients(250)], MESSAGE);
+      await flush();
+      const afterOneTurn = apiMock.commandCalls(PostToConnectionCommand).length;
+      for (let turn = 0; turn <= 100 / LANES_PER_TURN; turn += 1) await flush();
+      const afterAllTurns = apiMock.commandCalls(PostToConnectionCommand).length;
+      release.resolve();
+      const result = await done;
+
+      // Assess
+      expect(afterOneTurn).to.be.within(LANES_PER_TURN, 100 - LANES_PER_TURN);
+      expect(afterAllTurns).to.equal(100);
+      expect(result.delivered).to.equal(250);
     });
 
     it("one hanging recipient costs POST_TIMEOUT_MS, not the function's time; the rest are delivered", async () => {

@@ -31,6 +31,9 @@ export class EncodedFrame {
   }
 }
 
+/** Lanes of a broadcast started in one turn of the event loop (see broadcast). */
+export const LANES_PER_TURN = 10;
+
 export interface BroadcastOptions {
   /** Recipients for whom this returns true are left out (for example the sender). */
   skip?: (recipient: Recipient) => boolean;
@@ -102,8 +105,13 @@ export async function broadcast(
   // (A loop that awaits Promise.race over the posts in flight costs a reaction per post in
   // flight for every post started: some 20 µs a post at 100 in flight.)
   const pending = postable(recipients, encoded, skip);
+  let drained = false;
   const lane = async (): Promise<void> => {
-    for (let next = await pending.next(); !next.done; next = await pending.next()) {
+    for (let next = await pending.next(); ; next = await pending.next()) {
+      if (next.done) {
+        drained = true;
+        return;
+      }
       const [recipient, data] = next.value;
       if (result.unsent.length > 0 || timeUp()) {
         result.unsent.push(recipient);
@@ -113,7 +121,19 @@ export async function broadcast(
       await deliver(recipient, data);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, lane));
+  // The lanes start LANES_PER_TURN at a time, a turn of the event loop apart: lanes started
+  // together prepare their posts step by step together, so that none is sent before all are
+  // nearly ready (100 at once: the first post left ~9 ms after the first call, here). Started a
+  // few at a time, the first posts are on their way while the next are prepared, and the
+  // other end (API Gateway; locally the runtime's main thread) starts on them at once.
+  const lanes: Promise<void>[] = [];
+  for (let i = 0; i < Math.max(1, concurrency) && !drained; i += 1) {
+    if (i > 0 && i % LANES_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve));
+    const started = lane();
+    started.catch(() => undefined); // awaited below, with the others
+    lanes.push(started);
+  }
+  await Promise.all(lanes);
 
   result.gone = gone.length;
   if (gone.length > 0) {
