@@ -37,7 +37,7 @@ export function findings(r: Results): string {
   out.push(
     `- **Latency against the floor** (${s.size} recipients, p50): the project takes ${ms(project)} ms, ${ratio(floorRatio(s))} the SDK floor's ${ms(sdk)} ms. ` +
       `By steps ("Where the time goes"): the runtime's own @connections endpoint, on a main thread it shares with the embedded DynamoDB, the gateway and the benchmark's clients, takes ${ms(local)} ms (${pctMore(local, sdk)}; local emulation only); ` +
-      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal; it posts from as many lanes as posts in flight, taking the recipients in order from one iterator; and each post takes the direct path of platform/direct-post.ts, the SDK's own signer and HTTP handler without the SDK's per-call stack, which the floor pays on every post: that is how the project goes ${layer < sdk ? 'under' : 'near'} the floor); ` +
+      `chat-core's broadcast() ${ms(layer)} ms (its room Query, per-post timeout and abort signal; it posts from as many lanes as posts in flight, taking the recipients in order from one iterator, the lanes started ten a turn of the event loop so that the first posts leave while the next are prepared; and each post takes the direct path of platform/direct-post.ts, the SDK's own signer and HTTP handler without the SDK's per-call stack, which the floor pays on every post: that is how the project goes ${layer < sdk ? 'under' : 'near'} the floor); ` +
       `and the rest of sendmessage (rate-limit write, message write, the Lambda hop) brings it to ${ms(project)} ms.`,
   );
   const small = r.sizes[0];
