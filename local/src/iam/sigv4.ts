@@ -9,7 +9,7 @@
  */
 import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { getCanonicalHeaders, SignatureV4, SignatureV4Base } from '@smithy/signature-v4';
 
 /** Why a request is not authenticated: AWS's error codes, without the service's suffix. */
 export type SigV4Problem = 'MissingAuthenticationToken' | 'IncompleteSignature' | 'UnrecognizedClient' | 'InvalidSignature';
@@ -225,7 +225,50 @@ function queryOf(params: URLSearchParams, without: string[]): Record<string, str
 
 const sameSignature = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/** The signature the secret gives for this request, computed as the SDK computes it. */
+/**
+ * The canonical request as the SDK's signer writes it (the path normalised and escaped, the query
+ * and the signed headers in canonical form): the signer's own method, through its base class.
+ */
+class CanonicalRequests extends SignatureV4Base {
+  constructor() {
+    super({ service: 'any', region: 'any', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: Sha256 });
+  }
+
+  of(request: Parameters<typeof getCanonicalHeaders>[0], signedHeaders: Set<string>, payloadHash: string): string {
+    return this.createCanonicalRequest(request, getCanonicalHeaders(request, undefined, signedHeaders), payloadHash);
+  }
+}
+
+const canonicalRequests = new CanonicalRequests();
+
+/** Signing keys by secret, date, region and service (SigV4's four HMACs, once a day per key). */
+const signingKeys = new Map<string, Buffer>();
+const MAX_SIGNING_KEYS = 1_000;
+
+function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  const id = `${secretAccessKey}\n${date}\n${region}\n${service}`;
+  let key = signingKeys.get(id);
+  if (!key) {
+    key = [date, region, service, 'aws4_request'].reduce<Buffer>(
+      (k, part) => createHmac('sha256', k).update(part).digest(),
+      Buffer.from(`AWS4${secretAccessKey}`, 'utf8'),
+    );
+    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+    signingKeys.set(id, key);
+  }
+  return key;
+}
+
+const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+
+/**
+ * The signature the secret gives for this request, computed as the SDK computes it. A header
+ * signature is the HMAC of SigV4's string to sign (the date, the scope and the hash of the
+ * signer's canonical request) under the derived key, kept from one request to the next: a new
+ * signer per request would do SigV4's whole signing again, key derivation included, which cost
+ * more than serving the request on the runtime's main thread. A presigned URL is signed again
+ * by the SDK's signer.
+ */
 async function expectedSignature(
   req: SignedRequest,
   body: Buffer,
@@ -243,7 +286,6 @@ async function expectedSignature(
     const value = req.headers[name];
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
   }
-  const signer = localSigner({ accessKeyId, secretAccessKey }, service, region);
   const signedHeaders = new Set(presented.signedHeaders);
   const request = {
     method: String(req.method ?? 'GET').toUpperCase(),
@@ -254,22 +296,24 @@ async function expectedSignature(
     body: body.length > 0 ? body : undefined,
     query: queryOf(params, presented.presigned ? ['X-Amz-Signature'] : []),
   };
-  if (presented.presigned) {
-    const signed = await signer.presign(request, {
-      signingDate: signedAt,
-      expiresIn: presented.expires,
-      signableHeaders: signedHeaders,
-      unhoistableHeaders: signedHeaders,
-    });
-    return String(signed.query?.['X-Amz-Signature'] ?? '');
+  if (!presented.presigned) {
+    // The payload's hash: the signed x-amz-content-sha256 when there is one, else the body's.
+    const payloadHash = headers['x-amz-content-sha256'] ?? (body.length > 0 ? sha256Hex(body) : EMPTY_SHA256);
+    const canonical = canonicalRequests.of(request, signedHeaders, payloadHash);
+    const longDate = basic(signedAt);
+    const date = longDate.slice(0, 8);
+    const stringToSign = `${ALGORITHM}\n${longDate}\n${date}/${region}/${service}/aws4_request\n${sha256Hex(canonical)}`;
+    return createHmac('sha256', signingKey(secretAccessKey, date, region, service))
+      .update(stringToSign)
+      .digest('hex');
   }
-  const unsignable = signedHeaders.has('x-amz-date') ? undefined : new Set(['x-amz-date']);
-  const signed = await signer.sign(request, {
+  const signed = await localSigner({ accessKeyId, secretAccessKey }, service, region).presign(request, {
     signingDate: signedAt,
+    expiresIn: presented.expires,
     signableHeaders: signedHeaders,
-    ...(unsignable ? { unsignableHeaders: unsignable } : {}),
+    unhoistableHeaders: signedHeaders,
   });
-  return /Signature=([0-9a-f]+)/.exec(String(signed.headers.authorization ?? ''))?.[1] ?? '';
+  return String(signed.query?.['X-Amz-Signature'] ?? '');
 }
 
 /** Verifies a request's SigV4 signature: its caller, or why it is refused. */

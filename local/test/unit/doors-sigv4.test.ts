@@ -94,6 +94,39 @@ describe('local/sigv4: verification', () => {
     expect(await verifySigV4(withQuery, Buffer.from(body), { service: 'dynamodb', secretOf })).to.deep.equal({ accessKeyId: 'local' });
   });
 
+  it("takes every shape of request the SDK's signer signs: paths to escape and normalise, repeated query names, spaces in headers, a signed payload hash, no body", async () => {
+    const shapes: {
+      method: string;
+      path: string;
+      query: Record<string, string | string[]>;
+      headers: Record<string, string>;
+      body?: string;
+    }[] = [
+      { method: 'POST', path: '/production/%40connections/a%2Fb%3D', query: {}, headers: {}, body },
+      { method: 'GET', path: '/a/./b/../c/', query: { list: ['2', '1'], 'x y': 'é' }, headers: {}, body: undefined },
+      { method: 'POST', path: '/caf\u00e9/(x)*!', query: {}, headers: { 'x-amz-meta': '  two   spaces  ' }, body: '' },
+      { method: 'PUT', path: '/', query: {}, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'user-agent': 'probe/1' }, body },
+    ];
+    for (const shape of shapes) {
+      const request = await localSigner(credentials, 'execute-api').sign(
+        { protocol: 'http:', hostname: '127.0.0.1', port: 8000, ...shape, headers: { host: '127.0.0.1:8000', ...shape.headers } },
+        { signableHeaders: new Set(Object.keys(shape.headers)) },
+      );
+      const query = new URLSearchParams(
+        Object.entries(shape.query).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x): [string, string] => [k, x])),
+      );
+      const arrived: SignedRequest = {
+        method: shape.method,
+        url: `${shape.path}${query.size ? `?${query}` : ''}`,
+        headers: request.headers,
+      };
+      const verdict = await verifySigV4(arrived, Buffer.from(shape.body ?? ''), { service: 'execute-api', secretOf });
+      expect(verdict, `${shape.method} ${arrived.url}`).to.deep.equal({ accessKeyId: 'local' });
+      const otherSecret = await verifySigV4(arrived, Buffer.from(shape.body ?? ''), { service: 'execute-api', secretOf: () => 'another' });
+      expect(otherSecret, `${shape.method} ${arrived.url}, another secret`).to.have.property('problem', 'InvalidSignature');
+    }
+  });
+
   it("refuses a changed body, path, query or header, another service's scope, and an old signature", async () => {
     const request = await signed({ query: { a: '1' } });
     const refused = async (r: SignedRequest, b = body, now?: Date): Promise<string> => {
