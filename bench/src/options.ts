@@ -13,6 +13,12 @@ export interface Plan {
   /** Measured messages per room size (after `warmup`), for the project and each floor. */
   messages: (size: number) => number;
   warmup: number;
+  /**
+   * Rounds of warm-up before the first room size's series, on top of its `warmup`: V8 compiles a
+   * function's hot code only after it has run a while, and the first size is the first traffic the
+   * runtime, its sandboxes and the reference posters see.
+   */
+  jitWarmup: number;
   /** Also measure the levers of lever.ts (X-Ray hook off, one sandbox per core) in the same rounds. */
   lever: boolean;
   /** The cost comparison: `rooms` rooms of `roomSize` connections. */
@@ -56,6 +62,7 @@ export function parseArgs(argv: readonly string[]): Plan {
       sizes: [10, 30, 100],
       messages: () => 10,
       warmup: 2,
+      jitWarmup: 0,
       lever: false,
       cost: { rooms: 10, roomSize: 10, messages: 8 },
       throughput: { recipients: 30, senders: 3, window: 2, seconds: 2, rounds: 1 },
@@ -73,6 +80,7 @@ export function parseArgs(argv: readonly string[]): Plan {
     sizes: [10, 100, 1000],
     messages: (size) => (size >= 1000 ? 30 : 100),
     warmup: 5,
+    jitWarmup: 150,
     lever: true,
     cost: { rooms: 10, roomSize: 100, messages: 50 },
     throughput: { recipients: 100, senders: 8, window: 2, seconds: 3, rounds: 5 },

@@ -116,6 +116,7 @@ async function main(): Promise<void> {
       seconds: 0,
       machine: info,
       warmup: plan.warmup,
+      jitWarmup: plan.jitWarmup,
       concurrency,
       sizes,
       cost,

@@ -30,6 +30,8 @@ export interface Results {
   seconds: number;
   machine: Machine;
   warmup: number;
+  /** Extra warm-up rounds of the first room size (Plan.jitWarmup); absent in runs from before it. */
+  jitWarmup?: number;
   concurrency: number;
   sizes: SizeResult[];
   cost: CostResult;

@@ -45,7 +45,7 @@ export interface SizesContext {
 
 export const seriesPlan = (plan: Plan, size: number): SeriesPlan => ({
   messages: plan.messages(size),
-  warmup: plan.warmup,
+  warmup: plan.warmup + (size === plan.sizes[0] ? plan.jitWarmup : 0),
   timeoutMs: 20_000,
 });
 
