@@ -225,13 +225,10 @@ function queryOf(params: URLSearchParams, without: string[]): Record<string, str
 
 const sameSignature = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/**
- * The canonical request as the SDK's signer writes it (the path normalised and escaped, the query
- * and the signed headers in canonical form): the signer's own method, through its base class.
- */
+/** The canonical request (path, query and signed headers in canonical form) by the SDK signer's own method. */
 class CanonicalRequests extends SignatureV4Base {
   constructor() {
-    super({ service: 'any', region: 'any', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: Sha256 });
+    super({ service: '-', region: '-', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: Sha256 });
   }
 
   of(request: Parameters<typeof getCanonicalHeaders>[0], signedHeaders: Set<string>, payloadHash: string): string {

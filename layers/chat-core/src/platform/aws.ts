@@ -2,15 +2,18 @@ import { ApiGatewayManagementApiClient } from '@aws-sdk/client-apigatewaymanagem
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { config } from './config';
+import { withDirectCalls } from './direct-dynamodb';
 import { withDirectPost } from './direct-post';
 import { tracer } from './observability';
 
 /**
  * SDK clients, built once per function instance and reused across invocations so
  * that their keep-alive connections are reused too. Locally only the environment
- * differs: AWS_ENDPOINT_URL_DYNAMODB points the DynamoDB client at the local store.
+ * differs: AWS_ENDPOINT_URL_DYNAMODB points the DynamoDB client at the local store. Its item
+ * calls take the direct path of direct-dynamodb.ts (the SDK's signer and HTTP handler, not its
+ * whole stack), traced as the X-Ray SDK's capture traces the rest.
  */
-export const dynamodb = tracer.captureAWSv3Client(new DynamoDBClient({}));
+export const dynamodb = withDirectCalls(tracer.captureAWSv3Client(new DynamoDBClient({})), tracer);
 
 /** The fan-out queue's client (AWS_ENDPOINT_URL_SQS points it at the local runtime). */
 export const sqs = tracer.captureAWSv3Client(new SQSClient({}));

@@ -149,12 +149,12 @@ async function postRequest(config: Config, input: PostToConnectionCommandInput):
  * function: AWS uses it against loops of functions, and the X-Ray SDK's HTTP capture leaves a
  * request that carries it alone (the post is not traced, as the SDK's posts are not).
  */
-function traceHeader(): { 'X-Amzn-Trace-Id': string } | undefined {
+export function traceHeader(): { 'X-Amzn-Trace-Id': string } | undefined {
   const traceId = process.env._X_AMZN_TRACE_ID;
   return process.env.AWS_LAMBDA_FUNCTION_NAME && traceId ? { 'X-Amzn-Trace-Id': traceId } : undefined;
 }
 
-const header = (response: HttpResponse, name: string): string | undefined => {
+export const header = (response: HttpResponse, name: string): string | undefined => {
   const value = response.headers[name];
   return typeof value === 'string' ? value : undefined;
 };

@@ -1,0 +1,252 @@
+/**
+ * The direct path of the item calls (platform/direct-dynamodb.ts), against a real HTTP server on
+ * 127.0.0.1 that answers as DynamoDB does: what it sends next to what the SDK's own stack sends,
+ * its signature checked as the local runtime's store door checks it, what it gives back next to
+ * what the SDK gives back, and which answers go through the SDK's stack (sent once).
+ *
+ * The suite's SDK mock replaces every DynamoDB client's `send`; a command here runs the way `send`
+ * runs it (its middleware resolved over the client's stack), so the stack is real.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  BatchWriteItemCommand,
+  ConditionalCheckFailedException,
+  DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { expect } from 'chai';
+import { withDirectCalls } from '../../../layers/chat-core/src/platform/direct-dynamodb';
+import { untraced } from '../../../layers/chat-core/src/platform/observability';
+import { verifySigV4 } from '../../../local/src/iam/sigv4';
+import { expectRejection } from '../helpers';
+
+interface Received {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+const CREDENTIALS = { accessKeyId: 'AKIDDYNAMO', secretAccessKey: 'dynamo-secret', sessionToken: 'dynamo-token' };
+const OK_ITEM: Answer = {
+  status: 200,
+  body: { Item: { room: { S: 'lobby' }, n: { N: '7' }, key: { B: 'AAEC/w==' }, keys: { BS: ['AQ=='] } } },
+};
+const THROTTLED: Answer = {
+  status: 400,
+  body: { __type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException', message: 'Rate exceeded' },
+};
+const CONDITION_FAILED: Answer = {
+  status: 400,
+  body: {
+    __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+    message: 'The conditional request failed',
+    Item: { tokens: { N: '0' } },
+  },
+};
+
+interface Runnable<I, O> {
+  input: I;
+  resolveMiddleware(stack: unknown, config: unknown, options: unknown): (args: { input: I }) => Promise<{ output: O }>;
+}
+
+/** Runs a command as `send` does (the suite's mock stubs `send` itself). */
+const run = <I, O>(client: DynamoDBClient, command: Runnable<I, O>): Promise<O> =>
+  command
+    .resolveMiddleware(
+      client.middlewareStack,
+      client.config,
+      {},
+    )({ input: command.input })
+    .then(({ output }) => output);
+
+/** The SDK's own requests carry its user agent; the direct path's do not. */
+const fromSdk = (request: Received): boolean =>
+  /aws-sdk-js/.test(String(request.headers['x-amz-user-agent'] ?? request.headers['user-agent']));
+
+describe('layer: direct DynamoDB calls', () => {
+  let server: Server;
+  let received: Received[];
+  /** The answer each request gets, in turn (the last one repeats). */
+  let answers: Answer[];
+  let endpoint: string;
+
+  before(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        received.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+        const answer = (answers.length > 1 ? answers.shift() : answers[0]) as Answer;
+        const body = JSON.stringify(answer.body);
+        res
+          .writeHead(answer.status, {
+            'content-type': 'application/x-amz-json-1.0',
+            'content-length': Buffer.byteLength(body),
+            'x-amzn-requestid': `request-${received.length}`,
+          })
+          .end(body);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  after(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  beforeEach(() => {
+    received = [];
+    answers = [OK_ITEM];
+  });
+
+  const client = (direct = true): DynamoDBClient => {
+    const plain = new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: CREDENTIALS, maxAttempts: 3 });
+    return direct ? withDirectCalls(plain, untraced) : plain;
+  };
+
+  const getItem = () => new GetItemCommand({ TableName: 'connections', Key: { connectionId: { S: 'abc=' } }, ConsistentRead: true });
+
+  const verified = (request: Received) =>
+    verifySigV4(request, request.body, {
+      service: 'dynamodb',
+      secretOf: (id) => (id === CREDENTIALS.accessKeyId ? CREDENTIALS.secretAccessKey : undefined),
+    });
+
+  it("sends what the SDK sends, to the endpoint the SDK resolved on the client's first call, and gives back what the SDK gives back, bytes included", async () => {
+    // Arrange
+    const c = client();
+
+    // Act
+    const viaSdk = await run(c, getItem());
+    const direct = await run(c, getItem());
+
+    // Assess
+    const [first, second] = received as [Received, Received];
+    expect(received).to.have.length(2);
+    expect(fromSdk(first), 'the first call, before any endpoint is known, goes through the SDK').to.equal(true);
+    expect(fromSdk(second), 'the second takes the direct path').to.equal(false);
+    expect(second.method).to.equal(first.method);
+    expect(second.url).to.equal(first.url);
+    expect(JSON.parse(second.body.toString())).to.deep.equal(JSON.parse(first.body.toString()));
+    for (const name of ['content-type', 'x-amz-target', 'x-amz-security-token', 'x-amz-content-sha256', 'host']) {
+      expect(second.headers[name], name).to.equal(first.headers[name]);
+    }
+    expect(await verified(second)).to.deep.equal({ accessKeyId: CREDENTIALS.accessKeyId });
+    expect(second.headers['amz-sdk-request']).to.equal('attempt=1; max=3');
+    expect(direct.Item).to.deep.equal(viaSdk.Item);
+    expect(direct.Item?.key?.B).to.be.instanceOf(Uint8Array);
+    expect(Buffer.from(direct.Item?.key?.B as Uint8Array)).to.deep.equal(Buffer.from([0, 1, 2, 255]));
+    expect(direct.$metadata).to.include({ httpStatusCode: 200, requestId: 'request-2', attempts: 1 });
+  });
+
+  it('hands a failed condition to the SDK as it came: its modeled error, Item included, after one request', async () => {
+    // Arrange
+    const c = client();
+    await run(c, getItem());
+    answers = [CONDITION_FAILED];
+    received = [];
+    const update = new UpdateItemCommand({
+      TableName: 'limits',
+      Key: { bucket: { S: 'user#1' } },
+      UpdateExpression: 'SET tokens = tokens - :one',
+      ConditionExpression: 'tokens > :zero',
+      ExpressionAttributeValues: { ':one': { N: '1' }, ':zero': { N: '0' } },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+    });
+
+    // Act
+    const error = await expectRejection(run(c, update));
+
+    // Assess
+    expect(error).to.be.instanceOf(ConditionalCheckFailedException);
+    expect((error as ConditionalCheckFailedException).Item).to.deep.equal({ tokens: { N: '0' } });
+    expect(received, 'the write is not sent again').to.have.length(1);
+    expect(fromSdk(received[0] as Received)).to.equal(false);
+  });
+
+  it("lets the SDK retry a throttled call as the same call: its next attempt, the direct attempt's invocation id", async () => {
+    // Arrange
+    const c = client();
+    await run(c, getItem());
+    answers = [THROTTLED, OK_ITEM];
+    received = [];
+
+    // Act
+    const output = await run(c, getItem());
+
+    // Assess
+    const [throttled, retried] = received as [Received, Received];
+    expect(received).to.have.length(2);
+    expect(fromSdk(throttled)).to.equal(false);
+    expect(fromSdk(retried)).to.equal(true);
+    expect(retried.headers['amz-sdk-invocation-id']).to.equal(throttled.headers['amz-sdk-invocation-id']);
+    expect(retried.headers['amz-sdk-request']).to.equal('attempt=2; max=3');
+    expect(await verified(retried)).to.deep.equal({ accessKeyId: CREDENTIALS.accessKeyId });
+    expect(output.Item?.room).to.deep.equal({ S: 'lobby' });
+    expect(output.$metadata.attempts).to.equal(2);
+  });
+
+  it('records each direct call as the X-Ray SDK records a DynamoDB call: a DynamoDB subsegment, namespace aws, its operation, table and request id', async () => {
+    // Arrange
+    const recorded: { name: string; attributes: Record<string, unknown>; startTime?: number; closed: boolean }[] = [];
+    const parent = {
+      addNewSubsegment(name: string) {
+        const entry = { name, attributes: {} as Record<string, unknown>, startTime: undefined as number | undefined, closed: false };
+        recorded.push(entry);
+        return {
+          set start_time(value: number) {
+            entry.startTime = value;
+          },
+          addAttribute: (key: string, value: unknown) => void (entry.attributes[key] = value),
+          close: () => void (entry.closed = true),
+        };
+      },
+    };
+    const tracer = { ...untraced, getSegment: () => parent as never };
+    const c = withDirectCalls(new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: CREDENTIALS }), tracer);
+    await run(c, getItem());
+    const before = Date.now() / 1000;
+
+    // Act
+    await run(c, getItem());
+
+    // Assess
+    expect(recorded).to.have.length(1);
+    const [call] = recorded as [(typeof recorded)[number]];
+    expect(call.name).to.equal('DynamoDB');
+    expect(call.closed).to.equal(true);
+    expect(call.startTime).to.be.within(before, Date.now() / 1000);
+    expect(call.attributes.namespace).to.equal('aws');
+    expect(call.attributes.aws).to.deep.include({
+      operation: 'GetItem',
+      region: 'eu-west-1',
+      table_name: 'connections',
+      request_id: 'request-2',
+    });
+    expect(call.attributes.http).to.deep.equal({ response: { status: 200, content_length: JSON.stringify(OK_ITEM.body).length } });
+  });
+
+  it('leaves to the SDK what it does not take: other operations, and bytes in the input', async () => {
+    // Arrange
+    const c = client();
+    await run(c, getItem());
+    answers = [{ status: 200, body: { UnprocessedItems: {} } }];
+    received = [];
+
+    // Act
+    await run(c, new BatchWriteItemCommand({ RequestItems: { t: [{ DeleteRequest: { Key: { id: { S: 'x' } } } }] } }));
+    await run(c, new GetItemCommand({ TableName: 't', Key: { id: { B: new Uint8Array([1, 2]) } } }));
+
+    // Assess
+    expect(received).to.have.length(2);
+    expect(received.every(fromSdk)).to.equal(true);
+    expect(JSON.parse((received[1] as Received).body.toString()).Key).to.deep.equal({ id: { B: 'AQI=' } });
+  });
+});
