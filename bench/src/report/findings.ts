@@ -46,7 +46,7 @@ export function findings(r: Results): string {
     out.push(
       `- **Small rooms** (${small.size} recipients, p50): the project takes ${ms(smallProject)} ms against the floor's ${ms(smallSdk)} ms (${ratio(smallProject / smallSdk)}). ` +
         'The difference is the fixed cost of a message, not its posts: two ordered rounds of store calls come before the first post (the rate limits beside the room head, then the message write beside the room Query), ' +
-        "each call through the SDK's full stack and the X-Ray SDK in the sandbox, and through SigV4, IAM and the embedded store, which serves one request at a time, on the runtime's main thread. " +
+        "each call on chat-core's direct path in the sandbox (the SDK's signer and HTTP handler without its per-call stack, platform/direct-dynamodb.ts), and through SigV4, IAM and the embedded store, which serves one request at a time, on the runtime's main thread. " +
         (smallUntraced
           ? `Tracing is ${ms(smallProject - smallUntraced)} ms of it (${ms(smallUntraced)} ms untraced): in Lambda the X-Ray SDK sends each call's subsegment as it closes. `
           : '') +
@@ -99,7 +99,7 @@ export function findings(r: Results): string {
       (s.layerBroadcast && s.sdkToRuntime
         ? `The posts themselves cost less than the SDK's (chat-core's broadcast() with its direct posts: ${layerCpu.toFixed(2)} ms per delivery through the runtime's @connections, against ${localCpu.toFixed(2)} for the SDK's PostToConnectionCommand through it); `
         : '') +
-      "what is left goes to the runtime's main thread (HTTP, WebSocket frames, the embedded store, and checking every call's SigV4 signature and IAM) and, once per message, to the store calls, each through the SDK's full stack in the sandbox. " +
+      "what is left goes to the runtime's main thread (HTTP, WebSocket frames, the embedded store, and checking every call's SigV4 signature and IAM) and, once per message, to the store calls in the sandbox. " +
       'Sandboxes per function (applied): the local runtime now starts one per core by default (`os.availableParallelism()`), since each sandbox is a V8 isolate with its own copy of the layer, JIT and heap' +
       (former
         ? `; the former default of 8 measured beside it: ${former.cpuMsPerDelivery.toFixed(2)} ms per delivery, ${Math.round(former.deliveredPerSecond)}/s in this run.`
