@@ -7,9 +7,10 @@
  * signed headers, the body). What is refused, and why, follows AWS's checks and messages; each
  * service words the refusal its own way (its door: front-door/aws-calls.ts).
  */
-import { createHash, createHmac, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { getCanonicalHeaders, SignatureV4, SignatureV4Base } from '@smithy/signature-v4';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { canonicalRequest, headerSignature, Sha256 } from './sigv4-signature.js';
 
 /** Why a request is not authenticated: AWS's error codes, without the service's suffix. */
 export type SigV4Problem = 'MissingAuthenticationToken' | 'IncompleteSignature' | 'UnrecognizedClient' | 'InvalidSignature';
@@ -45,29 +46,6 @@ const ALGORITHM = 'AWS4-HMAC-SHA256';
 const MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.';
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** SHA-256 and HMAC-SHA-256 from node:crypto, in the shape the signer takes. */
-class Sha256 {
-  private readonly hash: Hash | Hmac;
-
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    const key =
-      typeof secret === 'string' || secret === undefined
-        ? secret
-        : ArrayBuffer.isView(secret)
-          ? Buffer.from(secret.buffer, secret.byteOffset, secret.byteLength)
-          : Buffer.from(secret);
-    this.hash = key === undefined ? createHash('sha256') : createHmac('sha256', key);
-  }
-
-  update(data: Uint8Array): void {
-    this.hash.update(data);
-  }
-
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-}
 
 /** A signer as the SDK's, for whoever signs a call to the runtime by hand (tests, the benchmark's proxy). */
 export function localSigner(
@@ -225,46 +203,11 @@ function queryOf(params: URLSearchParams, without: string[]): Record<string, str
 
 const sameSignature = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-/** The canonical request (path, query and signed headers in canonical form) by the SDK signer's own method. */
-class CanonicalRequests extends SignatureV4Base {
-  constructor() {
-    super({ service: '-', region: '-', credentials: { accessKeyId: '', secretAccessKey: '' }, sha256: Sha256 });
-  }
-
-  of(request: Parameters<typeof getCanonicalHeaders>[0], signedHeaders: Set<string>, payloadHash: string): string {
-    return this.createCanonicalRequest(request, getCanonicalHeaders(request, undefined, signedHeaders), payloadHash);
-  }
-}
-
-const canonicalRequests = new CanonicalRequests();
-
-/** Signing keys by secret, date, region and service (SigV4's four HMACs, once a day per key). */
-const signingKeys = new Map<string, Buffer>();
-const MAX_SIGNING_KEYS = 1_000;
-
-function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
-  const id = `${secretAccessKey}\n${date}\n${region}\n${service}`;
-  let key = signingKeys.get(id);
-  if (!key) {
-    key = [date, region, service, 'aws4_request'].reduce<Buffer>(
-      (k, part) => createHmac('sha256', k).update(part).digest(),
-      Buffer.from(`AWS4${secretAccessKey}`, 'utf8'),
-    );
-    if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
-    signingKeys.set(id, key);
-  }
-  return key;
-}
-
 const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /**
- * The signature the secret gives for this request, computed as the SDK computes it. A header
- * signature is the HMAC of SigV4's string to sign (the date, the scope and the hash of the
- * signer's canonical request) under the derived key, kept from one request to the next: a new
- * signer per request did SigV4's whole signing again, key derivation included (~28 µs against
- * ~14 µs per verification in a loop), on the main thread that serves every call. A presigned URL
- * is signed again by the SDK's signer.
+ * The signature the secret gives for this request, computed as the SDK computes it: a header
+ * signature by sigv4-signature.ts, a presigned URL by the SDK's signer, signing it again.
  */
 async function expectedSignature(
   req: SignedRequest,
@@ -296,13 +239,8 @@ async function expectedSignature(
   if (!presented.presigned) {
     // The payload's hash: the signed x-amz-content-sha256 when there is one, else the body's.
     const payloadHash = headers['x-amz-content-sha256'] ?? (body.length > 0 ? sha256Hex(body) : EMPTY_SHA256);
-    const canonical = canonicalRequests.of(request, signedHeaders, payloadHash);
-    const longDate = basic(signedAt);
-    const date = longDate.slice(0, 8);
-    const stringToSign = `${ALGORITHM}\n${longDate}\n${date}/${region}/${service}/aws4_request\n${sha256Hex(canonical)}`;
-    return createHmac('sha256', signingKey(secretAccessKey, date, region, service))
-      .update(stringToSign)
-      .digest('hex');
+    const canonical = canonicalRequest(request, presented.signedHeaders, payloadHash);
+    return headerSignature(canonical, { longDate: basic(signedAt), region, service, secretAccessKey });
   }
   const signed = await localSigner({ accessKeyId, secretAccessKey }, service, region).presign(request, {
     signingDate: signedAt,

@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { expect } from 'chai';
 import { Doors } from '../../src/front-door/doors';
 import { localSigner, verifySigV4, type SignedRequest } from '../../src/iam/sigv4';
+import { plainCanonicalRequest, signerCanonicalRequest } from '../../src/iam/sigv4-signature';
 
 const PORT = 3001;
 const req = (headers: Record<string, string>, port = PORT): IncomingMessage =>
@@ -125,6 +126,31 @@ describe('local/sigv4: verification', () => {
       const otherSecret = await verifySigV4(arrived, Buffer.from(shape.body ?? ''), { service: 'execute-api', secretOf: () => 'another' });
       expect(otherSecret, `${shape.method} ${arrived.url}, another secret`).to.have.property('problem', 'InvalidSignature');
     }
+  });
+
+  it('writes the canonical request of a plain request as the SDK signer does, and leaves every other request to the signer', () => {
+    const headers = { host: '127.0.0.1:8000', 'x-amz-date': '20261208T040000Z', 'x-amz-meta': '  two   spaces ' };
+    const names = ['host', 'x-amz-date', 'x-amz-meta'];
+    const request = (path: string, query: Record<string, string> = {}, extra: Record<string, string> = {}) => ({
+      method: 'POST',
+      protocol: 'http:',
+      hostname: '127.0.0.1',
+      path,
+      query,
+      headers: { ...headers, ...extra },
+    });
+    for (const path of ['/', '/production/@connections/L0SM9cOFvHcC%3D', '/a/b/', '/a-b_c.d~e/%41']) {
+      const plain = plainCanonicalRequest(request(path), names, 'hash');
+      expect(plain, path).to.be.a('string');
+      expect(plain, path).to.equal(signerCanonicalRequest(request(path), names, 'hash'));
+    }
+    for (const path of ['/a/./b', '/a/../b', '//a', '/caf\u00e9', "/x(y)*!'", '/a b']) {
+      expect(plainCanonicalRequest(request(path), names, 'hash'), path).to.equal(undefined);
+    }
+    expect(plainCanonicalRequest(request('/', { a: '1' }), names, 'hash'), 'a query').to.equal(undefined);
+    expect(plainCanonicalRequest(request('/'), ['x-amz-date', 'host'], 'hash'), 'names out of order').to.equal(undefined);
+    expect(plainCanonicalRequest(request('/'), ['host', 'x-missing'], 'hash'), 'a signed header missing').to.equal(undefined);
+    expect(plainCanonicalRequest(request('/'), ['Host'], 'hash'), 'a name in capitals').to.equal(undefined);
   });
 
   it("refuses a changed body, path, query or header, another service's scope, and an old signature", async () => {
