@@ -7,7 +7,7 @@
  * signed headers, the body). What is refused, and why, follows AWS's checks and messages; each
  * service words the refusal its own way (its door: front-door/aws-calls.ts).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { canonicalRequest, headerSignature, Sha256 } from './sigv4-signature.js';
@@ -203,7 +203,8 @@ function queryOf(params: URLSearchParams, without: string[]): Record<string, str
 
 const sameSignature = (a: string, b: string): boolean => a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+/** SHA-256 in hex, one-shot (no hash object: less than half the time of createHash on a busy thread). */
+const sha256Hex = (data: string | Buffer): string => hash('sha256', data, 'hex');
 
 /**
  * The signature the secret gives for this request, computed as the SDK computes it: a header
@@ -279,7 +280,7 @@ export async function verifySigV4(req: SignedRequest, body: Buffer, options: Ver
   if (options.bodyUnavailable) return { accessKeyId };
   const declaredHash = req.headers['x-amz-content-sha256'];
   if (typeof declaredHash === 'string' && declaredHash !== 'UNSIGNED-PAYLOAD' && presented.signedHeaders.includes('x-amz-content-sha256')) {
-    const actual = body.length === 0 ? EMPTY_SHA256 : createHash('sha256').update(body).digest('hex');
+    const actual = body.length === 0 ? EMPTY_SHA256 : sha256Hex(body);
     if (declaredHash !== actual)
       return refusal('InvalidSignature', "The provided 'x-amz-content-sha256' header does not match what was computed.");
   }
