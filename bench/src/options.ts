@@ -78,7 +78,8 @@ export function parseArgs(argv: readonly string[]): Plan {
     write: write || render,
     sam,
     sizes: [10, 100, 1000],
-    messages: (size) => (size >= 1000 ? 30 : 100),
+    // Small rooms are quick to measure and their p50 moves most from run to run: more messages there.
+    messages: (size) => (size >= 1000 ? 30 : size >= 100 ? 100 : 300),
     warmup: 5,
     jitWarmup: 150,
     lever: true,

@@ -193,44 +193,126 @@ describe('layer: direct DynamoDB calls', () => {
     expect(output.$metadata.attempts).to.equal(2);
   });
 
-  it('records each direct call as the X-Ray SDK records a DynamoDB call: a DynamoDB subsegment, namespace aws, its operation, table and request id', async () => {
-    // Arrange
-    const recorded: { name: string; attributes: Record<string, unknown>; startTime?: number; closed: boolean }[] = [];
-    const parent = {
+  describe('traced', () => {
+    interface Recorded {
+      name: string;
+      attributes: Record<string, unknown>;
+      fields: { start_time?: number; end_time?: number; in_progress?: boolean };
+      closed: boolean;
+      flushed: boolean;
+    }
+    let recorded: Recorded[];
+    let parent: {
+      parent?: object;
+      counter: number;
+      closed: boolean;
+      children: unknown[];
+      addNewSubsegment(name: string): unknown;
+      decrementCounter(): void;
+      isClosed(): boolean;
+      removeSubsegment(child: unknown): void;
+    };
+
+    /** A parent as the X-Ray SDK's: the invocation's subsegment (`parent` set), or the segment itself. */
+    const makeParent = (isSubsegment: boolean): typeof parent => ({
+      ...(isSubsegment && { parent: {} }),
+      counter: 0,
+      closed: false,
+      children: [],
       addNewSubsegment(name: string) {
-        const entry = { name, attributes: {} as Record<string, unknown>, startTime: undefined as number | undefined, closed: false };
+        const entry: Recorded = { name, attributes: {}, fields: { in_progress: true }, closed: false, flushed: false };
         recorded.push(entry);
-        return {
-          set start_time(value: number) {
-            entry.startTime = value;
-          },
+        this.counter += 1;
+        const child = Object.assign(entry.fields, {
           addAttribute: (key: string, value: unknown) => void (entry.attributes[key] = value),
           close: () => void (entry.closed = true),
-        };
+          flush: () => void (entry.flushed = true),
+        });
+        this.children.push(child);
+        return child;
       },
-    };
-    const tracer = { ...untraced, getSegment: () => parent as never };
-    const c = withDirectCalls(new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: CREDENTIALS }), tracer);
-    await run(c, getItem());
-    const before = Date.now() / 1000;
-
-    // Act
-    await run(c, getItem());
-
-    // Assess
-    expect(recorded).to.have.length(1);
-    const [call] = recorded as [(typeof recorded)[number]];
-    expect(call.name).to.equal('DynamoDB');
-    expect(call.closed).to.equal(true);
-    expect(call.startTime).to.be.within(before, Date.now() / 1000);
-    expect(call.attributes.namespace).to.equal('aws');
-    expect(call.attributes.aws).to.deep.include({
-      operation: 'GetItem',
-      region: 'eu-west-1',
-      table_name: 'connections',
-      request_id: 'request-2',
+      decrementCounter() {
+        this.counter -= 1;
+      },
+      isClosed() {
+        return this.closed;
+      },
+      removeSubsegment(child: unknown) {
+        this.children = this.children.filter((c) => c !== child);
+      },
     });
-    expect(call.attributes.http).to.deep.equal({ response: { status: 200, content_length: JSON.stringify(OK_ITEM.body).length } });
+
+    const tracedClient = async (): Promise<DynamoDBClient> => {
+      const c = withDirectCalls(new DynamoDBClient({ endpoint, region: 'eu-west-1', credentials: CREDENTIALS }), {
+        ...untraced,
+        getSegment: () => parent as never,
+      });
+      await run(c, getItem());
+      return c;
+    };
+
+    beforeEach(() => {
+      recorded = [];
+      parent = makeParent(true);
+    });
+
+    it('records each direct call as the X-Ray SDK records a DynamoDB call: a DynamoDB subsegment, namespace aws, its operation, table and request id', async () => {
+      // Arrange
+      const c = await tracedClient();
+      const before = Date.now() / 1000;
+
+      // Act
+      await run(c, getItem());
+
+      // Assess
+      expect(recorded).to.have.length(1);
+      const [call] = recorded as [Recorded];
+      expect(call.name).to.equal('DynamoDB');
+      expect(call.fields.start_time).to.be.within(before, Date.now() / 1000);
+      expect(call.fields.end_time).to.be.within(call.fields.start_time as number, Date.now() / 1000);
+      expect(call.fields.in_progress, 'closed as the SDK closes a subsegment').to.equal(undefined);
+      expect(parent.counter, 'no open child left').to.equal(0);
+      expect(call.attributes.namespace).to.equal('aws');
+      expect(call.attributes.aws).to.deep.include({
+        operation: 'GetItem',
+        region: 'eu-west-1',
+        table_name: 'connections',
+        request_id: 'request-2',
+      });
+      expect(call.attributes.http).to.deep.equal({ response: { status: 200, content_length: JSON.stringify(OK_ITEM.body).length } });
+    });
+
+    it('sends the subsegment on the next turn of the event loop, not while the call returns; not at all when its parent closed first and took it along', async () => {
+      // Arrange
+      const c = await tracedClient();
+
+      // Act
+      await run(c, getItem());
+      const flushedAtReturn = recorded[0]?.flushed;
+      await new Promise((resolve) => setImmediate(resolve));
+      const secondCall = run(c, getItem());
+      await secondCall;
+      parent.closed = true;
+      await new Promise((resolve) => setImmediate(resolve));
+
+      // Assess
+      expect(flushedAtReturn, 'sent while the call returned').to.equal(false);
+      expect(recorded[0]?.flushed, 'sent on the next turn').to.equal(true);
+      expect(parent.children, 'the sent one is no longer its parent’s child; the other went with its parent').to.have.length(1);
+      expect(recorded[1]?.flushed, 'sent again after its parent').to.equal(false);
+    });
+
+    it('closes a call recorded under the segment itself at once, as the SDK does', async () => {
+      // Arrange
+      parent = makeParent(false);
+      const c = await tracedClient();
+
+      // Act
+      await run(c, getItem());
+
+      // Assess
+      expect(recorded[0]?.closed).to.equal(true);
+    });
   });
 
   it('leaves to the SDK what it does not take: other operations, and bytes in the input', async () => {

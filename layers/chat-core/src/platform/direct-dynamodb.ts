@@ -205,13 +205,21 @@ function outputOf(text: string): Record<string, unknown> {
 /**
  * The subsegment the X-Ray SDK's client capture records for a DynamoDB call, from the call's start
  * to its answer: named DynamoDB, namespace aws, its operation, region, table and request id.
+ *
+ * It is closed as the SDK closes one, but sent on the next turn of the event loop rather than
+ * there and then: in Lambda the X-Ray SDK sends each subsegment over UDP as it closes, and a
+ * message's calls would wait for five of those sends (the document written and a datagram per
+ * call). Sent later, it goes on its own (as the SDK streams a closed subsegment), unless its
+ * parent closed first and took it along. A call recorded under the segment itself (no
+ * subsegment of the invocation's own) is sent at once, as the SDK does.
  */
 function record(
   tracer: ChatTracer,
   call: { operation: string; region: string; table?: string; requestId?: string; startedAt: number; bytes: number },
 ): void {
-  const subsegment = tracer.getSegment()?.addNewSubsegment('DynamoDB');
-  if (!subsegment) return;
+  const parent = tracer.getSegment();
+  const subsegment = parent?.addNewSubsegment('DynamoDB');
+  if (!parent || !subsegment) return;
   subsegment.start_time = call.startedAt;
   subsegment.addAttribute('namespace', 'aws');
   subsegment.addAttribute('aws', {
@@ -222,7 +230,16 @@ function record(
     ...(call.table !== undefined && { table_name: call.table }),
   });
   subsegment.addAttribute('http', { response: { status: 200, content_length: call.bytes } });
-  subsegment.close();
+  if (!('parent' in parent)) return subsegment.close();
+  // What close() does, but the send: the end, no longer in progress, one open child fewer.
+  Object.assign(subsegment, { end_time: Date.now() / 1000 });
+  delete subsegment.in_progress;
+  parent.decrementCounter();
+  setImmediate(() => {
+    if (parent.isClosed()) return;
+    subsegment.flush();
+    parent.removeSubsegment(subsegment);
+  });
 }
 
 async function bodyText(response: HttpResponse): Promise<string> {
