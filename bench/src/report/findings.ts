@@ -48,7 +48,7 @@ export function findings(r: Results): string {
         'The difference is the fixed cost of a message, not its posts: two ordered rounds of store calls come before the first post (the rate limits beside the room head, then the message write beside the room Query), ' +
         "each call on chat-core's direct path in the sandbox (the SDK's signer and HTTP handler without its per-call stack, platform/direct-dynamodb.ts), and through SigV4, IAM and the embedded store, which serves one request at a time, on the runtime's main thread. " +
         (smallUntraced
-          ? `Tracing is ${ms(smallProject - smallUntraced)} ms of it (${ms(smallUntraced)} ms untraced): in Lambda the X-Ray SDK sends each call's subsegment as it closes. `
+          ? `Tracing is ${ms(smallProject - smallUntraced)} ms of it (${ms(smallUntraced)} ms untraced): in Lambda the X-Ray SDK sends each subsegment over UDP as it closes (the direct calls' go on the next turn of the event loop, off the message's path). `
           : '') +
         'Posting while the message is being stored, or storing it before the rate limits answer, would save a round but give up "stored before anyone receives it" or store refused messages; and a transaction (TransactWriteItems) returns no old values, so it cannot give the message its place after the room head (`prevId`).',
     );
