@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { getSmithyContext } from '@smithy/core';
 import { INVOCATION_ID_HEADER, REQUEST_HEADER } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { OneShotSha256 } from './one-shot-sha256';
 import type {
   DeserializeMiddleware,
   FinalizeRequestMiddleware,
@@ -19,7 +20,8 @@ import type { ChatTracer } from './observability';
  * Query) without the SDK's per-call stack, as direct-post.ts does for posts: the request is the
  * AWS JSON 1.0 one the SDK sends (POST to the endpoint the SDK itself resolved for this client on
  * an earlier call, `X-Amz-Target: DynamoDB_20120810.<Operation>`, the input as JSON), signed with
- * the SDK's own SigV4 signer (the client's credentials, region, SHA-256 and clock offset) and sent
+ * the SDK's own SigV4 signer (the client's credentials, region and clock offset; SHA-256 from
+ * one-shot-sha256.ts) and sent
  * through the client's own HTTP handler. That stack costs more CPU than the call (~390 against
  * ~170 µs per UpdateItem in a worker thread), five times a message; a 512 MB function has 0.29 of
  * a vCPU, and here it is most of what a small room waits for between the calls.
@@ -116,7 +118,7 @@ function directCallMiddleware(
     const body = jsonOf(args.input);
     if (body === undefined) return next(args);
     const { config } = client;
-    signer ??= new SignatureV4({ credentials: config.credentials, region: config.region, service: 'dynamodb', sha256: config.sha256 });
+    signer ??= new SignatureV4({ credentials: config.credentials, region: config.region, service: 'dynamodb', sha256: OneShotSha256 });
     maxAttempts ??= await config.maxAttempts();
     region ??= await config.region();
     const invocationId = randomUUID();

@@ -11,6 +11,7 @@ import { getSmithyContext } from '@smithy/core';
 import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import { DEFAULT_RETRY_DELAY_BASE, INVOCATION_ID_HEADER, REQUEST_HEADER, THROTTLING_RETRY_DELAY_BASE } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { OneShotSha256 } from './one-shot-sha256';
 import {
   type HandlerExecutionContext,
   type HttpRequest,
@@ -23,7 +24,7 @@ import {
 /**
  * PostToConnection, the one call a fan-out makes per recipient, without the SDK's per-call
  * stack: the client's middleware for this command signs the request with the SDK's own SigV4
- * signer (its credentials, region and SHA-256) and sends it through the client's own HTTP
+ * signer (its credentials and region; SHA-256 from one-shot-sha256.ts) and sends it through the client's own HTTP
  * handler (its keep-alive agent, its timeout), skipping the schema serializer, the endpoint
  * rules, the auth-scheme resolution, the user agent and the retry bookkeeping that the SDK
  * runs around every call. That stack costs more CPU than the post (a worker thread here:
@@ -84,7 +85,7 @@ function directPostMiddleware(client: ApiGatewayManagementApiClient): Initialize
     const { config } = client;
     const request = await postRequest(config, args.input as PostToConnectionCommandInput);
     if (!request) return next(args); // data the fan-out never sends (a stream): the SDK's serializer reads it
-    signer ??= new SignatureV4({ credentials: config.credentials, region: config.region, service: 'execute-api', sha256: config.sha256 });
+    signer ??= new SignatureV4({ credentials: config.credentials, region: config.region, service: 'execute-api', sha256: OneShotSha256 });
     maxAttempts ??= await config.maxAttempts();
     const invocationId = randomUUID();
     request.headers[INVOCATION_ID_HEADER] = invocationId;
