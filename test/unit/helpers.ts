@@ -345,3 +345,26 @@ export function fakePresenceItems(other?: (input: UpdateItemCommandInput) => unk
   });
   return items;
 }
+
+/** A command as `send` runs it: its middleware resolved over the client's stack. */
+interface StackCommand<I, O> {
+  input: I;
+  resolveMiddleware(stack: unknown, config: unknown, options: unknown): (args: { input: I }) => Promise<{ output: O }>;
+}
+
+/**
+ * Runs a command the way the client's `send` runs it, for tests of the client's own middleware
+ * (the SDK mocks above replace `send` itself on every client).
+ */
+export const runAsSend = <I, O>(
+  client: { middlewareStack: unknown; config: unknown },
+  command: StackCommand<I, O>,
+  options: { abortSignal?: AbortSignal } = {},
+): Promise<O> =>
+  command
+    .resolveMiddleware(
+      client.middlewareStack,
+      client.config,
+      options,
+    )({ input: command.input })
+    .then(({ output }) => output);

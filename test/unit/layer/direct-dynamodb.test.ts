@@ -20,7 +20,7 @@ import { expect } from 'chai';
 import { withDirectCalls } from '../../../layers/chat-core/src/platform/direct-dynamodb';
 import { untraced } from '../../../layers/chat-core/src/platform/observability';
 import { verifySigV4 } from '../../../local/src/iam/sigv4';
-import { expectRejection } from '../helpers';
+import { expectRejection, runAsSend } from '../helpers';
 
 interface Received {
   method: string;
@@ -51,21 +51,6 @@ const CONDITION_FAILED: Answer = {
     Item: { tokens: { N: '0' } },
   },
 };
-
-interface Runnable<I, O> {
-  input: I;
-  resolveMiddleware(stack: unknown, config: unknown, options: unknown): (args: { input: I }) => Promise<{ output: O }>;
-}
-
-/** Runs a command as `send` does (the suite's mock stubs `send` itself). */
-const run = <I, O>(client: DynamoDBClient, command: Runnable<I, O>): Promise<O> =>
-  command
-    .resolveMiddleware(
-      client.middlewareStack,
-      client.config,
-      {},
-    )({ input: command.input })
-    .then(({ output }) => output);
 
 /** The SDK's own requests carry its user agent; the direct path's do not. */
 const fromSdk = (request: Received): boolean =>
@@ -124,8 +109,8 @@ describe('layer: direct DynamoDB calls', () => {
     const c = client();
 
     // Act
-    const viaSdk = await run(c, getItem());
-    const direct = await run(c, getItem());
+    const viaSdk = await runAsSend(c, getItem());
+    const direct = await runAsSend(c, getItem());
 
     // Assess
     const [first, second] = received as [Received, Received];
@@ -149,7 +134,7 @@ describe('layer: direct DynamoDB calls', () => {
   it('hands a failed condition to the SDK as it came: its modeled error, Item included, after one request', async () => {
     // Arrange
     const c = client();
-    await run(c, getItem());
+    await runAsSend(c, getItem());
     answers = [CONDITION_FAILED];
     received = [];
     const update = new UpdateItemCommand({
@@ -162,7 +147,7 @@ describe('layer: direct DynamoDB calls', () => {
     });
 
     // Act
-    const error = await expectRejection(run(c, update));
+    const error = await expectRejection(runAsSend(c, update));
 
     // Assess
     expect(error).to.be.instanceOf(ConditionalCheckFailedException);
@@ -174,12 +159,12 @@ describe('layer: direct DynamoDB calls', () => {
   it("lets the SDK retry a throttled call as the same call: its next attempt, the direct attempt's invocation id", async () => {
     // Arrange
     const c = client();
-    await run(c, getItem());
+    await runAsSend(c, getItem());
     answers = [THROTTLED, OK_ITEM];
     received = [];
 
     // Act
-    const output = await run(c, getItem());
+    const output = await runAsSend(c, getItem());
 
     // Assess
     const [throttled, retried] = received as [Received, Received];
@@ -247,7 +232,7 @@ describe('layer: direct DynamoDB calls', () => {
         ...untraced,
         getSegment: () => parent as never,
       });
-      await run(c, getItem());
+      await runAsSend(c, getItem());
       return c;
     };
 
@@ -262,7 +247,7 @@ describe('layer: direct DynamoDB calls', () => {
       const before = Date.now() / 1000;
 
       // Act
-      await run(c, getItem());
+      await runAsSend(c, getItem());
 
       // Assess
       expect(recorded).to.have.length(1);
@@ -287,10 +272,10 @@ describe('layer: direct DynamoDB calls', () => {
       const c = await tracedClient();
 
       // Act
-      await run(c, getItem());
+      await runAsSend(c, getItem());
       const flushedAtReturn = recorded[0]?.flushed;
       await new Promise((resolve) => setImmediate(resolve));
-      const secondCall = run(c, getItem());
+      const secondCall = runAsSend(c, getItem());
       await secondCall;
       parent.closed = true;
       await new Promise((resolve) => setImmediate(resolve));
@@ -308,7 +293,7 @@ describe('layer: direct DynamoDB calls', () => {
       const c = await tracedClient();
 
       // Act
-      await run(c, getItem());
+      await runAsSend(c, getItem());
 
       // Assess
       expect(recorded[0]?.closed).to.equal(true);
@@ -318,13 +303,13 @@ describe('layer: direct DynamoDB calls', () => {
   it('leaves to the SDK what it does not take: other operations, and bytes in the input', async () => {
     // Arrange
     const c = client();
-    await run(c, getItem());
+    await runAsSend(c, getItem());
     answers = [{ status: 200, body: { UnprocessedItems: {} } }];
     received = [];
 
     // Act
-    await run(c, new BatchWriteItemCommand({ RequestItems: { t: [{ DeleteRequest: { Key: { id: { S: 'x' } } } }] } }));
-    await run(c, new GetItemCommand({ TableName: 't', Key: { id: { B: new Uint8Array([1, 2]) } } }));
+    await runAsSend(c, new BatchWriteItemCommand({ RequestItems: { t: [{ DeleteRequest: { Key: { id: { S: 'x' } } } }] } }));
+    await runAsSend(c, new GetItemCommand({ TableName: 't', Key: { id: { B: new Uint8Array([1, 2]) } } }));
 
     // Assess
     expect(received).to.have.length(2);

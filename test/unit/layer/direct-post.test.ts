@@ -20,7 +20,7 @@ import { MANAGEMENT_MAX_ATTEMPTS } from '../../../layers/chat-core/src/platform/
 import { DIRECT_POST_MIDDLEWARE, withDirectPost } from '../../../layers/chat-core/src/platform/direct-post';
 import { verifySigV4 } from '../../../local/src/iam/sigv4';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { expectRejection } from '../helpers';
+import { expectRejection, runAsSend } from '../helpers';
 
 interface Received {
   method: string;
@@ -42,22 +42,6 @@ async function until(condition: () => boolean): Promise<void> {
     if (waited > 1000) throw new Error('condition not met within a second');
     await sleep(5);
   }
-}
-
-/** Runs a command as `send` does (the suite's mock stubs `send` itself). */
-function run<I extends object, O>(
-  client: ApiGatewayManagementApiClient,
-  command: { resolveMiddleware(stack: unknown, config: unknown, options: unknown): (args: { input: I }) => Promise<{ output: O }> },
-  input: I,
-  options: { abortSignal?: AbortSignal } = {},
-): Promise<O> {
-  return command
-    .resolveMiddleware(
-      client.middlewareStack,
-      client.config,
-      options,
-    )({ input })
-    .then(({ output }) => output);
 }
 
 describe('layer: direct PostToConnection', () => {
@@ -109,7 +93,7 @@ describe('layer: direct PostToConnection', () => {
   };
 
   const post = (c: ApiGatewayManagementApiClient, options: { abortSignal?: AbortSignal } = {}) =>
-    run(c, new PostToConnectionCommand({ ConnectionId: CONNECTION_ID, Data: DATA }), { ConnectionId: CONNECTION_ID, Data: DATA }, options);
+    runAsSend(c, new PostToConnectionCommand({ ConnectionId: CONNECTION_ID, Data: DATA }), options);
 
   const verified = (request: Received) =>
     verifySigV4(request, request.body, {
@@ -208,7 +192,7 @@ describe('layer: direct PostToConnection', () => {
     const c = client();
 
     // Act
-    await run(c, new GetConnectionCommand({ ConnectionId: CONNECTION_ID }), { ConnectionId: CONNECTION_ID }).catch(() => undefined);
+    await runAsSend(c, new GetConnectionCommand({ ConnectionId: CONNECTION_ID })).catch(() => undefined);
 
     // Assess
     expect(received).to.have.length(1);

@@ -10,8 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { getSmithyContext } from '@smithy/core';
 import { extendedEncodeURIComponent } from '@smithy/core/protocols';
 import { DEFAULT_RETRY_DELAY_BASE, INVOCATION_ID_HEADER, REQUEST_HEADER, THROTTLING_RETRY_DELAY_BASE } from '@smithy/core/retry';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { OneShotSha256 } from './one-shot-sha256';
+import type { SignatureV4 } from '@smithy/signature-v4';
+import { directSigner, header, postTo, signAndSend, traceHeader } from './direct-request';
 import {
   type HandlerExecutionContext,
   type HttpRequest,
@@ -85,7 +85,7 @@ function directPostMiddleware(client: ApiGatewayManagementApiClient): Initialize
     const { config } = client;
     const request = await postRequest(config, args.input as PostToConnectionCommandInput);
     if (!request) return next(args); // data the fan-out never sends (a stream): the SDK's serializer reads it
-    signer ??= new SignatureV4({ credentials: config.credentials, region: config.region, service: 'execute-api', sha256: OneShotSha256 });
+    signer ??= directSigner(config, 'execute-api');
     maxAttempts ??= await config.maxAttempts();
     const invocationId = randomUUID();
     request.headers[INVOCATION_ID_HEADER] = invocationId;
@@ -101,8 +101,7 @@ function directPostMiddleware(client: ApiGatewayManagementApiClient): Initialize
     };
     let response: HttpResponse;
     try {
-      const signed = await signer.sign(request, { signingDate: new Date(Date.now() + config.systemClockOffset) });
-      ({ response } = await config.requestHandler.handle(signed, { ...(abortSignal && { abortSignal }) }));
+      response = await signAndSend(signer, config, request, abortSignal);
     } catch (error: unknown) {
       if (abortSignal?.aborted) throw error;
       return sdkAttempts(DEFAULT_RETRY_DELAY_BASE); // no answer (the connection failed)
@@ -127,38 +126,10 @@ async function postRequest(config: Config, input: PostToConnectionCommandInput):
   const { ConnectionId: connectionId, Data: data } = input;
   const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data instanceof Uint8Array ? data : undefined;
   if (!endpoint || !connectionId || !body) return undefined;
-  const port = endpoint.port === undefined ? '' : `:${endpoint.port}`;
-  return {
-    method: 'POST',
-    protocol: endpoint.protocol,
-    hostname: endpoint.hostname,
-    ...(endpoint.port !== undefined && { port: endpoint.port }),
-    path: `${endpoint.path.replace(/\/$/, '')}/@connections/${extendedEncodeURIComponent(connectionId)}`,
-    query: {},
-    headers: {
-      host: `${endpoint.hostname}${port}`,
-      'content-type': 'application/octet-stream',
-      'content-length': String(body.byteLength),
-      ...traceHeader(),
-    },
-    body,
-  };
+  const path = `${endpoint.path.replace(/\/$/, '')}/@connections/${extendedEncodeURIComponent(connectionId)}`;
+  const headers = { 'content-type': 'application/octet-stream', 'content-length': String(body.byteLength), ...traceHeader() };
+  return postTo(endpoint, path, headers, body);
 }
-
-/**
- * The invocation's trace id, as the SDK's recursion-detection middleware sends it from a Lambda
- * function: AWS uses it against loops of functions, and the X-Ray SDK's HTTP capture leaves a
- * request that carries it alone (the post is not traced, as the SDK's posts are not).
- */
-export function traceHeader(): { 'X-Amzn-Trace-Id': string } | undefined {
-  const traceId = process.env._X_AMZN_TRACE_ID;
-  return process.env.AWS_LAMBDA_FUNCTION_NAME && traceId ? { 'X-Amzn-Trace-Id': traceId } : undefined;
-}
-
-export const header = (response: HttpResponse, name: string): string | undefined => {
-  const value = response.headers[name];
-  return typeof value === 'string' ? value : undefined;
-};
 
 /** Reads the answer's body to its end, so that its keep-alive socket serves the next post. */
 function drain(response: HttpResponse): void {
